@@ -1,0 +1,133 @@
+"""The local engine: dlib's HOG or MMOD detector, landmarks and ResNet embedding, on a CPU."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import cv2
+import dlib
+import numpy as np
+
+from ..faces import DetectedFace, FaceLandmarks, FaceRectangle, Point
+from . import model_files
+from .head_pose import estimate_head_pose
+from .quality import measure_quality
+
+_load_lock = threading.Lock()
+_loaded: dict[str, object] = {}
+
+
+def _load(filename: str, loader) -> object:
+    """Each model is loaded once per process, whichever engine asks for it."""
+    with _load_lock:
+        if filename not in _loaded:
+            _loaded[filename] = loader(str(model_files.model_path(filename))) if filename.endswith(".dat") else loader()
+        return _loaded[filename]
+
+
+@dataclass(frozen=True)
+class _Found:
+    rect: dlib.rectangle
+    score: float
+
+
+class DlibFaceEngine:
+    name = "dlib"
+    embedding_size = 128
+
+    def __init__(self, detector: str = "hog", upsample: int = 0, detect_max_side: int = 1280):
+        if detector not in ("hog", "cnn"):
+            raise ValueError(f"Unknown detector {detector!r}: use 'hog' or 'cnn'")
+        self.detector_name = detector
+        self.upsample = upsample
+        self.detect_max_side = detect_max_side
+        if detector == "hog":
+            self._detector = _load("hog", dlib.get_frontal_face_detector)
+        else:
+            self._detector = _load(model_files.MMOD_DETECTOR, dlib.cnn_face_detection_model_v1)
+        self._shape5 = _load(model_files.SHAPE_PREDICTOR_5, dlib.shape_predictor)
+        self._shape68 = _load(model_files.SHAPE_PREDICTOR_68, dlib.shape_predictor)
+        self._embedder = _load(model_files.RESNET_EMBEDDING, dlib.face_recognition_model_v1)
+        # dlib's networks keep per-call state inside the model object: one call at a time.
+        self._lock = threading.Lock()
+
+    def detect(self, rgb: np.ndarray, *, embeddings: bool = True) -> list[DetectedFace]:
+        rgb = np.ascontiguousarray(rgb)
+        height, width = rgb.shape[:2]
+        with self._lock:
+            found = self._find_faces(rgb)
+            shapes5 = [self._shape5(rgb, f.rect) for f in found]
+            points68 = [_points(self._shape68(rgb, f.rect)) for f in found]
+            vectors = (
+                self._embedder.compute_face_descriptor(rgb, dlib.full_object_detections(shapes5))
+                if embeddings and found
+                else []
+            )
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        faces = []
+        for i, f in enumerate(found):
+            rect = _clipped(f.rect, width, height)
+            pose = estimate_head_pose(points68[i], width, height)
+            embedding = _normalised(vectors[i]) if embeddings else None
+            faces.append(
+                DetectedFace(
+                    rectangle=rect,
+                    landmarks=_five_landmarks(points68[i]),
+                    head_pose=pose,
+                    quality=measure_quality(gray, rect, pose),
+                    detection_score=f.score,
+                    embedding=embedding,
+                )
+            )
+        faces.sort(key=lambda face: face.rectangle.area(), reverse=True)
+        return faces
+
+    def _find_faces(self, rgb: np.ndarray) -> list[_Found]:
+        height, width = rgb.shape[:2]
+        scale = min(1.0, self.detect_max_side / max(height, width))
+        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        if self.detector_name == "hog":
+            rects, scores, _ = self._detector.run(small, self.upsample, 0.0)
+            found = [_Found(r, float(s)) for r, s in zip(rects, scores)]
+        else:
+            found = [_Found(d.rect, float(d.confidence)) for d in self._detector(small, self.upsample)]
+        if scale == 1.0:
+            return found
+        return [_Found(_scaled(f.rect, 1.0 / scale), f.score) for f in found]
+
+
+def _scaled(rect: dlib.rectangle, factor: float) -> dlib.rectangle:
+    return dlib.rectangle(
+        round(rect.left() * factor), round(rect.top() * factor), round(rect.right() * factor), round(rect.bottom() * factor)
+    )
+
+
+def _clipped(rect: dlib.rectangle, width: int, height: int) -> FaceRectangle:
+    left, top = max(0, rect.left()), max(0, rect.top())
+    right, bottom = min(width, rect.right() + 1), min(height, rect.bottom() + 1)
+    return FaceRectangle(top=top, left=left, width=max(0, right - left), height=max(0, bottom - top))
+
+
+def _points(shape: dlib.full_object_detection) -> np.ndarray:
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+def _five_landmarks(p: np.ndarray) -> FaceLandmarks:
+    # 68-point indices: 36–41 and 42–47 the eyes (image left, then right), 30 the nose tip,
+    # 48 and 54 the mouth corners.
+    def point(xy) -> Point:
+        return Point(float(xy[0]), float(xy[1]))
+
+    return FaceLandmarks(
+        pupil_left=point(p[36:42].mean(axis=0)),
+        pupil_right=point(p[42:48].mean(axis=0)),
+        nose_tip=point(p[30]),
+        mouth_left=point(p[48]),
+        mouth_right=point(p[54]),
+    )
+
+
+def _normalised(vector) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float32)
+    return v / np.linalg.norm(v)

@@ -1,0 +1,53 @@
+"""Turn uploaded bytes into an RGB pixel array, or refuse them with a clear reason."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InvalidImage, InvalidImageSize
+
+SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF")
+MIN_SIDE = 36  # Azure's smallest accepted image side
+
+
+def decode_image(data: bytes, *, max_bytes: int, max_side: int) -> np.ndarray:
+    """Decode JPEG / PNG / BMP / WebP / GIF bytes to a contiguous H×W×3 uint8 RGB array.
+
+    EXIF orientation is applied, so phone photos come out upright.
+    """
+    if not data:
+        raise InvalidImage("The image is empty.")
+    if len(data) > max_bytes:
+        raise InvalidImageSize(f"The image is {len(data)} bytes; the largest accepted is {max_bytes} bytes.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise InvalidImage("The data is not a JPEG, PNG, BMP, GIF or WebP image.") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImage(f"The image header is corrupt: {exc}.") from None
+    if image.format not in SUPPORTED_FORMATS:
+        raise InvalidImage(f"Image format {image.format} is not supported; use JPEG, PNG, BMP, GIF or WebP.")
+    width, height = image.size
+    if min(width, height) < MIN_SIDE:
+        raise InvalidImageSize(f"The image is {width}×{height} pixels; each side must be at least {MIN_SIDE}.")
+    if max(width, height) > max_side:
+        raise InvalidImageSize(f"The image is {width}×{height} pixels; each side must be at most {max_side}.")
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        rgb = image.convert("RGB")
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImage(f"The image is truncated or corrupt: {exc}.") from None
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="JPEG", quality=quality)
+    return out.getvalue()

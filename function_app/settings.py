@@ -1,0 +1,63 @@
+"""Every setting the backend reads, with its environment name and default, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def _setting(env: str, default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    face_engine: str = _setting("FACE_ENGINE", "local", "Face engine: `local` (dlib models, offline, CPU).")
+    detector: str = _setting("FACE_DETECTOR", "hog", "Local detector: `hog` (fast) or `cnn` (dlib MMOD, slower, more poses).")
+    detect_upsample: int = _setting(
+        "FACE_DETECT_UPSAMPLE", 0, "Times the image is upsampled before detection (finds smaller faces, slower)."
+    )
+    detect_max_side: int = _setting(
+        "FACE_DETECT_MAX_SIDE", 1280, "Images whose longer side exceeds this are downscaled for detection only."
+    )
+    min_face_size: int = _setting("FACE_MIN_SIZE", 36, "Smallest face side, in pixels, accepted for enrollment.")
+    match_threshold: float = _setting(
+        "FACE_MATCH_THRESHOLD",
+        0.5,
+        "Embedding distance at which identify's confidence is 0.5 (the default cut-off); see docs/calibration.md.",
+    )
+    max_image_bytes: int = _setting("FACE_MAX_IMAGE_BYTES", 6 * 1024 * 1024, "Largest image upload, in bytes.")
+    max_image_side: int = _setting("FACE_MAX_IMAGE_SIDE", 8192, "Largest image width or height, in pixels.")
+    storage_backend: str = _setting("STORAGE_BACKEND", "local", "Storage: `local` (a folder) or `azure` (Azure Storage or Azurite).")
+    storage_dir: str = _setting("STORAGE_DIR", "./data", "Folder of the local storage backend.")
+    storage_connection_string: str = _setting(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "",
+        "Connection string of the `azure` storage backend (falls back to `AzureWebJobsStorage`).",
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.metadata["env"], raw, type(f.default))
+        if "storage_connection_string" not in values and environ.get("AzureWebJobsStorage"):
+            values["storage_connection_string"] = environ["AzureWebJobsStorage"]
+        return cls(**values)
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, Any, str]]:
+        """(environment name, default, description) of every setting, for the README table."""
+        return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(cls)]
+
+
+def _parse(env: str, raw: str, kind: type) -> Any:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"Setting {env}={raw!r} is not a valid {kind.__name__}") from None

@@ -1,0 +1,40 @@
+"""Storage backends behind one interface; `create_storage` picks one from the settings."""
+
+from __future__ import annotations
+
+from ..settings import Settings
+from .base import (
+    Blob,
+    BlobInfo,
+    BlobNotFound,
+    MessageNotFound,
+    PreconditionFailed,
+    QueueMessage,
+    Storage,
+    StorageError,
+)
+
+
+def create_storage(settings: Settings) -> Storage:
+    if settings.storage_backend == "local":
+        from .local_folder import LocalFolderStorage
+
+        return LocalFolderStorage(settings.storage_dir)
+    if settings.storage_backend == "azure":
+        from .azure_storage import AzureStorage
+
+        return AzureStorage(settings.storage_connection_string)
+    raise ValueError(f"Unknown STORAGE_BACKEND {settings.storage_backend!r}: use 'local' or 'azure'")
+
+
+__all__ = [
+    "Blob",
+    "BlobInfo",
+    "BlobNotFound",
+    "MessageNotFound",
+    "PreconditionFailed",
+    "QueueMessage",
+    "Storage",
+    "StorageError",
+    "create_storage",
+]

@@ -1,0 +1,123 @@
+"""Azure Storage (or Azurite, with its development connection string) through the Azure SDKs.
+
+Queue messages are base64-encoded text, which is what the Azure Functions queue trigger expects.
+Containers and queues are created on first use."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+from .base import Blob, BlobInfo, BlobNotFound, MessageNotFound, PreconditionFailed, QueueMessage
+
+
+class AzureStorage:
+    def __init__(self, connection_string: str):
+        if not connection_string:
+            raise ValueError("The azure storage backend needs AZURE_STORAGE_CONNECTION_STRING (or AzureWebJobsStorage)")
+        self._connection_string = connection_string
+        self._blob_service = BlobServiceClient.from_connection_string(connection_string)
+        self._queues: dict[str, QueueClient] = {}
+        self._ready_containers: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- blobs ---------------------------------------------------------------------------------
+    def _container(self, container: str) -> ContainerClient:
+        client = self._blob_service.get_container_client(container)
+        if container not in self._ready_containers:
+            try:
+                client.create_container()
+            except ResourceExistsError:
+                pass
+            self._ready_containers.add(container)
+        return client
+
+    def put_blob(
+        self, container: str, name: str, data: bytes, *, if_match: str | None = None, only_if_new: bool = False
+    ) -> str:
+        blob = self._container(container).get_blob_client(name)
+        conditions = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
+        try:
+            result = blob.upload_blob(data, overwrite=not only_if_new, **conditions)
+        except ResourceExistsError:
+            raise PreconditionFailed(f"Blob {name!r} already exists") from None
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise PreconditionFailed(f"Blob {name!r} has changed or is gone") from None
+        return result["etag"]
+
+    def get_blob(self, container: str, name: str) -> Blob:
+        try:
+            download = self._container(container).get_blob_client(name).download_blob()
+            return Blob(data=download.readall(), etag=download.properties.etag)
+        except ResourceNotFoundError:
+            raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
+
+    def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
+        for item in self._container(container).list_blobs(name_starts_with=prefix or None):
+            yield BlobInfo(item.name, item.etag, item.size, item.last_modified)
+
+    def delete_blob(self, container: str, name: str, *, if_match: str | None = None) -> bool:
+        blob = self._container(container).get_blob_client(name)
+        conditions = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
+        try:
+            blob.delete_blob(**conditions)
+        except ResourceModifiedError:
+            raise PreconditionFailed(f"Blob {name!r} has changed") from None
+        except ResourceNotFoundError:
+            if if_match:
+                raise PreconditionFailed(f"Blob {name!r} is gone") from None
+            return False
+        return True
+
+    # -- queues --------------------------------------------------------------------------------
+    def _queue(self, queue: str) -> QueueClient:
+        with self._lock:
+            client = self._queues.get(queue)
+            if client is None:
+                client = QueueClient.from_connection_string(
+                    self._connection_string,
+                    queue,
+                    message_encode_policy=TextBase64EncodePolicy(),
+                    message_decode_policy=TextBase64DecodePolicy(),
+                )
+                try:
+                    client.create_queue()
+                except ResourceExistsError:
+                    pass
+                self._queues[queue] = client
+            return client
+
+    def send_message(self, queue: str, content: str, *, visibility_delay: int = 0) -> str:
+        return self._queue(queue).send_message(content, visibility_timeout=visibility_delay or None).id
+
+    def receive_messages(
+        self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 30
+    ) -> list[QueueMessage]:
+        pages = self._queue(queue).receive_messages(
+            messages_per_page=max_messages, visibility_timeout=visibility_timeout, max_messages=max_messages
+        )
+        return [
+            QueueMessage(m.id, m.content, m.dequeue_count, m.pop_receipt, m.inserted_on)
+            for m in itertools.islice(pages, max_messages)
+        ]
+
+    def delete_message(self, queue: str, message: QueueMessage) -> None:
+        try:
+            self._queue(queue).delete_message(message.id, message.pop_receipt)
+        except ResourceNotFoundError:
+            raise MessageNotFound(f"Message {message.id} is gone") from None
+        except HttpResponseError as exc:
+            if exc.error_code != "PopReceiptMismatch":
+                raise
+            raise MessageNotFound(f"Message {message.id} was received again since; its pop receipt is stale") from None

@@ -1,0 +1,77 @@
+"""The one storage interface: blobs with ETags, and queues with visibility timeouts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class StorageError(Exception):
+    pass
+
+
+class BlobNotFound(StorageError):
+    pass
+
+
+class PreconditionFailed(StorageError):
+    """A conditional write or delete found the blob changed, missing, or (for only-if-new) present."""
+
+
+class MessageNotFound(StorageError):
+    """The message is gone, or the pop receipt is stale (someone else received it since)."""
+
+
+@dataclass(frozen=True)
+class Blob:
+    data: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    name: str
+    etag: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    id: str
+    content: str
+    dequeue_count: int
+    pop_receipt: str
+    inserted_on: datetime
+
+
+class Storage(Protocol):
+    def put_blob(
+        self, container: str, name: str, data: bytes, *, if_match: str | None = None, only_if_new: bool = False
+    ) -> str:
+        """Write a blob and answer its new ETag. `if_match`: only over that version;
+        `only_if_new`: only where no blob exists. Otherwise PreconditionFailed."""
+        ...
+
+    def get_blob(self, container: str, name: str) -> Blob: ...
+
+    def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
+        """Blobs whose name starts with `prefix`, in name order."""
+        ...
+
+    def delete_blob(self, container: str, name: str, *, if_match: str | None = None) -> bool:
+        """True when a blob was deleted, False when there was none (PreconditionFailed on a stale ETag)."""
+        ...
+
+    def send_message(self, queue: str, content: str, *, visibility_delay: int = 0) -> str: ...
+
+    def receive_messages(
+        self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 30
+    ) -> list[QueueMessage]:
+        """Visible messages, oldest first; each is hidden for `visibility_timeout` seconds and its
+        dequeue count goes up by one."""
+        ...
+
+    def delete_message(self, queue: str, message: QueueMessage) -> None: ...

@@ -1,0 +1,199 @@
+"""Storage in a local folder: the embedded default. Safe across threads and processes on one
+machine: writes go through a temporary file and an atomic rename, conditional writes and queue
+operations hold an advisory lock."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .base import Blob, BlobInfo, BlobNotFound, MessageNotFound, PreconditionFailed, QueueMessage
+
+_TEMP_PREFIX = ".tmp-"
+_LOCK_NAME = ".lock"
+
+
+def _etag(stat: os.stat_result) -> str:
+    # A new file (new inode) on every write, so inode + mtime + size changes with each version.
+    return f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+
+
+def _write_atomically(path: Path, data: bytes) -> os.stat_result:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.parent / f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
+    with open(temp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
+    return path.stat()
+
+
+class LocalFolderStorage:
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).resolve()
+
+    # -- blobs ---------------------------------------------------------------------------------
+    def _container(self, container: str) -> Path:
+        if not container or "/" in container or container.startswith("."):
+            raise ValueError(f"Invalid container name {container!r}")
+        return self.root / "blobs" / container
+
+    def _blob_path(self, container: str, name: str) -> Path:
+        parts = name.split("/")
+        if not name or any(p in ("", ".", "..") or p.startswith(_TEMP_PREFIX) or p == _LOCK_NAME for p in parts):
+            raise ValueError(f"Invalid blob name {name!r}")
+        return self._container(container).joinpath(*parts)
+
+    @contextlib.contextmanager
+    def _locked(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / _LOCK_NAME, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def put_blob(
+        self, container: str, name: str, data: bytes, *, if_match: str | None = None, only_if_new: bool = False
+    ) -> str:
+        path = self._blob_path(container, name)
+        if if_match is None and not only_if_new:
+            return _etag(_write_atomically(path, data))
+        with self._locked(self._container(container)):
+            current = self._current_etag(path)
+            if only_if_new and current is not None:
+                raise PreconditionFailed(f"Blob {name!r} already exists")
+            if if_match is not None and current != if_match:
+                raise PreconditionFailed(f"Blob {name!r} has changed or is gone")
+            return _etag(_write_atomically(path, data))
+
+    @staticmethod
+    def _current_etag(path: Path) -> str | None:
+        try:
+            return _etag(path.stat())
+        except FileNotFoundError:
+            return None
+
+    def get_blob(self, container: str, name: str) -> Blob:
+        try:
+            with open(self._blob_path(container, name), "rb") as f:
+                return Blob(data=f.read(), etag=_etag(os.fstat(f.fileno())))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
+
+    def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
+        base = self._container(container)
+        # Walk only the folder the prefix names, not the whole container.
+        start = base.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else base
+        found = []
+        for folder, dirs, files in os.walk(start):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for file in files:
+                if file.startswith(_TEMP_PREFIX) or file == _LOCK_NAME:
+                    continue
+                path = Path(folder) / file
+                name = path.relative_to(base).as_posix()
+                if not name.startswith(prefix):
+                    continue
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue  # deleted while listing
+                found.append(
+                    BlobInfo(name, _etag(stat), stat.st_size, datetime.fromtimestamp(stat.st_mtime, timezone.utc))
+                )
+        yield from sorted(found, key=lambda b: b.name)
+
+    def delete_blob(self, container: str, name: str, *, if_match: str | None = None) -> bool:
+        path = self._blob_path(container, name)
+        with self._locked(self._container(container)):
+            current = self._current_etag(path)
+            if if_match is not None and current != if_match:
+                raise PreconditionFailed(f"Blob {name!r} has changed or is gone")
+            if current is None:
+                return False
+            path.unlink()
+        self._prune_empty_folders(path.parent, self._container(container))
+        return True
+
+    @staticmethod
+    def _prune_empty_folders(folder: Path, stop: Path) -> None:
+        while folder != stop:
+            try:
+                folder.rmdir()
+            except OSError:
+                return  # not empty, or already gone
+            folder = folder.parent
+
+    # -- queues --------------------------------------------------------------------------------
+    def _queue(self, queue: str) -> Path:
+        if not queue or "/" in queue or queue.startswith("."):
+            raise ValueError(f"Invalid queue name {queue!r}")
+        return self.root / "queues" / queue
+
+    def send_message(self, queue: str, content: str, *, visibility_delay: int = 0) -> str:
+        now = time.time()
+        message_id = f"{time.time_ns():020d}-{uuid.uuid4().hex}"
+        record = {
+            "id": message_id,
+            "content": content,
+            "insertedOn": now,
+            "visibleAt": now + visibility_delay,
+            "dequeueCount": 0,
+            "popReceipt": "",
+        }
+        folder = self._queue(queue)
+        with self._locked(folder):
+            _write_atomically(folder / f"{message_id}.json", json.dumps(record).encode())
+        return message_id
+
+    def receive_messages(
+        self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 30
+    ) -> list[QueueMessage]:
+        folder = self._queue(queue)
+        received: list[QueueMessage] = []
+        with self._locked(folder):
+            now = time.time()
+            for path in sorted(folder.glob("*.json")):
+                if len(received) >= max_messages:
+                    break
+                record = json.loads(path.read_bytes())
+                if record["visibleAt"] > now:
+                    continue
+                record.update(
+                    visibleAt=now + visibility_timeout,
+                    dequeueCount=record["dequeueCount"] + 1,
+                    popReceipt=uuid.uuid4().hex,
+                )
+                _write_atomically(path, json.dumps(record).encode())
+                received.append(
+                    QueueMessage(
+                        id=record["id"],
+                        content=record["content"],
+                        dequeue_count=record["dequeueCount"],
+                        pop_receipt=record["popReceipt"],
+                        inserted_on=datetime.fromtimestamp(record["insertedOn"], timezone.utc),
+                    )
+                )
+        return received
+
+    def delete_message(self, queue: str, message: QueueMessage) -> None:
+        folder = self._queue(queue)
+        path = folder / f"{message.id}.json"
+        with self._locked(folder):
+            try:
+                record = json.loads(path.read_bytes())
+            except FileNotFoundError:
+                raise MessageNotFound(f"Message {message.id} is not in queue {queue!r}") from None
+            if record["popReceipt"] != message.pop_receipt:
+                raise MessageNotFound(f"Message {message.id} was received again since; its pop receipt is stale")
+            path.unlink()

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from function_app.storage.azure_storage import AzureStorage
+from function_app.storage.local_folder import LocalFolderStorage
+
+from . import azurite
+
+TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "dev"
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    if not TESTDATA.is_dir():
+        pytest.skip(f"real face photos not found at {TESTDATA}: put ../shared beside the project")
+    return TESTDATA
+
+
+@pytest.fixture(scope="session")
+def azurite_connection_string(tmp_path_factory) -> str:
+    """A running Azurite: the one named by AZURITE_CONNECTION_STRING, or one started here."""
+    if os.environ.get("AZURITE_CONNECTION_STRING"):
+        yield os.environ["AZURITE_CONNECTION_STRING"]
+        return
+    if not azurite.AZURITE.exists():
+        pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
+    process, connection_string = azurite.start_azurite(tmp_path_factory.mktemp("azurite"))
+    yield connection_string
+    azurite.stop_azurite(process)
+
+
+@pytest.fixture(params=["local", "azurite"])
+def storage(request, tmp_path):
+    if request.param == "local":
+        return LocalFolderStorage(tmp_path / "data")
+    return AzureStorage(request.getfixturevalue("azurite_connection_string"))
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A container or queue name no other test uses (Azurite is shared by the whole session)."""
+    return f"t{uuid.uuid4().hex[:20]}"

@@ -1,0 +1,135 @@
+"""One contract, run against the local folder and against Azurite."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from function_app.storage import BlobNotFound, MessageNotFound, PreconditionFailed
+
+
+def test_put_get_round_trip_and_etag_changes(storage, unique_name):
+    first = storage.put_blob(unique_name, "a/b/one.json", b'{"v": 1}')
+    blob = storage.get_blob(unique_name, "a/b/one.json")
+    assert blob.data == b'{"v": 1}'
+    assert blob.etag == first
+    second = storage.put_blob(unique_name, "a/b/one.json", b'{"v": 2}')
+    assert second != first
+    assert storage.get_blob(unique_name, "a/b/one.json").data == b'{"v": 2}'
+
+
+def test_get_missing_blob_raises(storage, unique_name):
+    with pytest.raises(BlobNotFound):
+        storage.get_blob(unique_name, "nope.json")
+
+
+def test_list_by_prefix_in_name_order(storage, unique_name):
+    for name in ["g1/persons/b.json", "g1/persons/a.json", "g1/group.json", "g2/group.json", "g10/group.json"]:
+        storage.put_blob(unique_name, name, name.encode())
+    assert [b.name for b in storage.list_blobs(unique_name, "g1/")] == [
+        "g1/group.json",
+        "g1/persons/a.json",
+        "g1/persons/b.json",
+    ]
+    assert [b.name for b in storage.list_blobs(unique_name, "g1/persons/a")] == ["g1/persons/a.json"]
+    everything = list(storage.list_blobs(unique_name))
+    assert len(everything) == 5
+    assert {b.size for b in everything if b.name == "g2/group.json"} == {len(b"g2/group.json")}
+
+
+def test_list_of_empty_container_is_empty(storage, unique_name):
+    assert list(storage.list_blobs(unique_name, "x/")) == []
+
+
+def test_delete(storage, unique_name):
+    storage.put_blob(unique_name, "x/y.bin", b"\x00\x01")
+    assert storage.delete_blob(unique_name, "x/y.bin") is True
+    assert storage.delete_blob(unique_name, "x/y.bin") is False
+    with pytest.raises(BlobNotFound):
+        storage.get_blob(unique_name, "x/y.bin")
+    assert list(storage.list_blobs(unique_name, "x/")) == []
+
+
+def test_only_if_new(storage, unique_name):
+    storage.put_blob(unique_name, "group.json", b"first", only_if_new=True)
+    with pytest.raises(PreconditionFailed):
+        storage.put_blob(unique_name, "group.json", b"second", only_if_new=True)
+    assert storage.get_blob(unique_name, "group.json").data == b"first"
+
+
+def test_if_match_write_and_delete(storage, unique_name):
+    etag = storage.put_blob(unique_name, "status.json", b"1")
+    newer = storage.put_blob(unique_name, "status.json", b"2", if_match=etag)
+    with pytest.raises(PreconditionFailed):
+        storage.put_blob(unique_name, "status.json", b"3", if_match=etag)
+    assert storage.get_blob(unique_name, "status.json").data == b"2"
+    with pytest.raises(PreconditionFailed):
+        storage.delete_blob(unique_name, "status.json", if_match=etag)
+    assert storage.delete_blob(unique_name, "status.json", if_match=newer) is True
+    with pytest.raises(PreconditionFailed):
+        storage.put_blob(unique_name, "status.json", b"4", if_match=newer)
+
+
+def test_concurrent_conditional_increments_lose_nothing(storage, unique_name):
+    storage.put_blob(unique_name, "counter", b"0")
+
+    def increment():
+        for _ in range(5):
+            while True:
+                blob = storage.get_blob(unique_name, "counter")
+                try:
+                    storage.put_blob(unique_name, "counter", str(int(blob.data) + 1).encode(), if_match=blob.etag)
+                    break
+                except PreconditionFailed:
+                    continue
+
+    threads = [threading.Thread(target=increment) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert storage.get_blob(unique_name, "counter").data == b"20"
+
+
+def test_queue_send_receive_delete(storage, unique_name):
+    storage.send_message(unique_name, '{"groupId": "family"}')
+    storage.send_message(unique_name, "second")
+    [first] = storage.receive_messages(unique_name, visibility_timeout=30)
+    assert first.content == '{"groupId": "family"}'
+    assert first.dequeue_count == 1
+    [second] = storage.receive_messages(unique_name, visibility_timeout=30)
+    assert second.content == "second"
+    assert storage.receive_messages(unique_name) == []  # both are invisible now
+    storage.delete_message(unique_name, first)
+    storage.delete_message(unique_name, second)
+    with pytest.raises(MessageNotFound):
+        storage.delete_message(unique_name, first)
+
+
+def test_queue_visibility_timeout_returns_message_with_higher_dequeue_count(storage, unique_name):
+    storage.send_message(unique_name, "retry me")
+    [first] = storage.receive_messages(unique_name, visibility_timeout=1)
+    assert storage.receive_messages(unique_name, visibility_timeout=1) == []
+    time.sleep(1.6)
+    [again] = storage.receive_messages(unique_name, visibility_timeout=30)
+    assert again.id == first.id
+    assert again.dequeue_count == 2
+    with pytest.raises(MessageNotFound):
+        storage.delete_message(unique_name, first)  # stale pop receipt
+    storage.delete_message(unique_name, again)
+
+
+def test_queue_receive_several_and_delay(storage, unique_name):
+    for i in range(3):
+        storage.send_message(unique_name, f"m{i}")
+    storage.send_message(unique_name, "later", visibility_delay=60)
+    got = storage.receive_messages(unique_name, max_messages=10)
+    assert sorted(m.content for m in got) == ["m0", "m1", "m2"]
+
+
+def test_unicode_message_round_trips(storage, unique_name):
+    storage.send_message(unique_name, '{"name": "José Ñúñez 😀"}')
+    [message] = storage.receive_messages(unique_name)
+    assert message.content == '{"name": "José Ñúñez 😀"}'
