@@ -14,22 +14,30 @@ def _setting(env: str, default: Any, doc: str) -> Any:
 @dataclass(frozen=True)
 class Settings:
     face_engine: str = _setting("FACE_ENGINE", "local", "Face engine: `local` (dlib models, offline, CPU).")
-    detector: str = _setting("FACE_DETECTOR", "hog", "Local detector: `hog` (fast) or `cnn` (dlib MMOD, slower, more poses).")
+    detector: str = _setting(
+        "FACE_DETECTOR", "hog", "Local detector: `hog` (fast) or `cnn` (dlib MMOD, slower, more poses)."
+    )
     detect_upsample: int = _setting(
-        "FACE_DETECT_UPSAMPLE", 0, "Times the image is upsampled before detection (finds smaller faces, slower)."
+        "FACE_DETECT_UPSAMPLE",
+        1,
+        "Doublings of the image before detection; each halves the smallest face found (HOG: 80 px, 40 px after one).",
     )
     detect_max_side: int = _setting(
-        "FACE_DETECT_MAX_SIDE", 1280, "Images whose longer side exceeds this are downscaled for detection only."
+        "FACE_DETECT_MAX_SIDE",
+        1280,
+        "Detection never works on more than this longer side: big photos are not upsampled, bigger ones shrunk.",
     )
     min_face_size: int = _setting("FACE_MIN_SIZE", 36, "Smallest face side, in pixels, accepted for enrollment.")
     match_threshold: float = _setting(
         "FACE_MATCH_THRESHOLD",
-        0.5,
+        0.40,
         "Embedding distance at which identify's confidence is 0.5 (the default cut-off); see docs/calibration.md.",
     )
     max_image_bytes: int = _setting("FACE_MAX_IMAGE_BYTES", 6 * 1024 * 1024, "Largest image upload, in bytes.")
     max_image_side: int = _setting("FACE_MAX_IMAGE_SIDE", 8192, "Largest image width or height, in pixels.")
-    storage_backend: str = _setting("STORAGE_BACKEND", "local", "Storage: `local` (a folder) or `azure` (Azure Storage or Azurite).")
+    storage_backend: str = _setting(
+        "STORAGE_BACKEND", "local", "Storage: `local` (a folder) or `azure` (Azure Storage or Azurite)."
+    )
     storage_dir: str = _setting("STORAGE_DIR", "./data", "Folder of the local storage backend.")
     storage_connection_string: str = _setting(
         "AZURE_STORAGE_CONNECTION_STRING",

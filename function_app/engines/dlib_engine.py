@@ -84,22 +84,31 @@ class DlibFaceEngine:
         return faces
 
     def _find_faces(self, rgb: np.ndarray) -> list[_Found]:
+        # Detect on the image scaled by 2**upsample (HOG finds faces of ≥ 80 px, so one upsample
+        # finds 40 px faces), but never beyond detect_max_side: large photos are not upsampled
+        # and very large ones are shrunk. Landmarks and embeddings use the full image.
         height, width = rgb.shape[:2]
-        scale = min(1.0, self.detect_max_side / max(height, width))
-        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        scale = min(2.0**self.upsample, self.detect_max_side / max(height, width))
+        small = rgb
+        if abs(scale - 1.0) > 1e-3:
+            size = (round(width * scale), round(height * scale))
+            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         if self.detector_name == "hog":
-            rects, scores, _ = self._detector.run(small, self.upsample, 0.0)
+            rects, scores, _ = self._detector.run(small, 0, 0.0)
             found = [_Found(r, float(s)) for r, s in zip(rects, scores)]
         else:
-            found = [_Found(d.rect, float(d.confidence)) for d in self._detector(small, self.upsample)]
-        if scale == 1.0:
+            found = [_Found(d.rect, float(d.confidence)) for d in self._detector(small, 0)]
+        if small is rgb:
             return found
         return [_Found(_scaled(f.rect, 1.0 / scale), f.score) for f in found]
 
 
 def _scaled(rect: dlib.rectangle, factor: float) -> dlib.rectangle:
     return dlib.rectangle(
-        round(rect.left() * factor), round(rect.top() * factor), round(rect.right() * factor), round(rect.bottom() * factor)
+        round(rect.left() * factor),
+        round(rect.top() * factor),
+        round(rect.right() * factor),
+        round(rect.bottom() * factor),
     )
 
 

@@ -17,9 +17,20 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 from azure.storage.blob import BlobServiceClient, ContainerClient
-from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+from azure.storage.queue import (
+    QueueClient,
+    TextBase64DecodePolicy,
+    TextBase64EncodePolicy,
+)
 
-from .base import Blob, BlobInfo, BlobNotFound, MessageNotFound, PreconditionFailed, QueueMessage
+from .base import (
+    Blob,
+    BlobInfo,
+    BlobNotFound,
+    MessageNotFound,
+    PreconditionFailed,
+    QueueMessage,
+)
 
 
 class AzureStorage:

@@ -11,10 +11,17 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from .base import Blob, BlobInfo, BlobNotFound, MessageNotFound, PreconditionFailed, QueueMessage
+from .base import (
+    Blob,
+    BlobInfo,
+    BlobNotFound,
+    MessageNotFound,
+    PreconditionFailed,
+    QueueMessage,
+)
 
 _TEMP_PREFIX = ".tmp-"
 _LOCK_NAME = ".lock"
@@ -108,9 +115,7 @@ class LocalFolderStorage:
                     stat = path.stat()
                 except FileNotFoundError:
                     continue  # deleted while listing
-                found.append(
-                    BlobInfo(name, _etag(stat), stat.st_size, datetime.fromtimestamp(stat.st_mtime, timezone.utc))
-                )
+                found.append(BlobInfo(name, _etag(stat), stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)))
         yield from sorted(found, key=lambda b: b.name)
 
     def delete_blob(self, container: str, name: str, *, if_match: str | None = None) -> bool:
@@ -181,7 +186,7 @@ class LocalFolderStorage:
                         content=record["content"],
                         dequeue_count=record["dequeueCount"],
                         pop_receipt=record["popReceipt"],
-                        inserted_on=datetime.fromtimestamp(record["insertedOn"], timezone.utc),
+                        inserted_on=datetime.fromtimestamp(record["insertedOn"], UTC),
                     )
                 )
         return received

@@ -1,0 +1,112 @@
+"""Command line: enroll a folder of photos, then identify the faces in an image or a video.
+
+python -m function_app enroll --group family PHOTOS_DIR
+python -m function_app identify --group family IMAGE_OR_VIDEO [--every 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+
+from .enrollment import PHOTO_SUFFIXES, enroll_folder
+from .errors import FaceServiceError
+from .recognition import Recognizer
+from .settings import Settings
+from .training import get_training_status, train_group
+
+
+def _print_progress(done: int, total: int, photo: Path, outcome: str) -> None:
+    print(f"[{done}/{total}] {photo.parent.name}/{photo.name}: {outcome}", file=sys.stderr, flush=True)
+
+
+def cmd_enroll(recognizer: Recognizer, args: argparse.Namespace) -> int:
+    report = enroll_folder(recognizer.gallery, args.group, args.photos, progress=_print_progress)
+    print(f"{report.added} photos added for {len(report.persons)} persons; {len(report.rejected)} rejected.")
+    for rejection in report.rejected:
+        print(f"  rejected {rejection.photo}: {rejection.reason}")
+    status = report.training
+    print(f"training: {status.status}. {status.message or ''}".rstrip())
+    return 0 if status.status == "succeeded" else 1
+
+
+def cmd_train(recognizer: Recognizer, args: argparse.Namespace) -> int:
+    status = train_group(recognizer.gallery, args.group)
+    print(json.dumps(status.to_dict()))
+    return 0 if status.status == "succeeded" else 1
+
+
+def cmd_status(recognizer: Recognizer, args: argparse.Namespace) -> int:
+    print(json.dumps(get_training_status(recognizer.gallery, args.group).to_dict()))
+    return 0
+
+
+def _faces_json(faces) -> list[dict]:
+    return [{k: v for k, v in f.to_dict().items() if k != "candidates"} for f in faces]
+
+
+def cmd_identify(recognizer: Recognizer, args: argparse.Namespace) -> int:
+    source: Path = args.source
+    if source.suffix.lower() in PHOTO_SUFFIXES:
+        faces = recognizer.identify_image(args.group, source.read_bytes())
+        print(json.dumps({"source": str(source), "faces": _faces_json(faces)}))
+        return 0
+    video = cv2.VideoCapture(str(source))
+    if not video.isOpened():
+        print(f"error: cannot open {source} as an image or a video", file=sys.stderr)
+        return 2
+    fps = video.get(cv2.CAP_PROP_FPS) or 30.0
+    frame_index = 0
+    try:
+        while True:
+            ok, frame = video.read()
+            if not ok:
+                break
+            if frame_index % args.every == 0:
+                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                faces = recognizer.identify_image(args.group, rgb)
+                record = {"frame": frame_index, "seconds": round(frame_index / fps, 3), "faces": _faces_json(faces)}
+                print(json.dumps(record), flush=True)
+            frame_index += 1
+    finally:
+        video.release()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m function_app", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    enroll = commands.add_parser("enroll", help="create a group from a folder of photos and train it")
+    enroll.add_argument("photos", type=Path, help="one sub-folder per person, or <person><n>.jpg files")
+    enroll.set_defaults(run=cmd_enroll)
+    identify = commands.add_parser("identify", help="name the faces in an image or a video (JSON lines)")
+    identify.add_argument("source", type=Path)
+    identify.add_argument("--every", type=int, default=10, help="video: identify every Nth frame (default 10)")
+    identify.set_defaults(run=cmd_identify)
+    train = commands.add_parser("train", help="train a group again")
+    train.set_defaults(run=cmd_train)
+    status = commands.add_parser("status", help="training status of a group")
+    status.set_defaults(run=cmd_status)
+    for sub in (enroll, identify, train, status):
+        sub.add_argument("--group", required=True, help="person group id (lowercase letters, digits, - or _)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "every", 1) < 1:
+        print("error: --every must be at least 1", file=sys.stderr)
+        return 2
+    recognizer = Recognizer.from_settings(Settings.from_env())
+    try:
+        return args.run(recognizer, args)
+    except FaceServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,354 @@
+"""Person groups, persons and their persisted faces (photo and embedding), kept in blob storage.
+
+Layout in the `facegroups` container, one prefix per group so that deleting a group is one sweep:
+    {groupId}/group.json
+    {groupId}/persons/{personId}.json
+    {groupId}/faces/{personId}/{persistedFaceId}.json   record with the embedding
+    {groupId}/faces/{personId}/{persistedFaceId}.photo  the uploaded bytes
+    {groupId}/training/...                              see training.py
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .clock import iso, utc_now
+from .engines import FaceEngine
+from .errors import (
+    BadArgument,
+    FaceTooBlurry,
+    FaceTooSmall,
+    MultipleFaces,
+    NoFaceFound,
+    PersistedFaceNotFound,
+    PersonGroupExists,
+    PersonGroupNotFound,
+    PersonNotFound,
+)
+from .faces import DetectedFace, FaceRectangle
+from .imaging import decode_image
+from .settings import Settings
+from .storage import BlobNotFound, PreconditionFailed, Storage
+
+CONTAINER = "facegroups"
+GROUP_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
+MAX_NAME = 128
+MAX_USER_DATA = 16 * 1024
+# A detected face belongs to the target rectangle when at least this share of it lies inside.
+TARGET_OVERLAP = 0.5
+
+
+@dataclass(frozen=True)
+class PersonGroup:
+    person_group_id: str
+    name: str
+    user_data: str | None = None
+    created: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"personGroupId": self.person_group_id, "name": self.name, "userData": self.user_data}
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: str
+    name: str
+    user_data: str | None = None
+    persisted_face_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "personId": self.person_id,
+            "name": self.name,
+            "userData": self.user_data,
+            "persistedFaceIds": list(self.persisted_face_ids),
+        }
+
+
+@dataclass(frozen=True)
+class PersistedFace:
+    persisted_face_id: str
+    person_id: str
+    user_data: str | None
+    rectangle: FaceRectangle
+    quality_for_recognition: str
+    embedding: np.ndarray = field(compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"persistedFaceId": self.persisted_face_id, "userData": self.user_data}
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "persistedFaceId": self.persisted_face_id,
+            "personId": self.person_id,
+            "userData": self.user_data,
+            "faceRectangle": self.rectangle.to_dict(),
+            "qualityForRecognition": self.quality_for_recognition,
+            "embedding": base64.b64encode(self.embedding.astype("<f4").tobytes()).decode(),
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> PersistedFace:
+        return cls(
+            persisted_face_id=data["persistedFaceId"],
+            person_id=data["personId"],
+            user_data=data.get("userData"),
+            rectangle=FaceRectangle.from_dict(data["faceRectangle"]),
+            quality_for_recognition=data["qualityForRecognition"],
+            embedding=np.frombuffer(base64.b64decode(data["embedding"]), dtype="<f4").astype(np.float32),
+        )
+
+
+def _check_text(value: str | None, what: str, limit: int, *, required: bool) -> None:
+    if value is None or value == "":
+        if required:
+            raise BadArgument(f"{what} is required.")
+        return
+    if not isinstance(value, str):
+        raise BadArgument(f"{what} must be a string.")
+    if len(value) > limit:
+        raise BadArgument(f"{what} is {len(value)} characters long; the limit is {limit}.")
+
+
+def _check_group_id(group_id: str) -> None:
+    if not isinstance(group_id, str) or not GROUP_ID_PATTERN.match(group_id):
+        raise BadArgument(f"Invalid personGroupId {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
+
+
+def _check_uuid(value: str, error: type[Exception], what: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise error(f"{what} {value!r} is not found.") from None
+
+
+def _dump(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Gallery:
+    def __init__(self, storage: Storage, engine: FaceEngine, settings: Settings):
+        self.storage = storage
+        self.engine = engine
+        self.settings = settings
+
+    # -- blobs ---------------------------------------------------------------------------------
+    def _read(self, name: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.storage.get_blob(CONTAINER, name).data)
+        except BlobNotFound:
+            return None
+
+    def _delete_prefix(self, prefix: str) -> None:
+        # Records before photos, so an interrupted delete never leaves a record without its photo.
+        names = [b.name for b in self.storage.list_blobs(CONTAINER, prefix)]
+        for name in sorted(names, key=lambda n: not n.endswith(".json")):
+            self.storage.delete_blob(CONTAINER, name)
+
+    # -- person groups -------------------------------------------------------------------------
+    def create_group(self, group_id: str, name: str, user_data: str | None = None) -> PersonGroup:
+        _check_group_id(group_id)
+        _check_text(name, "name", MAX_NAME, required=True)
+        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        group = PersonGroup(group_id, name, user_data or None, iso(utc_now()))
+        record = {**group.to_dict(), "createdDateTime": group.created}
+        try:
+            self.storage.put_blob(CONTAINER, f"{group_id}/group.json", _dump(record), only_if_new=True)
+        except PreconditionFailed:
+            raise PersonGroupExists(f"Person group {group_id!r} already exists.") from None
+        return group
+
+    def get_group(self, group_id: str) -> PersonGroup:
+        _check_group_id(group_id)
+        data = self._read(f"{group_id}/group.json")
+        if data is None:
+            raise PersonGroupNotFound(f"Person group {group_id!r} is not found.")
+        return PersonGroup(data["personGroupId"], data["name"], data.get("userData"), data.get("createdDateTime", ""))
+
+    def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
+        _check_text(name, "name", MAX_NAME, required=False)
+        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        blob_name = f"{group_id}/group.json"
+        while True:
+            self.get_group(group_id)
+            blob = self.storage.get_blob(CONTAINER, blob_name)
+            data = json.loads(blob.data)
+            if name:
+                data["name"] = name
+            if user_data is not None:
+                data["userData"] = user_data or None
+            try:
+                self.storage.put_blob(CONTAINER, blob_name, _dump(data), if_match=blob.etag)
+                return self.get_group(group_id)
+            except PreconditionFailed:
+                continue  # changed or deleted meanwhile: read again
+
+    def delete_group(self, group_id: str) -> None:
+        self.get_group(group_id)
+        self.storage.delete_blob(CONTAINER, f"{group_id}/group.json")
+        self._delete_prefix(f"{group_id}/")
+
+    def list_groups(self, start: str | None = None, top: int = 1000) -> list[PersonGroup]:
+        groups = []
+        for blob in self.storage.list_blobs(CONTAINER):
+            group_id, _, rest = blob.name.partition("/")
+            if rest == "group.json" and (start is None or group_id > start):
+                groups.append(self.get_group(group_id))
+                if len(groups) >= top:
+                    break
+        return groups
+
+    # -- persons -------------------------------------------------------------------------------
+    def create_person(self, group_id: str, name: str, user_data: str | None = None) -> Person:
+        self.get_group(group_id)
+        _check_text(name, "name", MAX_NAME, required=True)
+        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        person = Person(str(uuid.uuid4()), name, user_data or None)
+        record = {"personId": person.person_id, "name": name, "userData": person.user_data}
+        self.storage.put_blob(CONTAINER, f"{group_id}/persons/{person.person_id}.json", _dump(record))
+        return person
+
+    def _person_record(self, group_id: str, person_id: str) -> dict[str, Any]:
+        self.get_group(group_id)
+        person_id = _check_uuid(person_id, PersonNotFound, "Person")
+        data = self._read(f"{group_id}/persons/{person_id}.json")
+        if data is None:
+            raise PersonNotFound(f"Person {person_id} is not found in person group {group_id!r}.")
+        return data
+
+    def _face_ids(self, group_id: str, person_id: str) -> tuple[str, ...]:
+        prefix = f"{group_id}/faces/{person_id}/"
+        return tuple(
+            b.name[len(prefix) : -len(".json")]
+            for b in self.storage.list_blobs(CONTAINER, prefix)
+            if b.name.endswith(".json")
+        )
+
+    def get_person(self, group_id: str, person_id: str) -> Person:
+        data = self._person_record(group_id, person_id)
+        return Person(data["personId"], data["name"], data.get("userData"), self._face_ids(group_id, data["personId"]))
+
+    def update_person(
+        self, group_id: str, person_id: str, name: str | None = None, user_data: str | None = None
+    ) -> Person:
+        _check_text(name, "name", MAX_NAME, required=False)
+        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        data = self._person_record(group_id, person_id)
+        if name:
+            data["name"] = name
+        if user_data is not None:
+            data["userData"] = user_data or None
+        self.storage.put_blob(CONTAINER, f"{group_id}/persons/{data['personId']}.json", _dump(data))
+        return self.get_person(group_id, data["personId"])
+
+    def delete_person(self, group_id: str, person_id: str) -> None:
+        person_id = self._person_record(group_id, person_id)["personId"]
+        self.storage.delete_blob(CONTAINER, f"{group_id}/persons/{person_id}.json")
+        self._delete_prefix(f"{group_id}/faces/{person_id}/")
+
+    def list_persons(self, group_id: str, start: str | None = None, top: int = 1000) -> list[Person]:
+        self.get_group(group_id)
+        face_ids: dict[str, list[str]] = {}
+        for face in self.storage.list_blobs(CONTAINER, f"{group_id}/faces/"):
+            if face.name.endswith(".json"):
+                _, _, person_id, file = face.name.split("/")
+                face_ids.setdefault(person_id, []).append(file[: -len(".json")])
+        persons = []
+        for blob in self.storage.list_blobs(CONTAINER, f"{group_id}/persons/"):
+            data = self._read(blob.name)
+            if data is None or (start is not None and data["personId"] <= start):
+                continue
+            pid = data["personId"]
+            persons.append(Person(pid, data["name"], data.get("userData"), tuple(face_ids.get(pid, ()))))
+            if len(persons) >= top:
+                break
+        return persons
+
+    # -- persisted faces -----------------------------------------------------------------------
+    def add_face(
+        self,
+        group_id: str,
+        person_id: str,
+        image: bytes,
+        *,
+        target_face: FaceRectangle | None = None,
+        user_data: str | None = None,
+    ) -> PersistedFace:
+        """Detect the one face in `image` (or the one in `target_face`), check it is usable for
+        recognition, and store the photo with its embedding."""
+        person_id = self._person_record(group_id, person_id)["personId"]
+        _check_text(user_data, "userData", 1024, required=False)
+        rgb = decode_image(image, max_bytes=self.settings.max_image_bytes, max_side=self.settings.max_image_side)
+        face = self._enrollable_face(self.engine.detect(rgb), target_face)
+        persisted = PersistedFace(
+            persisted_face_id=str(uuid.uuid4()),
+            person_id=person_id,
+            user_data=user_data or None,
+            rectangle=face.rectangle,
+            quality_for_recognition=face.quality.quality_for_recognition,
+            embedding=face.embedding,
+        )
+        base = f"{group_id}/faces/{person_id}/{persisted.persisted_face_id}"
+        self.storage.put_blob(CONTAINER, f"{base}.photo", image)
+        self.storage.put_blob(CONTAINER, f"{base}.json", _dump(persisted.to_record()))
+        if self._read(f"{group_id}/persons/{person_id}.json") is None:
+            # The person was deleted while the face was being added: leave nothing behind.
+            self._delete_prefix(f"{base}.")
+            raise PersonNotFound(f"Person {person_id} was deleted while the face was being added.")
+        return persisted
+
+    def _enrollable_face(self, faces: list[DetectedFace], target: FaceRectangle | None) -> DetectedFace:
+        if target is not None:
+            inside = [f for f in faces if f.rectangle.intersection(target) >= TARGET_OVERLAP * f.rectangle.area()]
+            if not inside:
+                raise NoFaceFound("No face detected in the specified targetFace area.")
+            faces = [max(inside, key=lambda f: f.rectangle.intersection(target))]
+        if not faces:
+            raise NoFaceFound("No face detected in the image.")
+        if len(faces) > 1:
+            raise MultipleFaces(
+                f"There are {len(faces)} faces in the image; use a photo of one face, "
+                "or give targetFace=left,top,width,height to choose one."
+            )
+        face = faces[0]
+        side = min(face.rectangle.width, face.rectangle.height)
+        if side < self.settings.min_face_size:
+            raise FaceTooSmall(
+                f"The face is {face.rectangle.width}×{face.rectangle.height} pixels; "
+                f"faces need at least {self.settings.min_face_size} pixels a side."
+            )
+        if face.quality.blur_level == "high":
+            raise FaceTooBlurry(f"The face is too blurry (blur {face.quality.blur_value:.2f}); use a sharper photo.")
+        return face
+
+    def get_face(self, group_id: str, person_id: str, face_id: str) -> PersistedFace:
+        person_id = self._person_record(group_id, person_id)["personId"]
+        face_id = _check_uuid(face_id, PersistedFaceNotFound, "Persisted face")
+        data = self._read(f"{group_id}/faces/{person_id}/{face_id}.json")
+        if data is None:
+            raise PersistedFaceNotFound(f"Persisted face {face_id} is not found.")
+        return PersistedFace.from_record(data)
+
+    def get_face_photo(self, group_id: str, person_id: str, face_id: str) -> bytes:
+        face = self.get_face(group_id, person_id, face_id)
+        return self.storage.get_blob(CONTAINER, f"{group_id}/faces/{face.person_id}/{face_id}.photo").data
+
+    def delete_face(self, group_id: str, person_id: str, face_id: str) -> None:
+        face = self.get_face(group_id, person_id, face_id)
+        self._delete_prefix(f"{group_id}/faces/{face.person_id}/{face.persisted_face_id}.")
+
+    def iter_faces(self, group_id: str) -> Iterator[PersistedFace]:
+        """Every persisted face of the group, grouped by person."""
+        for blob in self.storage.list_blobs(CONTAINER, f"{group_id}/faces/"):
+            if blob.name.endswith(".json"):
+                data = self._read(blob.name)
+                if data is not None:
+                    yield PersistedFace.from_record(data)
