@@ -27,7 +27,9 @@ def decode_image(data: bytes, *, max_bytes: int, max_side: int) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise InvalidImageSize(f"The image has too many pixels; each side must be at most {max_side}.") from None
+    except UnidentifiedImageError:
         raise InvalidImage("The data is not a JPEG, PNG, BMP, GIF or WebP image.") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImage(f"The image header is corrupt: {exc}.") from None

@@ -80,4 +80,4 @@ class Recognizer:
             max_candidates=max_candidates,
             confidence_threshold=confidence_threshold,
         )
-        return [IdentifiedFace(face, c) for face, c in zip(faces, candidates)]
+        return [IdentifiedFace(face, c) for face, c in zip(faces, candidates, strict=True)]

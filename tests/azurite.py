@@ -44,30 +44,31 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) 
 
 def start_azurite(location: Path) -> tuple[subprocess.Popen, str]:
     blob_port, queue_port, table_port = free_port(), free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            str(AZURITE),
-            "--silent",
-            "--skipApiVersionCheck",
-            "--loose",
-            "--location",
-            str(location),
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            str(blob_port),
-            "--queueHost",
-            "127.0.0.1",
-            "--queuePort",
-            str(queue_port),
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(table_port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(location / "azurite.log", "wb"),
-    )
+    with open(location / "azurite.log", "wb") as log:  # Popen keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [
+                str(AZURITE),
+                "--silent",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--location",
+                str(location),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(blob_port),
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                str(queue_port),
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                str(table_port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         _wait_for_port(blob_port, process)
         _wait_for_port(queue_port, process)

@@ -45,3 +45,25 @@ def storage(request, tmp_path):
 def unique_name() -> str:
     """A container or queue name no other test uses (Azurite is shared by the whole session)."""
     return f"t{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture(scope="session")
+def engine():
+    from function_app.engines import create_engine
+    from function_app.settings import Settings
+
+    return create_engine(Settings())
+
+
+@pytest.fixture
+def gallery(storage, engine):
+    from function_app.gallery import Gallery
+    from function_app.settings import Settings
+
+    return Gallery(storage, engine, Settings())
+
+
+@pytest.fixture
+def group_id() -> str:
+    """A group id no other test uses (the gallery container is shared on Azurite)."""
+    return f"g-{uuid.uuid4().hex[:12]}"

@@ -95,7 +95,7 @@ class DlibFaceEngine:
             small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         if self.detector_name == "hog":
             rects, scores, _ = self._detector.run(small, 0, 0.0)
-            found = [_Found(r, float(s)) for r, s in zip(rects, scores)]
+            found = [_Found(r, float(s)) for r, s in zip(rects, scores, strict=True)]
         else:
             found = [_Found(d.rect, float(d.confidence)) for d in self._detector(small, 0)]
         if small is rgb:

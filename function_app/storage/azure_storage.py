@@ -5,6 +5,7 @@ Containers and queues are created on first use."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections.abc import Iterator
@@ -47,10 +48,8 @@ class AzureStorage:
     def _container(self, container: str) -> ContainerClient:
         client = self._blob_service.get_container_client(container)
         if container not in self._ready_containers:
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 client.create_container()
-            except ResourceExistsError:
-                pass
             self._ready_containers.add(container)
         return client
 
@@ -102,10 +101,8 @@ class AzureStorage:
                     message_encode_policy=TextBase64EncodePolicy(),
                     message_decode_policy=TextBase64DecodePolicy(),
                 )
-                try:
+                with contextlib.suppress(ResourceExistsError):
                     client.create_queue()
-                except ResourceExistsError:
-                    pass
                 self._queues[queue] = client
             return client
 

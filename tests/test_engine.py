@@ -1,0 +1,115 @@
+"""The local engine on real photos."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+import pytest
+
+from function_app.engines import create_engine
+from function_app.imaging import decode_image
+from function_app.settings import Settings
+
+
+def load(testdata, name: str) -> np.ndarray:
+    return decode_image((testdata / name).read_bytes(), max_bytes=1 << 30, max_side=8192)
+
+
+@pytest.mark.parametrize(
+    ("photo", "count"),
+    [
+        ("people/obama/1.jpg", 1),
+        ("scenes/obama_small.jpg", 1),
+        ("scenes/obama_partial_face.jpg", 1),
+        ("scenes/two_people.jpg", 2),
+        ("scenes/kit_with_rose.jpg", 2),
+        ("scenes/32bit.png", 1),
+    ],
+)
+def test_face_counts_match_the_manifest(engine, testdata, photo, count):
+    assert len(engine.detect(load(testdata, photo))) == count
+
+
+def test_models_load_once_per_process():
+    assert create_engine(Settings()) is create_engine(Settings())
+
+
+def test_detected_face_has_rectangle_landmarks_pose_quality_and_embedding(engine, testdata):
+    rgb = load(testdata, "people/obama/1.jpg")
+    [face] = engine.detect(rgb)
+    r = face.rectangle
+    assert 0 <= r.left < r.right <= rgb.shape[1] and 0 <= r.top < r.bottom <= rgb.shape[0]
+    assert 200 < r.width < 320  # a portrait: the face is large
+    lm = face.landmarks
+    # Pupils above the nose tip, above the mouth; image-left pupil left of the image-right one.
+    assert lm.pupil_left.x < lm.nose_tip.x < lm.pupil_right.x
+    assert lm.pupil_left.y < lm.nose_tip.y < lm.mouth_left.y
+    assert lm.mouth_left.x < lm.mouth_right.x
+    for point in (lm.pupil_left, lm.pupil_right, lm.nose_tip, lm.mouth_left, lm.mouth_right):
+        assert r.left <= point.x <= r.right and r.top <= point.y <= r.bottom
+    assert abs(face.head_pose.yaw) < 15 and abs(face.head_pose.roll) < 10  # an official portrait
+    assert face.quality.blur_level == "low"
+    assert face.quality.exposure_level == "goodExposure"
+    assert face.quality.quality_for_recognition == "high"
+    assert face.embedding.shape == (128,) and face.embedding.dtype == np.float32
+    assert np.linalg.norm(face.embedding) == pytest.approx(1.0, abs=1e-5)
+    body = face.to_dict()
+    assert set(body) == {"faceRectangle", "faceLandmarks", "faceAttributes"}
+    assert body["faceRectangle"] == {"top": r.top, "left": r.left, "width": r.width, "height": r.height}
+
+
+def test_roll_follows_image_rotation(engine, testdata):
+    rgb = load(testdata, "people/obama/1.jpg")
+    h, w = rgb.shape[:2]
+    base = engine.detect(rgb, embeddings=False)[0].head_pose.roll
+    for angle in (-15, 15):  # OpenCV: positive angles turn the image counter-clockwise
+        turned = cv2.warpAffine(rgb, cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), (w, h))
+        roll = engine.detect(turned, embeddings=False)[0].head_pose.roll
+        assert roll - base == pytest.approx(-angle, abs=4)
+
+
+def test_blur_measure_rises_with_blur(engine, testdata):
+    rgb = load(testdata, "people/obama/1.jpg")
+    values = [engine.detect(cv2.GaussianBlur(rgb, (0, 0), s) if s else rgb)[0].quality for s in (0, 3, 9)]
+    assert values[0].blur_value < values[1].blur_value < values[2].blur_value
+    assert [v.blur_level for v in values] == ["low", "medium", "high"]
+    assert values[2].quality_for_recognition == "low"
+
+
+def test_faces_are_ranked_largest_first(engine, testdata):
+    faces = engine.detect(load(testdata, "scenes/obama_and_biden.jpg"))
+    areas = [f.rectangle.area() for f in faces]
+    assert len(faces) >= 3 and areas == sorted(areas, reverse=True)
+
+
+def test_same_person_is_closer_than_different_people(engine, testdata):
+    def embedding(name):
+        return engine.detect(load(testdata, name))[0].embedding
+
+    obama1, obama2, biden = embedding("people/obama/1.jpg"), embedding("people/obama/2.jpg"), embedding("people/biden/1.jpg")
+    assert np.linalg.norm(obama1 - obama2) < 0.4 < np.linalg.norm(obama1 - biden)
+
+
+def test_no_face_in_a_photo_without_one(engine, testdata):
+    rgb = load(testdata, "people/obama/1.jpg")
+    assert engine.detect(np.ascontiguousarray(rgb[-300:, :400])) == []  # the desk, below the face
+
+
+def test_safe_from_several_threads(engine, testdata):
+    photos = ["people/obama/1.jpg", "people/biden/2.jpg", "scenes/two_people.jpg", "people_lfw/colin_powell/1.jpg"]
+    images = [load(testdata, p) for p in photos]
+    expected = [[f.embedding for f in engine.detect(img)] for img in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(engine.detect, images * 3))
+    for i, faces in enumerate(results):
+        want = expected[i % len(images)]
+        assert len(faces) == len(want)
+        for face, vector in zip(faces, want, strict=True):
+            assert np.allclose(face.embedding, vector, atol=1e-6)
+
+
+def test_cnn_detector_is_selectable(testdata):
+    cnn = create_engine(Settings(detector="cnn", detect_max_side=640))
+    assert len(cnn.detect(load(testdata, "scenes/two_people.jpg"), embeddings=False)) == 2
