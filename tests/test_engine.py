@@ -88,7 +88,11 @@ def test_same_person_is_closer_than_different_people(engine, testdata):
     def embedding(name):
         return engine.detect(load(testdata, name))[0].embedding
 
-    obama1, obama2, biden = embedding("people/obama/1.jpg"), embedding("people/obama/2.jpg"), embedding("people/biden/1.jpg")
+    obama1, obama2, biden = (
+        embedding("people/obama/1.jpg"),
+        embedding("people/obama/2.jpg"),
+        embedding("people/biden/1.jpg"),
+    )
     assert np.linalg.norm(obama1 - obama2) < 0.4 < np.linalg.norm(obama1 - biden)
 
 
