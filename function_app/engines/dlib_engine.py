@@ -50,43 +50,56 @@ class DlibFaceEngine:
         self._shape68 = _load(model_files.SHAPE_PREDICTOR_68, dlib.shape_predictor)
         self._embedder = _load(model_files.RESNET_EMBEDDING, dlib.face_recognition_model_v1)
         # dlib's networks keep per-call state inside the model object: one call at a time.
-        self._lock = threading.Lock()
+        # Re-entrant, so that detect() can hold it across the stages, which take it too.
+        self._lock = threading.RLock()
 
     def detect(self, rgb: np.ndarray, *, embeddings: bool = True) -> list[DetectedFace]:
         rgb = np.ascontiguousarray(rgb)
         height, width = rgb.shape[:2]
         with self._lock:
-            found = self._find_faces(rgb)
-            shapes5 = [self._shape5(rgb, f.rect) for f in found]
-            points68 = [_points(self._shape68(rgb, f.rect)) for f in found]
-            vectors = (
-                self._embedder.compute_face_descriptor(rgb, dlib.full_object_detections(shapes5))
-                if embeddings and found
-                else []
-            )
+            found = self.find_faces(rgb)
+            shapes5, points68 = self.landmarks(rgb, found)
+            vectors = self.embed(rgb, shapes5) if embeddings else [None] * len(found)
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         faces = []
-        for i, f in enumerate(found):
+        for f, points, vector in zip(found, points68, vectors, strict=True):
             rect = _clipped(f.rect, width, height)
-            pose = estimate_head_pose(points68[i], width, height)
-            embedding = _normalised(vectors[i]) if embeddings else None
+            pose = estimate_head_pose(points, width, height)
             faces.append(
                 DetectedFace(
                     rectangle=rect,
-                    landmarks=_five_landmarks(points68[i]),
+                    landmarks=_five_landmarks(points),
                     head_pose=pose,
                     quality=measure_quality(gray, rect, pose),
                     detection_score=f.score,
-                    embedding=embedding,
+                    embedding=vector,
                 )
             )
         faces.sort(key=lambda face: face.rectangle.area(), reverse=True)
         return faces
 
-    def _find_faces(self, rgb: np.ndarray) -> list[_Found]:
+    # The stages of `detect`, public so that the benchmark can time each one.
+    def landmarks(self, rgb: np.ndarray, found: list[_Found]) -> tuple[list, list[np.ndarray]]:
+        """dlib's 5-point shapes (for aligning the embedding chip) and the 68 points (pose, landmarks)."""
+        with self._lock:
+            return [self._shape5(rgb, f.rect) for f in found], [_points(self._shape68(rgb, f.rect)) for f in found]
+
+    def embed(self, rgb: np.ndarray, shapes5: list) -> list[np.ndarray]:
+        """L2-normalised embeddings of all the faces of one image, in one batch."""
+        if not shapes5:
+            return []
+        with self._lock:
+            vectors = self._embedder.compute_face_descriptor(rgb, dlib.full_object_detections(shapes5))
+        return [_normalised(v) for v in vectors]
+
+    def find_faces(self, rgb: np.ndarray) -> list[_Found]:
         # Detect on the image scaled by 2**upsample (HOG finds faces of ≥ 80 px, so one upsample
         # finds 40 px faces), but never beyond detect_max_side: large photos are not upsampled
         # and very large ones are shrunk. Landmarks and embeddings use the full image.
+        with self._lock:
+            return self._find_faces(rgb)
+
+    def _find_faces(self, rgb: np.ndarray) -> list[_Found]:
         height, width = rgb.shape[:2]
         scale = min(2.0**self.upsample, self.detect_max_side / max(height, width))
         small = rgb

@@ -1,0 +1,89 @@
+"""The command line as a user runs it: a subprocess on the real photos and video."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, data: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STORAGE_DIR": str(data), "STORAGE_BACKEND": "local"}
+    return subprocess.run(
+        [sys.executable, "-m", "function_app", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def enrolled_dir(testdata, tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("cli-data")
+    result = run_cli("enroll", "--group", "family", str(testdata / "people"), data=data)
+    assert result.returncode == 0, result.stderr
+    assert "11 photos added for 6 persons; 0 rejected." in result.stdout
+    assert "training: succeeded" in result.stdout
+    assert "[11/11] rose_leslie/2.jpg: added" in result.stderr  # progress, one line a photo
+    return data
+
+
+def test_identify_an_image(enrolled_dir, testdata):
+    result = run_cli("identify", "--group", "family", str(testdata / "scenes/kit_with_rose.jpg"), data=enrolled_dir)
+    assert result.returncode == 0, result.stderr
+    faces = json.loads(result.stdout)["faces"]
+    by_position = sorted(faces, key=lambda f: f["faceRectangle"]["left"])
+    assert [f["name"] for f in by_position] == ["rose_leslie", "kit_harington"]
+
+
+def test_identify_a_video(enrolled_dir, testdata):
+    result = run_cli(
+        "identify",
+        "--group",
+        "family",
+        str(testdata / "video/short_hamilton_clip.mp4"),
+        "--every",
+        "10",
+        data=enrolled_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    frames = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [f["frame"] for f in frames] == list(range(0, 275, 10))
+    names = [face["name"] for f in frames for face in f["faces"]]
+    # testdata/README: Lin-Manuel Miranda most of the clip; a smaller unknown face near frame 240.
+    assert names.count("lin_manuel_miranda") >= 12
+    assert set(names) <= {"lin_manuel_miranda", "Unknown"}
+    late_unknown = [f["frame"] for f in frames for face in f["faces"] if face["name"] == "Unknown"]
+    assert late_unknown and all(frame >= 200 for frame in late_unknown)
+
+
+def test_prototype_file_names_are_grouped_by_person(testdata, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, source in [
+        ("obama1.jpg", "people/obama/1.jpg"),
+        ("obama2.jpg", "people/obama/2.jpg"),
+        ("biden1.jpg", "people/biden/2.jpg"),
+        ("crowd1.jpg", "scenes/two_people.jpg"),
+        ("notes1.jpg", None),
+    ]:
+        (photos / name).write_bytes((testdata / source).read_bytes() if source else b"not a photo")
+    result = run_cli("enroll", "--group", "proto", str(photos), data=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert "3 photos added for 4 persons; 2 rejected." in result.stdout
+    assert "crowd1.jpg: There are 2 faces in the image" in result.stdout
+    assert "notes1.jpg: The data is not a JPEG" in result.stdout
+
+
+def test_clear_errors_and_exit_codes(tmp_path, testdata):
+    missing = run_cli("identify", "--group", "nobody", str(testdata / "scenes/obama1.jpg"), data=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "error: Person group 'nobody' is not found."
+    bad_id = run_cli("enroll", "--group", "Bad Id", str(testdata / "people"), data=tmp_path)
+    assert bad_id.returncode == 1 and "lowercase letters" in bad_id.stderr
+    no_dir = run_cli("enroll", "--group", "x", str(tmp_path / "nowhere"), data=tmp_path)
+    assert no_dir.returncode == 2 and "nowhere" in no_dir.stderr
+    assert "Traceback" not in missing.stderr + bad_id.stderr + no_dir.stderr
