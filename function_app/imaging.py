@@ -41,6 +41,9 @@ def decode_image(data: bytes, *, max_bytes: int, max_side: int) -> np.ndarray:
     if max(width, height) > max_side:
         raise InvalidImageSize(f"The image is {width}×{height} pixels; each side must be at most {max_side}.")
     try:
+        # Raises on truncated data as long as Pillow's ImageFile.LOAD_TRUNCATED_IMAGES keeps its
+        # default (False); the face_recognition package turns it on when imported, so the service
+        # never imports it (only the benchmark does, in its own process).
         image.load()
         image = ImageOps.exif_transpose(image)
         rgb = image.convert("RGB")
