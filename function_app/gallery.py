@@ -1,7 +1,8 @@
 """Person groups, persons and their persisted faces (photo and embedding), kept in blob storage.
 
-Layout in the `facegroups` container, one prefix per group so that deleting a group is one sweep:
-    {groupId}/group.json
+Group records live in the `persongroups` container (`{groupId}.json`), so listing groups reads only
+them. Everything else lies in the `facegroups` container, one prefix per group so that deleting a
+group is one sweep:
     {groupId}/persons/{personId}.json
     {groupId}/faces/{personId}/{persistedFaceId}.json   record with the embedding
     {groupId}/faces/{personId}/{persistedFaceId}.photo  the uploaded bytes
@@ -39,6 +40,7 @@ from .settings import Settings
 from .storage import BlobNotFound, PreconditionFailed, Storage
 
 CONTAINER = "facegroups"
+GROUPS_CONTAINER = "persongroups"
 GROUP_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
 MAX_NAME = 128
 MAX_USER_DATA = 16 * 1024
@@ -141,9 +143,9 @@ class Gallery:
         self.settings = settings
 
     # -- blobs ---------------------------------------------------------------------------------
-    def _read(self, name: str) -> dict[str, Any] | None:
+    def _read(self, name: str, container: str = CONTAINER) -> dict[str, Any] | None:
         try:
-            return json.loads(self.storage.get_blob(CONTAINER, name).data)
+            return json.loads(self.storage.get_blob(container, name).data)
         except BlobNotFound:
             return None
 
@@ -161,14 +163,14 @@ class Gallery:
         group = PersonGroup(group_id, name, user_data or None, iso(utc_now()))
         record = {**group.to_dict(), "createdDateTime": group.created}
         try:
-            self.storage.put_blob(CONTAINER, f"{group_id}/group.json", _dump(record), only_if_new=True)
+            self.storage.put_blob(GROUPS_CONTAINER, f"{group_id}.json", _dump(record), only_if_new=True)
         except PreconditionFailed:
             raise PersonGroupExists(f"Person group {group_id!r} already exists.") from None
         return group
 
     def get_group(self, group_id: str) -> PersonGroup:
         _check_group_id(group_id)
-        data = self._read(f"{group_id}/group.json")
+        data = self._read(f"{group_id}.json", GROUPS_CONTAINER)
         if data is None:
             raise PersonGroupNotFound(f"Person group {group_id!r} is not found.")
         return PersonGroup(data["personGroupId"], data["name"], data.get("userData"), data.get("createdDateTime", ""))
@@ -176,31 +178,32 @@ class Gallery:
     def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
         _check_text(name, "name", MAX_NAME, required=False)
         _check_text(user_data, "userData", MAX_USER_DATA, required=False)
-        blob_name = f"{group_id}/group.json"
+        blob_name = f"{group_id}.json"
         while True:
             self.get_group(group_id)
-            blob = self.storage.get_blob(CONTAINER, blob_name)
+            blob = self.storage.get_blob(GROUPS_CONTAINER, blob_name)
             data = json.loads(blob.data)
             if name:
                 data["name"] = name
             if user_data is not None:
                 data["userData"] = user_data or None
             try:
-                self.storage.put_blob(CONTAINER, blob_name, _dump(data), if_match=blob.etag)
+                self.storage.put_blob(GROUPS_CONTAINER, blob_name, _dump(data), if_match=blob.etag)
                 return self.get_group(group_id)
             except PreconditionFailed:
                 continue  # changed or deleted meanwhile: read again
 
     def delete_group(self, group_id: str) -> None:
         self.get_group(group_id)
-        self.storage.delete_blob(CONTAINER, f"{group_id}/group.json")
+        # Contents first, the record last: an interrupted delete can be run again.
         self._delete_prefix(f"{group_id}/")
+        self.storage.delete_blob(GROUPS_CONTAINER, f"{group_id}.json")
 
     def list_groups(self, start: str | None = None, top: int = 1000) -> list[PersonGroup]:
         groups = []
-        for blob in self.storage.list_blobs(CONTAINER):
-            group_id, _, rest = blob.name.partition("/")
-            if rest == "group.json" and (start is None or group_id > start):
+        for blob in self.storage.list_blobs(GROUPS_CONTAINER):
+            group_id = blob.name.removesuffix(".json")
+            if start is None or group_id > start:
                 groups.append(self.get_group(group_id))
                 if len(groups) >= top:
                     break

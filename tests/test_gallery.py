@@ -158,3 +158,13 @@ def test_deleting_a_person_or_group_removes_photos_and_embeddings(gallery, group
     assert len(blobs(f"{group_id}/faces/{biden.person_id}/")) == 2
     gallery.delete_group(group_id)
     assert blobs(f"{group_id}/") == []
+
+
+def test_groups_are_listed_in_id_order_and_paged(gallery, group_id):
+    ids = [f"{group_id}-{n}" for n in ("b", "a", "c")]
+    for gid in ids:
+        gallery.create_group(gid, gid)
+    mine = [g.person_group_id for g in gallery.list_groups() if g.person_group_id.startswith(group_id)]
+    assert mine == sorted(ids)
+    after_a = gallery.list_groups(start=f"{group_id}-a", top=1)
+    assert [g.person_group_id for g in after_a] == [f"{group_id}-b"]
