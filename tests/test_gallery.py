@@ -168,3 +168,22 @@ def test_groups_are_listed_in_id_order_and_paged(gallery, group_id):
     assert mine == sorted(ids)
     after_a = gallery.list_groups(start=f"{group_id}-a", top=1)
     assert [g.person_group_id for g in after_a] == [f"{group_id}-b"]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "BMP", "WEBP"])
+def test_faces_are_added_from_png_bmp_and_webp(gallery, group_id, testdata, fmt):
+    import io
+
+    from PIL import Image
+
+    gallery.create_group(group_id, "g")
+    person = gallery.create_person(group_id, "obama")
+    original = gallery.add_face(group_id, person.person_id, photo(testdata, "scenes/obama_small.jpg"))
+    converted = io.BytesIO()
+    Image.open(testdata / "scenes/obama_small.jpg").save(
+        converted, format=fmt, **({"lossless": True} if fmt == "WEBP" else {})
+    )
+    face = gallery.add_face(group_id, person.person_id, converted.getvalue())
+    assert face.rectangle == original.rectangle
+    assert np.linalg.norm(face.embedding - original.embedding) < 1e-3  # the same pixels
+    assert gallery.get_face_photo(group_id, person.person_id, face.persisted_face_id) == converted.getvalue()
