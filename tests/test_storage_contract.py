@@ -20,6 +20,12 @@ def test_put_get_round_trip_and_etag_changes(storage, unique_name):
     assert storage.get_blob(unique_name, "a/b/one.json").data == b'{"v": 2}'
 
 
+def test_every_version_gets_a_new_etag_even_in_quick_succession(storage, unique_name):
+    etags = [storage.put_blob(unique_name, "v", b"%02d" % (i % 2)) for i in range(40)]  # same size, ABAB
+    assert len(set(etags)) == 40
+    assert storage.get_blob(unique_name, "v").etag == etags[-1]
+
+
 def test_get_missing_blob_raises(storage, unique_name):
     with pytest.raises(BlobNotFound):
         storage.get_blob(unique_name, "nope.json")
@@ -133,3 +139,52 @@ def test_unicode_message_round_trips(storage, unique_name):
     storage.send_message(unique_name, '{"name": "José Ñúñez 😀"}')
     [message] = storage.receive_messages(unique_name)
     assert message.content == '{"name": "José Ñúñez 😀"}'
+
+
+def test_concurrent_receivers_never_get_the_same_message(storage, unique_name):
+    for i in range(12):
+        storage.send_message(unique_name, f"job-{i}")
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def drain():
+        while True:
+            batch = storage.receive_messages(unique_name, max_messages=2, visibility_timeout=60)
+            if not batch:
+                return
+            with lock:
+                got.extend(m.content for m in batch)
+            for m in batch:
+                storage.delete_message(unique_name, m)
+
+    threads = [threading.Thread(target=drain) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == sorted(f"job-{i}" for i in range(12))
+
+
+def _increment_in_another_process(root: str, container: str, times: int) -> None:
+    from function_app.storage.local_folder import LocalFolderStorage
+
+    storage = LocalFolderStorage(root)
+    for _ in range(times):
+        while True:
+            blob = storage.get_blob(container, "counter")
+            try:
+                storage.put_blob(container, "counter", str(int(blob.data) + 1).encode(), if_match=blob.etag)
+                break
+            except PreconditionFailed:
+                continue
+
+
+def test_local_folder_is_safe_across_processes(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from function_app.storage.local_folder import LocalFolderStorage
+
+    LocalFolderStorage(tmp_path).put_blob("c", "counter", b"0")
+    with ProcessPoolExecutor(max_workers=3) as pool:
+        list(pool.map(_increment_in_another_process, [str(tmp_path)] * 3, ["c"] * 3, [20] * 3))
+    assert LocalFolderStorage(tmp_path).get_blob("c", "counter").data == b"60"

@@ -1,6 +1,6 @@
 """Storage in a local folder: the embedded default. Safe across threads and processes on one
-machine: writes go through a temporary file and an atomic rename, conditional writes and queue
-operations hold an advisory lock."""
+machine: writes go through a temporary file and an atomic rename while holding an advisory lock
+on the container (or queue) folder."""
 
 from __future__ import annotations
 
@@ -28,17 +28,25 @@ _LOCK_NAME = ".lock"
 
 
 def _etag(stat: os.stat_result) -> str:
-    # A new file (new inode) on every write, so inode + mtime + size changes with each version.
-    return f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    return f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
 
 
 def _write_atomically(path: Path, data: bytes) -> os.stat_result:
+    """Replace `path` with `data`. Call with the folder's lock held: each version gets an mtime
+    strictly after the one it replaces, so the ETag (mtime + size) never repeats for a blob even
+    when writes fall in the same clock tick."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        previous = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        previous = 0
     temp = path.parent / f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
     with open(temp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    version = max(time.time_ns(), previous + 1)
+    os.utime(temp, ns=(version, version))
     os.replace(temp, path)
     return path.stat()
 
@@ -73,8 +81,6 @@ class LocalFolderStorage:
         self, container: str, name: str, data: bytes, *, if_match: str | None = None, only_if_new: bool = False
     ) -> str:
         path = self._blob_path(container, name)
-        if if_match is None and not only_if_new:
-            return _etag(_write_atomically(path, data))
         with self._locked(self._container(container)):
             current = self._current_etag(path)
             if only_if_new and current is not None:
