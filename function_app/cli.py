@@ -26,7 +26,8 @@ def _print_progress(done: int, total: int, photo: Path, outcome: str) -> None:
 
 def cmd_enroll(recognizer: Recognizer, args: argparse.Namespace) -> int:
     report = enroll_folder(recognizer.gallery, args.group, args.photos, progress=_print_progress)
-    print(f"{report.added} photos added for {len(report.persons)} persons; {len(report.rejected)} rejected.")
+    skipped = f", {report.skipped} already enrolled" if report.skipped else ""
+    print(f"{report.added} photos added for {len(report.persons)} persons; {len(report.rejected)} rejected{skipped}.")
     for rejection in report.rejected:
         print(f"  rejected {rejection.photo}: {rejection.reason}")
     status = report.training

@@ -27,6 +27,7 @@ class Rejection:
 class EnrollmentReport:
     group_id: str
     added: int = 0
+    skipped: int = 0  # already enrolled by an earlier run
     persons: dict[str, str] = field(default_factory=dict)  # name -> personId
     rejected: list[Rejection] = field(default_factory=list)
     training: TrainingStatus | None = None
@@ -56,8 +57,8 @@ ProgressCallback = Callable[[int, int, Path, str], None]
 def enroll_folder(
     gallery: Gallery, group_id: str, folder: Path, *, progress: ProgressCallback | None = None, train: bool = True
 ) -> EnrollmentReport:
-    """Create the group and persons as needed (a person of the same name is reused, so a rerun
-    adds photos rather than duplicates), add every photo, and train."""
+    """Create the group and persons as needed, add every photo, and train. A rerun reuses the
+    persons of the same name and skips photos already enrolled (each face records its file name)."""
     people = photos_by_person(folder)
     if not people:
         raise FileNotFoundError(f"No photos ({', '.join(sorted(PHOTO_SUFFIXES))}) in {folder}")
@@ -66,6 +67,7 @@ def enroll_folder(
     except PersonGroupNotFound:
         gallery.create_group(group_id, group_id)
     existing = {p.name: p.person_id for p in gallery.list_persons(group_id)}
+    enrolled = {(f.person_id, f.user_data) for f in gallery.iter_faces(group_id)}
     report = EnrollmentReport(group_id)
     total = sum(len(photos) for photos in people.values())
     done = 0
@@ -74,6 +76,11 @@ def enroll_folder(
         report.persons[name] = person_id
         for photo in photos:
             done += 1
+            if (person_id, photo.name) in enrolled:
+                report.skipped += 1
+                if progress:
+                    progress(done, total, photo, "already enrolled")
+                continue
             try:
                 gallery.add_face(group_id, person_id, photo.read_bytes(), user_data=photo.name)
                 report.added += 1

@@ -31,6 +31,14 @@ def enrolled_dir(testdata, tmp_path_factory) -> Path:
     return data
 
 
+def test_enrolling_again_adds_nothing_twice(enrolled_dir, testdata):
+    result = run_cli("enroll", "--group", "family", str(testdata / "people"), data=enrolled_dir)
+    assert result.returncode == 0, result.stderr
+    assert "0 photos added for 6 persons; 0 rejected, 11 already enrolled." in result.stdout
+    status = json.loads(run_cli("status", "--group", "family", data=enrolled_dir).stdout)
+    assert status["status"] == "succeeded" and status["message"] == "Trained on 11 faces of 6 persons."
+
+
 def test_identify_an_image(enrolled_dir, testdata):
     result = run_cli("identify", "--group", "family", str(testdata / "scenes/kit_with_rose.jpg"), data=enrolled_dir)
     assert result.returncode == 0, result.stderr
