@@ -104,14 +104,15 @@ def get_training_status(gallery: Gallery, group_id: str) -> TrainingStatus:
     return _read_status(gallery.storage, group_id)[0]
 
 
-def _update_status(storage: Storage, group_id: str, **changes: Any) -> TrainingStatus:
-    """Read-modify-write of the status with its ETag, so concurrent trainings never lose an update."""
+def _update_status(storage: Storage, group_id: str, **changes: Any) -> tuple[TrainingStatus, TrainingStatus]:
+    """Read-modify-write of the status with its ETag, so concurrent trainings never lose an update.
+    Answers (the status written, the status it replaced)."""
     while True:
         current, etag = _read_status(storage, group_id)
         updated = replace(current, last_action=iso(utc_now()), **changes)
         try:
             _write_status(storage, group_id, updated, etag)
-            return updated
+            return updated, current
         except PreconditionFailed:
             continue
 
@@ -120,16 +121,15 @@ def mark_training_requested(gallery: Gallery, group_id: str) -> TrainingStatus:
     """Set the status to running when a training is queued (Azure answers `running` at once)."""
     gallery.get_group(group_id)
     now = iso(utc_now())
-    return _update_status(gallery.storage, group_id, status="running", created=now, message=None)
+    return _update_status(gallery.storage, group_id, status="running", created=now, message=None)[0]
 
 
 def train_group(gallery: Gallery, group_id: str) -> TrainingStatus:
     """Build and store the group's index; answer the final status (succeeded or failed)."""
     gallery.get_group(group_id)
     storage = gallery.storage
-    started = _read_status(storage, group_id)[0]
-    if started.status != "running":
-        started = mark_training_requested(gallery, group_id)
+    if _read_status(storage, group_id)[0].status != "running":
+        mark_training_requested(gallery, group_id)
     persons = {p.person_id: p.name for p in gallery.list_persons(group_id)}
     faces = [f for f in gallery.iter_faces(group_id) if f.person_id in persons]
     if not faces:
@@ -138,7 +138,7 @@ def train_group(gallery: Gallery, group_id: str) -> TrainingStatus:
             group_id,
             status="failed",
             message=f"Person group {group_id!r} has no faces to train on: add persons and their faces first.",
-        )
+        )[0]
     faces.sort(key=lambda f: f.person_id)
     person_ids = sorted({f.person_id for f in faces})
     rows_person = np.array([f.person_id for f in faces])
@@ -151,16 +151,15 @@ def train_group(gallery: Gallery, group_id: str) -> TrainingStatus:
     )
     index_blob = f"{group_id}/training/{index.training_id}.npz"
     storage.put_blob(CONTAINER, index_blob, index.to_bytes())
-    previous = started.index_blob
-    status = _update_status(
+    status, replaced = _update_status(
         storage,
         group_id,
         status="succeeded",
         message=f"Trained on {len(faces)} faces of {len(person_ids)} persons.",
         index_blob=index_blob,
     )
-    if previous and previous != index_blob:
-        storage.delete_blob(CONTAINER, previous)
+    if replaced.index_blob and replaced.index_blob != index_blob:
+        storage.delete_blob(CONTAINER, replaced.index_blob)  # identify re-reads the status if it was using it
     return status
 
 

@@ -223,3 +223,23 @@ def test_a_failed_training_keeps_the_last_successful_one(gallery, group_id, test
     gallery.delete_person(group_id, obama.person_id)
     assert train_group(gallery, group_id).status == "failed"
     assert recognizer.identify_image(group_id, (testdata / "scenes/obama1.jpg").read_bytes())[0].name == "obama"
+
+
+def test_concurrent_trainings_leave_one_index_and_no_orphans(gallery, group_id, testdata):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from function_app.gallery import CONTAINER
+
+    gallery.create_group(group_id, "g")
+    obama = gallery.create_person(group_id, "obama")
+    gallery.add_face(group_id, obama.person_id, (testdata / "people/obama/1.jpg").read_bytes())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(lambda _: train_group(gallery, group_id), range(4)))
+    assert {s.status for s in statuses} == {"succeeded"}
+    indexes = [
+        b.name for b in gallery.storage.list_blobs(CONTAINER, f"{group_id}/training/") if b.name.endswith(".npz")
+    ]
+    assert indexes == [get_training_status(gallery, group_id).index_blob]
+    assert (
+        Recognizer(gallery).identify_image(group_id, (testdata / "scenes/obama1.jpg").read_bytes())[0].name == "obama"
+    )
