@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 import cv2
+from azure.core.exceptions import AzureError
 
+from .engines.model_files import ModelFilesMissing
 from .enrollment import PHOTO_SUFFIXES, enroll_folder
 from .errors import FaceServiceError
 from .recognition import Recognizer
@@ -102,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "every", 1) < 1:
         print("error: --every must be at least 1", file=sys.stderr)
         return 2
-    recognizer = Recognizer.from_settings(Settings.from_env())
+    try:
+        recognizer = Recognizer.from_settings(Settings.from_env())
+    except (ValueError, ModelFilesMissing) as exc:  # a bad setting, or models not installed
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.run(recognizer, args)
     except FaceServiceError as exc:
@@ -111,3 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, NotADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except AzureError as exc:
+        print(f"error: Azure Storage did not answer as expected: {exc.message}", file=sys.stderr)
+        return 3

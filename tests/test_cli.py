@@ -13,8 +13,8 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, data: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STORAGE_DIR": str(data), "STORAGE_BACKEND": "local"}
+def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STORAGE_DIR": str(data), "STORAGE_BACKEND": "local", **settings}
     return subprocess.run(
         [sys.executable, "-m", "function_app", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
     )
@@ -95,3 +95,26 @@ def test_clear_errors_and_exit_codes(tmp_path, testdata):
     no_dir = run_cli("enroll", "--group", "x", str(tmp_path / "nowhere"), data=tmp_path)
     assert no_dir.returncode == 2 and "nowhere" in no_dir.stderr
     assert "Traceback" not in missing.stderr + bad_id.stderr + no_dir.stderr
+
+
+def test_bad_settings_and_unreachable_storage_are_explained(tmp_path, testdata):
+    from .azurite import connection_string, free_port
+
+    photo = str(testdata / "scenes/obama1.jpg")
+    bad_value = run_cli("identify", "--group", "g", photo, data=tmp_path, FACE_MIN_SIZE="big")
+    assert bad_value.returncode == 2 and "FACE_MIN_SIZE='big' is not a valid int" in bad_value.stderr
+    no_backend = run_cli("identify", "--group", "g", photo, data=tmp_path, STORAGE_BACKEND="s3")
+    assert no_backend.returncode == 2 and "Unknown STORAGE_BACKEND 's3'" in no_backend.stderr
+    nobody_listening = connection_string(free_port(), free_port())
+    unreachable = run_cli(
+        "identify",
+        "--group",
+        "g",
+        photo,
+        data=tmp_path,
+        STORAGE_BACKEND="azure",
+        AZURE_STORAGE_CONNECTION_STRING=nobody_listening,
+        AZURE_STORAGE_RETRIES="0",
+    )
+    assert unreachable.returncode == 3 and "Azure Storage did not answer" in unreachable.stderr
+    assert "Traceback" not in bad_value.stderr + no_backend.stderr + unreachable.stderr
