@@ -33,7 +33,11 @@ def test_face_counts_match_the_manifest(engine, testdata, photo, count):
 
 
 def test_models_load_once_per_process():
-    assert create_engine(Settings()) is create_engine(Settings())
+    engine = create_engine(Settings())
+    assert create_engine(Settings(storage_backend="azure", match_threshold=0.3)) is engine
+    other = create_engine(Settings(detect_upsample=0))
+    assert other is not engine
+    assert other._embedder is engine._embedder  # the model files are read once, whichever engine
 
 
 def test_detected_face_has_rectangle_landmarks_pose_quality_and_embedding(engine, testdata):
