@@ -14,6 +14,7 @@ import argparse
 import io
 import resource
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,10 +23,13 @@ import cv2
 import numpy as np
 
 from function_app.engines import create_engine
+from function_app.enrollment import enroll_folder
+from function_app.gallery import Gallery
 from function_app.identify import identify_embeddings
 from function_app.imaging import decode_image, encode_jpeg
 from function_app.settings import Settings
-from function_app.training import TrainedIndex
+from function_app.storage.local_folder import LocalFolderStorage
+from function_app.training import TrainedIndex, load_trained_index
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "dev"
 LIMITS = {"max_bytes": 1 << 30, "max_side": 8192}
@@ -36,15 +40,6 @@ def webcam_frame(data: Path) -> bytes:
     rgb = decode_image((data / "scenes/obama-480p.jpg").read_bytes(), **LIMITS)
     left = (rgb.shape[1] - 640) // 2
     return encode_jpeg(np.ascontiguousarray(rgb[:480, left : left + 640]), quality=90)
-
-
-def gallery_embeddings(engine, data: Path) -> tuple[np.ndarray, list[str]]:
-    vectors, names = [], []
-    for folder in sorted((data / "people").iterdir()):
-        for photo in sorted(folder.iterdir()):
-            vectors.append(engine.detect(decode_image(photo.read_bytes(), **LIMITS))[0].embedding)
-            names.append(folder.name)
-    return np.stack(vectors), names
 
 
 def timed(fn: Callable, *args):
@@ -107,22 +102,16 @@ def main() -> None:
     settings = Settings()
     engine = create_engine(settings)
     frame = webcam_frame(args.data)
-    known, names = gallery_embeddings(engine, args.data)
-    order = np.argsort(names, kind="stable")
-    person_ids = np.array(sorted(set(names)))
-    index = TrainedIndex(
-        "bench", known[order], person_ids, person_ids, np.searchsorted(np.array(names)[order], person_ids)
-    )
+    with tempfile.TemporaryDirectory() as folder:  # enroll people/ and train, as the product does
+        gallery = Gallery(LocalFolderStorage(folder), engine, settings)
+        enroll_folder(gallery, "bench", args.data / "people")
+        index = load_trained_index(gallery, "bench")
+    people = [p for f in sorted((args.data / "people").iterdir()) for p in sorted(f.iterdir())]
+    names = [p.parent.name for p in people]
 
     import face_recognition as fr  # the baseline; installed by scripts/setup
 
-    baseline_known = np.array(
-        [
-            fr.face_encodings(fr.load_image_file(p))[0]
-            for f in sorted((args.data / "people").iterdir())
-            for p in sorted(f.iterdir())
-        ]
-    )
+    baseline_known = np.array([fr.face_encodings(fr.load_image_file(p))[0] for p in people])
     ours, base = [], []
     for _ in range(args.repeat):  # interleaved, so both see the same machine load
         ours.append(run_ours(engine, frame, index, settings.match_threshold))
