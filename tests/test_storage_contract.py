@@ -78,20 +78,21 @@ def test_if_match_write_and_delete(storage, unique_name):
         storage.put_blob(unique_name, "status.json", b"4", if_match=newer)
 
 
+def _increment(storage, container: str, times: int) -> None:
+    """Read-modify-write with the ETag, retried on conflict: no increment may be lost."""
+    for _ in range(times):
+        while True:
+            blob = storage.get_blob(container, "counter")
+            try:
+                storage.put_blob(container, "counter", str(int(blob.data) + 1).encode(), if_match=blob.etag)
+                break
+            except PreconditionFailed:
+                continue
+
+
 def test_concurrent_conditional_increments_lose_nothing(storage, unique_name):
     storage.put_blob(unique_name, "counter", b"0")
-
-    def increment():
-        for _ in range(5):
-            while True:
-                blob = storage.get_blob(unique_name, "counter")
-                try:
-                    storage.put_blob(unique_name, "counter", str(int(blob.data) + 1).encode(), if_match=blob.etag)
-                    break
-                except PreconditionFailed:
-                    continue
-
-    threads = [threading.Thread(target=increment) for _ in range(4)]
+    threads = [threading.Thread(target=_increment, args=(storage, unique_name, 5)) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -168,15 +169,7 @@ def test_concurrent_receivers_never_get_the_same_message(storage, unique_name):
 def _increment_in_another_process(root: str, container: str, times: int) -> None:
     from function_app.storage.local_folder import LocalFolderStorage
 
-    storage = LocalFolderStorage(root)
-    for _ in range(times):
-        while True:
-            blob = storage.get_blob(container, "counter")
-            try:
-                storage.put_blob(container, "counter", str(int(blob.data) + 1).encode(), if_match=blob.etag)
-                break
-            except PreconditionFailed:
-                continue
+    _increment(LocalFolderStorage(root), container, times)
 
 
 def test_local_folder_is_safe_across_processes(tmp_path):
