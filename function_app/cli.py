@@ -15,15 +15,15 @@ import cv2
 from azure.core.exceptions import AzureError
 
 from .engines.model_files import ModelFilesMissing
-from .enrollment import PHOTO_SUFFIXES, enroll_folder
+from .enrollment import PHOTO_SUFFIXES, EnrollmentReport, Photo, enroll_folder
 from .errors import FaceServiceError
 from .recognition import Recognizer
 from .settings import Settings
 from .training import get_training_status, train_group
 
 
-def _print_progress(done: int, total: int, photo: Path, outcome: str) -> None:
-    print(f"[{done}/{total}] {photo.parent.name}/{photo.name}: {outcome}", file=sys.stderr, flush=True)
+def _print_progress(report: EnrollmentReport, photo: Photo, outcome: str) -> None:
+    print(f"[{report.processed}/{report.total}] {photo.path}: {outcome}", file=sys.stderr, flush=True)
 
 
 def cmd_enroll(recognizer: Recognizer, args: argparse.Namespace) -> int:

@@ -1,19 +1,41 @@
-"""Enroll a folder of photos into a group: one sub-folder per person, or the prototype's
-`<person><n>.jpg` file names, then train."""
+"""Enroll photos into a group, one person per sub-folder or by the prototype's `<person><n>.jpg`
+file names, then train. The photos come from a folder, a zip file or a blob prefix."""
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .errors import FaceServiceError, PersonGroupNotFound
+from .errors import BadArgument, FaceServiceError, PersonGroupNotFound
 from .gallery import Gallery
+from .storage import Storage
 from .training import TrainingStatus, train_group
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 _TRAILING_NUMBER = re.compile(r"^(.*?)[\s_-]*\d*$")
+
+
+@dataclass(frozen=True)
+class Photo:
+    path: str  # relative, '/'-separated: 'obama/1.jpg' or 'obama2.jpg'
+    read: Callable[[], bytes] = field(compare=False, repr=False)
+
+    @property
+    def file_name(self) -> str:
+        return PurePosixPath(self.path).name
+
+    @property
+    def person(self) -> str:
+        """The folder holding the photo names the person; a photo at the top is named by its file
+        name: 'obama2.jpg' -> 'obama', 'kit_harington-1.png' -> 'kit_harington'."""
+        parts = PurePosixPath(self.path)
+        if len(parts.parts) > 1:
+            return parts.parts[-2]
+        return _TRAILING_NUMBER.match(parts.stem).group(1) or parts.stem
 
 
 @dataclass(frozen=True)
@@ -22,10 +44,15 @@ class Rejection:
     person: str
     reason: str
 
+    def to_dict(self) -> dict[str, str]:
+        return {"photo": self.photo, "person": self.person, "reason": self.reason}
+
 
 @dataclass
 class EnrollmentReport:
     group_id: str
+    total: int = 0
+    processed: int = 0
     added: int = 0
     skipped: int = 0  # already enrolled by an earlier run
     persons: dict[str, str] = field(default_factory=dict)  # name -> personId
@@ -33,63 +60,109 @@ class EnrollmentReport:
     training: TrainingStatus | None = None
 
 
-def person_name_from_file(path: Path) -> str:
-    """'obama2.jpg' -> 'obama', 'kit_harington-1.png' -> 'kit_harington' (the prototype's naming)."""
-    return _TRAILING_NUMBER.match(path.stem).group(1) or path.stem
+def _is_photo(path: str) -> bool:
+    name = PurePosixPath(path)
+    hidden = any(part.startswith((".", "__MACOSX")) for part in name.parts)
+    return not hidden and name.suffix.lower() in PHOTO_SUFFIXES
 
 
-def photos_by_person(folder: Path) -> dict[str, list[Path]]:
-    """Sub-folders name persons; photos lying directly in `folder` are named by their file name."""
-    people: dict[str, list[Path]] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.is_dir():
-            photos = sorted(p for p in entry.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-            if photos:
-                people.setdefault(entry.name, []).extend(photos)
-        elif entry.suffix.lower() in PHOTO_SUFFIXES:
-            people.setdefault(person_name_from_file(entry), []).append(entry)
+def photos_by_person(photos: Iterable[Photo]) -> dict[str, list[Photo]]:
+    people: dict[str, list[Photo]] = {}
+    for photo in sorted(photos, key=lambda p: p.path):
+        people.setdefault(photo.person, []).append(photo)
     return people
 
 
-ProgressCallback = Callable[[int, int, Path, str], None]
+def photos_in_folder(folder: Path) -> list[Photo]:
+    """Photos directly in `folder` and in its sub-folders (one level: a sub-folder per person)."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"No folder {folder}")
+    found = [p for p in [*folder.glob("*"), *folder.glob("*/*")] if p.is_file()]
+    return [Photo(p.relative_to(folder).as_posix(), p.read_bytes) for p in found if _is_photo(p.name)]
 
 
-def enroll_folder(
-    gallery: Gallery, group_id: str, folder: Path, *, progress: ProgressCallback | None = None, train: bool = True
+def photos_in_zip(data: bytes) -> list[Photo]:
+    """Photos in a zip file; a single top folder wrapping everything (as zipping a folder makes) is
+    ignored, so that its sub-folders name the persons."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = [i for i in archive.infolist() if not i.is_dir() and _is_photo(i.filename)]
+    except zipfile.BadZipFile:
+        raise BadArgument("The upload is not a valid zip file.") from None
+    paths = [PurePosixPath(i.filename) for i in entries]
+    tops = {p.parts[0] for p in paths}
+    strip = 1 if len(tops) == 1 and all(len(p.parts) > 2 for p in paths) else 0
+    return [
+        Photo(PurePosixPath(*p.parts[strip:]).as_posix(), lambda i=info: archive.read(i))
+        for p, info in zip(paths, entries, strict=True)
+    ]
+
+
+def photos_in_blobs(storage: Storage, container: str, prefix: str) -> list[Photo]:
+    prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    return [
+        Photo(info.name[len(prefix) :], lambda name=info.name: storage.get_blob(container, name).data)
+        for info in storage.list_blobs(container, prefix)
+        if _is_photo(info.name[len(prefix) :])
+    ]
+
+
+ProgressCallback = Callable[[EnrollmentReport, Photo, str], None]
+
+
+def enroll_photos(
+    gallery: Gallery,
+    group_id: str,
+    photos: list[Photo],
+    *,
+    progress: ProgressCallback | None = None,
+    train: bool = True,
 ) -> EnrollmentReport:
     """Create the group and persons as needed, add every photo, and train. A rerun reuses the
-    persons of the same name and skips photos already enrolled (each face records its file name)."""
-    people = photos_by_person(folder)
+    persons of the same name and skips photos already enrolled (each face records its file name),
+    so enrolling the same photos twice does no harm."""
+    people = photos_by_person(photos)
     if not people:
-        raise FileNotFoundError(f"No photos ({', '.join(sorted(PHOTO_SUFFIXES))}) in {folder}")
+        raise BadArgument(f"No photos ({', '.join(sorted(PHOTO_SUFFIXES))}) to enroll.")
     try:
         gallery.get_group(group_id)
     except PersonGroupNotFound:
         gallery.create_group(group_id, group_id)
     existing = {p.name: p.person_id for p in gallery.list_persons(group_id)}
     enrolled = {(f.person_id, f.user_data) for f in gallery.iter_faces(group_id)}
-    report = EnrollmentReport(group_id)
-    total = sum(len(photos) for photos in people.values())
-    done = 0
-    for name, photos in people.items():
+    report = EnrollmentReport(group_id, total=sum(len(p) for p in people.values()))
+    for name, person_photos in people.items():
         person_id = existing.get(name) or gallery.create_person(group_id, name).person_id
         report.persons[name] = person_id
-        for photo in photos:
-            done += 1
-            if (person_id, photo.name) in enrolled:
-                report.skipped += 1
-                if progress:
-                    progress(done, total, photo, "already enrolled")
-                continue
-            try:
-                gallery.add_face(group_id, person_id, photo.read_bytes(), user_data=photo.name)
-                report.added += 1
-                outcome = "added"
-            except FaceServiceError as exc:
-                report.rejected.append(Rejection(str(photo), name, exc.message))
-                outcome = f"rejected: {exc.message}"
+        for photo in person_photos:
+            report.processed += 1
+            outcome = _enroll_photo(gallery, group_id, person_id, photo, enrolled, report)
             if progress:
-                progress(done, total, photo, outcome)
+                progress(report, photo, outcome)
     if train:
         report.training = train_group(gallery, group_id)
     return report
+
+
+def _enroll_photo(
+    gallery: Gallery, group_id: str, person_id: str, photo: Photo, enrolled: set, report: EnrollmentReport
+) -> str:
+    if (person_id, photo.file_name) in enrolled:
+        report.skipped += 1
+        return "already enrolled"
+    try:
+        gallery.add_face(group_id, person_id, photo.read(), user_data=photo.file_name)
+    except FaceServiceError as exc:
+        report.rejected.append(Rejection(photo.path, photo.person, exc.message))
+        return f"rejected: {exc.message}"
+    report.added += 1
+    return "added"
+
+
+def enroll_folder(
+    gallery: Gallery, group_id: str, folder: Path, *, progress: ProgressCallback | None = None, train: bool = True
+) -> EnrollmentReport:
+    photos = photos_in_folder(folder)
+    if not photos:
+        raise FileNotFoundError(f"No photos ({', '.join(sorted(PHOTO_SUFFIXES))}) in {folder}")
+    return enroll_photos(gallery, group_id, photos, progress=progress, train=train)

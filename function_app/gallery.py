@@ -120,7 +120,7 @@ def _check_text(value: str | None, what: str, limit: int, *, required: bool) -> 
         raise BadArgument(f"{what} is {len(value)} characters long; the limit is {limit}.")
 
 
-def _check_group_id(group_id: str) -> None:
+def check_group_id(group_id: str) -> None:
     if not isinstance(group_id, str) or not GROUP_ID_PATTERN.match(group_id):
         raise BadArgument(f"Invalid personGroupId {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
 
@@ -157,7 +157,7 @@ class Gallery:
 
     # -- person groups -------------------------------------------------------------------------
     def create_group(self, group_id: str, name: str, user_data: str | None = None) -> PersonGroup:
-        _check_group_id(group_id)
+        check_group_id(group_id)
         _check_text(name, "name", MAX_NAME, required=True)
         _check_text(user_data, "userData", MAX_USER_DATA, required=False)
         group = PersonGroup(group_id, name, user_data or None, iso(utc_now()))
@@ -169,7 +169,7 @@ class Gallery:
         return group
 
     def get_group(self, group_id: str) -> PersonGroup:
-        _check_group_id(group_id)
+        check_group_id(group_id)
         data = self._read(f"{group_id}.json", GROUPS_CONTAINER)
         if data is None:
             raise PersonGroupNotFound(f"Person group {group_id!r} is not found.")
@@ -348,9 +348,10 @@ class Gallery:
         face = self.get_face(group_id, person_id, face_id)
         self._delete_prefix(f"{group_id}/faces/{face.person_id}/{face.persisted_face_id}.")
 
-    def iter_faces(self, group_id: str) -> Iterator[PersistedFace]:
-        """Every persisted face of the group, grouped by person."""
-        for blob in self.storage.list_blobs(CONTAINER, f"{group_id}/faces/"):
+    def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[PersistedFace]:
+        """Every persisted face of the group (or of one person), grouped by person."""
+        prefix = f"{group_id}/faces/" if person_id is None else f"{group_id}/faces/{person_id}/"
+        for blob in self.storage.list_blobs(CONTAINER, prefix):
             if blob.name.endswith(".json"):
                 data = self._read(blob.name)
                 if data is not None:

@@ -1,0 +1,172 @@
+"""Bulk enrollment as a background job: a zip upload or a blob prefix of photos is enrolled by a
+queue-triggered function, with its progress in a status record that the caller polls.
+
+Container `enrollments`: `{enrollmentId}.json` the status, `{enrollmentId}.zip` an uploaded zip.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .clock import iso, utc_now
+from .enrollment import EnrollmentReport, Photo, enroll_photos, photos_in_blobs, photos_in_zip
+from .errors import BadArgument, FaceServiceError, NotFound
+from .gallery import Gallery, check_group_id
+from .storage import BlobNotFound, Storage
+from .work_queues import ENROLL_QUEUE, parse_message, send_json
+
+CONTAINER = "enrollments"
+# The status is written after every this many photos (and at the end): progress without a write per photo.
+PROGRESS_EVERY = 5
+
+log = logging.getLogger(__name__)
+
+
+class EnrollmentNotFound(NotFound):
+    code = "EnrollmentNotFound"
+
+
+@dataclass(frozen=True)
+class EnrollmentJob:
+    enrollment_id: str
+    person_group_id: str
+    source: str  # 'zip' or 'blobs:<container>/<prefix>'
+    train: bool = True
+    status: str = "notStarted"  # notStarted | running | succeeded | failed
+    created: str = field(default_factory=lambda: iso(utc_now()))
+    last_action: str | None = None
+    total: int = 0
+    processed: int = 0
+    added: int = 0
+    skipped: int = 0
+    persons: dict[str, str] = field(default_factory=dict)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    training_status: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        names = {
+            "enrollment_id": "enrollmentId",
+            "person_group_id": "personGroupId",
+            "created": "createdDateTime",
+            "last_action": "lastActionDateTime",
+            "training_status": "trainingStatus",
+        }
+        return {names.get(k, k): v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnrollmentJob:
+        names = {
+            "enrollmentId": "enrollment_id",
+            "personGroupId": "person_group_id",
+            "createdDateTime": "created",
+            "lastActionDateTime": "last_action",
+            "trainingStatus": "training_status",
+        }
+        return cls(**{names.get(k, k): v for k, v in data.items()})
+
+    def with_progress(self, report: EnrollmentReport, **changes: Any) -> EnrollmentJob:
+        return replace(
+            self,
+            total=report.total,
+            processed=report.processed,
+            added=report.added,
+            skipped=report.skipped,
+            persons=dict(report.persons),
+            rejected=[r.to_dict() for r in report.rejected],
+            **changes,
+        )
+
+
+def _save(storage: Storage, job: EnrollmentJob) -> EnrollmentJob:
+    job = replace(job, last_action=iso(utc_now()))
+    storage.put_blob(CONTAINER, f"{job.enrollment_id}.json", json.dumps(job.to_dict()).encode())
+    return job
+
+
+def get_enrollment(storage: Storage, enrollment_id: str) -> EnrollmentJob:
+    try:
+        name = f"{uuid.UUID(str(enrollment_id))}.json"
+        return EnrollmentJob.from_dict(json.loads(storage.get_blob(CONTAINER, name).data))
+    except (ValueError, BlobNotFound):
+        raise EnrollmentNotFound(f"Enrollment {enrollment_id} is not found.") from None
+
+
+def start_enrollment(
+    gallery: Gallery,
+    group_id: str,
+    *,
+    zip_data: bytes | None = None,
+    container: str | None = None,
+    prefix: str = "",
+    train: bool = True,
+) -> EnrollmentJob:
+    """Check the photos are there, record the job and queue it. Exactly one source: a zip, or a
+    container (and prefix) in the app's storage."""
+    check_group_id(group_id)
+    storage = gallery.storage
+    if (zip_data is None) == (container is None):
+        raise BadArgument("Give the photos either as a zip body or as a blob container and prefix.")
+    enrollment_id = str(uuid.uuid4())
+    if zip_data is not None:
+        if not photos_in_zip(zip_data):
+            raise BadArgument("The zip holds no photos (.jpg, .jpeg, .png, .bmp, .webp, .gif).")
+        storage.put_blob(CONTAINER, f"{enrollment_id}.zip", zip_data)
+        source = "zip"
+    else:
+        if not photos_in_blobs(storage, container, prefix):
+            raise BadArgument(f"No photos under {container}/{prefix}.")
+        source = f"blobs:{container}/{prefix}"
+    job = _save(storage, EnrollmentJob(enrollment_id, group_id, source, train))
+    send_json(storage, ENROLL_QUEUE, {"enrollmentId": enrollment_id})
+    return job
+
+
+def _photos(storage: Storage, job: EnrollmentJob) -> list[Photo]:
+    if job.source == "zip":
+        return photos_in_zip(storage.get_blob(CONTAINER, f"{job.enrollment_id}.zip").data)
+    container, _, prefix = job.source.removeprefix("blobs:").partition("/")
+    return photos_in_blobs(storage, container, prefix)
+
+
+def handle_enrollment_message(gallery: Gallery, content: str | bytes) -> EnrollmentJob | None:
+    """Run a queued enrollment. A finished job is not run again; an interrupted one resumes,
+    skipping the photos it already added. Bad photos are reported in the job, not retried."""
+    storage = gallery.storage
+    try:
+        job = get_enrollment(storage, parse_message(content, "enrollmentId")["enrollmentId"])
+    except EnrollmentNotFound as exc:
+        log.warning("%s Message dropped.", exc.message)
+        return None
+    if job.status in ("succeeded", "failed"):
+        return job
+    job = _save(storage, replace(job, status="running"))
+
+    def progress(report: EnrollmentReport, _photo: Photo, _outcome: str) -> None:
+        nonlocal job
+        if report.processed % PROGRESS_EVERY == 0:
+            job = _save(storage, job.with_progress(report))
+
+    try:
+        report = enroll_photos(gallery, job.person_group_id, _photos(storage, job), progress=progress, train=job.train)
+    except FaceServiceError as exc:
+        return _save(storage, replace(job, status="failed", message=exc.message))
+    training = report.training.status if report.training else None
+    done = job.with_progress(report, status="succeeded", training_status=training)
+    done = _save(storage, replace(done, message=_summary(report)))
+    if job.source == "zip":
+        storage.delete_blob(CONTAINER, f"{job.enrollment_id}.zip")
+    return done
+
+
+def _summary(report: EnrollmentReport) -> str:
+    text = f"{report.added} photos added for {len(report.persons)} persons; {len(report.rejected)} rejected"
+    if report.skipped:
+        text += f", {report.skipped} already enrolled"
+    if report.training:
+        text += f"; training {report.training.status}"
+    return text + "."
