@@ -2,12 +2,14 @@
 
 python -m function_app enroll --group family PHOTOS_DIR
 python -m function_app identify --group family IMAGE_OR_VIDEO [--every 10]
+python -m function_app serve [--port 7071]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -96,11 +98,30 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(run=cmd_status)
     for sub in (enroll, identify, train, status):
         sub.add_argument("--group", required=True, help="person group id (lowercase letters, digits, - or _)")
+    serve = commands.add_parser("serve", help="serve the Functions app over HTTP, with its queue worker")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7071, help="port (default 7071, as `func start`)")
+    serve.add_argument("--threads", type=int, default=4, help="request threads (default 4)")
     return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .local_host.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    serve(args.host, args.port, args.threads)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        try:
+            return cmd_serve(args)
+        except (ValueError, ModelFilesMissing, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if getattr(args, "every", 1) < 1:
         print("error: --every must be at least 1", file=sys.stderr)
         return 2

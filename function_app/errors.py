@@ -70,3 +70,7 @@ class PersonGroupTrainingNotFinished(Conflict):
 
 class PersonGroupNotTrained(FaceServiceError):
     code = "PersonGroupNotTrained"
+
+
+class InvalidURL(FaceServiceError):
+    code = "InvalidURL"

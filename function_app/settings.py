@@ -45,6 +45,13 @@ class Settings:
         "Connection string of the `azure` storage backend (falls back to `AzureWebJobsStorage`).",
     )
 
+    api_keys: str = _setting(
+        "FACE_API_KEY",
+        "",
+        "Key every request must carry (`Ocp-Apim-Subscription-Key` or `x-functions-key`); several, comma-separated, "
+        "while rotating. Unset: the local server makes one in STORAGE_DIR/api-key; the Functions host refuses all.",
+    )
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ

@@ -128,6 +128,19 @@ def test_queue_visibility_timeout_returns_message_with_higher_dequeue_count(stor
     storage.delete_message(unique_name, again)
 
 
+def test_released_message_comes_back_after_the_delay_with_its_dequeue_count(storage, unique_name):
+    storage.send_message(unique_name, "failed once")
+    [first] = storage.receive_messages(unique_name, visibility_timeout=600)
+    storage.release_message(unique_name, first, visibility_timeout=1)
+    assert storage.receive_messages(unique_name) == []
+    with pytest.raises(MessageNotFound):
+        storage.release_message(unique_name, first)  # its pop receipt changed on release
+    time.sleep(1.6)
+    [again] = storage.receive_messages(unique_name, visibility_timeout=30)
+    assert (again.id, again.dequeue_count) == (first.id, 2)
+    storage.delete_message(unique_name, again)
+
+
 def test_queue_receive_several_and_delay(storage, unique_name):
     for i in range(3):
         storage.send_message(unique_name, f"m{i}")

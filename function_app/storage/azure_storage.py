@@ -134,11 +134,22 @@ class AzureStorage:
         ]
 
     def delete_message(self, queue: str, message: QueueMessage) -> None:
-        try:
+        with _message_errors(message):
             self._queue(queue).delete_message(message.id, message.pop_receipt)
-        except ResourceNotFoundError:
-            raise MessageNotFound(f"Message {message.id} is gone") from None
-        except HttpResponseError as exc:
-            if exc.error_code != "PopReceiptMismatch":
-                raise
-            raise MessageNotFound(f"Message {message.id} was received again since; its pop receipt is stale") from None
+
+    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> None:
+        with _message_errors(message):
+            self._queue(queue).update_message(message.id, message.pop_receipt, visibility_timeout=visibility_timeout)
+
+
+@contextlib.contextmanager
+def _message_errors(message: QueueMessage):
+    """A message gone or received again since (Azure answers PopReceiptMismatch with a 400)."""
+    try:
+        yield
+    except ResourceNotFoundError:
+        raise MessageNotFound(f"Message {message.id} is gone") from None
+    except HttpResponseError as exc:
+        if exc.error_code != "PopReceiptMismatch":
+            raise
+        raise MessageNotFound(f"Message {message.id} was received again since; its pop receipt is stale") from None

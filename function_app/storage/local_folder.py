@@ -197,14 +197,25 @@ class LocalFolderStorage:
                 )
         return received
 
+    def _received_record(self, folder: Path, message: QueueMessage) -> dict:
+        """The message's record, held under the queue's lock, if `message` still owns it."""
+        try:
+            record = json.loads((folder / f"{message.id}.json").read_bytes())
+        except FileNotFoundError:
+            raise MessageNotFound(f"Message {message.id} is not in queue {folder.name!r}") from None
+        if record["popReceipt"] != message.pop_receipt:
+            raise MessageNotFound(f"Message {message.id} was received again since; its pop receipt is stale")
+        return record
+
     def delete_message(self, queue: str, message: QueueMessage) -> None:
         folder = self._queue(queue)
-        path = folder / f"{message.id}.json"
         with self._locked(folder):
-            try:
-                record = json.loads(path.read_bytes())
-            except FileNotFoundError:
-                raise MessageNotFound(f"Message {message.id} is not in queue {queue!r}") from None
-            if record["popReceipt"] != message.pop_receipt:
-                raise MessageNotFound(f"Message {message.id} was received again since; its pop receipt is stale")
-            path.unlink()
+            self._received_record(folder, message)
+            (folder / f"{message.id}.json").unlink()
+
+    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> None:
+        folder = self._queue(queue)
+        with self._locked(folder):
+            record = self._received_record(folder, message)
+            record.update(visibleAt=time.time() + visibility_timeout, popReceipt=uuid.uuid4().hex)
+            _write_atomically(folder / f"{message.id}.json", json.dumps(record).encode())

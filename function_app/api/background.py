@@ -1,0 +1,31 @@
+"""Queue-triggered functions for the slow work, and the timer that forgets expired face ids."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from ..bulk_enrollment import handle_enrollment_message
+from ..face_ids import FaceIdStore
+from ..services import current_services
+from ..work_queues import ENROLL_QUEUE, TRAIN_QUEUE, handle_training_message
+
+bp = func.Blueprint()
+STORAGE_CONNECTION = "AzureWebJobsStorage"
+
+
+@bp.function_name("train_worker")
+@bp.queue_trigger(arg_name="msg", queue_name=TRAIN_QUEUE, connection=STORAGE_CONNECTION)
+def train_worker(msg: func.QueueMessage) -> None:
+    handle_training_message(current_services().gallery, msg.get_body())
+
+
+@bp.function_name("enroll_worker")
+@bp.queue_trigger(arg_name="msg", queue_name=ENROLL_QUEUE, connection=STORAGE_CONNECTION)
+def enroll_worker(msg: func.QueueMessage) -> None:
+    handle_enrollment_message(current_services().gallery, msg.get_body())
+
+
+@bp.function_name("purge_expired_face_ids")
+@bp.timer_trigger(arg_name="timer", schedule="0 17 * * * *", run_on_startup=False)
+def purge_expired_face_ids(timer: func.TimerRequest) -> None:
+    FaceIdStore(current_services().storage).purge_expired()

@@ -1,0 +1,98 @@
+"""The one place HTTP meets the core: key check, request parsing, and the mapping of results and
+domain errors to responses in the Face API's envelope. Handlers never answer a stack trace."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+
+from ..auth import check_key
+from ..errors import BadArgument, FaceServiceError, InvalidURL
+from ..face_api import parse_int
+from ..services import Services, current_services
+
+log = logging.getLogger("function_app.api")
+
+Handler = Callable[[func.HttpRequest, Services], func.HttpResponse]
+
+
+def json_response(data: Any, status: int = 200) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(data, ensure_ascii=False), status_code=status, mimetype="application/json")
+
+
+def empty_response(status: int = 200) -> func.HttpResponse:
+    return func.HttpResponse(b"", status_code=status)
+
+
+def error_response(code: str, message: str, status: int) -> func.HttpResponse:
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+def endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> Callable[[Handler], Handler]:
+    """Register `handler(req, services)` as the HTTP function `name`: it runs after the key check,
+    and its domain errors become the Face API error envelope."""
+
+    def register(handler: Handler) -> Handler:
+        @blueprint.function_name(name)
+        @blueprint.route(route=route, methods=[method], auth_level=func.AuthLevel.ANONYMOUS)
+        def http_function(req: func.HttpRequest) -> func.HttpResponse:
+            return respond(handler, req)
+
+        return handler
+
+    return register
+
+
+def respond(handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
+    try:
+        services = current_services()
+        check_key(services.settings, req.headers.get)
+        return handler(req, services)
+    except FaceServiceError as exc:
+        return error_response(exc.code, exc.message, exc.status)
+    except Exception:
+        log.exception("Unexpected error in %s %s", req.method, req.url.split("?")[0])
+        return error_response("InternalServerError", "The server failed to handle the request; it is logged.", 500)
+
+
+def json_body(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]:
+    body = req.get_body()
+    if not body:
+        if required:
+            raise BadArgument("Request body is invalid: a JSON object is expected.")
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadArgument("JSON parsing error.") from None
+    if not isinstance(data, dict):
+        raise BadArgument("Request body is invalid: a JSON object is expected.")
+    return data
+
+
+def image_body(req: func.HttpRequest) -> bytes:
+    """The image bytes of an `application/octet-stream` body. Image URLs are refused: the
+    service may run where it cannot reach them."""
+    content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        raise InvalidURL("Image URLs are not supported: send the image bytes as application/octet-stream.")
+    return req.get_body()
+
+
+def param(req: func.HttpRequest, name: str) -> str | None:
+    """A query parameter, matched without regard to case as Azure does."""
+    if name in req.params:
+        return req.params[name]
+    lowered = name.lower()
+    return next((v for k, v in req.params.items() if k.lower() == lowered), None)
+
+
+def top_param(req: func.HttpRequest, limit: int = 1000) -> int:
+    top = parse_int(param(req, "top"), "top", default=limit)
+    if not 1 <= top <= limit:
+        raise BadArgument(f"'top' is invalid: use 1 to {limit}.")
+    return top

@@ -1,0 +1,89 @@
+"""Persons of a person group, and their persisted faces."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from ..errors import BadArgument
+from ..face_api import DETECTION_MODELS, check_model
+from ..faces import FaceRectangle
+from ..services import Services
+from .http import empty_response, endpoint, image_body, json_body, json_response, param, top_param
+
+bp = func.Blueprint()
+PERSONS = "face/v1.0/persongroups/{personGroupId}/persons"
+PERSON = PERSONS + "/{personId}"
+FACES = PERSON + "/persistedfaces"
+
+
+@endpoint(bp, "create_person", PERSONS, "POST")
+def create_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+    body = json_body(req)
+    person = services.gallery.create_person(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
+    return json_response({"personId": person.person_id})
+
+
+@endpoint(bp, "list_persons", PERSONS, "GET")
+def list_persons(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+    persons = services.gallery.list_persons(req.route_params["personGroupId"], param(req, "start"), top_param(req))
+    return json_response([p.to_dict() for p in persons])
+
+
+@endpoint(bp, "get_person", PERSON, "GET")
+def get_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+    person = services.gallery.get_person(req.route_params["personGroupId"], req.route_params["personId"])
+    return json_response(person.to_dict())
+
+
+@endpoint(bp, "update_person", PERSON, "PATCH")
+def update_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+    body = json_body(req)
+    services.gallery.update_person(
+        req.route_params["personGroupId"], req.route_params["personId"], body.get("name"), body.get("userData")
+    )
+    return empty_response()
+
+
+@endpoint(bp, "delete_person", PERSON, "DELETE")
+def delete_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+    services.gallery.delete_person(req.route_params["personGroupId"], req.route_params["personId"])
+    return empty_response()
+
+
+@endpoint(bp, "add_person_face", FACES, "POST")
+def add_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+    check_model(param(req, "detectionModel"), DETECTION_MODELS, "detectionModel")
+    face = services.gallery.add_face(
+        req.route_params["personGroupId"],
+        req.route_params["personId"],
+        image_body(req),
+        target_face=_target_face(param(req, "targetFace")),
+        user_data=param(req, "userData"),
+    )
+    return json_response({"persistedFaceId": face.persisted_face_id})
+
+
+def _target_face(text: str | None) -> FaceRectangle | None:
+    if not text:
+        return None
+    try:
+        target = FaceRectangle.parse(text)
+    except ValueError:
+        raise BadArgument("Invalid argument targetFace: use left,top,width,height in pixels.") from None
+    if target.width <= 0 or target.height <= 0 or target.left < 0 or target.top < 0:
+        raise BadArgument("Argument targetFace out of range.")
+    return target
+
+
+@endpoint(bp, "get_person_face", FACES + "/{persistedFaceId}", "GET")
+def get_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+    route = req.route_params
+    face = services.gallery.get_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
+    return json_response(face.to_dict())
+
+
+@endpoint(bp, "delete_person_face", FACES + "/{persistedFaceId}", "DELETE")
+def delete_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+    route = req.route_params
+    services.gallery.delete_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
+    return empty_response()

@@ -1,0 +1,51 @@
+"""Match a request to the app's HTTP function by route template and method, as the Functions
+host does: literal segments without regard to case, `{name}` segments as route parameters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from azure.functions.decorators.function_app import Function
+from azure.functions.decorators.http import HttpTrigger
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    function: Function
+
+
+@dataclass(frozen=True)
+class Match:
+    function: Function | None  # None: the path exists, the method does not
+    route_params: dict[str, str]
+
+
+def _compile(template: str, prefix: str) -> re.Pattern[str]:
+    parts = [p for p in f"{prefix}/{template}".split("/") if p]
+    regex = "/".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") and p.endswith("}") else re.escape(p) for p in parts)
+    return re.compile(f"^/{regex}/?$", re.IGNORECASE)
+
+
+class Router:
+    def __init__(self, functions: Iterable[Function], route_prefix: str):
+        self.routes: list[Route] = []
+        for function in functions:
+            trigger = function.get_trigger()
+            if isinstance(trigger, HttpTrigger):
+                methods = frozenset(str(getattr(m, "value", m)).upper() for m in trigger.methods or ())
+                self.routes.append(Route(_compile(trigger.route, route_prefix), methods, function))
+
+    def match(self, method: str, path: str) -> Match | None:
+        path_found = None
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found is None:
+                continue
+            if method.upper() in route.methods:
+                return Match(route.function, found.groupdict())
+            path_found = Match(None, {})
+        return path_found

@@ -1,0 +1,64 @@
+"""`python -m function_app serve`: the Functions app on localhost, without Core Tools."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import waitress
+
+from ..auth import configured_keys
+from ..services import current_services
+from ..settings import Settings
+from .functions import app_functions
+from .host_config import HostConfig
+from .routes import Router
+from .worker import QueueWorker
+from .wsgi import FunctionsWsgiApp
+
+log = logging.getLogger("function_app.local_host")
+MAX_REQUEST_BODY = 100 * 1024 * 1024  # as the Functions host limits it
+
+
+def ensure_api_key(settings: Settings) -> Settings:
+    """With no FACE_API_KEY set, make one and keep it in STORAGE_DIR/api-key (readable by the
+    owner only), so a first `scripts/run` works and the key is never printed."""
+    if configured_keys(settings):
+        return settings
+    path = Path(settings.storage_dir) / "api-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    os.environ["FACE_API_KEY"] = path.read_text().strip()
+    log.warning("FACE_API_KEY is not set: using the key in %s", path)
+    return Settings.from_env()
+
+
+def serve(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> None:
+    settings = ensure_api_key(Settings.from_env())
+    config = HostConfig.load()
+    services = current_services()  # loads the models before the first request
+    worker = QueueWorker(app_functions(), services.storage, config)
+    worker.start()
+    log.info(
+        "Serving on http://%s:%d (engine %s, storage %s); API at /face/v1.0, OpenAPI at /api/openapi.json",
+        host,
+        port,
+        settings.face_engine,
+        settings.storage_backend,
+    )
+    try:
+        waitress.serve(
+            FunctionsWsgiApp(Router(app_functions(), config.route_prefix), MAX_REQUEST_BODY),
+            host=host,
+            port=port,
+            threads=threads,
+            max_request_body_size=MAX_REQUEST_BODY,
+            ident="function_app",
+        )
+    finally:
+        worker.stop()
