@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import azure.functions as func
 from azure.functions.decorators.function_app import Function
 from azure.functions.decorators.queue import QueueTrigger
 from azure.functions.decorators.timer import TimerTrigger
+from azure.functions.queue import QueueMessage as TriggerMessage  # the host's type, with dequeue_count
 
 from ..storage import MessageNotFound, Storage
 from ..storage.base import QueueMessage
@@ -62,7 +62,7 @@ class QueueWorker:
 
     def _handle(self, entry: QueueFunction, message: QueueMessage) -> None:
         name = entry.function.get_function_name()
-        request = func.QueueMessage(
+        request = TriggerMessage(
             id=message.id,
             body=message.content.encode(),
             dequeue_count=message.dequeue_count,

@@ -1,0 +1,86 @@
+"""Call the app's HTTP functions in-process, routed exactly as the local host routes them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import azure.functions as func
+
+from function_app.local_host.functions import app_functions
+from function_app.local_host.host_config import HostConfig
+from function_app.local_host.routes import Router
+
+_router = None
+
+
+def router() -> Router:
+    global _router
+    if _router is None:
+        _router = Router(app_functions(), HostConfig.load().route_prefix)
+    return _router
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def error_code(self) -> str:
+        return self.json()["error"]["code"]
+
+
+class InProcessClient:
+    def __init__(self, key: str | None):
+        self.key = key
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes = b"",
+        content_type: str = "application/octet-stream",
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        match = router().match(method, path)
+        assert match is not None and match.function is not None, f"no function for {method} {path}"
+        all_headers = {"Ocp-Apim-Subscription-Key": self.key} if self.key else {}
+        if json_body is not None:
+            data, content_type = json.dumps(json_body).encode(), "application/json"
+        all_headers["Content-Type"] = content_type
+        all_headers.update(headers or {})
+        request = func.HttpRequest(
+            method,
+            f"http://localhost{path}" + (f"?{urlencode(params)}" if params else ""),
+            headers=all_headers,
+            params=params or {},
+            route_params=match.route_params,
+            body=data,
+        )
+        response = match.function.get_user_function()(request)
+        return Reply(response.status_code, response.get_body(), dict(response.headers))
+
+    def get(self, path: str, **kw) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw) -> Reply:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw) -> Reply:
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path: str, **kw) -> Reply:
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw) -> Reply:
+        return self.request("DELETE", path, **kw)
