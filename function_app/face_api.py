@@ -16,6 +16,7 @@ from .face_ids import DEFAULT_TTL, FaceIdStore
 from .gallery import Gallery
 from .identify import distance_to_confidence, identify_embeddings
 from .imaging import decode_image
+from .params import check_model, parse_bool, parse_int
 from .training import load_trained_index
 
 # Attributes the engine measures. Azure retired age, gender, emotion and the like; they are refused
@@ -60,41 +61,6 @@ class DetectOptions:
             attributes=wanted,
             face_id_ttl=parse_int(face_id_ttl, "faceIdTimeToLive", default=DEFAULT_TTL),
         )
-
-
-def check_model(value: str | None, allowed: tuple[str, ...], name: str) -> None:
-    if value is not None and value.strip().lower() not in allowed:
-        raise BadArgument(f"'{name}' is invalid: use one of {', '.join(allowed)}.")
-
-
-def parse_bool(value: str | None, name: str, *, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise BadArgument(f"'{name}' is invalid: use true or false.")
-
-
-def parse_int(value: Any, name: str, *, default: int) -> int:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise BadArgument(f"'{name}' is invalid: expected an integer.")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadArgument(f"'{name}' is invalid: expected an integer.") from None
-
-
-def parse_float(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise BadArgument(f"'{name}' is invalid: expected a number.")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise BadArgument(f"'{name}' is invalid: expected a number.") from None
 
 
 class FaceApi:

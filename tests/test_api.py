@@ -84,6 +84,12 @@ def family(api, testdata):
     return group_id, persons
 
 
+def post_frame(api: Api, group_id: str, camera: str, image: bytes, **params) -> dict:
+    reply = api.post("/api/frames", data=image, params={"personGroupId": group_id, "cameraId": camera, **params})
+    assert reply.status == 200, reply.body
+    return reply.json()
+
+
 def detect(api: Api, data: bytes, **params) -> list[dict]:
     reply = api.post("/face/v1.0/detect", data=data, params=params)
     assert reply.status == 200, reply.body
@@ -353,14 +359,7 @@ def _unit_vector():
 def test_a_frame_is_identified_in_one_call_and_recorded_by_day(api, family, testdata):
     group_id, persons = family
     camera = f"door-{uuid.uuid4().hex[:6]}"
-    reply = api.post(
-        "/api/frames",
-        data=(testdata / "scenes/two_people.jpg").read_bytes(),
-        content_type="image/jpeg",
-        params={"personGroupId": group_id, "cameraId": camera, "location": "Casa"},
-    )
-    assert reply.status == 200, reply.body
-    frame = reply.json()
+    frame = post_frame(api, group_id, camera, (testdata / "scenes/two_people.jpg").read_bytes(), location="Casa")
     by_left = sorted(frame["faces"], key=lambda f: f["faceRectangle"]["left"])
     assert [f["name"] for f in by_left] == ["obama", "biden"]
     assert [f["personId"] for f in by_left] == [persons["obama"], persons["biden"]]
@@ -378,16 +377,12 @@ def test_a_frame_is_identified_in_one_call_and_recorded_by_day(api, family, test
 def test_a_frame_with_a_stranger_says_unknown_and_one_without_faces_writes_nothing(api, family, testdata):
     group_id, _ = family
     camera = f"cam-{uuid.uuid4().hex[:6]}"
-    stranger = api.post(
-        "/api/frames",
-        data=(testdata / "people_lfw/hugo_chavez/1.jpg").read_bytes(),
-        params={"personGroupId": group_id, "cameraId": camera},
-    ).json()
+    stranger = post_frame(api, group_id, camera, (testdata / "people_lfw/hugo_chavez/1.jpg").read_bytes())
     central = min(
         stranger["faces"], key=lambda f: abs(f["faceRectangle"]["left"] + f["faceRectangle"]["width"] / 2 - 125)
     )
     assert (central["name"], central["personId"]) == ("Unknown", None)
-    empty = api.post("/api/frames", data=blank_jpeg(), params={"personGroupId": group_id, "cameraId": camera}).json()
+    empty = post_frame(api, group_id, camera, blank_jpeg())
     assert empty["faces"] == [] and empty["record"] is None
     rows = api.get("/api/sightings", params={"cameraId": camera}).json()["sightings"]
     assert {r["record"] for r in rows} == {stranger["record"]}
@@ -487,11 +482,7 @@ def test_bulk_enrollment_from_a_blob_prefix_with_the_prototype_s_file_names(api,
     drain(api)
     done = api.get(f"/api/enrollments/{job['enrollmentId']}").json()
     assert done["status"] == "succeeded" and done["added"] == 4 and set(done["persons"]) == {"obama", "biden"}
-    frame = api.post(
-        "/api/frames",
-        data=(testdata / "scenes/two_people.jpg").read_bytes(),
-        params={"personGroupId": group_id, "cameraId": "c1"},
-    ).json()
+    frame = post_frame(api, group_id, "c1", (testdata / "scenes/two_people.jpg").read_bytes())
     assert sorted(f["name"] for f in frame["faces"]) == ["biden", "obama"]
 
 

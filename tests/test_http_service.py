@@ -247,3 +247,20 @@ def test_routes_keys_and_the_openapi_document(server):
 
 def test_the_key_is_never_logged(server, face_client, family):
     assert KEY not in server.log.read_text()
+
+
+def test_without_a_configured_key_the_server_makes_one_and_keeps_it_private(tmp_path, testdata):
+    env = {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(tmp_path / "data"), "FACE_API_KEY": ""}
+    process, endpoint = start_server(env, tmp_path / "server.log")
+    try:
+        key_file = tmp_path / "data" / "api-key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        key = key_file.read_text().strip()
+        assert len(key) >= 24
+        assert (
+            requests.get(f"{endpoint}/face/v1.0/persongroups", headers={"Ocp-Apim-Subscription-Key": key}).json() == []
+        )
+        assert requests.get(f"{endpoint}/face/v1.0/persongroups").status_code == 401
+    finally:
+        stop_server(process)
+    assert key not in (tmp_path / "server.log").read_text()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from ..errors import BadArgument
-from ..face_api import DetectOptions, parse_float, parse_int
+from ..face_api import DetectOptions
+from ..params import parse_float, parse_int
 from ..services import Services
 from .http import endpoint, image_body, json_body, json_response, param
 

@@ -6,8 +6,8 @@ import azure.functions as func
 
 from ..bulk_enrollment import get_enrollment, start_enrollment
 from ..errors import BadArgument
-from ..face_api import parse_bool, parse_float
 from ..frames import identify_frame
+from ..params import parse_bool, parse_float
 from ..services import Services
 from ..sightings import query_sightings
 from .http import endpoint, image_body, json_body, json_response, param, top_param

@@ -12,7 +12,7 @@ import azure.functions as func
 
 from ..auth import check_key
 from ..errors import BadArgument, FaceServiceError, InvalidURL
-from ..face_api import parse_int
+from ..params import parse_int
 from ..services import Services, current_services
 
 log = logging.getLogger("function_app.api")

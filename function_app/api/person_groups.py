@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from ..face_api import RECOGNITION_MODELS, check_model, parse_bool
+from ..face_api import RECOGNITION_MODELS
+from ..params import check_model, parse_bool
 from ..services import Services
 from ..training import get_training_status
 from ..work_queues import request_training

@@ -5,8 +5,9 @@ from __future__ import annotations
 import azure.functions as func
 
 from ..errors import BadArgument
-from ..face_api import DETECTION_MODELS, check_model
+from ..face_api import DETECTION_MODELS
 from ..faces import FaceRectangle
+from ..params import check_model
 from ..services import Services
 from .http import empty_response, endpoint, image_body, json_body, json_response, param, top_param
 
