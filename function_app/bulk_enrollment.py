@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -15,11 +16,16 @@ from typing import Any
 from .clock import iso, utc_now
 from .enrollment import EnrollmentReport, Photo, enroll_photos, photos_in_blobs, photos_in_zip
 from .errors import BadArgument, FaceServiceError, NotFound
-from .gallery import Gallery, check_group_id
+from .face_ids import CONTAINER as FACE_IDS_CONTAINER
+from .gallery import CONTAINER as GALLERY_CONTAINER
+from .gallery import GROUPS_CONTAINER, Gallery, check_group_id
+from .sightings import CONTAINER as SIGHTINGS_CONTAINER
 from .storage import BlobNotFound, Storage
 from .work_queues import ENROLL_QUEUE, parse_message, send_json
 
 CONTAINER = "enrollments"
+CONTAINER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+APP_CONTAINERS = {CONTAINER, GALLERY_CONTAINER, GROUPS_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER}
 # The status is written after every this many photos (and at the end): progress without a write per photo.
 PROGRESS_EVERY = 5
 
@@ -118,12 +124,20 @@ def start_enrollment(
         storage.put_blob(CONTAINER, f"{enrollment_id}.zip", zip_data)
         source = "zip"
     else:
+        _check_source_container(container)
         if not photos_in_blobs(storage, container, prefix):
             raise BadArgument(f"No photos under {container}/{prefix}.")
         source = f"blobs:{container}/{prefix}"
     job = _save(storage, EnrollmentJob(enrollment_id, group_id, source, train))
     send_json(storage, ENROLL_QUEUE, {"enrollmentId": enrollment_id})
     return job
+
+
+def _check_source_container(container: str) -> None:
+    if not CONTAINER_NAME.match(container) or "--" in container:
+        raise BadArgument(f"'container' {container!r} is not a valid blob container name.")
+    if container in APP_CONTAINERS:
+        raise BadArgument(f"'container' {container!r} holds the app's own data; upload photos to another container.")
 
 
 def _photos(storage: Storage, job: EnrollmentJob) -> list[Photo]:

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from openapi_spec_validator import validate as validate_openapi
 
 from function_app.clock import utc_now
 from function_app.face_ids import CONTAINER as FACE_IDS
@@ -493,6 +494,9 @@ def test_bad_enrollment_requests(api, testdata):
     assert post("/api/enrollments", data=no_photos, params={"personGroupId": "x"}).error_code == "BadArgument"
     assert post("/api/enrollments", data=no_photos).error_code == "BadArgument"  # no group
     assert post("/api/enrollments", json_body={"personGroupId": "x"}).error_code == "BadArgument"
+    for container in ("facegroups", "Bad_Name", "a"):
+        body = {"personGroupId": "x", "container": container}
+        assert post("/api/enrollments", json_body=body).error_code == "BadArgument", container
     empty_prefix = {"personGroupId": "x", "container": "uploads", "prefix": "nothing-here"}
     assert post("/api/enrollments", json_body=empty_prefix).error_code == "BadArgument"
     missing = api.get(f"/api/enrollments/{uuid.uuid4()}")
@@ -528,6 +532,7 @@ def test_x_functions_key_is_accepted_too(api):
 
 def test_openapi_lists_exactly_the_http_functions(api):
     spec = api.get("/api/openapi.json").json()
+    validate_openapi(spec)
     documented = {
         (method.upper(), path.lstrip("/"), operation["operationId"])
         for path, operations in spec["paths"].items()
