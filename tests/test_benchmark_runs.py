@@ -12,13 +12,15 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("module", ["benchmarks.bench_pipeline", "benchmarks.calibrate_threshold"])
+@pytest.mark.parametrize(
+    "module", ["benchmarks.bench_pipeline", "benchmarks.calibrate_threshold", "benchmarks.bench_service"]
+)
 def test_script_runs_and_prints_figures(testdata, module):
     # Look the baseline up without importing it: face_recognition switches Pillow's global
     # LOAD_TRUNCATED_IMAGES on at import, which would change how this process decodes images.
     if module.endswith("pipeline") and importlib.util.find_spec("face_recognition") is None:
         pytest.skip("the baseline package face_recognition is installed by scripts/setup")
-    args = ["--repeat", "2"] if module.endswith("pipeline") else []
+    args = [] if module.endswith("threshold") else ["--repeat", "2"]
     result = subprocess.run(
         [sys.executable, "-m", module, *args, "--data", str(testdata)],
         cwd=PROJECT,
@@ -27,5 +29,5 @@ def test_script_runs_and_prints_figures(testdata, module):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    expected = "frames per second" if module.endswith("pipeline") else "unknown-rejected"
-    assert expected in result.stdout
+    expected = {"pipeline": "frames per second", "threshold": "unknown-rejected", "service": "ratio prototype"}
+    assert expected[module.rsplit("_", 1)[1]] in result.stdout

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import waitress
+from waitress.server import BaseWSGIServer
 
 from ..auth import configured_keys
 from ..services import current_services
@@ -38,27 +40,52 @@ def ensure_api_key(settings: Settings) -> Settings:
     return Settings.from_env()
 
 
-def serve(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> None:
-    settings = ensure_api_key(Settings.from_env())
+@dataclass
+class LocalHost:
+    """The WSGI server and the queue worker of one local host."""
+
+    server: BaseWSGIServer
+    worker: QueueWorker
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server.effective_host}:{self.server.effective_port}"
+
+    def run(self) -> None:
+        self.worker.start()
+        try:
+            self.server.run()
+        finally:
+            self.worker.stop()
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.server.close()
+
+
+def create_host(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> LocalHost:
+    """Build the host for the settings in the environment (port 0: any free port)."""
+    ensure_api_key(Settings.from_env())
     config = HostConfig.load()
     services = current_services()  # loads the models before the first request
-    worker = QueueWorker(app_functions(), services.storage, config)
-    worker.start()
+    server = waitress.create_server(
+        FunctionsWsgiApp(Router(app_functions(), config.route_prefix), MAX_REQUEST_BODY),
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=MAX_REQUEST_BODY,
+        ident="function_app",
+    )
+    return LocalHost(server, QueueWorker(app_functions(), services.storage, config))
+
+
+def serve(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> None:
+    local = create_host(host, port, threads)
+    settings = Settings.from_env()
     log.info(
-        "Serving on http://%s:%d (engine %s, storage %s); API at /face/v1.0, OpenAPI at /api/openapi.json",
-        host,
-        port,
+        "Serving on %s (engine %s, storage %s); API at /face/v1.0, OpenAPI at /api/openapi.json",
+        local.url,
         settings.face_engine,
         settings.storage_backend,
     )
-    try:
-        waitress.serve(
-            FunctionsWsgiApp(Router(app_functions(), config.route_prefix), MAX_REQUEST_BODY),
-            host=host,
-            port=port,
-            threads=threads,
-            max_request_body_size=MAX_REQUEST_BODY,
-            ident="function_app",
-        )
-    finally:
-        worker.stop()
+    local.run()

@@ -1,0 +1,88 @@
+"""What the HTTP service costs per video frame, beside the prototype's way in the same run.
+
+    python -m benchmarks.bench_service [--repeat 20] [--data ../shared/testdata/dev]
+
+The service runs in this process (the local host on a free port, local storage in a temporary
+folder, people/ enrolled). Each round times, on the same 640×480 frame with one face:
+  in-process   the recognizer alone (no HTTP): the floor
+  one call     POST /api/frames: detect + identify + the dated sighting record, one round trip
+  prototype    POST /face/v1.0/detect, then POST /face/v1.0/identify: the prototype's two calls
+Prints median and 90th-percentile milliseconds, and the ratio prototype / one call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from benchmarks.bench_pipeline import DEFAULT_DATA, webcam_frame
+
+KEY = "benchmark-key"
+
+
+def timed_ms(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ.update(STORAGE_BACKEND="local", STORAGE_DIR=folder, FACE_API_KEY=KEY)
+        from function_app.enrollment import enroll_folder
+        from function_app.local_host.server import create_host
+        from function_app.services import current_services
+
+        services = current_services()
+        enroll_folder(services.gallery, "bench", args.data / "people")
+        host = create_host(port=0)
+        threading.Thread(target=host.server.run, daemon=True).start()
+        frame = webcam_frame(args.data)
+        session = requests.Session()
+        session.headers.update({"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "application/octet-stream"})
+
+        def in_process():
+            [face] = services.recognizer.identify_image("bench", frame)
+            assert face.name == "obama"
+
+        def one_call():
+            reply = session.post(
+                f"{host.url}/api/frames", params={"personGroupId": "bench", "cameraId": "b"}, data=frame
+            )
+            assert reply.json()["faces"][0]["name"] == "obama"
+
+        def prototype():
+            faces = session.post(f"{host.url}/face/v1.0/detect", data=frame).json()
+            body = {"faceIds": [f["faceId"] for f in faces], "personGroupId": "bench"}
+            assert session.post(f"{host.url}/face/v1.0/identify", json=body).json()[0]["candidates"]
+
+        ways = {"in-process": in_process, "one call": one_call, "prototype": prototype}
+        samples: dict[str, list[float]] = {name: [] for name in ways}
+        for way in ways.values():
+            way()  # warm up: models, index cache, connections
+        for _ in range(args.repeat):  # interleaved, so each way sees the same machine load
+            for name, way in ways.items():
+                samples[name].append(timed_ms(way))
+        host.close()
+    print(f"640x480 frame, one face, {args.repeat} rounds; milliseconds median (p90)")
+    median = {name: statistics.median(s) for name, s in samples.items()}
+    for name, s in samples.items():
+        print(f"{name:<11} {median[name]:8.1f} ({float(np.percentile(s, 90)):6.1f})")
+    print(f"HTTP and record overhead of one call: {median['one call'] - median['in-process']:.1f} ms")
+    print(f"ratio prototype / one call: {median['prototype'] / median['one call']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
