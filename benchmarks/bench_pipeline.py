@@ -1,11 +1,13 @@
 """Per-stage times and frames per second of the local engine on a 640×480 frame with one face,
-beside a baseline measured in the same run: the `face_recognition` package's way on the same dlib
-models (HOG with one upsample, default encodings, `face_distance` matching).
+beside two baselines measured in the same run: the dlib path (FACE_ENGINE=dlib, FACE_DETECTOR=hog:
+HOG with one upsample and dlib's own ResNet) and the `face_recognition` package's way on the same
+dlib models (HOG with one upsample, default encodings, `face_distance` matching).
 
     python -m benchmarks.bench_pipeline [--repeat 30] [--data ../shared/testdata/dev]
 
-Prints median and 90th-percentile milliseconds per stage, frames per second, peak memory, and
-the ratio baseline / ours (above 1 means ours is faster).
+Prints median and 90th-percentile milliseconds per stage, frames per second, memory, the ratios
+baseline / ours (above 1 means ours is faster), a frame with five faces against one with one, and
+matching against 100,000 enrolled faces.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import cv2
 import numpy as np
 
 from function_app.engines import create_engine
+from function_app.engines.dlib_engine import DlibFaceEngine
 from function_app.enrollment import enroll_folder
 from function_app.gallery import Gallery
 from function_app.identify import identify_embeddings
@@ -42,13 +45,42 @@ def webcam_frame(data: Path) -> bytes:
     return encode_jpeg(np.ascontiguousarray(rgb[:480, left : left + 640]), quality=90)
 
 
+def crowd_frame(data: Path) -> bytes:
+    """A 640×480 JPEG with five faces of about 90 px, cut from five enrollment portraits."""
+    frame = np.full((480, 640, 3), 60, np.uint8)
+    people = ["obama/1.jpg", "biden/1.jpg", "rose_leslie/1.jpg", "kit_harington/2.jpg", "alex_lacamoire/1.jpg"]
+    finder = DlibFaceEngine("hog", 0, 1280, "dlib")
+    for n, photo in enumerate(people):
+        rgb = decode_image((data / "people" / photo).read_bytes(), **LIMITS)
+        face = finder.find_faces(rgb)[0].rect
+        scale = 90 / face.width()
+        small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        cx, cy = round(face.center().x * scale), round(face.center().y * scale)
+        top, left = 30 + (n // 3) * 230, 20 + (n % 3) * 210
+        cut = small[max(0, cy - 100) : cy + 100, max(0, cx - 95) : cx + 95]
+        frame[top : top + cut.shape[0], left : left + cut.shape[1]] = cut
+    return encode_jpeg(frame, quality=90)
+
+
+def large_index(index: TrainedIndex, persons: int = 10_000, faces_each: int = 10) -> TrainedIndex:
+    """The enrolled people plus `persons` random people of `faces_each` faces: 100,000 more rows."""
+    rng = np.random.default_rng(0)
+    extra = rng.standard_normal((persons * faces_each, index.embeddings.shape[1])).astype(np.float32)
+    extra /= np.linalg.norm(extra, axis=1, keepdims=True)
+    starts = np.concatenate([index.person_starts, len(index.embeddings) + np.arange(persons) * faces_each])
+    names = np.concatenate([index.person_names, np.array([f"p{i}" for i in range(persons)])])
+    return TrainedIndex(
+        "bench-large", np.concatenate([index.embeddings, extra]), names, names, starts.astype(index.person_starts.dtype)
+    )
+
+
 def timed(fn: Callable, *args):
     start = time.perf_counter()
     result = fn(*args)
     return result, (time.perf_counter() - start) * 1000.0
 
 
-def run_ours(engine, frame: bytes, index: TrainedIndex, threshold: float) -> dict[str, float]:
+def run_engine(engine, frame: bytes, index: TrainedIndex, threshold: float) -> dict[str, float]:
     rgb, decode = timed(lambda: decode_image(frame, **LIMITS))
     found, detect = timed(engine.find_faces, rgb)
     (shapes5, _points), landmarks = timed(engine.landmarks, rgb, found)
@@ -93,6 +125,10 @@ def summarise(samples: list[dict[str, float]]) -> dict[str, tuple[float, float]]
     }
 
 
+def median_ms(fn: Callable, repeat: int) -> float:
+    return statistics.median(timed(fn)[1] for _ in range(repeat))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
@@ -106,27 +142,61 @@ def main() -> None:
         gallery = Gallery(LocalFolderStorage(folder), engine, settings)
         enroll_folder(gallery, "bench", args.data / "people")
         index = load_trained_index(gallery, "bench")
+    for _ in range(3):
+        run_engine(engine, frame, index, settings.match_threshold)  # warm up
+    fast_memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    reference = DlibFaceEngine("hog", settings.detect_upsample, settings.detect_max_side, "dlib")
     people = [p for f in sorted((args.data / "people").iterdir()) for p in sorted(f.iterdir())]
     names = [p.parent.name for p in people]
 
     import face_recognition as fr  # the baseline; installed by scripts/setup
 
     baseline_known = np.array([fr.face_encodings(fr.load_image_file(p))[0] for p in people])
-    ours, base = [], []
-    for _ in range(args.repeat):  # interleaved, so both see the same machine load
-        ours.append(run_ours(engine, frame, index, settings.match_threshold))
+    ours, dlib_path, base = [], [], []
+    for _ in range(args.repeat):  # interleaved, so all see the same machine load
+        ours.append(run_engine(engine, frame, index, settings.match_threshold))
+        dlib_path.append(run_engine(reference, frame, index, settings.match_threshold))
         base.append(run_baseline(fr, frame, baseline_known, names))
-    mine, theirs = summarise(ours), summarise(base)
+    mine, dlibs, theirs = summarise(ours), summarise(dlib_path), summarise(base)
     print(f"640x480 frame, one face, {args.repeat} runs each, one thread; milliseconds median (p90)")
-    print(f"{'stage':<10} {'ours':>16} {'face_recognition':>18} {'ratio':>7}")
+    print(f"{'stage':<10} {'ours (fast)':>16} {'dlib path':>16} {'face_recognition':>18} {'vs dlib':>8} {'vs f_r':>8}")
     for stage in mine:
-        m, t = mine[stage], theirs[stage]
-        ratio = f"{t[0] / m[0]:.2f}x" if m[0] > 0 and t[0] > 0 else "-"
-        print(f"{stage:<10} {m[0]:8.2f} ({m[1]:6.2f}) {t[0]:9.2f} ({t[1]:6.2f}) {ratio:>7}")
-    print(f"frames per second: ours {1000 / mine['frame'][0]:.1f}, face_recognition {1000 / theirs['frame'][0]:.1f}")
-    print("ours 'frame' is the whole engine.detect (with 68 landmarks, head pose, quality) plus decode and match;")
+        m, d, t = mine[stage], dlibs[stage], theirs[stage]
+        print(
+            f"{stage:<10} {m[0]:8.2f} ({m[1]:6.2f}) {d[0]:8.2f} ({d[1]:6.2f}) {t[0]:9.2f} ({t[1]:6.2f}) "
+            f"{_ratio(d[0], m[0]):>8} {_ratio(t[0], m[0]):>8}"
+        )
+    print(
+        f"frames per second: ours {1000 / mine['frame'][0]:.1f}, dlib path {1000 / dlibs['frame'][0]:.1f}, "
+        f"face_recognition {1000 / theirs['frame'][0]:.1f}"
+    )
+    print("'frame' is decode + the whole engine.detect (with 68 landmarks, head pose, quality) + match;")
     print("'detect', 'landmarks', 'embed' are its stages timed alone. The baseline's 'embed' includes its landmarks.")
-    print(f"peak memory (max RSS of this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+    crowd = decode_image(crowd_frame(args.data), **LIMITS)
+    one = decode_image(frame, **LIMITS)
+    faces = len(engine.detect(crowd))
+    one_ms = median_ms(lambda: engine.detect(one), args.repeat)
+    crowd_ms = median_ms(lambda: engine.detect(crowd), args.repeat)
+    shapes = engine.landmarks(crowd, engine.find_faces(crowd))[0]
+    embed_ms = median_ms(lambda: engine.embed(crowd, shapes), args.repeat)
+    print(
+        f"frame with {faces} faces: {crowd_ms:.2f} ms, {crowd_ms / one_ms:.2f}x a frame with one ({one_ms:.2f} ms); "
+        f"its {len(shapes)} embeddings in one batch {embed_ms:.2f} ms"
+    )
+    big = large_index(index)
+    query = np.stack([f.embedding for f in engine.detect(one)])
+    match_ms = median_ms(lambda: identify_embeddings(big, query, match_threshold=settings.match_threshold), args.repeat)
+    rows, persons = len(big.embeddings), len(big.person_ids)
+    print(f"match one face against {rows:,} enrolled faces ({persons:,} people): {match_ms:.2f} ms")
+    print(
+        f"memory (max RSS): {fast_memory:.0f} MiB with the fast engine loaded and warm; "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB at the end, with both baselines"
+    )
+
+
+def _ratio(baseline: float, ours: float) -> str:
+    return f"{baseline / ours:.1f}x" if ours > 0 and baseline > 0 else "-"
 
 
 if __name__ == "__main__":

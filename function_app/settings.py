@@ -13,19 +13,34 @@ def _setting(env: str, default: Any, doc: str) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    face_engine: str = _setting("FACE_ENGINE", "local", "Face engine: `local` (dlib models, offline, CPU).")
+    face_engine: str = _setting(
+        "FACE_ENGINE",
+        "local",
+        "Face engine, offline on a CPU: `local` (dlib's ResNet run by onnxruntime, ~3 ms a face) or `dlib` "
+        "(the same network run by dlib, ~100 ms a face: the reference).",
+    )
     detector: str = _setting(
-        "FACE_DETECTOR", "hog", "Local detector: `hog` (fast) or `cnn` (dlib MMOD, slower, more poses)."
+        "FACE_DETECTOR",
+        "blazeface",
+        "Detector: `blazeface` (~2.5 ms a frame), `hog` (dlib, ~40 ms at 640×480 with one upsample) or `cnn` "
+        "(dlib MMOD, slowest, more poses).",
     )
     detect_upsample: int = _setting(
         "FACE_DETECT_UPSAMPLE",
         1,
-        "Doublings of the image before detection; each halves the smallest face found (HOG: 80 px, 40 px after one).",
+        "HOG and MMOD: doublings of the image before detection; each halves the smallest face found "
+        "(HOG: 80 px, 40 px after one).",
     )
     detect_max_side: int = _setting(
         "FACE_DETECT_MAX_SIDE",
         1280,
-        "Detection never works on more than this longer side: big photos are not upsampled, bigger ones shrunk.",
+        "HOG and MMOD never work on more than this longer side: big photos are not upsampled, bigger ones shrunk.",
+    )
+    model_cache_dir: str = _setting(
+        "FACE_MODEL_CACHE_DIR",
+        "",
+        "Where the ONNX model built from dlib's ResNet file is kept; empty: `$XDG_CACHE_HOME` or "
+        "`~/.cache`, under `video-face-recognition`.",
     )
     min_face_size: int = _setting("FACE_MIN_SIZE", 36, "Smallest face side, in pixels, accepted for enrollment.")
     match_threshold: float = _setting(

@@ -64,8 +64,12 @@ def test_identify_a_video(enrolled_dir, testdata):
     # testdata/README: Lin-Manuel Miranda most of the clip; a smaller unknown face near frame 240.
     assert names.count("lin_manuel_miranda") >= 12
     assert set(names) <= {"lin_manuel_miranda", "Unknown"}
+    # BlazeFace also finds faces HOG misses, all rightly unnamed: Lin-Manuel Miranda in profile
+    # (frame 30), dim faces in the audience (frames 40–70), and from frame 220 the audience laughing.
     late_unknown = [f["frame"] for f in frames for face in f["faces"] if face["name"] == "Unknown"]
-    assert late_unknown and all(frame >= 200 for frame in late_unknown)
+    assert any(frame >= 220 for frame in late_unknown)
+    named = [f["frame"] for f in frames for face in f["faces"] if face["name"] != "Unknown"]
+    assert all(frame < 220 for frame in named)
 
 
 def test_prototype_file_names_are_grouped_by_person(testdata, tmp_path):

@@ -93,9 +93,10 @@ def test_blur_measure_rises_with_blur(engine, testdata):
 
 
 def test_faces_are_ranked_largest_first(engine, testdata):
+    # BlazeFace finds the two named people here; HOG also finds the child in the lower right.
     faces = engine.detect(load(testdata, "scenes/obama_and_biden.jpg"))
     areas = [f.rectangle.area() for f in faces]
-    assert len(faces) >= 3 and areas == sorted(areas, reverse=True)
+    assert len(faces) >= 2 and areas == sorted(areas, reverse=True)
 
 
 def test_same_person_is_closer_than_different_people(engine, testdata):

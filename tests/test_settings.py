@@ -22,7 +22,7 @@ def test_settings_come_from_the_environment():
     assert settings.match_threshold == 0.35
     assert settings.storage_backend == "azure"
     assert settings.detect_upsample == 0
-    assert settings.detector == "hog"
+    assert settings.detector == "blazeface"
 
 
 def test_functions_host_storage_setting_is_the_fallback_connection_string():

@@ -10,16 +10,26 @@ from .base import FaceEngine
 
 def create_engine(settings: Settings) -> FaceEngine:
     """One engine per engine configuration per process: models load once."""
-    return _engine(settings.face_engine, settings.detector, settings.detect_upsample, settings.detect_max_side)
+    return _engine(
+        settings.face_engine,
+        settings.detector,
+        settings.detect_upsample,
+        settings.detect_max_side,
+        settings.model_cache_dir,
+    )
+
+
+# FACE_ENGINE → how dlib's ResNet embedding is computed; both share the detectors and landmarks.
+_EMBEDDINGS = {"local": "onnx", "dlib": "dlib"}
 
 
 @functools.lru_cache(maxsize=8)
-def _engine(kind: str, detector: str, upsample: int, max_side: int) -> FaceEngine:
-    if kind == "local":
-        from .dlib_engine import DlibFaceEngine
+def _engine(kind: str, detector: str, upsample: int, max_side: int, cache_dir: str) -> FaceEngine:
+    if kind not in _EMBEDDINGS:
+        raise ValueError(f"Unknown FACE_ENGINE {kind!r}: use one of {', '.join(_EMBEDDINGS)}")
+    from .dlib_engine import DlibFaceEngine
 
-        return DlibFaceEngine(detector, upsample, max_side)
-    raise ValueError(f"Unknown FACE_ENGINE {kind!r}: the available engine is 'local'")
+    return DlibFaceEngine(detector, upsample, max_side, _EMBEDDINGS[kind], cache_dir)
 
 
 __all__ = ["FaceEngine", "create_engine"]

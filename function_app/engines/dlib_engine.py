@@ -1,29 +1,42 @@
-"""The local engine: dlib's HOG or MMOD detector, landmarks and ResNet embedding, on a CPU."""
+"""The local engine: a face detector (BlazeFace, or dlib's HOG or MMOD), dlib's landmarks, and dlib's
+ResNet embedding computed by onnxruntime (or by dlib itself, the reference), on a CPU."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import dlib
 import numpy as np
 
 from ..faces import DetectedFace, FaceLandmarks, FaceRectangle, Point
-from . import model_files
+from . import blazeface, model_files
 from .head_pose import estimate_head_pose
+from .onnx_embedding import OnnxFaceEmbedder, default_cache_dir
 from .quality import measure_quality
 
 _load_lock = threading.Lock()
 _loaded: dict[str, object] = {}
 
 
-def _load(filename: str, loader) -> object:
+def _load(key: str, loader) -> object:
     """Each model is loaded once per process, whichever engine asks for it."""
     with _load_lock:
-        if filename not in _loaded:
-            _loaded[filename] = loader(str(model_files.model_path(filename))) if filename.endswith(".dat") else loader()
-        return _loaded[filename]
+        if key not in _loaded:
+            _loaded[key] = loader(str(model_files.model_path(key))) if key.endswith(".dat") else loader()
+        return _loaded[key]
+
+
+DETECTORS = ("blazeface", "hog", "cnn")
+EMBEDDINGS = ("onnx", "dlib")
+
+# BlazeFace boxes are a little wider than dlib's HOG boxes, on which dlib's shape predictors were
+# trained. Medians over the 122 faces of the test photos found by both: HOG's centre lies 0.029 box
+# widths left of BlazeFace's, and its side is 0.934 of BlazeFace's width.
+_HOG_SHIFT_X = -0.029
+_HOG_SIDE = 0.934
 
 
 @dataclass(frozen=True)
@@ -33,22 +46,38 @@ class _Found:
 
 
 class DlibFaceEngine:
-    name = "dlib"
     embedding_size = 128
 
-    def __init__(self, detector: str = "hog", upsample: int = 0, detect_max_side: int = 1280):
-        if detector not in ("hog", "cnn"):
-            raise ValueError(f"Unknown detector {detector!r}: use 'hog' or 'cnn'")
+    def __init__(
+        self,
+        detector: str = "blazeface",
+        upsample: int = 0,
+        detect_max_side: int = 1280,
+        embedding: str = "onnx",
+        model_cache_dir: str = "",
+    ):
+        if detector not in DETECTORS:
+            raise ValueError(f"Unknown detector {detector!r}: use one of {', '.join(DETECTORS)}")
+        if embedding not in EMBEDDINGS:
+            raise ValueError(f"Unknown embedding {embedding!r}: use one of {', '.join(EMBEDDINGS)}")
+        self.name = "local" if embedding == "onnx" else "dlib"
         self.detector_name = detector
         self.upsample = upsample
         self.detect_max_side = detect_max_side
-        if detector == "hog":
+        if detector == "blazeface":
+            self._detector = _load("blazeface", blazeface.BlazeFaceDetector)
+        elif detector == "hog":
             self._detector = _load("hog", dlib.get_frontal_face_detector)
         else:
             self._detector = _load(model_files.MMOD_DETECTOR, dlib.cnn_face_detection_model_v1)
         self._shape5 = _load(model_files.SHAPE_PREDICTOR_5, dlib.shape_predictor)
         self._shape68 = _load(model_files.SHAPE_PREDICTOR_68, dlib.shape_predictor)
-        self._embedder = _load(model_files.RESNET_EMBEDDING, dlib.face_recognition_model_v1)
+        if embedding == "dlib":
+            self._embedder = _load(model_files.RESNET_EMBEDDING, dlib.face_recognition_model_v1)
+        else:
+            cache = Path(model_cache_dir) if model_cache_dir else default_cache_dir()
+            dat = model_files.model_path(model_files.RESNET_EMBEDDING)
+            self._embedder = _load(f"onnx:{cache}", lambda: OnnxFaceEmbedder(dat, cache))
         # dlib's networks keep per-call state inside the model object: one call at a time.
         # Re-entrant, so that detect() can hold it across the stages, which take it too.
         self._lock = threading.RLock()
@@ -88,6 +117,10 @@ class DlibFaceEngine:
         """L2-normalised embeddings of all the faces of one image, in one batch."""
         if not shapes5:
             return []
+        if isinstance(self._embedder, OnnxFaceEmbedder):
+            # The chips dlib's compute_face_descriptor would cut (150 px, padding 0.25), in one batch.
+            chips = dlib.get_face_chips(rgb, dlib.full_object_detections(shapes5), size=150, padding=0.25)
+            return [_normalised(v) for v in self._embedder.descriptors(np.stack(chips))]
         with self._lock:
             vectors = self._embedder.compute_face_descriptor(rgb, dlib.full_object_detections(shapes5))
         return [_normalised(v) for v in vectors]
@@ -100,6 +133,8 @@ class DlibFaceEngine:
             return self._find_faces(rgb)
 
     def _find_faces(self, rgb: np.ndarray) -> list[_Found]:
+        if self.detector_name == "blazeface":  # it sees the image at 192 px whatever its size
+            return [_Found(_hog_like(d.box), d.score) for d in self._detector.detect(rgb)]
         height, width = rgb.shape[:2]
         scale = min(2.0**self.upsample, self.detect_max_side / max(height, width))
         small = rgb
@@ -114,6 +149,15 @@ class DlibFaceEngine:
         if small is rgb:
             return found
         return [_Found(_scaled(f.rect, 1.0 / scale), f.score) for f in found]
+
+
+def _hog_like(box: tuple[float, float, float, float]) -> dlib.rectangle:
+    left, top, width, height = box
+    centre_x, centre_y = left + width * (0.5 + _HOG_SHIFT_X), top + height / 2
+    half = width * _HOG_SIDE / 2
+    return dlib.rectangle(
+        round(centre_x - half), round(centre_y - half), round(centre_x + half) - 1, round(centre_y + half) - 1
+    )
 
 
 def _scaled(rect: dlib.rectangle, factor: float) -> dlib.rectangle:
