@@ -172,9 +172,12 @@ def test_matching_against_a_hundred_thousand_faces_keeps_the_answer(enrolled):
     small_answer = identify_embeddings(index, queries, match_threshold=0.4, max_candidates=3)
     big_answer = identify_embeddings(big, queries, match_threshold=0.4, max_candidates=3)
     assert [[c.person_id for c in row] for row in big_answer] == [[c.person_id for c in row] for row in small_answer]
+    # The queries are enrolled faces: distance ~0 = sqrt(2 - 2·similarity), where the square root
+    # turns float32 rounding of the similarity (~1e-6, summed in an order BLAS may change with the
+    # matrix size and the load) into ~2e-3 of confidence. Hence the tolerance.
     for big_row, small_row in zip(big_answer, small_answer, strict=True):
-        assert [c.confidence for c in big_row] == pytest.approx([c.confidence for c in small_row], abs=2e-3)
-    assert all(row and row[0].confidence == pytest.approx(1.0, abs=1e-3) for row in big_answer)
+        assert [c.confidence for c in big_row] == pytest.approx([c.confidence for c in small_row], abs=5e-3)
+    assert all(row and row[0].confidence == pytest.approx(1.0, abs=5e-3) for row in big_answer)
 
 
 def test_identify_before_any_training_is_refused(gallery, group_id):
