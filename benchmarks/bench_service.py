@@ -75,6 +75,7 @@ def main() -> None:
         for _ in range(args.repeat):  # interleaved, so each way sees the same machine load
             for name, way in ways.items():
                 samples[name].append(timed_ms(way))
+        session.close()
         host.close()
     print(f"640x480 frame, one face, {args.repeat} rounds; milliseconds median (p90)")
     median = {name: statistics.median(s) for name, s in samples.items()}
