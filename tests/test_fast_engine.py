@@ -50,6 +50,20 @@ def test_onnx_network_equals_dlibs_on_every_face_of_the_test_photos(testdata, re
     assert min(cosines) >= 0.999, f"min cosine {min(cosines):.6f}"
 
 
+def test_with_the_same_detector_the_fast_engine_gives_dlib_s_embeddings_end_to_end(testdata, fast):
+    """The product's configuration (BlazeFace boxes, dlib's landmarks and chips), embedded by the
+    ONNX network and by dlib's own: cosine ≥ 0.999 on every face the detector finds."""
+    dlib_embedding = DlibFaceEngine("blazeface", embedding="dlib")
+    cosines = []
+    for photo in all_photos(testdata):
+        rgb = decode_image(photo.read_bytes(), max_bytes=1 << 30, max_side=8192)
+        ours, theirs = fast.detect(rgb), dlib_embedding.detect(rgb)
+        assert [f.rectangle for f in ours] == [f.rectangle for f in theirs]
+        cosines.extend(float(a.embedding @ b.embedding) for a, b in zip(ours, theirs, strict=True))
+    assert len(cosines) >= 120
+    assert min(cosines) >= 0.999, f"min cosine {min(cosines):.6f}"
+
+
 def test_fast_engine_makes_every_identification_decision_of_the_dlib_engine(testdata, reference, fast):
     """The calibration split (docs/calibration.md) at the default threshold: the same name or the
     same "unknown" for every probe, whatever detector, landmarks box and runtime are used."""
