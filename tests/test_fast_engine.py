@@ -140,3 +140,12 @@ def test_default_cache_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
 
     monkeypatch.setitem(os.environ, "XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "video-face-recognition"
+
+
+def test_a_missing_detector_package_is_reported_with_the_fix(monkeypatch):
+    from function_app.engines import blazeface
+    from function_app.engines.model_files import ModelFilesMissing
+
+    monkeypatch.setattr(blazeface, "MODEL_PACKAGE", "no_such_package_for_blazeface")
+    with pytest.raises(ModelFilesMissing, match=r"requirements-nodeps\.txt"):
+        blazeface.model_path()

