@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -184,6 +185,9 @@ def main() -> None:
         f"frame with {faces} faces: {crowd_ms:.2f} ms, {crowd_ms / one_ms:.2f}x a frame with one ({one_ms:.2f} ms); "
         f"its {len(shapes)} embeddings in one batch {embed_ms:.2f} ms"
     )
+    small_faces = create_engine(replace(settings, detector="blazeface-small"))
+    small_ms = median_ms(lambda: small_faces.detect(one), args.repeat)
+    print(f"engine.detect with FACE_DETECTOR=blazeface-small (40 px faces anywhere): {small_ms:.2f} ms")
     big = large_index(index)
     query = np.stack([f.embedding for f in engine.detect(one)])
     match_ms = median_ms(lambda: identify_embeddings(big, query, match_threshold=settings.match_threshold), args.repeat)

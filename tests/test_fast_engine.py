@@ -149,3 +149,37 @@ def test_a_missing_detector_package_is_reported_with_the_fix(monkeypatch):
     monkeypatch.setattr(blazeface, "MODEL_PACKAGE", "no_such_package_for_blazeface")
     with pytest.raises(ModelFilesMissing, match=r"requirements-nodeps\.txt"):
         blazeface.model_path()
+
+
+@pytest.mark.parametrize(
+    ("detector", "where"),
+    [
+        ("blazeface", (320, 240)),
+        ("blazeface-small", (320, 240)),
+        ("blazeface-small", (60, 60)),
+        ("blazeface-small", (580, 420)),
+        ("blazeface-small", (100, 380)),
+    ],
+)
+def test_faces_of_40_px_in_a_640x480_frame_are_found(testdata, reference, detector, where):
+    """Each single-face photo shrunk until HOG's box is 40 px wide and put into a 640×480 frame: the
+    default detector finds them all at the centre; blazeface-small anywhere, near the corners too."""
+    fast = DlibFaceEngine(detector)
+    import cv2
+
+    photos = sorted((testdata / "people").glob("*/*")) + [
+        testdata / "scenes" / name for name in ("obama1.jpg", "obama3.jpg", "johnsnow_test1.jpg", "obama_small.jpg")
+    ]
+    missed = []
+    for photo in photos:
+        rgb = decode_image(photo.read_bytes(), max_bytes=1 << 30, max_side=8192)
+        [face] = reference.find_faces(rgb)
+        scale = 40 / face.rect.width()
+        small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        cx, cy = face.rect.center().x * scale, face.rect.center().y * scale
+        dx, dy = round(where[0] - cx), round(where[1] - cy)
+        frame = cv2.warpAffine(small, np.float32([[1, 0, dx], [0, 1, dy]]), (640, 480), borderValue=(100, 100, 100))
+        found = [f.rect for f in fast.find_faces(frame)]
+        if not any(abs(r.center().x - where[0]) < 20 and abs(r.center().y - where[1]) < 20 for r in found):
+            missed.append(photo.name)
+    assert missed == []

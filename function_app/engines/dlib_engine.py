@@ -29,7 +29,7 @@ def _load(key: str, loader) -> object:
         return _loaded[key]
 
 
-DETECTORS = ("blazeface", "hog", "cnn")
+DETECTORS = ("blazeface", "blazeface-small", "hog", "cnn")
 EMBEDDINGS = ("onnx", "dlib")
 
 # BlazeFace boxes are a little wider than dlib's HOG boxes, on which dlib's shape predictors were
@@ -64,8 +64,9 @@ class DlibFaceEngine:
         self.detector_name = detector
         self.upsample = upsample
         self.detect_max_side = detect_max_side
-        if detector == "blazeface":
-            self._detector = _load("blazeface", blazeface.BlazeFaceDetector)
+        if detector.startswith("blazeface"):
+            small = detector == "blazeface-small"
+            self._detector = _load(detector, lambda: blazeface.BlazeFaceDetector(small_faces=small))
         elif detector == "hog":
             self._detector = _load("hog", dlib.get_frontal_face_detector)
         else:
@@ -133,7 +134,7 @@ class DlibFaceEngine:
             return self._find_faces(rgb)
 
     def _find_faces(self, rgb: np.ndarray) -> list[_Found]:
-        if self.detector_name == "blazeface":  # it sees the image at 192 px whatever its size
+        if self.detector_name.startswith("blazeface"):  # it sees the image at 192 px whatever its size
             return [_Found(_hog_like(d.box), d.score) for d in self._detector.detect(rgb)]
         height, width = rgb.shape[:2]
         scale = min(2.0**self.upsample, self.detect_max_side / max(height, width))
