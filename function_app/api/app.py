@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from . import background, face_operations, frames, openapi, person_groups, persons
+from . import background, enrollments, face_operations, frames, openapi, person_groups, persons, sightings
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-for blueprint in (person_groups.bp, persons.bp, face_operations.bp, frames.bp, openapi.bp, background.bp):
-    app.register_functions(blueprint)
+FEATURES = (person_groups, persons, face_operations, frames, sightings, enrollments, openapi, background)
+for feature in FEATURES:
+    app.register_functions(feature.bp)

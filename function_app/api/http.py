@@ -96,3 +96,10 @@ def top_param(req: func.HttpRequest, limit: int = 1000) -> int:
     if not 1 <= top <= limit:
         raise BadArgument(f"'top' is invalid: use 1 to {limit}.")
     return top
+
+
+def required_param(req: func.HttpRequest, name: str) -> str:
+    value = param(req, name)
+    if not value:
+        raise BadArgument(f"'{name}' is required.")
+    return value
