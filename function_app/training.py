@@ -19,7 +19,7 @@ import numpy as np
 
 from .clock import iso, utc_now
 from .errors import PersonGroupNotTrained
-from .gallery import CONTAINER, Gallery
+from .gallery import CONTAINER, Gallery, check_group_id
 from .storage import BlobNotFound, PreconditionFailed, Storage
 
 
@@ -169,11 +169,14 @@ _CACHE_SIZE = 16
 
 
 def load_trained_index(gallery: Gallery, group_id: str) -> TrainedIndex:
-    """The last successful training of the group; indexes are immutable, so they are cached."""
-    gallery.get_group(group_id)
+    """The last successful training of the group; indexes are immutable, so they are cached. On the
+    frame path: one status read per call when the index is cached (the group is read only to tell
+    a missing group from an untrained one)."""
+    check_group_id(group_id)
     for _attempt in range(2):
         status = _read_status(gallery.storage, group_id)[0]
         if not status.index_blob:
+            gallery.get_group(group_id)
             raise PersonGroupNotTrained(f"Person group {group_id!r} is not trained: train it first.")
         with _cache_lock:
             if status.index_blob in _index_cache:

@@ -356,6 +356,19 @@ def _unit_vector():
     return v / np.linalg.norm(v)
 
 
+def test_a_deleted_trained_group_is_not_found_on_the_frame_path(api, testdata):
+    group_id = new_group(api)
+    person_id = api.post(f"{GROUPS}/{group_id}/persons", json_body={"name": "obama"}).json()["personId"]
+    photo = (testdata / "people/obama/1.jpg").read_bytes()
+    api.post(f"{GROUPS}/{group_id}/persons/{person_id}/persistedfaces", data=photo)
+    api.post(f"{GROUPS}/{group_id}/train")
+    drain(api)
+    assert post_frame(api, group_id, "c1", photo)["faces"][0]["name"] == "obama"
+    assert api.delete(f"{GROUPS}/{group_id}").status == 200
+    reply = api.post("/api/frames", data=photo, params={"personGroupId": group_id, "cameraId": "c1"})
+    assert (reply.status, reply.error_code) == (404, "PersonGroupNotFound")
+
+
 # -- frames and sightings --------------------------------------------------------------------------
 def test_a_frame_is_identified_in_one_call_and_recorded_by_day(api, family, testdata):
     group_id, persons = family
