@@ -537,6 +537,17 @@ def test_every_route_needs_the_key(api, key):
         assert KEY not in reply.body.decode()
 
 
+def test_a_broken_storage_answers_500_in_the_envelope_without_a_traceback(monkeypatch, tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("STORAGE_DIR points at a file")
+    monkeypatch.setenv("FACE_API_KEY", KEY)
+    monkeypatch.setenv("STORAGE_BACKEND", "local")
+    monkeypatch.setenv("STORAGE_DIR", str(not_a_folder))
+    reply = InProcessClient(KEY).put(f"{GROUPS}/broken", json_body={"name": "x"})
+    assert (reply.status, reply.error_code) == (500, "InternalServerError")
+    assert "Traceback" not in reply.body.decode() and str(tmp_path) not in reply.body.decode()
+
+
 def test_x_functions_key_is_accepted_too(api):
     client = InProcessClient(None)
     reply = client.get(GROUPS, headers={"x-functions-key": KEY})
