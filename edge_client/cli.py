@@ -1,0 +1,195 @@
+"""`python -m edge_client [options]` runs the capture loop; `python -m edge_client enroll` enrolls a
+folder of photos. Settings come from flags, or from the environment (FACE_ENDPOINT, FACE_API_KEY,
+FACE_GROUP, FACE_CAMERA_ID); the key is never printed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .backend import BackendError, FaceBackend
+from .capture import SourceError, describe_source, parse_source
+from .enroll import TrainingTimeout, enroll, format_report, train
+from .recorder import RecordingError, check_record_path
+from .runner import CaptureLoop, FatalBackendError, NoWindowSupport
+from .settings import (
+    DEFAULT_ENDPOINT,
+    ENVIRONMENT,
+    BackendSettings,
+    RunSettings,
+    SettingsError,
+    default_camera_id,
+    from_environment,
+)
+
+log = logging.getLogger("edge_client")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _backend_flags(parser: argparse.ArgumentParser) -> None:
+    for name, flag in (("endpoint", "--endpoint"), ("key", "--key"), ("group", "--group")):
+        variable, meaning = ENVIRONMENT[name]
+        parser.add_argument(flag, default=None, help=f"{meaning}; default ${variable}")
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edge_client",
+        description="Capture video, send the newest frame to the backend, draw who is in it. "
+        "`edge_client enroll --help` for enrollment.",
+    )
+    parser.add_argument("--source", default="0", help="webcam index (0), video file, or rtsp:// / http:// URL")
+    _backend_flags(parser)
+    variable, meaning = ENVIRONMENT["camera_id"]
+    parser.add_argument("--camera-id", default=None, help=f"{meaning}; default ${variable}")
+    parser.add_argument("--location", default=None, help="where the camera is, written in the sighting records")
+    parser.add_argument("--headless", action="store_true", help="no window (a Raspberry Pi, a server)")
+    parser.add_argument("--record", type=Path, default=None, help="write the annotated video here (.mp4 or .avi)")
+    parser.add_argument("--results", type=Path, default=None, help="write each answer here as a JSON line")
+    parser.add_argument("--send-fps", type=float, default=0.0, help="at most N frames a second sent (0: no cap)")
+    parser.add_argument("--width", type=int, default=640, help="shrink frames to this width before sending (0: no)")
+    parser.add_argument("--jpeg-quality", type=int, default=80, help="JPEG quality of the frames sent (1-100)")
+    parser.add_argument(
+        "--realtime",
+        choices=("on", "off"),
+        default="on",
+        help="a video file: on = read at its frame rate, like a camera (default); off = as fast as possible",
+    )
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=0,
+        help="a video file: send every Nth frame and wait for each answer (deterministic, not live)",
+    )
+    parser.add_argument("--loop", action="store_true", help="a video file: start again at its end")
+    parser.add_argument(
+        "--max-backoff", type=float, default=2.0, help="longest wait between tries while the backend is down (s)"
+    )
+    parser.add_argument("--hold", type=float, default=1.0, help="seconds an answer's boxes stay drawn (default 1)")
+    parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: never)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    return parser
+
+
+def enroll_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edge_client enroll",
+        description="Create the group and one person per sub-folder of PHOTOS_DIR (or per <person><n>.jpg "
+        "file name), upload the photos, train and wait for the training.",
+    )
+    parser.add_argument("photos", type=Path, metavar="PHOTOS_DIR")
+    _backend_flags(parser)
+    parser.add_argument("--no-train", action="store_true", help="upload only")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the training (default 300)")
+    return parser
+
+
+def backend_settings(args: argparse.Namespace) -> BackendSettings:
+    settings = BackendSettings(
+        args.endpoint or from_environment("endpoint", DEFAULT_ENDPOINT),
+        args.key or from_environment("key"),
+        args.group or from_environment("group"),
+    )
+    settings.check()
+    return settings
+
+
+def run_settings(args: argparse.Namespace) -> RunSettings:
+    if args.record:
+        check_record_path(args.record)
+    if not 1 <= args.jpeg_quality <= 100:
+        raise SettingsError("--jpeg-quality must be 1 to 100.")
+    if args.every < 0 or args.width < 0 or args.send_fps < 0 or args.max_backoff <= 0:
+        raise SettingsError("--every, --width and --send-fps cannot be negative; --max-backoff must be positive.")
+    return RunSettings(
+        backend=backend_settings(args),
+        source=parse_source(args.source),
+        camera_id=args.camera_id or from_environment("camera_id", default_camera_id()),
+        location=args.location,
+        send_fps=args.send_fps,
+        width=args.width,
+        jpeg_quality=args.jpeg_quality,
+        realtime=args.realtime == "on",
+        every=args.every,
+        loop=args.loop,
+        headless=args.headless,
+        record=args.record,
+        results=args.results,
+        max_backoff=args.max_backoff,
+        hold=args.hold,
+        duration=args.duration,
+    )
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Ctrl-C (and SIGTERM) ask the loop to stop cleanly; a second Ctrl-C interrupts at once."""
+
+    def handler(signum, _frame):
+        if stop.is_set():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        log.info("stopping (%s)", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+USAGE_ERRORS = (SettingsError, SourceError, RecordingError, FileNotFoundError)  # exit 2
+RUN_ERRORS = (BackendError, FatalBackendError, NoWindowSupport, TrainingTimeout)  # exit 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    enrolling = argv[:1] == ["enroll"]
+    args = enroll_parser().parse_args(argv[1:]) if enrolling else run_parser().parse_args(argv)
+    level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    logging.basicConfig(format="edge_client: %(message)s", level=level, stream=sys.stderr)
+    try:
+        return enroll_command(args) if enrolling else run_command(args)
+    except USAGE_ERRORS as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    except RUN_ERRORS as exc:
+        log.error("%s", exc)
+        return EXIT_FAILED
+
+
+def run_command(args: argparse.Namespace) -> int:
+    settings = run_settings(args)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    loop = CaptureLoop(settings, stop)
+    log.info(
+        "camera %s: %s -> %s, group %s",
+        settings.camera_id,
+        describe_source(settings.source),
+        settings.backend.endpoint,
+        settings.backend.group,
+    )
+    stats = loop.run()
+    log.info("%s", stats.summary())
+    return EXIT_OK
+
+
+def enroll_command(args: argparse.Namespace) -> int:
+    settings = backend_settings(args)
+    backend = FaceBackend(settings.endpoint, settings.key)
+    try:
+        report = enroll(backend, settings.group, args.photos)
+        print(format_report(report), flush=True)
+        if args.no_train:
+            return EXIT_OK
+        train(backend, settings.group, report, timeout=args.timeout)
+    finally:
+        backend.close()
+    if report.training != "succeeded":
+        log.error("training %s failed: %s", settings.group, report.training_message or "no reason given")
+        return EXIT_FAILED
+    print(f"group {settings.group} trained: {len(report.persons)} persons", flush=True)
+    return EXIT_OK

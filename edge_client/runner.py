@@ -1,0 +1,158 @@
+"""The capture loop: shows (or records) every frame the reader delivers at camera speed, hands the
+newest one to the sender whenever it is idle, and draws the last answer's boxes on the frames that
+follow, until the next answer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import cv2
+
+from .backend import FaceBackend
+from .backoff import Backoff
+from .capture import Frame, FrameReader
+from .overlay import draw_faces, draw_status
+from .recorder import Recorder
+from .results import Answer, ResultsWriter
+from .sender import FrameSender, SendSettings
+from .settings import RunSettings
+from .stats import RateMeter, RunStats
+
+log = logging.getLogger("edge_client")
+WINDOW = "edge_client"
+DEFAULT_RECORD_FPS = 25.0  # for a camera that does not tell its frame rate
+
+
+class FatalBackendError(Exception):
+    pass
+
+
+class NoWindowSupport(Exception):
+    pass
+
+
+class CaptureLoop:
+    def __init__(self, settings: RunSettings, stop: threading.Event | None = None):
+        self.settings = settings
+        self.stop_event = stop or threading.Event()
+        self.backend = FaceBackend(settings.backend.endpoint, settings.backend.key)
+        realtime = settings.realtime and not settings.every
+        self.reader = FrameReader(settings.source, realtime=realtime, loop=settings.loop)
+        self.sender = FrameSender(
+            self.backend,
+            SendSettings(
+                settings.backend.group, settings.camera_id, settings.location, settings.width, settings.jpeg_quality
+            ),
+            Backoff(initial=min(0.25, settings.max_backoff), maximum=settings.max_backoff),
+        )
+        self.results = ResultsWriter(settings.results)
+        self.recorder: Recorder | None = None
+        self.last_answer: Answer | None = None
+        self.latencies: list[float] = []
+        self.shown = 0
+        self.answers = 0
+        self._captured = RateMeter()
+        self._answered = RateMeter()
+        self._last_sent = 0.0
+
+    def run(self) -> RunStats:
+        """Run until the source ends, `stop_event` is set, 'q' is pressed in the window, or the
+        backend refuses for good (FatalBackendError)."""
+        settings = self.settings
+        self.reader.start()
+        started = time.monotonic()
+        if settings.record:
+            self.recorder = Recorder(settings.record, self.reader.fps or DEFAULT_RECORD_FPS)
+        self.sender.start()
+        try:
+            while not self.stop_event.is_set():
+                if settings.duration and time.monotonic() - started >= settings.duration:
+                    break
+                frame = self.reader.next_frame(timeout=0.25)
+                self._collect_answers()
+                if frame is None:
+                    if self.reader.ended:
+                        break
+                    continue
+                self._captured.tick(frame.captured)
+                self._send(frame)
+                self._show(frame)
+        finally:
+            self.reader.stop()
+            self.sender.stop()
+            self._collect_answers()
+            if self.recorder:
+                self.recorder.close()
+            self.results.close()
+            self.backend.close()
+            if not settings.headless:
+                cv2.destroyAllWindows()
+        return RunStats(
+            time.monotonic() - started,
+            self.reader.frames_read,
+            self.shown,
+            self.sender.sent,
+            self.answers,
+            self.sender.failed,
+            self.reader.reopens,
+            tuple(self.latencies),
+        )
+
+    def _send(self, frame: Frame) -> None:
+        every = self.settings.every
+        if every:  # deterministic: every Nth frame of the file, each answered before the next frame
+            if frame.index % every == 0:
+                self._wait_for_sender()
+                self.sender.offer(frame)
+                self._wait_for_sender()
+                self._collect_answers()
+        elif self._due(frame) and self.sender.offer(frame):
+            self._last_sent = frame.captured
+        if self.sender.fatal:
+            raise FatalBackendError(str(self.sender.fatal))
+
+    def _due(self, frame: Frame) -> bool:
+        return not self.settings.send_fps or frame.captured - self._last_sent >= 1 / self.settings.send_fps
+
+    def _wait_for_sender(self) -> None:
+        while not self.sender.wait_idle(0.25) and not self.stop_event.is_set() and not self.sender.fatal:
+            pass
+
+    def _collect_answers(self) -> None:
+        for answer in self.sender.answers():
+            self.results.write(answer)
+            self.latencies.append(answer.latency_ms)
+            self._answered.tick()
+            self.answers += 1
+            self.last_answer = answer
+
+    def _show(self, frame: Frame) -> None:
+        image = frame.image.copy()
+        answer = self.last_answer
+        if answer and frame.captured - answer.captured <= self.settings.hold:
+            draw_faces(image, answer.result.faces)
+        latency = f"{answer.latency_ms:.0f} ms" if answer else "-"
+        status = (
+            f"capture {self._captured.rate(frame.captured):.1f} fps  "
+            f"recognized {self._answered.rate():.1f} fps  latency {latency}"
+        )
+        warning = None
+        if self.sender.unavailable:
+            warning = "backend unavailable: retrying"
+        draw_status(image, status, warning)
+        if self.recorder:
+            self.recorder.write(image)
+        if not self.settings.headless:
+            try:
+                cv2.imshow(WINDOW, image)
+                key = cv2.waitKey(1) & 0xFF
+            except cv2.error:
+                raise NoWindowSupport(
+                    "This OpenCV cannot open a window (opencv-python-headless, or no display): "
+                    "use --headless, or install opencv-python."
+                ) from None
+            if key in (ord("q"), 27):
+                self.stop_event.set()
+        self.shown += 1
