@@ -366,3 +366,21 @@ def test_frames_are_dropped_while_the_backend_is_away_and_retried_after_the_back
         sender.stop()
     jpeg, factor = encode_frame(np.zeros((720, 1280, 3), np.uint8), 640, 80)
     assert factor == 2.0 and cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
+
+
+def test_the_client_installs_alone_it_never_imports_the_backend():
+    modules = sorted(path.stem for path in (PROJECT / "edge_client").glob("*.py") if path.stem != "__main__")
+    backend_only = {"function_app", "azure", "PIL", "dlib", "onnxruntime"}
+    check = (
+        f"import sys\nfor name in {modules!r}: __import__('edge_client.' + name)\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {backend_only!r}))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=PROJECT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    lines = (PROJECT / "edge_client/requirements.txt").read_text().splitlines()
+    requirements = [line for line in lines if line and not line.startswith("#")]
+    assert [line.split("==")[0] for line in requirements] == [
+        "opencv-python-headless", "requests", "numpy",
+    ]  # fmt: skip
+    pinned = (PROJECT / "requirements.txt").read_text() + (PROJECT / "requirements-dev.txt").read_text()
+    assert all(line in pinned.split() for line in requirements)  # the backend's pins
