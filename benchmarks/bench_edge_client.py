@@ -1,0 +1,78 @@
+"""The edge client's capture loop against a local server: capture rate beside the rate of frames
+sent and answered, and the latency from capture to answer, on the real video.
+
+    python -m benchmarks.bench_edge_client [--data ../shared/testdata/dev]
+
+The server runs as its own process (`python -m function_app serve`, local storage in a temporary
+folder, people/ enrolled with the client's enroll command), as it would on another machine; the
+client runs here, headless, on video/short_hamilton_clip.mp4 (275 frames, 29.97 fps):
+  live            the file read at its own pace, like a camera; the newest frame sent whenever the
+                  previous answer is in (the default)
+  live, 5 fps     the same with --send-fps 5
+  as fast, 5 s    the file decoded and drawn as fast as this machine can, looped for 5 s (a camera
+                  faster than the network)
+Each prints capture fps, frames sent and answered per second, median and p90 latency in ms, and
+how many answered frames of 90-200 (Lin-Manuel Miranda facing the camera) name him.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.bench_pipeline import DEFAULT_DATA
+from edge_client.runner import CaptureLoop
+from edge_client.settings import BackendSettings, RunSettings
+from tests.service import PROJECT, start_server, stop_server
+
+KEY = "benchmark-key"
+GROUP = "bench"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        env = {"FACE_API_KEY": KEY, "STORAGE_BACKEND": "local", "STORAGE_DIR": f"{folder}/data"}
+        server, endpoint = start_server(env, Path(folder) / "server.log")
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "edge_client", "enroll", "--group", GROUP, str(args.data / "people")],
+                cwd=PROJECT,
+                env={**os.environ, "FACE_ENDPOINT": endpoint, "FACE_API_KEY": KEY},
+                check=True,
+                capture_output=True,
+            )
+            base = RunSettings(
+                BackendSettings(endpoint, KEY, GROUP), str(args.data / "video/short_hamilton_clip.mp4"), "bench"
+            )
+            scenarios = {
+                "live": base,
+                "live, 5 fps": replace(base, send_fps=5),
+                "as fast, 5 s": replace(base, realtime=False, loop=True, duration=5),
+            }
+            print("way            capture fps  sent fps  answered fps  latency ms median (p90)  Lin named 90-200")
+            for n, (name, settings) in enumerate(scenarios.items()):
+                results = Path(folder) / f"{n}.jsonl"
+                stats = CaptureLoop(replace(settings, headless=True, results=results)).run()
+                rows = [json.loads(line) for line in results.read_text().splitlines()]
+                facing = [row for row in rows if 90 <= row["frame"] <= 200]
+                named = sum(any(f["name"] == "lin_manuel_miranda" for f in row["faces"]) for row in facing)
+                print(
+                    f"{name:<14} {stats.capture_fps:11.1f} {stats.frames_sent / stats.seconds:9.1f} "
+                    f"{stats.answered_fps:13.1f} {stats.latency_ms(0.5):12.1f} ({stats.latency_ms(0.9):5.1f})"
+                    f"          {named}/{len(facing)}"
+                )
+        finally:
+            stop_server(server)
+
+
+if __name__ == "__main__":
+    main()
