@@ -384,3 +384,19 @@ def test_the_client_installs_alone_it_never_imports_the_backend():
     ]  # fmt: skip
     pinned = (PROJECT / "requirements.txt").read_text() + (PROJECT / "requirements-dev.txt").read_text()
     assert all(line in pinned.split() for line in requirements)  # the backend's pins
+
+
+def test_the_readme_lists_every_flag_and_environment_variable():
+    from edge_client.cli import enroll_parser, run_parser
+    from edge_client.settings import ENVIRONMENT
+
+    readme = (PROJECT / "edge_client/README.md").read_text()
+    flags = {
+        option
+        for parser in (run_parser(), enroll_parser())
+        for action in parser._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert {flag for flag in flags if f"`{flag}" not in readme} == set()
+    assert all(f"`{variable}`" in readme for variable, _ in ENVIRONMENT.values())
