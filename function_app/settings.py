@@ -16,8 +16,24 @@ class Settings:
     face_engine: str = _setting(
         "FACE_ENGINE",
         "local",
-        "Face engine, offline on a CPU: `local` (dlib's ResNet run by onnxruntime, ~3 ms a face) or `dlib` "
-        "(the same network run by dlib, ~100 ms a face: the reference).",
+        "Face engine: `local` (offline on a CPU: dlib's ResNet run by onnxruntime, ~3 ms a face), `dlib` "
+        "(the same network run by dlib, ~100 ms a face: the reference) or `azure` (the Azure Face API: groups, "
+        "persons, faces, training and identify are the service's person groups).",
+    )
+    azure_face_endpoint: str = _setting(
+        "AZURE_FACE_ENDPOINT",
+        "",
+        "FACE_ENGINE=azure: the Face resource's endpoint (`https://<name>.cognitiveservices.azure.com`), or the "
+        "address of another instance of this service.",
+    )
+    azure_face_key: str = _setting("AZURE_FACE_KEY", "", "FACE_ENGINE=azure: the Face resource's key; never logged.")
+    azure_face_detection_model: str = _setting(
+        "AZURE_FACE_DETECTION_MODEL", "detection_03", "FACE_ENGINE=azure: detection model of detect and faces added."
+    )
+    azure_face_recognition_model: str = _setting(
+        "AZURE_FACE_RECOGNITION_MODEL",
+        "recognition_04",
+        "FACE_ENGINE=azure: recognition model of new person groups and detect.",
     )
     detector: str = _setting(
         "FACE_DETECTOR",

@@ -57,10 +57,10 @@ def engine():
 
 @pytest.fixture
 def gallery(storage, engine):
-    from function_app.gallery import Gallery
+    from function_app.local_face_service import LocalFaceService
     from function_app.settings import Settings
 
-    return Gallery(storage, engine, Settings())
+    return LocalFaceService(storage, engine, Settings())
 
 
 @pytest.fixture
