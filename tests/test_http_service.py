@@ -4,9 +4,6 @@ used them."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,10 +15,9 @@ from azure.cognitiveservices.vision.face import FaceClient
 from azure.cognitiveservices.vision.face.models import APIErrorException
 from msrest.authentication import CognitiveServicesCredentials
 
-from .azurite import free_port
 from .images import blank_jpeg, zip_of
+from .service import start_server, stop_server
 
-PROJECT = Path(__file__).resolve().parents[1]
 KEY = f"http-{uuid.uuid4().hex}"
 
 
@@ -29,43 +25,6 @@ KEY = f"http-{uuid.uuid4().hex}"
 class Server:
     url: str
     log: Path
-
-
-def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "function_app", "serve", "--port", str(port)],
-            cwd=PROJECT,
-            env={**os.environ, "PYTHONPATH": str(PROJECT), **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    endpoint = f"http://127.0.0.1:{port}"
-    wait_until_serving(endpoint, process, log)
-    return process, endpoint
-
-
-def wait_until_serving(endpoint: str, process: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            requests.get(f"{endpoint}/api/openapi.json", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer within {timeout} s:\n{log.read_text()}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module", params=["local", "azurite"])

@@ -1,0 +1,54 @@
+"""The service as a real subprocess: `python -m function_app serve` on a loopback port, for the tests
+that drive it over HTTP (the SDK, requests, the edge client)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from .azurite import free_port
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def start_server(env: dict[str, str], log: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Serve on `port` (a free one by default); the log is appended to, so a restart keeps it whole."""
+    port = port or free_port()
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "function_app", "serve", "--port", str(port)],
+            cwd=PROJECT,
+            env={**os.environ, "PYTHONPATH": str(PROJECT), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_until_serving(endpoint, process, log)
+    return process, endpoint
+
+
+def wait_until_serving(endpoint: str, process: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            requests.get(f"{endpoint}/api/openapi.json", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within {timeout} s:\n{log.read_text()}")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
