@@ -20,7 +20,7 @@ from azure.cognitiveservices.vision.face.models import APIErrorException
 from msrest.authentication import CognitiveServicesCredentials
 from msrest.exceptions import ClientRequestError
 
-from .errors import FaceServiceError
+from .errors import FaceServiceError, error_for
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -118,7 +118,8 @@ def upstream_error(exc: APIErrorException) -> FaceServiceError:
         )
     if status >= 500:
         return UpstreamError(f"The Azure Face API failed ({status} {code}): {message}", code, 502)
-    return UpstreamError(message or f"The Azure Face API answered {status} {code}.", code, status)
+    message = message or f"The Azure Face API answered {status} {code}."
+    return error_for(code, status, message) or UpstreamError(message, code, status)
 
 
 def throttled_error(exc: APIErrorException, attempts: int, waited: float) -> UpstreamError:
