@@ -26,6 +26,7 @@ from function_app.storage.local_folder import LocalFolderStorage
 
 from .azure_engine import azure_engine_servers
 from .azurite import free_port
+from .test_cli import run_cli
 
 KEY = f"front-{uuid.uuid4().hex}"
 
@@ -172,3 +173,23 @@ def test_retry_after_in_seconds_or_as_an_http_date():
     assert 8.0 <= retry_delay(in_ten, attempt=0) <= 10.0
     assert retry_delay(None, attempt=3) == 8.0  # no header: exponential backoff
     assert retry_delay("soon", attempt=1) == 2.0
+
+
+def test_the_command_line_enrolls_and_identifies_on_the_azure_engine(servers, testdata, tmp_path):
+    engine = {
+        "FACE_ENGINE": "azure",
+        "AZURE_FACE_ENDPOINT": servers.upstream_url,
+        "AZURE_FACE_KEY": servers.upstream_key,
+    }
+    enrolled = run_cli("enroll", "--group", "cli-family", str(testdata / "people"), data=tmp_path, **engine)
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert "11 photos added for 6 persons; 0 rejected." in enrolled.stdout and "training: succeeded" in enrolled.stdout
+    again = run_cli("enroll", "--group", "cli-family", str(testdata / "people"), data=tmp_path, **engine)
+    assert "0 photos added for 6 persons; 0 rejected, 11 already enrolled." in again.stdout  # userData kept there
+    found = run_cli(
+        "identify", "--group", "cli-family", str(testdata / "scenes/kit_with_rose.jpg"), data=tmp_path, **engine
+    )
+    assert found.returncode == 0, found.stderr
+    faces = sorted(json.loads(found.stdout)["faces"], key=lambda f: f["faceRectangle"]["left"])
+    assert [f["name"] for f in faces] == ["rose_leslie", "kit_harington"]
+    assert servers.upstream_key not in enrolled.stdout + enrolled.stderr + found.stdout + found.stderr
