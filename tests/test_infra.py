@@ -165,7 +165,8 @@ def test_every_container_and_queue_the_code_uses_is_created():
 
 
 def test_no_storage_key_anywhere_in_the_deployment():
-    texts = {path: path.read_text() for path in [*INFRA.iterdir(), PROJECT / "azure.yaml"] if path.is_file()}
+    deployment = [*INFRA.glob("**/*.bicep"), *INFRA.glob("**/*.json"), PROJECT / "azure.yaml"]
+    texts = {path: path.read_text() for path in deployment}
     for path, text in texts.items():
         for forbidden in ("listKeys", "AccountKey=", "DefaultEndpointsProtocol", "primaryKey", "listConnectionStrings"):
             assert forbidden not in text, f"{forbidden} in {path.name}"
