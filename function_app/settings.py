@@ -76,6 +76,18 @@ class Settings:
         "",
         "Connection string of the `azure` storage backend (falls back to `AzureWebJobsStorage`).",
     )
+    storage_account_name: str = _setting(
+        "AZURE_STORAGE_ACCOUNT_NAME",
+        "",
+        "Without a connection string, the `azure` storage backend signs in to this account with a Microsoft Entra "
+        "identity instead of a key (falls back to `AzureWebJobsStorage__accountName`, as the Functions host does).",
+    )
+    managed_identity_client_id: str = _setting(
+        "AZURE_CLIENT_ID",
+        "",
+        "Client id of the user-assigned managed identity used with `AZURE_STORAGE_ACCOUNT_NAME` (falls back to "
+        "`AzureWebJobsStorage__clientId`); empty: `DefaultAzureCredential` (a system identity, `az login`, ...).",
+    )
 
     api_keys: str = _setting(
         "FACE_API_KEY",
@@ -93,14 +105,23 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _parse(f.metadata["env"], raw, type(f.default))
-        if "storage_connection_string" not in values and environ.get("AzureWebJobsStorage"):
-            values["storage_connection_string"] = environ["AzureWebJobsStorage"]
+        # The Functions host's own storage settings are the fallbacks, so one set of settings serves both.
+        for name, host_env in _HOST_STORAGE_FALLBACKS.items():
+            if name not in values and environ.get(host_env):
+                values[name] = environ[host_env]
         return cls(**values)
 
     @classmethod
     def documented(cls) -> list[tuple[str, Any, str]]:
         """(environment name, default, description) of every setting, for the README table."""
         return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(cls)]
+
+
+_HOST_STORAGE_FALLBACKS = {
+    "storage_connection_string": "AzureWebJobsStorage",
+    "storage_account_name": "AzureWebJobsStorage__accountName",
+    "managed_identity_client_id": "AzureWebJobsStorage__clientId",
+}
 
 
 def _parse(env: str, raw: str, kind: type) -> Any:
