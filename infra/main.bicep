@@ -38,7 +38,7 @@ param faceSku string = 'S0'
 param azureFaceEndpoint string = ''
 
 @secure()
-@description('Key of the Face resource (AZURE_FACE_KEY); empty until the engine signs in with the managed identity instead.')
+@description('Key of the Face resource (AZURE_FACE_KEY): required when FACE_ENGINE is azure (Keys and Endpoint of the resource in the portal).')
 param azureFaceKey string = ''
 
 @description('AZURE_FACE_DETECTION_MODEL of the Azure engine.')
