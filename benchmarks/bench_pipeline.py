@@ -28,9 +28,9 @@ import numpy as np
 from function_app.engines import create_engine
 from function_app.engines.dlib_engine import DlibFaceEngine
 from function_app.enrollment import enroll_folder
-from function_app.gallery import Gallery
 from function_app.identify import identify_embeddings
 from function_app.imaging import decode_image, encode_jpeg
+from function_app.local_face_service import LocalFaceService
 from function_app.settings import Settings
 from function_app.storage.local_folder import LocalFolderStorage
 from function_app.training import TrainedIndex, load_trained_index
@@ -140,7 +140,7 @@ def main() -> None:
     engine = create_engine(settings)
     frame = webcam_frame(args.data)
     with tempfile.TemporaryDirectory() as folder:  # enroll people/ and train, as the product does
-        gallery = Gallery(LocalFolderStorage(folder), engine, settings)
+        gallery = LocalFaceService(LocalFolderStorage(folder), engine, settings)
         enroll_folder(gallery, "bench", args.data / "people")
         index = load_trained_index(gallery, "bench")
     for _ in range(3):

@@ -46,7 +46,7 @@ def main() -> None:
         from function_app.services import current_services
 
         services = current_services()
-        enroll_folder(services.gallery, "bench", args.data / "people")
+        enroll_folder(services.faces, "bench", args.data / "people")
         host = create_host(port=0)
         threading.Thread(target=host.server.run, daemon=True).start()
         frame = webcam_frame(args.data)
@@ -54,7 +54,7 @@ def main() -> None:
         session.headers.update({"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "application/octet-stream"})
 
         def in_process():
-            [face] = services.recognizer.identify_image("bench", frame)
+            [face] = services.faces.identify_image("bench", frame)
             assert face.name == "obama"
 
         def one_call():

@@ -11,17 +11,20 @@ import logging
 import re
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import iso, utc_now
 from .enrollment import EnrollmentReport, Photo, enroll_photos, photos_in_blobs, photos_in_zip
 from .errors import BadArgument, FaceServiceError, NotFound
 from .face_ids import CONTAINER as FACE_IDS_CONTAINER
 from .gallery import CONTAINER as GALLERY_CONTAINER
-from .gallery import GROUPS_CONTAINER, Gallery, check_group_id
+from .gallery import GROUPS_CONTAINER, check_group_id
 from .sightings import CONTAINER as SIGHTINGS_CONTAINER
 from .storage import BlobNotFound, Storage
 from .work_queues import ENROLL_QUEUE, parse_message, send_json
+
+if TYPE_CHECKING:
+    from .face_service import FaceService
 
 CONTAINER = "enrollments"
 CONTAINER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -103,7 +106,7 @@ def get_enrollment(storage: Storage, enrollment_id: str) -> EnrollmentJob:
 
 
 def start_enrollment(
-    gallery: Gallery,
+    storage: Storage,
     group_id: str,
     *,
     zip_data: bytes | None = None,
@@ -114,7 +117,6 @@ def start_enrollment(
     """Check the photos are there, record the job and queue it. Exactly one source: a zip, or a
     container (and prefix) in the app's storage."""
     check_group_id(group_id)
-    storage = gallery.storage
     if (zip_data is None) == (container is None):
         raise BadArgument("Give the photos either as a zip body or as a blob container and prefix.")
     enrollment_id = str(uuid.uuid4())
@@ -147,10 +149,9 @@ def _photos(storage: Storage, job: EnrollmentJob) -> list[Photo]:
     return photos_in_blobs(storage, container, prefix)
 
 
-def handle_enrollment_message(gallery: Gallery, content: str | bytes) -> EnrollmentJob | None:
+def handle_enrollment_message(faces: FaceService, storage: Storage, content: str | bytes) -> EnrollmentJob | None:
     """Run a queued enrollment. A finished job is not run again; an interrupted one resumes,
     skipping the photos it already added. Bad photos are reported in the job, not retried."""
-    storage = gallery.storage
     try:
         job = get_enrollment(storage, parse_message(content, "enrollmentId")["enrollmentId"])
     except EnrollmentNotFound as exc:
@@ -166,7 +167,7 @@ def handle_enrollment_message(gallery: Gallery, content: str | bytes) -> Enrollm
             job = _save(storage, job.with_progress(report))
 
     try:
-        report = enroll_photos(gallery, job.person_group_id, _photos(storage, job), progress=progress, train=job.train)
+        report = enroll_photos(faces, job.person_group_id, _photos(storage, job), progress=progress, train=job.train)
     except FaceServiceError as exc:
         return _save(storage, replace(job, status="failed", message=exc.message))
     training = report.training.status if report.training else None

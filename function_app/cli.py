@@ -19,17 +19,18 @@ from azure.core.exceptions import AzureError
 from .engines.model_files import ModelFilesMissing
 from .enrollment import PHOTO_SUFFIXES, EnrollmentReport, Photo, enroll_folder
 from .errors import FaceServiceError
-from .recognition import Recognizer
+from .face_service import FaceService
+from .imaging import encode_jpeg
+from .services import services_for
 from .settings import Settings
-from .training import get_training_status, train_group
 
 
 def _print_progress(report: EnrollmentReport, photo: Photo, outcome: str) -> None:
     print(f"[{report.processed}/{report.total}] {photo.path}: {outcome}", file=sys.stderr, flush=True)
 
 
-def cmd_enroll(recognizer: Recognizer, args: argparse.Namespace) -> int:
-    report = enroll_folder(recognizer.gallery, args.group, args.photos, progress=_print_progress)
+def cmd_enroll(faces: FaceService, args: argparse.Namespace) -> int:
+    report = enroll_folder(faces, args.group, args.photos, progress=_print_progress)
     skipped = f", {report.skipped} already enrolled" if report.skipped else ""
     print(f"{report.added} photos added for {len(report.persons)} persons; {len(report.rejected)} rejected{skipped}.")
     for rejection in report.rejected:
@@ -39,14 +40,14 @@ def cmd_enroll(recognizer: Recognizer, args: argparse.Namespace) -> int:
     return 0 if status.status == "succeeded" else 1
 
 
-def cmd_train(recognizer: Recognizer, args: argparse.Namespace) -> int:
-    status = train_group(recognizer.gallery, args.group)
+def cmd_train(faces: FaceService, args: argparse.Namespace) -> int:
+    status = faces.train(args.group)
     print(json.dumps(status.to_dict()))
     return 0 if status.status == "succeeded" else 1
 
 
-def cmd_status(recognizer: Recognizer, args: argparse.Namespace) -> int:
-    print(json.dumps(get_training_status(recognizer.gallery, args.group).to_dict()))
+def cmd_status(faces: FaceService, args: argparse.Namespace) -> int:
+    print(json.dumps(faces.training_status(args.group).to_dict()))
     return 0
 
 
@@ -54,11 +55,11 @@ def _faces_json(faces) -> list[dict]:
     return [{k: v for k, v in f.to_dict().items() if k != "candidates"} for f in faces]
 
 
-def cmd_identify(recognizer: Recognizer, args: argparse.Namespace) -> int:
+def cmd_identify(faces: FaceService, args: argparse.Namespace) -> int:
     source: Path = args.source
     if source.suffix.lower() in PHOTO_SUFFIXES:
-        faces = recognizer.identify_image(args.group, source.read_bytes())
-        print(json.dumps({"source": str(source), "faces": _faces_json(faces)}))
+        found = faces.identify_image(args.group, source.read_bytes())
+        print(json.dumps({"source": str(source), "faces": _faces_json(found)}))
         return 0
     video = cv2.VideoCapture(str(source))
     if not video.isOpened():
@@ -73,8 +74,8 @@ def cmd_identify(recognizer: Recognizer, args: argparse.Namespace) -> int:
                 break
             if frame_index % args.every == 0:
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                faces = recognizer.identify_image(args.group, rgb)
-                record = {"frame": frame_index, "seconds": round(frame_index / fps, 3), "faces": _faces_json(faces)}
+                found = faces.identify_image(args.group, encode_jpeg(rgb), rgb=rgb)
+                record = {"frame": frame_index, "seconds": round(frame_index / fps, 3), "faces": _faces_json(found)}
                 print(json.dumps(record), flush=True)
             frame_index += 1
     finally:
@@ -126,12 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --every must be at least 1", file=sys.stderr)
         return 2
     try:
-        recognizer = Recognizer.from_settings(Settings.from_env())
+        faces = services_for(Settings.from_env()).faces
     except (ValueError, ModelFilesMissing) as exc:  # a bad setting, or models not installed
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        return args.run(recognizer, args)
+        return args.run(faces, args)
     except FaceServiceError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -9,11 +9,14 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .errors import BadArgument, FaceServiceError, PersonGroupNotFound
-from .gallery import Gallery
 from .storage import Storage
-from .training import TrainingStatus, train_group
+from .training import TrainingStatus
+
+if TYPE_CHECKING:
+    from .face_service import FaceService
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 _TRAILING_NUMBER = re.compile(r"^(.*?)[\s_-]*\d*$")
@@ -111,7 +114,7 @@ ProgressCallback = Callable[[EnrollmentReport, Photo, str], None]
 
 
 def enroll_photos(
-    gallery: Gallery,
+    faces: FaceService,
     group_id: str,
     photos: list[Photo],
     *,
@@ -125,34 +128,36 @@ def enroll_photos(
     if not people:
         raise BadArgument(f"No photos ({', '.join(sorted(PHOTO_SUFFIXES))}) to enroll.")
     try:
-        gallery.get_group(group_id)
+        faces.get_group(group_id)
     except PersonGroupNotFound:
-        gallery.create_group(group_id, group_id)
-    existing = {p.name: p.person_id for p in gallery.list_persons(group_id)}
-    enrolled = {(f.person_id, f.user_data) for f in gallery.iter_faces(group_id)}
+        faces.create_group(group_id, group_id)
+    existing = {p.name: p.person_id for p in faces.list_persons(group_id)}
+    enrolled = {(f.person_id, f.user_data) for f in faces.iter_faces(group_id)}
     report = EnrollmentReport(group_id, total=sum(len(p) for p in people.values()))
     for name, person_photos in people.items():
-        person_id = existing.get(name) or gallery.create_person(group_id, name).person_id
+        person_id = existing.get(name) or faces.create_person(group_id, name).person_id
         report.persons[name] = person_id
         for photo in person_photos:
             report.processed += 1
-            outcome = _enroll_photo(gallery, group_id, person_id, photo, enrolled, report)
+            outcome = _enroll_photo(faces, group_id, person_id, photo, enrolled, report)
             if progress:
                 progress(report, photo, outcome)
     if train:
-        report.training = train_group(gallery, group_id)
+        report.training = faces.train(group_id)
     return report
 
 
 def _enroll_photo(
-    gallery: Gallery, group_id: str, person_id: str, photo: Photo, enrolled: set, report: EnrollmentReport
+    faces: FaceService, group_id: str, person_id: str, photo: Photo, enrolled: set, report: EnrollmentReport
 ) -> str:
     if (person_id, photo.file_name) in enrolled:
         report.skipped += 1
         return "already enrolled"
     try:
-        gallery.add_face(group_id, person_id, photo.read(), user_data=photo.file_name)
+        faces.add_face(group_id, person_id, photo.read(), user_data=photo.file_name)
     except FaceServiceError as exc:
+        if exc.status != 400:
+            raise  # not the photo's fault (group gone, service down or throttled): stop, report it
         report.rejected.append(Rejection(photo.path, photo.person, exc.message))
         return f"rejected: {exc.message}"
     report.added += 1
@@ -160,9 +165,9 @@ def _enroll_photo(
 
 
 def enroll_folder(
-    gallery: Gallery, group_id: str, folder: Path, *, progress: ProgressCallback | None = None, train: bool = True
+    faces: FaceService, group_id: str, folder: Path, *, progress: ProgressCallback | None = None, train: bool = True
 ) -> EnrollmentReport:
     photos = photos_in_folder(folder)
     if not photos:
         raise FileNotFoundError(f"No photos ({', '.join(sorted(PHOTO_SUFFIXES))}) in {folder}")
-    return enroll_photos(gallery, group_id, photos, progress=progress, train=train)
+    return enroll_photos(faces, group_id, photos, progress=progress, train=train)

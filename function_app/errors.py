@@ -6,6 +6,7 @@ from __future__ import annotations
 class FaceServiceError(Exception):
     code = "BadArgument"
     status = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After (throttling)
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -74,3 +75,21 @@ class PersonGroupNotTrained(FaceServiceError):
 
 class InvalidURL(FaceServiceError):
     code = "InvalidURL"
+
+
+def _classes_by_code() -> dict[str, type[FaceServiceError]]:
+    found: dict[str, type[FaceServiceError]] = {}
+    pending: list[type[FaceServiceError]] = [FaceServiceError]
+    while pending:
+        cls = pending.pop()
+        if "code" in vars(cls):
+            found.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_for(code: str, status: int, message: str) -> FaceServiceError | None:
+    """The domain error another Face API service means by `code` and `status`, if it is one of ours,
+    so that callers catch `PersonGroupNotFound` whichever engine answered."""
+    cls = _classes_by_code().get(code)
+    return cls(message) if cls is not None and cls.status == status else None

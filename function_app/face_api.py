@@ -33,6 +33,9 @@ class DetectOptions:
     return_landmarks: bool = False
     attributes: tuple[str, ...] = ()
     face_id_ttl: int = DEFAULT_TTL
+    # As asked; None: the engine's own (the local engine has one model of each).
+    detection_model: str | None = None
+    recognition_model: str | None = None
 
     @classmethod
     def parse(
@@ -60,6 +63,8 @@ class DetectOptions:
             return_landmarks=parse_bool(return_landmarks, "returnFaceLandmarks", default=False),
             attributes=wanted,
             face_id_ttl=parse_int(face_id_ttl, "faceIdTimeToLive", default=DEFAULT_TTL),
+            detection_model=detection_model or None,
+            recognition_model=recognition_model or None,
         )
 
 

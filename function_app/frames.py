@@ -4,12 +4,17 @@ record. The prototype needed a detect call and an identify call per frame."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import iso, utc_now
 from .errors import BadArgument
-from .recognition import IdentifiedFace, Recognizer
+from .imaging import decode_image
+from .recognition import IdentifiedFace
 from .sightings import MAX_LOCATION, SightedFace, SightingRecord, check_camera, write_sighting
+from .storage import Storage
+
+if TYPE_CHECKING:
+    from .face_service import FaceService
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,8 @@ class FrameResult:
 
 
 def identify_frame(
-    recognizer: Recognizer,
+    faces_service: FaceService,
+    storage: Storage,
     group_id: str,
     camera: str | None,
     image: bytes,
@@ -42,9 +48,10 @@ def identify_frame(
     camera = check_camera(camera)
     if location is not None and len(location) > MAX_LOCATION:
         raise BadArgument(f"'location' is too long: at most {MAX_LOCATION} characters.")
-    rgb = recognizer.decode(image)
+    settings = faces_service.settings
+    rgb = decode_image(image, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
     moment = utc_now()
-    faces = recognizer.identify_image(group_id, rgb, confidence_threshold=confidence_threshold)
+    faces = faces_service.identify_image(group_id, image, rgb=rgb, confidence_threshold=confidence_threshold)
     height, width = rgb.shape[:2]
     record = None
     if faces:
@@ -55,16 +62,10 @@ def identify_frame(
             frame_width=width,
             frame_height=height,
             faces=[
-                SightedFace(
-                    f.face.rectangle.to_dict(),
-                    f.person_id,
-                    f.name,
-                    f.confidence,
-                    f.face.quality.quality_for_recognition,
-                )
+                SightedFace(f.rectangle.to_dict(), f.person_id, f.name, f.confidence, f.quality_for_recognition)
                 for f in faces
             ],
             location=location,
         )
-        record = write_sighting(recognizer.gallery.storage, sighting)
+        record = write_sighting(storage, sighting)
     return FrameResult(iso(moment), width, height, faces, record)

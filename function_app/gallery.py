@@ -41,6 +41,8 @@ from .storage import BlobNotFound, PreconditionFailed, Storage
 
 CONTAINER = "facegroups"
 GROUPS_CONTAINER = "persongroups"
+# Embeddings are dlib's ResNet whatever a client asks for; groups report the newest model name.
+RECOGNITION_MODEL = "recognition_04"
 GROUP_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
 MAX_NAME = 128
 MAX_USER_DATA = 16 * 1024
@@ -54,9 +56,20 @@ class PersonGroup:
     name: str
     user_data: str | None = None
     created: str = ""
+    recognition_model: str = RECOGNITION_MODEL
 
     def to_dict(self) -> dict[str, Any]:
         return {"personGroupId": self.person_group_id, "name": self.name, "userData": self.user_data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PersonGroup:
+        return cls(
+            data["personGroupId"],
+            data["name"],
+            data.get("userData"),
+            data.get("createdDateTime", ""),
+            data.get("recognitionModel") or RECOGNITION_MODEL,
+        )
 
 
 @dataclass(frozen=True)
@@ -74,18 +87,31 @@ class Person:
             "persistedFaceIds": list(self.persisted_face_ids),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Person:
+        faces = tuple(data.get("persistedFaceIds") or ())
+        return cls(data["personId"], data.get("name") or "", data.get("userData"), faces)
+
 
 @dataclass(frozen=True)
-class PersistedFace:
+class FaceEntry:
+    """A persisted face as the API shows it: its id, its person and its userData."""
+
     persisted_face_id: str
     person_id: str
     user_data: str | None
-    rectangle: FaceRectangle
-    quality_for_recognition: str
-    embedding: np.ndarray = field(compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"persistedFaceId": self.persisted_face_id, "userData": self.user_data}
+
+
+@dataclass(frozen=True)
+class PersistedFace(FaceEntry):
+    """A face enrolled on this machine: also its rectangle, quality and embedding."""
+
+    rectangle: FaceRectangle
+    quality_for_recognition: str
+    embedding: np.ndarray = field(compare=False, repr=False)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -156,7 +182,10 @@ class Gallery:
             self.storage.delete_blob(CONTAINER, name)
 
     # -- person groups -------------------------------------------------------------------------
-    def create_group(self, group_id: str, name: str, user_data: str | None = None) -> PersonGroup:
+    def create_group(
+        self, group_id: str, name: str, user_data: str | None = None, recognition_model: str | None = None
+    ) -> PersonGroup:
+        """`recognition_model` is checked by the caller and not kept: embeddings are always dlib's."""
         check_group_id(group_id)
         _check_text(name, "name", MAX_NAME, required=True)
         _check_text(user_data, "userData", MAX_USER_DATA, required=False)
@@ -173,7 +202,7 @@ class Gallery:
         data = self._read(f"{group_id}.json", GROUPS_CONTAINER)
         if data is None:
             raise PersonGroupNotFound(f"Person group {group_id!r} is not found.")
-        return PersonGroup(data["personGroupId"], data["name"], data.get("userData"), data.get("createdDateTime", ""))
+        return PersonGroup.from_dict(data)
 
     def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
         _check_text(name, "name", MAX_NAME, required=False)

@@ -7,13 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .engines import create_engine
-from .faces import DetectedFace
+from .faces import FaceRectangle
 from .gallery import Gallery
 from .identify import Candidate, identify_embeddings
 from .imaging import decode_image
-from .settings import Settings
-from .storage import create_storage
 from .training import load_trained_index
 
 UNKNOWN = "Unknown"
@@ -21,7 +18,8 @@ UNKNOWN = "Unknown"
 
 @dataclass(frozen=True)
 class IdentifiedFace:
-    face: DetectedFace
+    rectangle: FaceRectangle
+    quality_for_recognition: str | None
     candidates: list[Candidate]
 
     @property
@@ -38,11 +36,11 @@ class IdentifiedFace:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "faceRectangle": self.face.rectangle.to_dict(),
+            "faceRectangle": self.rectangle.to_dict(),
             "personId": self.person_id,
             "name": self.name,
             "confidence": round(self.confidence, 5),
-            "qualityForRecognition": self.face.quality.quality_for_recognition,
+            "qualityForRecognition": self.quality_for_recognition,
             "candidates": [c.to_dict() for c in self.candidates],
         }
 
@@ -51,10 +49,6 @@ class Recognizer:
     def __init__(self, gallery: Gallery):
         self.gallery = gallery
         self.settings = gallery.settings
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Recognizer:
-        return cls(Gallery(create_storage(settings), create_engine(settings), settings))
 
     def decode(self, image: bytes) -> np.ndarray:
         return decode_image(image, max_bytes=self.settings.max_image_bytes, max_side=self.settings.max_image_side)
@@ -80,4 +74,7 @@ class Recognizer:
             max_candidates=max_candidates,
             confidence_threshold=confidence_threshold,
         )
-        return [IdentifiedFace(face, c) for face, c in zip(faces, candidates, strict=True)]
+        return [
+            IdentifiedFace(face.rectangle, face.quality.quality_for_recognition, found)
+            for face, found in zip(faces, candidates, strict=True)
+        ]

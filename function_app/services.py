@@ -5,30 +5,37 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from .engines import create_engine
-from .face_api import FaceApi
-from .gallery import Gallery
-from .recognition import Recognizer
+from .face_service import FaceService
 from .settings import Settings
 from .storage import Storage, create_storage
+
+FACE_ENGINES = ("local", "dlib", "azure")
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    gallery: Gallery
-    recognizer: Recognizer
-    face_api: FaceApi
+    storage: Storage  # the app's own: sightings, enrollment jobs, queues (and the local gallery)
+    faces: FaceService
 
-    @property
-    def storage(self) -> Storage:
-        return self.gallery.storage
+
+def create_face_service(settings: Settings, storage: Storage) -> FaceService:
+    if settings.face_engine not in FACE_ENGINES:
+        raise ValueError(f"Unknown FACE_ENGINE {settings.face_engine!r}: use one of {', '.join(FACE_ENGINES)}")
+    if settings.face_engine == "azure":
+        from .azure_face_service import AzureFaceService
+
+        return AzureFaceService(settings)
+    from .engines import create_engine
+    from .local_face_service import LocalFaceService
+
+    return LocalFaceService(storage, create_engine(settings), settings)
 
 
 @functools.lru_cache(maxsize=4)
 def services_for(settings: Settings) -> Services:
-    gallery = Gallery(create_storage(settings), create_engine(settings), settings)
-    return Services(settings, gallery, Recognizer(gallery), FaceApi(gallery))
+    storage = create_storage(settings)
+    return Services(settings, storage, create_face_service(settings, storage))
 
 
 def current_services() -> Services:

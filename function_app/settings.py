@@ -16,8 +16,24 @@ class Settings:
     face_engine: str = _setting(
         "FACE_ENGINE",
         "local",
-        "Face engine, offline on a CPU: `local` (dlib's ResNet run by onnxruntime, ~3 ms a face) or `dlib` "
-        "(the same network run by dlib, ~100 ms a face: the reference).",
+        "Face engine: `local` (offline on a CPU: dlib's ResNet run by onnxruntime, ~3 ms a face), `dlib` "
+        "(the same network run by dlib, ~100 ms a face: the reference) or `azure` (the Azure Face API: groups, "
+        "persons, faces, training and identify are the service's person groups).",
+    )
+    azure_face_endpoint: str = _setting(
+        "AZURE_FACE_ENDPOINT",
+        "",
+        "FACE_ENGINE=azure: the Face resource's endpoint (`https://<name>.cognitiveservices.azure.com`), or the "
+        "address of another instance of this service.",
+    )
+    azure_face_key: str = _setting("AZURE_FACE_KEY", "", "FACE_ENGINE=azure: the Face resource's key; never logged.")
+    azure_face_detection_model: str = _setting(
+        "AZURE_FACE_DETECTION_MODEL", "detection_03", "FACE_ENGINE=azure: detection model of detect and faces added."
+    )
+    azure_face_recognition_model: str = _setting(
+        "AZURE_FACE_RECOGNITION_MODEL",
+        "recognition_04",
+        "FACE_ENGINE=azure: recognition model of new person groups and detect.",
     )
     detector: str = _setting(
         "FACE_DETECTOR",
@@ -60,6 +76,18 @@ class Settings:
         "",
         "Connection string of the `azure` storage backend (falls back to `AzureWebJobsStorage`).",
     )
+    storage_account_name: str = _setting(
+        "AZURE_STORAGE_ACCOUNT_NAME",
+        "",
+        "Without a connection string, the `azure` storage backend signs in to this account with a Microsoft Entra "
+        "identity instead of a key (falls back to `AzureWebJobsStorage__accountName`, as the Functions host does).",
+    )
+    managed_identity_client_id: str = _setting(
+        "AZURE_CLIENT_ID",
+        "",
+        "Client id of the user-assigned managed identity used with `AZURE_STORAGE_ACCOUNT_NAME` (falls back to "
+        "`AzureWebJobsStorage__clientId`); empty: `DefaultAzureCredential` (a system identity, `az login`, ...).",
+    )
 
     api_keys: str = _setting(
         "FACE_API_KEY",
@@ -77,14 +105,23 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _parse(f.metadata["env"], raw, type(f.default))
-        if "storage_connection_string" not in values and environ.get("AzureWebJobsStorage"):
-            values["storage_connection_string"] = environ["AzureWebJobsStorage"]
+        # The Functions host's own storage settings are the fallbacks, so one set of settings serves both.
+        for name, host_env in _HOST_STORAGE_FALLBACKS.items():
+            if name not in values and environ.get(host_env):
+                values[name] = environ[host_env]
         return cls(**values)
 
     @classmethod
     def documented(cls) -> list[tuple[str, Any, str]]:
         """(environment name, default, description) of every setting, for the README table."""
         return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(cls)]
+
+
+_HOST_STORAGE_FALLBACKS = {
+    "storage_connection_string": "AzureWebJobsStorage",
+    "storage_account_name": "AzureWebJobsStorage__accountName",
+    "managed_identity_client_id": "AzureWebJobsStorage__clientId",
+}
 
 
 def _parse(env: str, raw: str, kind: type) -> Any:

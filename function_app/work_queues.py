@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadArgument, PersonGroupNotFound
 from .gallery import Gallery
 from .storage import Storage
-from .training import TrainingStatus, mark_training_requested, train_group
+from .training import TrainingStatus, mark_training_requested
+
+if TYPE_CHECKING:
+    from .face_service import FaceService
 
 TRAIN_QUEUE = "train-requests"
 ENROLL_QUEUE = "enroll-requests"
@@ -49,11 +52,11 @@ def request_training(gallery: Gallery, group_id: str) -> TrainingStatus:
     return status
 
 
-def handle_training_message(gallery: Gallery, content: str | bytes) -> TrainingStatus | None:
+def handle_training_message(faces: FaceService, content: str | bytes) -> TrainingStatus | None:
     """Train the group a message names. A group deleted since has nothing left to train."""
     group_id = parse_message(content, "personGroupId")["personGroupId"]
     try:
-        status = train_group(gallery, group_id)
+        status = faces.train(group_id)
     except PersonGroupNotFound:
         log.info("Training of person group %s skipped: the group was deleted.", group_id)
         return None

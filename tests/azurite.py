@@ -21,12 +21,49 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def connection_string(blob_port: int, queue_port: int) -> str:
+def connection_string(blob_port: int, queue_port: int, scheme: str = "http") -> str:
+    blob_url, queue_url = endpoints(blob_port, queue_port, scheme)
     return (
-        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-        f"BlobEndpoint=http://127.0.0.1:{blob_port}/{DEV_ACCOUNT};"
-        f"QueueEndpoint=http://127.0.0.1:{queue_port}/{DEV_ACCOUNT};"
+        f"DefaultEndpointsProtocol={scheme};AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"BlobEndpoint={blob_url};QueueEndpoint={queue_url};"
     )
+
+
+def endpoints(blob_port: int, queue_port: int, scheme: str = "http") -> tuple[str, str]:
+    return (f"{scheme}://127.0.0.1:{blob_port}/{DEV_ACCOUNT}", f"{scheme}://127.0.0.1:{queue_port}/{DEV_ACCOUNT}")
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (Azurite accepts bearer tokens over HTTPS only)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -42,8 +79,15 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) 
     raise RuntimeError(f"Azurite did not listen on port {port} within {timeout} s")
 
 
-def start_azurite(location: Path) -> tuple[subprocess.Popen, str]:
+def start_azurite(
+    location: Path, *, oauth_certificate: tuple[Path, Path] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Azurite on free loopback ports and its connection string. With a certificate (cert, key) it serves HTTPS
+    and checks bearer tokens as Azure Storage does (issuer, audience, lifetime; not the signature)."""
     blob_port, queue_port, table_port = free_port(), free_port(), free_port()
+    oauth = []
+    if oauth_certificate:
+        oauth = ["--oauth", "basic", "--cert", str(oauth_certificate[0]), "--key", str(oauth_certificate[1])]
     with open(location / "azurite.log", "wb") as log:  # Popen keeps its own copy of the descriptor
         process = subprocess.Popen(
             [
@@ -65,6 +109,7 @@ def start_azurite(location: Path) -> tuple[subprocess.Popen, str]:
                 "127.0.0.1",
                 "--tablePort",
                 str(table_port),
+                *oauth,
             ],
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -75,7 +120,7 @@ def start_azurite(location: Path) -> tuple[subprocess.Popen, str]:
     except RuntimeError:
         process.kill()
         raise
-    return process, connection_string(blob_port, queue_port)
+    return process, connection_string(blob_port, queue_port, "https" if oauth_certificate else "http")
 
 
 def stop_azurite(process: subprocess.Popen) -> None:
@@ -85,3 +130,38 @@ def stop_azurite(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def endpoints_of(connection_string: str) -> tuple[str, str]:
+    parts = dict(part.split("=", 1) for part in connection_string.split(";") if part)
+    return parts["BlobEndpoint"], parts["QueueEndpoint"]
+
+
+class FakeEntraCredential:
+    """Hands out tokens shaped like Microsoft Entra's for Azure Storage (Azurite's basic OAuth checks issuer,
+    audience and lifetime, not the signature). Counts the tokens asked for; `lifetime` < 0 makes expired ones."""
+
+    def __init__(self, lifetime: int = 3600):
+        self.lifetime = lifetime
+        self.scopes: list[str] = []
+
+    def get_token(self, *scopes: str, **kwargs):
+        import base64
+        import json
+
+        from azure.core.credentials import AccessToken
+
+        self.scopes.extend(scopes)
+        now = int(time.time())
+        claims = {
+            "aud": "https://storage.azure.com",
+            "iss": "https://sts.windows.net/00000000-0000-0000-0000-000000000000/",
+            "iat": now - 60,
+            "nbf": now - 60,
+            "exp": now + self.lifetime,
+        }
+
+        def b64(data: dict) -> str:
+            return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+        return AccessToken(f"{b64({'alg': 'RS256', 'typ': 'JWT'})}.{b64(claims)}.c2ln", now + self.lifetime)

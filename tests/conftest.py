@@ -34,6 +34,19 @@ def azurite_connection_string(tmp_path_factory) -> str:
     azurite.stop_azurite(process)
 
 
+@pytest.fixture(scope="session")
+def azurite_oauth(tmp_path_factory):
+    """An Azurite over HTTPS that checks bearer tokens: (blob URL, queue URL), its certificate, and a connection
+    string to look behind the identity's back."""
+    if not azurite.AZURITE.exists():
+        pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
+    folder = tmp_path_factory.mktemp("azurite-oauth")
+    certificate = azurite.make_certificate(folder)
+    process, connection_string = azurite.start_azurite(folder, oauth_certificate=certificate)
+    yield azurite.endpoints_of(connection_string), certificate[0], connection_string
+    azurite.stop_azurite(process)
+
+
 @pytest.fixture(params=["local", "azurite"])
 def storage(request, tmp_path):
     if request.param == "local":
@@ -57,10 +70,10 @@ def engine():
 
 @pytest.fixture
 def gallery(storage, engine):
-    from function_app.gallery import Gallery
+    from function_app.local_face_service import LocalFaceService
     from function_app.settings import Settings
 
-    return Gallery(storage, engine, Settings())
+    return LocalFaceService(storage, engine, Settings())
 
 
 @pytest.fixture

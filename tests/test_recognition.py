@@ -62,8 +62,8 @@ def central(faces, width=250, height=250):
     return min(
         faces,
         key=lambda f: (
-            (f.face.rectangle.left + f.face.rectangle.width / 2 - width / 2) ** 2
-            + (f.face.rectangle.top + f.face.rectangle.height / 2 - height / 2) ** 2
+            (f.rectangle.left + f.rectangle.width / 2 - width / 2) ** 2
+            + (f.rectangle.top + f.rectangle.height / 2 - height / 2) ** 2
         ),
     )
 
@@ -117,7 +117,7 @@ def test_people_not_enrolled_get_no_candidate(enrolled, testdata):
 def test_each_box_of_a_multi_face_photo_gets_its_own_name(enrolled, testdata, scene, left_to_right):
     recognizer, group_id, _ = enrolled
     faces = recognizer.identify_image(group_id, (testdata / "scenes" / scene).read_bytes())
-    by_position = sorted(faces, key=lambda f: f.face.rectangle.left)
+    by_position = sorted(faces, key=lambda f: f.rectangle.left)
     assert [f.name for f in by_position] == left_to_right
 
 
@@ -126,7 +126,7 @@ def test_crowd_photo_names_the_enrolled_and_not_the_child(enrolled, testdata):
     faces = recognizer.identify_image(group_id, (testdata / "scenes/obama_and_biden.jpg").read_bytes())
     named = {f.name for f in faces if f.candidates}
     assert named == {"obama", "biden"}
-    child = max(faces, key=lambda f: f.face.rectangle.top)  # lowest in the picture
+    child = max(faces, key=lambda f: f.rectangle.top)  # lowest in the picture
     assert child.name == "Unknown"
 
 

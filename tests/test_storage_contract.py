@@ -1,4 +1,5 @@
-"""One contract, run against the local folder and against Azurite."""
+"""One contract, run against the local folder, against Azurite with a connection string, and against Azurite
+over HTTPS with bearer tokens (the way the app reaches Azure Storage with its managed identity)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,20 @@ import time
 import pytest
 
 from function_app.storage import BlobNotFound, MessageNotFound, PreconditionFailed
+from function_app.storage.azure_storage import AzureStorage
+from function_app.storage.local_folder import LocalFolderStorage
+
+from .azurite import FakeEntraCredential
+
+
+@pytest.fixture(params=["local", "azurite", "azurite-identity"])
+def storage(request, tmp_path):
+    if request.param == "local":
+        return LocalFolderStorage(tmp_path / "data")
+    if request.param == "azurite":
+        return AzureStorage(request.getfixturevalue("azurite_connection_string"))
+    endpoints, certificate, _ = request.getfixturevalue("azurite_oauth")
+    return AzureStorage(endpoints=endpoints, credential=FakeEntraCredential(), connection_verify=str(certificate))
 
 
 def test_put_get_round_trip_and_etag_changes(storage, unique_name):

@@ -16,13 +16,14 @@ STORAGE_CONNECTION = "AzureWebJobsStorage"
 @bp.function_name("train_worker")
 @bp.queue_trigger(arg_name="msg", queue_name=TRAIN_QUEUE, connection=STORAGE_CONNECTION)
 def train_worker(msg: func.QueueMessage) -> None:
-    handle_training_message(current_services().gallery, msg.get_body())
+    handle_training_message(current_services().faces, msg.get_body())
 
 
 @bp.function_name("enroll_worker")
 @bp.queue_trigger(arg_name="msg", queue_name=ENROLL_QUEUE, connection=STORAGE_CONNECTION)
 def enroll_worker(msg: func.QueueMessage) -> None:
-    handle_enrollment_message(current_services().gallery, msg.get_body())
+    services = current_services()
+    handle_enrollment_message(services.faces, services.storage, msg.get_body())
 
 
 @bp.function_name("purge_expired_face_ids")

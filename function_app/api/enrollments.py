@@ -20,7 +20,7 @@ def post_enrollment(req: func.HttpRequest, services: Services) -> func.HttpRespo
     if content_type == "application/json":
         body = json_body(req)
         job = start_enrollment(
-            services.gallery,
+            services.storage,
             body.get("personGroupId") or "",
             container=body.get("container") or None,
             prefix=body.get("prefix") or "",
@@ -28,7 +28,7 @@ def post_enrollment(req: func.HttpRequest, services: Services) -> func.HttpRespo
         )
     else:
         job = start_enrollment(
-            services.gallery, required_param(req, "personGroupId"), zip_data=req.get_body(), train=train
+            services.storage, required_param(req, "personGroupId"), zip_data=req.get_body(), train=train
         )
     response = json_response(job.to_dict(), 202)
     response.headers["Location"] = f"/api/enrollments/{job.enrollment_id}"

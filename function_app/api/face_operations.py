@@ -23,7 +23,7 @@ def detect(req: func.HttpRequest, services: Services) -> func.HttpResponse:
         detection_model=param(req, "detectionModel"),
         recognition_model=param(req, "recognitionModel"),
     )
-    return json_response(services.face_api.detect(image_body(req), options))
+    return json_response(services.faces.detect(image_body(req), options))
 
 
 @endpoint(bp, "identify", "face/v1.0/identify", "POST")
@@ -34,7 +34,7 @@ def identify(req: func.HttpRequest, services: Services) -> func.HttpResponse:
         other = next((k for k in ("largePersonGroupId", "dynamicPersonGroupId") if body.get(k)), None)
         hint = f"{other} is not supported by this server; " if other else ""
         raise BadArgument(f"{hint}'personGroupId' is required.")
-    answer = services.face_api.identify(
+    answer = services.faces.identify(
         group_id,
         body.get("faceIds"),
         max_candidates=parse_int(body.get("maxNumOfCandidatesReturned"), "maxNumOfCandidatesReturned", default=10),
@@ -47,8 +47,8 @@ def identify(req: func.HttpRequest, services: Services) -> func.HttpResponse:
 def verify(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     body = json_body(req)
     if body.get("faceId1") and body.get("faceId2"):
-        return json_response(services.face_api.verify_faces(body["faceId1"], body["faceId2"]))
+        return json_response(services.faces.verify_faces(body["faceId1"], body["faceId2"]))
     if body.get("faceId") and body.get("personId") and body.get("personGroupId"):
-        answer = services.face_api.verify_person(body["faceId"], body["personGroupId"], body["personId"])
+        answer = services.faces.verify_person(body["faceId"], body["personGroupId"], body["personId"])
         return json_response(answer)
     raise BadArgument("Request body is invalid: give faceId1 and faceId2, or faceId, personId and personGroupId.")

@@ -15,7 +15,8 @@ bp = func.Blueprint()
 @endpoint(bp, "identify_frame", "api/frames", "POST")
 def post_frame(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     result = identify_frame(
-        services.recognizer,
+        services.faces,
+        services.storage,
         required_param(req, "personGroupId"),
         param(req, "cameraId"),
         image_body(req),

@@ -53,7 +53,10 @@ def respond(handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
         check_key(services.settings, req.headers.get)
         return handler(req, services)
     except FaceServiceError as exc:
-        return error_response(exc.code, exc.message, exc.status)
+        response = error_response(exc.code, exc.message, exc.status)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except Exception:
         log.exception("Unexpected error in %s %s", req.method, req.url.split("?")[0])
         return error_response("InternalServerError", "The server failed to handle the request; it is logged.", 500)

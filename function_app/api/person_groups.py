@@ -5,21 +5,19 @@ from __future__ import annotations
 import azure.functions as func
 
 from ..face_api import RECOGNITION_MODELS
+from ..gallery import PersonGroup
 from ..params import check_model, parse_bool
 from ..services import Services
-from ..training import get_training_status
-from ..work_queues import request_training
 from .http import empty_response, endpoint, json_body, json_response, param, top_param
 
 bp = func.Blueprint()
 GROUP = "face/v1.0/persongroups/{personGroupId}"
-RECOGNITION_MODEL = "recognition_04"
 
 
-def _group_dict(group, req: func.HttpRequest) -> dict:
+def _group_dict(group: PersonGroup, req: func.HttpRequest) -> dict:
     data = group.to_dict()
     if parse_bool(param(req, "returnRecognitionModel"), "returnRecognitionModel", default=False):
-        data["recognitionModel"] = RECOGNITION_MODEL
+        data["recognitionModel"] = group.recognition_model
     return data
 
 
@@ -27,40 +25,42 @@ def _group_dict(group, req: func.HttpRequest) -> dict:
 def create_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     body = json_body(req)
     check_model(body.get("recognitionModel"), RECOGNITION_MODELS, "recognitionModel")
-    services.gallery.create_group(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
+    services.faces.create_group(
+        req.route_params["personGroupId"], body.get("name"), body.get("userData"), body.get("recognitionModel")
+    )
     return empty_response()
 
 
 @endpoint(bp, "get_person_group", GROUP, "GET")
 def get_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    return json_response(_group_dict(services.gallery.get_group(req.route_params["personGroupId"]), req))
+    return json_response(_group_dict(services.faces.get_group(req.route_params["personGroupId"]), req))
 
 
 @endpoint(bp, "update_person_group", GROUP, "PATCH")
 def update_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     body = json_body(req)
-    services.gallery.update_group(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
+    services.faces.update_group(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
     return empty_response()
 
 
 @endpoint(bp, "delete_person_group", GROUP, "DELETE")
 def delete_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    services.gallery.delete_group(req.route_params["personGroupId"])
+    services.faces.delete_group(req.route_params["personGroupId"])
     return empty_response()
 
 
 @endpoint(bp, "list_person_groups", "face/v1.0/persongroups", "GET")
 def list_person_groups(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    groups = services.gallery.list_groups(param(req, "start"), top_param(req))
+    groups = services.faces.list_groups(param(req, "start"), top_param(req))
     return json_response([_group_dict(g, req) for g in groups])
 
 
 @endpoint(bp, "train_person_group", f"{GROUP}/train", "POST")
 def train_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    request_training(services.gallery, req.route_params["personGroupId"])
+    services.faces.request_training(req.route_params["personGroupId"])
     return empty_response(202)
 
 
 @endpoint(bp, "get_person_group_training_status", f"{GROUP}/training", "GET")
 def get_person_group_training_status(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    return json_response(get_training_status(services.gallery, req.route_params["personGroupId"]).to_dict())
+    return json_response(services.faces.training_status(req.route_params["personGroupId"]).to_dict())

@@ -20,26 +20,26 @@ FACES = PERSON + "/persistedfaces"
 @endpoint(bp, "create_person", PERSONS, "POST")
 def create_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     body = json_body(req)
-    person = services.gallery.create_person(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
+    person = services.faces.create_person(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
     return json_response({"personId": person.person_id})
 
 
 @endpoint(bp, "list_persons", PERSONS, "GET")
 def list_persons(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    persons = services.gallery.list_persons(req.route_params["personGroupId"], param(req, "start"), top_param(req))
+    persons = services.faces.list_persons(req.route_params["personGroupId"], param(req, "start"), top_param(req))
     return json_response([p.to_dict() for p in persons])
 
 
 @endpoint(bp, "get_person", PERSON, "GET")
 def get_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    person = services.gallery.get_person(req.route_params["personGroupId"], req.route_params["personId"])
+    person = services.faces.get_person(req.route_params["personGroupId"], req.route_params["personId"])
     return json_response(person.to_dict())
 
 
 @endpoint(bp, "update_person", PERSON, "PATCH")
 def update_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     body = json_body(req)
-    services.gallery.update_person(
+    services.faces.update_person(
         req.route_params["personGroupId"], req.route_params["personId"], body.get("name"), body.get("userData")
     )
     return empty_response()
@@ -47,14 +47,14 @@ def update_person(req: func.HttpRequest, services: Services) -> func.HttpRespons
 
 @endpoint(bp, "delete_person", PERSON, "DELETE")
 def delete_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    services.gallery.delete_person(req.route_params["personGroupId"], req.route_params["personId"])
+    services.faces.delete_person(req.route_params["personGroupId"], req.route_params["personId"])
     return empty_response()
 
 
 @endpoint(bp, "add_person_face", FACES, "POST")
 def add_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     check_model(param(req, "detectionModel"), DETECTION_MODELS, "detectionModel")
-    face = services.gallery.add_face(
+    face = services.faces.add_face(
         req.route_params["personGroupId"],
         req.route_params["personId"],
         image_body(req),
@@ -79,12 +79,12 @@ def _target_face(text: str | None) -> FaceRectangle | None:
 @endpoint(bp, "get_person_face", FACES + "/{persistedFaceId}", "GET")
 def get_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     route = req.route_params
-    face = services.gallery.get_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
+    face = services.faces.get_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
     return json_response(face.to_dict())
 
 
 @endpoint(bp, "delete_person_face", FACES + "/{persistedFaceId}", "DELETE")
 def delete_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
     route = req.route_params
-    services.gallery.delete_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
+    services.faces.delete_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
     return empty_response()

@@ -21,9 +21,9 @@ def create_storage(settings: Settings) -> Storage:
 
         return LocalFolderStorage(settings.storage_dir)
     if settings.storage_backend == "azure":
-        from .azure_storage import AzureStorage
+        from .azure_storage import azure_storage_from_settings
 
-        return AzureStorage(settings.storage_connection_string)
+        return azure_storage_from_settings(settings)
     raise ValueError(f"Unknown STORAGE_BACKEND {settings.storage_backend!r}: use 'local' or 'azure'")
 
 

@@ -1,14 +1,17 @@
 """Azure Storage (or Azurite, with its development connection string) through the Azure SDKs.
 
-Queue messages are base64-encoded text, which is what the Azure Functions queue trigger expects.
-Containers and queues are created on first use."""
+Two ways in: a connection string (Azurite, or a key), or an account's endpoints and a Microsoft
+Entra credential (a managed identity on Azure: no key anywhere). Queue messages are base64-encoded
+text, which is what the Azure Functions queue trigger expects. Containers and queues are created
+on first use."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -26,6 +29,7 @@ from azure.storage.queue import (
     TextBase64EncodePolicy,
 )
 
+from ..settings import Settings
 from .base import (
     Blob,
     BlobInfo,
@@ -46,12 +50,66 @@ def _client_options(retry_class: type) -> dict:
     }
 
 
+def account_endpoints(account_name: str) -> tuple[str, str]:
+    """The blob and queue service URLs of an Azure Storage account (public cloud), as the Functions host builds them."""
+    return f"https://{account_name}.blob.core.windows.net", f"https://{account_name}.queue.core.windows.net"
+
+
+def identity_credential(client_id: str):
+    """A user-assigned managed identity when its client id is known; otherwise DefaultAzureCredential, which also
+    finds a system identity, or a developer's `az login`."""
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    if client_id:
+        return ManagedIdentityCredential(client_id=client_id)
+    return DefaultAzureCredential()
+
+
+def azure_storage_from_settings(settings: Settings) -> AzureStorage:
+    """A connection string wins (Azurite, local runs); otherwise the account name and an identity (Azure)."""
+    if settings.storage_connection_string:
+        return AzureStorage(settings.storage_connection_string)
+    if settings.storage_account_name:
+        return AzureStorage(
+            endpoints=account_endpoints(settings.storage_account_name),
+            credential=identity_credential(settings.managed_identity_client_id),
+        )
+    raise ValueError(
+        "The azure storage backend needs AZURE_STORAGE_CONNECTION_STRING (or AzureWebJobsStorage), "
+        "or AZURE_STORAGE_ACCOUNT_NAME (or AzureWebJobsStorage__accountName) to sign in with an identity"
+    )
+
+
 class AzureStorage:
-    def __init__(self, connection_string: str):
-        if not connection_string:
-            raise ValueError("The azure storage backend needs AZURE_STORAGE_CONNECTION_STRING (or AzureWebJobsStorage)")
-        self._connection_string = connection_string
-        self._blob_service = BlobServiceClient.from_connection_string(connection_string, **_client_options(BlobRetry))
+    def __init__(
+        self,
+        connection_string: str = "",
+        *,
+        endpoints: tuple[str, str] | None = None,
+        credential: Any = None,
+        **transport_options: Any,
+    ):
+        """`connection_string`, or `endpoints` (blob URL, queue URL) with a token `credential`.
+        `transport_options` go to every client (for example `connection_verify` for a test certificate)."""
+        if connection_string:
+            self._blob_service = BlobServiceClient.from_connection_string(
+                connection_string, **_client_options(BlobRetry), **transport_options
+            )
+            self._new_queue_client: Callable[..., QueueClient] = lambda name, **kw: QueueClient.from_connection_string(
+                connection_string, name, **kw, **transport_options
+            )
+        elif endpoints and credential is not None:
+            blob_url, queue_url = endpoints
+            self._blob_service = BlobServiceClient(
+                blob_url, credential=credential, **_client_options(BlobRetry), **transport_options
+            )
+            self._new_queue_client = lambda name, **kw: QueueClient(
+                queue_url, name, credential=credential, **kw, **transport_options
+            )
+        else:
+            raise ValueError(
+                "The azure storage backend needs a connection string, or the account's endpoints and a credential"
+            )
         self._queues: dict[str, QueueClient] = {}
         self._ready_containers: set[str] = set()
         self._lock = threading.Lock()
@@ -107,8 +165,7 @@ class AzureStorage:
         with self._lock:
             client = self._queues.get(queue)
             if client is None:
-                client = QueueClient.from_connection_string(
-                    self._connection_string,
+                client = self._new_queue_client(
                     queue,
                     message_encode_policy=TextBase64EncodePolicy(),
                     message_decode_policy=TextBase64DecodePolicy(),

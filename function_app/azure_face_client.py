@@ -1,0 +1,135 @@
+"""Calls to the Azure Face API through its SDK: throttling retried as the service asks, and every
+failure turned into a FaceServiceError that says what went wrong (never the key).
+
+The service answers 429 with a `Retry-After` header when a resource's rate limit is exceeded (20
+calls a second on the standard tier); the SDK's own retry policy does not retry 429, so calls go
+through `call`, which waits as asked and tries again a few times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from azure.cognitiveservices.vision.face import FaceClient
+from azure.cognitiveservices.vision.face.models import APIErrorException
+from msrest.authentication import CognitiveServicesCredentials
+from msrest.exceptions import ClientRequestError
+
+from .errors import FaceServiceError, error_for
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+THROTTLED = 429
+MAX_ATTEMPTS = 5
+# Wait at most this long for one retry, and in all: an HTTP function has about 230 s on Azure.
+MAX_WAIT_SECONDS = 30.0
+MAX_TOTAL_WAIT_SECONDS = 60.0
+
+
+class UpstreamError(FaceServiceError):
+    """An error the Azure Face API answered, passed on with its code and status."""
+
+    def __init__(self, message: str, code: str, status: int, retry_after: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(FaceServiceError):
+    code = "ServiceUnavailable"
+    status = 503
+
+
+def create_face_client(endpoint: str, key: str) -> FaceClient:
+    if not endpoint or not key:
+        raise ValueError("FACE_ENGINE=azure needs AZURE_FACE_ENDPOINT and AZURE_FACE_KEY to be set.")
+    client = FaceClient(endpoint.rstrip("/"), CognitiveServicesCredentials(key))
+    client.config.retry_policy.retries = 2  # connection failures; statuses are handled by `call`
+    client.config.connection.timeout = 30  # seconds to connect and between bytes read
+    return client
+
+
+def retry_delay(retry_after: str | None, attempt: int) -> float:
+    """Seconds to wait before the next try: the service's `Retry-After` (seconds or an HTTP date),
+    else an exponential backoff from 1 s."""
+    if retry_after:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            pass
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(retry_after).timestamp() - time.time())
+        except (TypeError, ValueError):
+            pass  # neither form: back off as if it were absent
+    return float(2**attempt)
+
+
+def call(operation: Callable[[], T], endpoint: str, *, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run one SDK call (a fresh callable per try, so a stream body is read anew), retrying 429."""
+    waited = 0.0
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return operation()
+        except APIErrorException as exc:
+            response = exc.response
+            if response.status_code != THROTTLED:
+                raise upstream_error(exc) from None
+            delay = min(retry_delay(response.headers.get("Retry-After"), attempt), MAX_WAIT_SECONDS)
+            if attempt == MAX_ATTEMPTS - 1 or waited + delay > MAX_TOTAL_WAIT_SECONDS:
+                raise throttled_error(exc, attempt + 1, waited) from None
+            log.warning("The Azure Face API throttled a call (429); trying again in %.1f s.", delay)
+            sleep(delay)
+            waited += delay
+        except ClientRequestError as exc:
+            raise UpstreamUnavailable(
+                f"The Azure Face API at {endpoint} cannot be reached ({type(exc.inner_exception or exc).__name__}); "
+                "check AZURE_FACE_ENDPOINT and the network."
+            ) from None
+    raise AssertionError("unreachable")
+
+
+def _error_of(exc: APIErrorException) -> tuple[str, str]:
+    body: Any = None
+    with contextlib.suppress(ValueError):  # not JSON: the status says it all
+        body = exc.response.json()
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code") or exc.response.status_code), str(error.get("message") or "")
+    return str(exc.response.status_code), exc.response.reason or ""
+
+
+def upstream_error(exc: APIErrorException) -> FaceServiceError:
+    status = exc.response.status_code
+    code, message = _error_of(exc)
+    if status in (401, 403):
+        # The app's own key to Azure was refused: the client's key was fine, so not a 401 for it.
+        return UpstreamError(
+            f"The Azure Face API refused this app's credentials ({status} {code}: {message}); "
+            "check AZURE_FACE_KEY and, for identification, the resource's Limited Access approval.",
+            code,
+            502,
+        )
+    if status >= 500:
+        return UpstreamError(f"The Azure Face API failed ({status} {code}): {message}", code, 502)
+    message = message or f"The Azure Face API answered {status} {code}."
+    return error_for(code, status, message) or UpstreamError(message, code, status)
+
+
+def throttled_error(exc: APIErrorException, attempts: int, waited: float) -> UpstreamError:
+    code, message = _error_of(exc)
+    retry_after = exc.response.headers.get("Retry-After")
+    seconds = round(retry_delay(retry_after, attempts)) if retry_after else None
+    return UpstreamError(
+        f"The Azure Face API is throttling this app: still 429 after {attempts} tries over {waited:.0f} s "
+        f"({message or 'rate limit exceeded'}). Slow down, or raise the resource's tier.",
+        code,
+        THROTTLED,
+        retry_after=seconds,
+    )

@@ -1,0 +1,195 @@
+"""FACE_ENGINE=azure: this app on the Azure Face API, tested for real against a second instance of
+this app on the local engine (the SDK, real HTTP). The shared flows (enrollment with the SDK, the
+prototype's loop, frames, bulk enrollment) run on it in test_http_service.py; here, what only this
+engine does: groups live in the service, throttling is retried, failures of the service are clear."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+import uuid
+
+import pytest
+import requests
+from azure.cognitiveservices.vision.face import FaceClient
+from msrest.authentication import CognitiveServicesCredentials
+
+from function_app.azure_face_client import MAX_ATTEMPTS, retry_delay
+from function_app.azure_face_service import AzureFaceService
+from function_app.errors import FaceServiceError, PersonGroupNotFound
+from function_app.face_ids import CONTAINER as FACE_IDS
+from function_app.gallery import CONTAINER as GALLERY
+from function_app.gallery import GROUPS_CONTAINER as GROUPS
+from function_app.settings import Settings
+from function_app.storage.local_folder import LocalFolderStorage
+
+from .azure_engine import azure_engine_servers
+from .azurite import free_port
+from .test_cli import run_cli
+
+KEY = f"front-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, testdata):
+    with azure_engine_servers(tmp_path_factory.mktemp("azure-engine"), KEY) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def enrolled(servers, testdata):
+    """Obama and Biden enrolled through the Azure-engine server with the SDK, and trained."""
+    client = FaceClient(servers.url, CognitiveServicesCredentials(KEY))
+    group = f"azure-{uuid.uuid4().hex[:6]}"
+    client.person_group.create(group, name="Family", recognition_model="recognition_04")
+    ids = {}
+    for name in ("obama", "biden"):
+        ids[name] = client.person_group_person.create(group, name).person_id
+        for photo in sorted((testdata / "people" / name).iterdir()):
+            with open(photo, "rb") as stream:
+                client.person_group_person.add_face_from_stream(group, ids[name], stream)
+    client.person_group.train(group)
+    deadline = time.monotonic() + 60
+    while client.person_group.get_training_status(group).status != "succeeded":
+        assert time.monotonic() < deadline, "training did not finish"
+        time.sleep(0.2)
+    return group, ids
+
+
+def _frame(servers, group, image: bytes) -> requests.Response:
+    return requests.post(
+        f"{servers.url}/api/frames",
+        params={"personGroupId": group, "cameraId": "door"},
+        headers={"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "image/jpeg"},
+        data=image,
+        timeout=60,
+    )
+
+
+def test_groups_persons_and_faces_live_in_the_face_service_not_in_the_app_s_storage(servers, enrolled):
+    group, ids = enrolled
+    upstream = requests.get(
+        f"{servers.upstream_url}/face/v1.0/persongroups/{group}",
+        params={"returnRecognitionModel": "true"},
+        headers={"Ocp-Apim-Subscription-Key": servers.upstream_key},
+    ).json()
+    assert upstream["name"] == "Family" and upstream["recognitionModel"] == "recognition_04"
+    persons = requests.get(
+        f"{servers.upstream_url}/face/v1.0/persongroups/{group}/persons",
+        headers={"Ocp-Apim-Subscription-Key": servers.upstream_key},
+    ).json()
+    assert {p["personId"]: len(p["persistedFaceIds"]) for p in persons} == {ids["obama"]: 2, ids["biden"]: 2}
+    own = LocalFolderStorage(servers.storage_dir)
+    assert [list(own.list_blobs(c)) for c in (GALLERY, GROUPS, FACE_IDS)] == [[], [], []]
+
+
+def test_a_frame_names_each_face_and_the_sighting_is_written_by_this_app(servers, enrolled, testdata):
+    group, ids = enrolled
+    answer = _frame(servers, group, (testdata / "scenes/two_people.jpg").read_bytes())
+    assert answer.status_code == 200, answer.text
+    faces = sorted(answer.json()["faces"], key=lambda f: f["faceRectangle"]["left"])
+    assert [(f["name"], f["personId"]) for f in faces] == [("obama", ids["obama"]), ("biden", ids["biden"])]
+    assert all(f["confidence"] >= 0.5 and f["qualityForRecognition"] for f in faces)
+    container, _, name = answer.json()["record"].partition("/")
+    written = json.loads(LocalFolderStorage(servers.storage_dir).get_blob(container, name).data)
+    assert [f["name"] for f in sorted(written["faces"], key=lambda f: f["faceRectangle"]["left"])] == ["obama", "biden"]
+
+
+def test_throttling_is_retried_after_the_time_the_service_asks(servers, enrolled, testdata):
+    group, _ = enrolled
+    throttled_before = servers.proxy.throttled
+    servers.proxy.throttle(2)  # the detect of the frame is throttled twice, then served
+    started = time.monotonic()
+    answer = _frame(servers, group, (testdata / "scenes/obama1.jpg").read_bytes())
+    assert answer.status_code == 200, answer.text
+    assert [f["name"] for f in answer.json()["faces"]] == ["obama"]
+    assert servers.proxy.throttled - throttled_before == 2
+    assert time.monotonic() - started >= 2 * servers.proxy.retry_after  # it waited as Retry-After asked
+
+
+def test_throttling_that_lasts_answers_429_with_retry_after_and_says_so(servers, enrolled, testdata):
+    group, _ = enrolled
+    servers.proxy.throttle(MAX_ATTEMPTS)
+    try:
+        answer = _frame(servers, group, (testdata / "scenes/obama1.jpg").read_bytes())
+    finally:
+        servers.proxy.throttle(0)
+    assert answer.status_code == 429
+    assert answer.headers["Retry-After"] == str(servers.proxy.retry_after)
+    error = answer.json()["error"]
+    assert error["code"] == "429" and f"after {MAX_ATTEMPTS} tries" in error["message"]
+
+
+def test_errors_of_the_service_keep_their_codes(servers, enrolled, testdata):
+    group, ids = enrolled
+    headers = {"Ocp-Apim-Subscription-Key": KEY}
+    missing = requests.get(f"{servers.url}/face/v1.0/persongroups/no-such-group", headers=headers)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "PersonGroupNotFound"
+    blank = requests.post(
+        f"{servers.url}/face/v1.0/persongroups/{group}/persons/{ids['obama']}/persistedfaces",
+        headers={**headers, "Content-Type": "application/octet-stream"},
+        data=(testdata / "scenes/two_people.jpg").read_bytes(),
+    )
+    assert blank.status_code == 400 and blank.json()["error"]["code"] == "InvalidImage"
+    assert "2 faces" in blank.json()["error"]["message"]
+
+
+def test_a_refused_service_key_is_a_502_that_names_the_setting_not_the_key(servers, enrolled, testdata):
+    group, _ = enrolled
+    service = AzureFaceService(
+        Settings(face_engine="azure", azure_face_endpoint=servers.upstream_url, azure_face_key="not-the-key")
+    )
+    with pytest.raises(FaceServiceError) as refused:
+        service.get_group(group)
+    assert refused.value.status == 502 and "AZURE_FACE_KEY" in refused.value.message
+    assert "not-the-key" not in refused.value.message
+
+
+def test_an_unreachable_service_is_a_503_that_names_the_endpoint(servers):
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    service = AzureFaceService(Settings(face_engine="azure", azure_face_endpoint=endpoint, azure_face_key="k"))
+    with pytest.raises(FaceServiceError) as unreachable:
+        service.list_groups()
+    assert unreachable.value.status == 503 and endpoint in unreachable.value.message
+
+
+def test_the_service_s_errors_become_this_app_s_domain_errors(servers):
+    service = AzureFaceService(
+        Settings(face_engine="azure", azure_face_endpoint=servers.upstream_url, azure_face_key=servers.upstream_key)
+    )
+    with pytest.raises(PersonGroupNotFound):
+        service.training_status("no-such-group")
+
+
+def test_the_engine_needs_its_endpoint_and_key():
+    with pytest.raises(ValueError, match="AZURE_FACE_ENDPOINT and AZURE_FACE_KEY"):
+        AzureFaceService(Settings(face_engine="azure"))
+
+
+def test_retry_after_in_seconds_or_as_an_http_date():
+    assert retry_delay("7", attempt=0) == 7.0
+    in_ten = email.utils.formatdate(time.time() + 10, usegmt=True)
+    assert 8.0 <= retry_delay(in_ten, attempt=0) <= 10.0
+    assert retry_delay(None, attempt=3) == 8.0  # no header: exponential backoff
+    assert retry_delay("soon", attempt=1) == 2.0
+
+
+def test_the_command_line_enrolls_and_identifies_on_the_azure_engine(servers, testdata, tmp_path):
+    engine = {
+        "FACE_ENGINE": "azure",
+        "AZURE_FACE_ENDPOINT": servers.upstream_url,
+        "AZURE_FACE_KEY": servers.upstream_key,
+    }
+    enrolled = run_cli("enroll", "--group", "cli-family", str(testdata / "people"), data=tmp_path, **engine)
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert "11 photos added for 6 persons; 0 rejected." in enrolled.stdout and "training: succeeded" in enrolled.stdout
+    again = run_cli("enroll", "--group", "cli-family", str(testdata / "people"), data=tmp_path, **engine)
+    assert "0 photos added for 6 persons; 0 rejected, 11 already enrolled." in again.stdout  # userData kept there
+    found = run_cli(
+        "identify", "--group", "cli-family", str(testdata / "scenes/kit_with_rose.jpg"), data=tmp_path, **engine
+    )
+    assert found.returncode == 0, found.stderr
+    faces = sorted(json.loads(found.stdout)["faces"], key=lambda f: f["faceRectangle"]["left"])
+    assert [f["name"] for f in faces] == ["rose_leslie", "kit_harington"]
+    assert servers.upstream_key not in enrolled.stdout + enrolled.stderr + found.stdout + found.stderr
