@@ -1,5 +1,6 @@
-"""Calls to the Azure Face API through its SDK: throttling retried as the service asks, and every
-failure turned into a FaceServiceError that says what went wrong (never the key).
+"""Calls to the Azure Face API through its SDK, signed in with a key or a Microsoft Entra identity:
+throttling retried as the service asks, and every failure turned into a FaceServiceError that says
+what went wrong (never the key).
 
 The service answers 429 with a `Retry-After` header when a resource's rate limit is exceeded (20
 calls a second on the standard tier); the SDK's own retry policy does not retry 429, so calls go
@@ -15,9 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import requests
 from azure.cognitiveservices.vision.face import FaceClient
 from azure.cognitiveservices.vision.face.models import APIErrorException
-from msrest.authentication import CognitiveServicesCredentials
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
+from msrest.authentication import Authentication, CognitiveServicesCredentials
 from msrest.exceptions import ClientRequestError
 
 from .errors import FaceServiceError, error_for
@@ -30,6 +34,7 @@ MAX_ATTEMPTS = 5
 # Wait at most this long for one retry, and in all: an HTTP function has about 230 s on Azure.
 MAX_WAIT_SECONDS = 30.0
 MAX_TOTAL_WAIT_SECONDS = 60.0
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
 class UpstreamError(FaceServiceError):
@@ -47,10 +52,28 @@ class UpstreamUnavailable(FaceServiceError):
     status = 503
 
 
-def create_face_client(endpoint: str, key: str) -> FaceClient:
-    if not endpoint or not key:
-        raise ValueError("FACE_ENGINE=azure needs AZURE_FACE_ENDPOINT and AZURE_FACE_KEY to be set.")
-    client = FaceClient(endpoint.rstrip("/"), CognitiveServicesCredentials(key))
+class EntraSignIn(Authentication):
+    """Microsoft Entra sign-in instead of a key: a bearer token on every request, from an azure-identity
+    credential (which caches it and renews it before it expires). The Face resource needs a custom
+    subdomain endpoint and the identity the Cognitive Services User role."""
+
+    def __init__(self, credential: TokenCredential):
+        self.credential = credential
+
+    def signed_session(self, session: requests.Session | None = None) -> requests.Session:
+        session = super().signed_session(session)  # msrest calls this before each request
+        session.headers["Authorization"] = f"Bearer {self.credential.get_token(COGNITIVE_SERVICES_SCOPE).token}"
+        return session
+
+
+def create_face_client(endpoint: str, key: str, credential: TokenCredential | None = None) -> FaceClient:
+    """With a key, the key; without one, `credential` signs in with Microsoft Entra."""
+    if not endpoint:
+        raise ValueError("FACE_ENGINE=azure needs AZURE_FACE_ENDPOINT to be set.")
+    if not key and credential is None:
+        raise ValueError("FACE_ENGINE=azure needs AZURE_FACE_KEY, or an identity to sign in with.")
+    authentication = CognitiveServicesCredentials(key) if key else EntraSignIn(credential)
+    client = FaceClient(endpoint.rstrip("/"), authentication)
     client.config.retry_policy.retries = 2  # connection failures; statuses are handled by `call`
     client.config.connection.timeout = 30  # seconds to connect and between bytes read
     return client
@@ -87,6 +110,13 @@ def call(operation: Callable[[], T], endpoint: str, *, sleep: Callable[[float], 
             log.warning("The Azure Face API throttled a call (429); trying again in %.1f s.", delay)
             sleep(delay)
             waited += delay
+        except ClientAuthenticationError as exc:  # the identity could not get a token
+            raise UpstreamError(
+                f"This app's identity could not sign in to the Azure Face API ({exc.message}); "
+                "set AZURE_FACE_KEY, or check AZURE_CLIENT_ID and the identity's role on the Face resource.",
+                "Unauthorized",
+                502,
+            ) from None
         except ClientRequestError as exc:
             raise UpstreamUnavailable(
                 f"The Azure Face API at {endpoint} cannot be reached ({type(exc.inner_exception or exc).__name__}); "

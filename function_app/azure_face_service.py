@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+from azure.core.credentials import TokenCredential
 from msrest.pipeline import ClientRawResponse
 
 from .azure_face_client import call, create_face_client
@@ -22,6 +23,7 @@ from .face_api import MAX_IDENTIFY_FACES, DetectOptions
 from .faces import FaceRectangle
 from .gallery import FaceEntry, Person, PersonGroup
 from .identify import Candidate
+from .identity import identity_credential
 from .imaging import decode_image
 from .recognition import IdentifiedFace
 from .settings import Settings
@@ -37,10 +39,20 @@ PERSONS_PAGE = 1000
 
 
 class AzureFaceService:
-    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        credential: TokenCredential | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        """Without AZURE_FACE_KEY it signs in with `credential`, by default the app's identity
+        (AZURE_CLIENT_ID's managed identity, or DefaultAzureCredential)."""
         self.settings = settings
         self.endpoint = settings.azure_face_endpoint.rstrip("/")
-        self._client = create_face_client(self.endpoint, settings.azure_face_key)
+        if not settings.azure_face_key and credential is None and self.endpoint:
+            credential = identity_credential(settings.managed_identity_client_id)
+        self._client = create_face_client(self.endpoint, settings.azure_face_key, credential)
         self._sleep = sleep
         self._names: dict[str, tuple[float, dict[str, str]]] = {}
         self._names_lock = threading.Lock()

@@ -26,7 +26,12 @@ class Settings:
         "FACE_ENGINE=azure: the Face resource's endpoint (`https://<name>.cognitiveservices.azure.com`), or the "
         "address of another instance of this service.",
     )
-    azure_face_key: str = _setting("AZURE_FACE_KEY", "", "FACE_ENGINE=azure: the Face resource's key; never logged.")
+    azure_face_key: str = _setting(
+        "AZURE_FACE_KEY",
+        "",
+        "FACE_ENGINE=azure: the Face resource's key, never logged; empty: sign in with Microsoft Entra as the app's "
+        "identity (AZURE_CLIENT_ID), which needs the Cognitive Services User role on the resource.",
+    )
     azure_face_detection_model: str = _setting(
         "AZURE_FACE_DETECTION_MODEL", "detection_03", "FACE_ENGINE=azure: detection model of detect and faces added."
     )

@@ -38,7 +38,7 @@ param faceSku string = 'S0'
 param azureFaceEndpoint string = ''
 
 @secure()
-@description('Key of the Face resource (AZURE_FACE_KEY): required when FACE_ENGINE is azure (Keys and Endpoint of the resource in the portal).')
+@description('Key of the Face resource (AZURE_FACE_KEY). Empty: the app signs in with its managed identity, and a Face resource deployed here has its keys turned off.')
 param azureFaceKey string = ''
 
 @description('AZURE_FACE_DETECTION_MODEL of the Azure engine.')
@@ -202,9 +202,9 @@ resource face 'Microsoft.CognitiveServices/accounts@2023-05-01' = if (deployFace
   properties: {
     customSubDomainName: faceAccountName
     publicNetworkAccess: 'Enabled'
-    // Keys stay on while the Azure engine authenticates with AZURE_FACE_KEY; once it signs in with the
-    // managed identity (it already holds Cognitive Services User), set this to true.
-    disableLocalAuth: false
+    // Without a key the app signs in with its managed identity (Cognitive Services User, below), so the
+    // resource's keys are turned off; they stay on only for a deployment that passes one.
+    disableLocalAuth: empty(azureFaceKey)
   }
 }
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .face_api_proxy import FaceApiProxy
 from .service import start_server, stop_server
-from .throttling_proxy import ThrottlingProxy
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class AzureEngineServers:
     upstream_url: str  # the "Azure Face API": a server on the local engine
     upstream_key: str
     upstream_log: Path
-    proxy: ThrottlingProxy
+    proxy: FaceApiProxy
 
 
 @contextlib.contextmanager
@@ -30,7 +30,7 @@ def azure_engine_servers(folder: Path, key: str) -> Iterator[AzureEngineServers]
     upstream_key = f"upstream-{uuid.uuid4().hex}"
     upstream_env = {"FACE_API_KEY": upstream_key, "STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "upstream")}
     upstream, upstream_url = start_server(upstream_env, folder / "upstream.log")
-    proxy = ThrottlingProxy(upstream_url)
+    proxy = FaceApiProxy(upstream_url)
     front_env = {
         "FACE_API_KEY": key,
         "STORAGE_BACKEND": "local",

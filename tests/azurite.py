@@ -138,8 +138,9 @@ def endpoints_of(connection_string: str) -> tuple[str, str]:
 
 
 class FakeEntraCredential:
-    """Hands out tokens shaped like Microsoft Entra's for Azure Storage (Azurite's basic OAuth checks issuer,
-    audience and lifetime, not the signature). Counts the tokens asked for; `lifetime` < 0 makes expired ones."""
+    """Hands out tokens shaped like Microsoft Entra's, for the scope asked (Azurite's basic OAuth checks
+    issuer, audience and lifetime, not the signature; so does tests/face_api_proxy.py). Counts the tokens
+    asked for; `lifetime` < 0 makes expired ones."""
 
     def __init__(self, lifetime: int = 3600):
         self.lifetime = lifetime
@@ -154,7 +155,7 @@ class FakeEntraCredential:
         self.scopes.extend(scopes)
         now = int(time.time())
         claims = {
-            "aud": "https://storage.azure.com",
+            "aud": scopes[0].removesuffix("/.default"),  # e.g. https://storage.azure.com
             "iss": "https://sts.windows.net/00000000-0000-0000-0000-000000000000/",
             "iat": now - 60,
             "nbf": now - 60,

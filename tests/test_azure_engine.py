@@ -13,6 +13,7 @@ import uuid
 import pytest
 import requests
 from azure.cognitiveservices.vision.face import FaceClient
+from azure.core.exceptions import ClientAuthenticationError
 from msrest.authentication import CognitiveServicesCredentials
 
 from function_app.azure_face_client import MAX_ATTEMPTS, retry_delay
@@ -25,7 +26,8 @@ from function_app.settings import Settings
 from function_app.storage.local_folder import LocalFolderStorage
 
 from .azure_engine import azure_engine_servers
-from .azurite import free_port
+from .azurite import FakeEntraCredential, free_port
+from .face_api_proxy import FaceApiProxy
 from .test_cli import run_cli
 
 KEY = f"front-{uuid.uuid4().hex}"
@@ -162,9 +164,51 @@ def test_the_service_s_errors_become_this_app_s_domain_errors(servers):
         service.training_status("no-such-group")
 
 
-def test_the_engine_needs_its_endpoint_and_key():
-    with pytest.raises(ValueError, match="AZURE_FACE_ENDPOINT and AZURE_FACE_KEY"):
+def test_the_engine_needs_its_endpoint():
+    with pytest.raises(ValueError, match="AZURE_FACE_ENDPOINT"):
         AzureFaceService(Settings(face_engine="azure"))
+
+
+@pytest.fixture(scope="module")
+def entra_proxy(servers):
+    """The Face API behind Microsoft Entra sign-in: bearer tokens for Cognitive Services only."""
+    proxy = FaceApiProxy(servers.upstream_url, entra_key=servers.upstream_key)
+    yield proxy
+    proxy.close()
+
+
+def test_without_a_key_the_engine_signs_in_with_its_identity(entra_proxy, enrolled, testdata):
+    group, ids = enrolled
+    credential = FakeEntraCredential()
+    service = AzureFaceService(
+        Settings(face_engine="azure", azure_face_endpoint=entra_proxy.url), credential=credential
+    )
+    [face] = service.identify_image(group, (testdata / "scenes/obama1.jpg").read_bytes())
+    assert (face.name, face.person_id) == ("obama", ids["obama"])
+    assert set(credential.scopes) == {"https://cognitiveservices.azure.com/.default"}
+    assert len(credential.scopes) >= 3  # a token for each request (detect, identify, persons); the credential caches
+
+
+def test_an_identity_the_service_refuses_is_a_502_that_says_what_to_check(entra_proxy):
+    expired = FakeEntraCredential(lifetime=-600)
+    service = AzureFaceService(Settings(face_engine="azure", azure_face_endpoint=entra_proxy.url), credential=expired)
+    with pytest.raises(FaceServiceError) as refused:
+        service.list_groups()
+    assert refused.value.status == 502 and "AZURE_FACE_KEY" in refused.value.message
+
+
+def test_an_identity_that_cannot_get_a_token_is_a_502_that_says_so(entra_proxy):
+    class NoIdentityHere:
+        def get_token(self, *scopes, **kwargs):
+            raise ClientAuthenticationError("ManagedIdentityCredential authentication unavailable")
+
+    service = AzureFaceService(
+        Settings(face_engine="azure", azure_face_endpoint=entra_proxy.url), credential=NoIdentityHere()
+    )
+    with pytest.raises(FaceServiceError) as refused:
+        service.list_groups()
+    assert refused.value.status == 502 and "could not sign in" in refused.value.message
+    assert "AZURE_CLIENT_ID" in refused.value.message
 
 
 def test_retry_after_in_seconds_or_as_an_http_date():

@@ -29,6 +29,7 @@ from azure.storage.queue import (
     TextBase64EncodePolicy,
 )
 
+from ..identity import identity_credential
 from ..settings import Settings
 from .base import (
     Blob,
@@ -53,16 +54,6 @@ def _client_options(retry_class: type) -> dict:
 def account_endpoints(account_name: str) -> tuple[str, str]:
     """The blob and queue service URLs of an Azure Storage account (public cloud), as the Functions host builds them."""
     return f"https://{account_name}.blob.core.windows.net", f"https://{account_name}.queue.core.windows.net"
-
-
-def identity_credential(client_id: str):
-    """A user-assigned managed identity when its client id is known; otherwise DefaultAzureCredential, which also
-    finds a system identity, or a developer's `az login`."""
-    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
-    if client_id:
-        return ManagedIdentityCredential(client_id=client_id)
-    return DefaultAzureCredential()
 
 
 def azure_storage_from_settings(settings: Settings) -> AzureStorage:

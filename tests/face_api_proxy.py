@@ -1,21 +1,37 @@
-"""An HTTP proxy in front of a Face API server that throttles on demand as the Azure Face API
-documents it: 429, a `Retry-After` header in seconds, and the error envelope with code "429".
-Azure's throttling cannot run here; everything else is forwarded to the real server."""
+"""An HTTP proxy that makes a Face API server of this app answer two things as the Azure Face API
+documents them, which cannot run here: throttling on demand (429, a `Retry-After` header in seconds,
+the error envelope with code "429"), and, when given `entra_key`, Microsoft Entra sign-in (a bearer
+token for Cognitive Services, unexpired, exchanged for that key upstream; else 401). Everything else
+is forwarded to the real server."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+COGNITIVE_SERVICES = "https://cognitiveservices.azure.com"
 
 
-class ThrottlingProxy:
-    def __init__(self, upstream: str, retry_after: int = 1):
+def entra_claims(authorization: str | None) -> dict:
+    """The claims of a bearer token (signatures are not checked: the tokens are the tests' own)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme != "Bearer" or token.count(".") != 2:
+        return {}
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+class FaceApiProxy:
+    def __init__(self, upstream: str, retry_after: int = 1, entra_key: str | None = None):
         self.upstream = upstream.rstrip("/")
         self.retry_after = retry_after
+        self.entra_key = entra_key
         self.throttled = 0  # 429s answered so far
         self.forwarded = 0
         self._to_throttle = 0
@@ -69,15 +85,23 @@ class ThrottlingProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+                envelope = json.dumps({"error": {"code": str(status), "message": message}}).encode()
+                self._send(status, {"Content-Type": "application/json", **(headers or {})}, envelope)
+
             def _relay(self) -> None:
                 body = self._body()
                 if proxy._take_throttle():
                     message = f"Rate limit is exceeded. Try again in {proxy.retry_after} seconds."
-                    envelope = f'{{"error":{{"code":"429","message":"{message}"}}}}'.encode()
-                    headers = {"Retry-After": str(proxy.retry_after), "Content-Type": "application/json"}
-                    self._send(429, headers, envelope)
+                    self._error(429, message, {"Retry-After": str(proxy.retry_after)})
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                if proxy.entra_key is not None:
+                    claims = entra_claims(headers.pop("Authorization", None))
+                    if claims.get("aud") != COGNITIVE_SERVICES or claims.get("exp", 0) <= time.time():
+                        self._error(401, "Access denied: no valid Microsoft Entra token for Cognitive Services.")
+                        return
+                    headers["Ocp-Apim-Subscription-Key"] = proxy.entra_key
                 answer = requests.request(
                     self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=60
                 )
