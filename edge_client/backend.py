@@ -19,7 +19,12 @@ class BackendError(Exception):
 
 
 class BackendUnavailable(BackendError):
-    """No answer, or 5xx / 429: worth trying again later."""
+    """No answer, or 5xx / 429: worth trying again later (not before `retry_after` seconds, when the
+    backend said so)."""
+
+    def __init__(self, message: str, retry_after: float = 0.0):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Unauthorized(BackendError):
@@ -128,7 +133,9 @@ class FaceBackend:
         except requests.RequestException as exc:
             raise BackendUnavailable(f"{self.endpoint} did not answer ({type(exc).__name__})") from None
         if response.status_code >= 500 or response.status_code == 429:
-            raise BackendUnavailable(f"{self.endpoint} answered {response.status_code}")
+            raise BackendUnavailable(
+                f"{self.endpoint} answered {response.status_code}", _seconds(response.headers.get("Retry-After"))
+            )
         if response.status_code in (401, 403):
             raise Unauthorized(f"{self.endpoint} refused the key ({response.status_code}): check FACE_API_KEY or --key")
         if response.status_code >= 400:
@@ -137,6 +144,14 @@ class FaceBackend:
         if not response.content:
             return {}
         return response.json()
+
+
+def _seconds(retry_after: str | None) -> float:
+    """A Retry-After in seconds (the form this backend sends); anything else counts as none."""
+    try:
+        return max(0.0, float(retry_after or 0))
+    except ValueError:
+        return 0.0
 
 
 def _error_of(response: requests.Response) -> tuple[str, str]:

@@ -133,7 +133,7 @@ class FrameSender:
             self.sent += 1
             result = self.backend.identify_frame(settings.group, settings.camera_id, jpeg, settings.location)
         except BackendUnavailable as exc:
-            self._failed(str(exc))
+            self._failed(str(exc), at_least=exc.retry_after)
             return None
         except Unauthorized as exc:
             self.fatal = exc
@@ -156,9 +156,9 @@ class FrameSender:
         latency_ms = (time.monotonic() - frame.captured) * 1000
         return Answer(frame.index, frame.captured_at, frame.captured, latency_ms, result.scaled(factor))
 
-    def _failed(self, unavailable: str | None) -> None:
+    def _failed(self, unavailable: str | None, at_least: float = 0.0) -> None:
         self.failed += 1
-        delay = self.backoff.next_delay()
+        delay = max(self.backoff.next_delay(), at_least)
         with self._changed:
             self._retry_at = time.monotonic() + delay
         if unavailable:

@@ -27,6 +27,7 @@ from edge_client.capture import FrameReader
 from edge_client.sender import FrameSender, SendSettings, encode_frame
 
 from .azurite import free_port
+from .face_api_proxy import FaceApiProxy
 from .images import blank_jpeg
 from .service import PROJECT, start_server, stop_server
 
@@ -366,6 +367,23 @@ def test_frames_are_dropped_while_the_backend_is_away_and_retried_after_the_back
         sender.stop()
     jpeg, factor = encode_frame(np.zeros((720, 1280, 3), np.uint8), 640, 80)
     assert factor == 2.0 and cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
+
+
+def test_a_throttled_frame_waits_as_long_as_retry_after_asks():
+    throttling = FaceApiProxy(f"http://127.0.0.1:{free_port()}", retry_after=2)
+    throttling.throttle(1)
+    sender = FrameSender(
+        FaceBackend(throttling.url, KEY), SendSettings(GROUP, "cam"), Backoff(initial=0.1, maximum=1.0)
+    ).start()
+    from edge_client.capture import Frame
+
+    try:
+        assert sender.offer(Frame(0, 1, np.full((360, 640, 3), 128, np.uint8), time.monotonic(), time.time()))
+        assert not sender.wait_idle(timeout=1.2)  # its own backoff would have waited 0.1 s
+        assert sender.wait_idle(timeout=3) and throttling.throttled == 1 and "429" in sender.unavailable
+    finally:
+        sender.stop()
+        throttling.close()
 
 
 def test_the_client_installs_alone_it_never_imports_the_backend():
