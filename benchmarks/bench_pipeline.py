@@ -27,13 +27,13 @@ import numpy as np
 
 from function_app.engines import create_engine
 from function_app.engines.dlib_engine import DlibFaceEngine
-from function_app.enrollment import enroll_folder
-from function_app.identify import identify_embeddings
+from function_app.faceapi.local.matching import match_embeddings
+from function_app.faceapi.local.service import LocalFaceApi
+from function_app.faceapi.local.training import TrainedIndex
+from function_app.features.enrollment import enroll_folder
 from function_app.imaging import decode_image, encode_jpeg
-from function_app.local_face_service import LocalFaceService
 from function_app.settings import Settings
 from function_app.storage.local_folder import LocalFolderStorage
-from function_app.training import TrainedIndex, load_trained_index
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "dev"
 LIMITS = {"max_bytes": 1 << 30, "max_side": 8192}
@@ -86,12 +86,10 @@ def run_engine(engine, frame: bytes, index: TrainedIndex, threshold: float) -> d
     found, detect = timed(engine.find_faces, rgb)
     (shapes5, _points), landmarks = timed(engine.landmarks, rgb, found)
     vectors, embed = timed(engine.embed, rgb, shapes5)
-    answer, match = timed(lambda: identify_embeddings(index, np.stack(vectors), match_threshold=threshold))
+    answer, match = timed(lambda: match_embeddings(index, np.stack(vectors), match_threshold=threshold))
     assert answer[0] and answer[0][0].name == "obama", answer
     _, full = timed(
-        lambda: identify_embeddings(
-            index, np.stack([f.embedding for f in engine.detect(rgb)]), match_threshold=threshold
-        )
+        lambda: match_embeddings(index, np.stack([f.embedding for f in engine.detect(rgb)]), match_threshold=threshold)
     )
     return {
         "decode": decode,
@@ -140,9 +138,9 @@ def main() -> None:
     engine = create_engine(settings)
     frame = webcam_frame(args.data)
     with tempfile.TemporaryDirectory() as folder:  # enroll people/ and train, as the product does
-        gallery = LocalFaceService(LocalFolderStorage(folder), engine, settings)
+        gallery = LocalFaceApi(LocalFolderStorage(folder), engine, settings)
         enroll_folder(gallery, "bench", args.data / "people")
-        index = load_trained_index(gallery, "bench")
+        index = gallery.trainer.load_index("bench")
     for _ in range(3):
         run_engine(engine, frame, index, settings.match_threshold)  # warm up
     fast_memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -190,7 +188,7 @@ def main() -> None:
     print(f"engine.detect with FACE_DETECTOR=blazeface-small (40 px faces anywhere): {small_ms:.2f} ms")
     big = large_index(index)
     query = np.stack([f.embedding for f in engine.detect(one)])
-    match_ms = median_ms(lambda: identify_embeddings(big, query, match_threshold=settings.match_threshold), args.repeat)
+    match_ms = median_ms(lambda: match_embeddings(big, query, match_threshold=settings.match_threshold), args.repeat)
     rows, persons = len(big.embeddings), len(big.person_ids)
     print(f"match one face against {rows:,} enrolled faces ({persons:,} people): {match_ms:.2f} ms")
     print(

@@ -43,11 +43,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         os.environ.update(STORAGE_BACKEND="local", STORAGE_DIR=folder, FACE_API_KEY=KEY)
-        from function_app.enrollment import enroll_folder
+        from function_app.faceapi import FaceApi
+        from function_app.features.enrollment import enroll_folder
+        from function_app.imaging import decode_image
         from function_app.local_host.server import create_host
-        from function_app.services import current_services
+        from function_app.models import Image
+        from function_app.runtime import current_runtime
 
-        services = current_services()
+        services = current_runtime()
         enroll_folder(services.faces, "bench", args.data / "people")
         host = create_host(port=0)
         threading.Thread(target=host.server.run, daemon=True).start()
@@ -55,8 +58,14 @@ def main() -> None:
         session = requests.Session()
         session.headers.update({"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "application/octet-stream"})
 
+        settings = services.settings
+
+        def recognize(faces: FaceApi):  # as POST /api/frames does: decode once, then the Face API
+            rgb = decode_image(frame, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
+            return faces.recognize("bench", Image(rgb, frame))
+
         def in_process():
-            [face] = services.faces.identify_image("bench", frame)
+            [face] = recognize(services.faces)
             assert face.name == "obama"
 
         def one_call():
@@ -70,13 +79,13 @@ def main() -> None:
             body = {"faceIds": [f["faceId"] for f in faces], "personGroupId": "bench"}
             assert session.post(f"{host.url}/face/v1.0/identify", json=body).json()[0]["candidates"]
 
-        from function_app.azure_face_service import AzureFaceService
+        from function_app.faceapi.azure.service import AzureFaceApi
         from function_app.settings import Settings
 
-        engine = AzureFaceService(Settings(face_engine="azure", azure_face_endpoint=host.url, azure_face_key=KEY))
+        engine = AzureFaceApi(Settings(face_engine="azure", azure_face_endpoint=host.url, azure_face_key=KEY))
 
         def azure_engine():
-            [face] = engine.identify_image("bench", frame)
+            [face] = recognize(engine)
             assert face.name == "obama"
 
         ways = {"in-process": in_process, "one call": one_call, "prototype": prototype, "azure engine": azure_engine}

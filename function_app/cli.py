@@ -17,11 +17,13 @@ import cv2
 from azure.core.exceptions import AzureError
 
 from .engines.model_files import ModelFilesMissing
-from .enrollment import PHOTO_SUFFIXES, EnrollmentReport, Photo, enroll_folder
-from .errors import FaceServiceError
-from .face_service import FaceService
-from .imaging import encode_jpeg
-from .services import services_for
+from .errors import FaceApiError
+from .faceapi import FaceApi
+from .features.enrollment import EnrollmentReport, enroll_folder
+from .features.photos import PHOTO_SUFFIXES, Photo
+from .imaging import decode_image
+from .models import Image, RecognizedFace
+from .runtime import runtime_for
 from .settings import Settings
 
 
@@ -29,7 +31,7 @@ def _print_progress(report: EnrollmentReport, photo: Photo, outcome: str) -> Non
     print(f"[{report.processed}/{report.total}] {photo.path}: {outcome}", file=sys.stderr, flush=True)
 
 
-def cmd_enroll(faces: FaceService, args: argparse.Namespace) -> int:
+def cmd_enroll(faces: FaceApi, args: argparse.Namespace) -> int:
     report = enroll_folder(faces, args.group, args.photos, progress=_print_progress)
     skipped = f", {report.skipped} already enrolled" if report.skipped else ""
     print(f"{report.added} photos added for {len(report.persons)} persons; {len(report.rejected)} rejected{skipped}.")
@@ -40,25 +42,28 @@ def cmd_enroll(faces: FaceService, args: argparse.Namespace) -> int:
     return 0 if status.status == "succeeded" else 1
 
 
-def cmd_train(faces: FaceService, args: argparse.Namespace) -> int:
+def cmd_train(faces: FaceApi, args: argparse.Namespace) -> int:
     status = faces.train(args.group)
     print(json.dumps(status.to_dict()))
     return 0 if status.status == "succeeded" else 1
 
 
-def cmd_status(faces: FaceService, args: argparse.Namespace) -> int:
+def cmd_status(faces: FaceApi, args: argparse.Namespace) -> int:
     print(json.dumps(faces.training_status(args.group).to_dict()))
     return 0
 
 
-def _faces_json(faces) -> list[dict]:
-    return [{k: v for k, v in f.to_dict().items() if k != "candidates"} for f in faces]
+def _faces_json(faces: list[RecognizedFace]) -> list[dict]:
+    return [face.to_dict() for face in faces]
 
 
-def cmd_identify(faces: FaceService, args: argparse.Namespace) -> int:
+def cmd_identify(faces: FaceApi, args: argparse.Namespace) -> int:
     source: Path = args.source
     if source.suffix.lower() in PHOTO_SUFFIXES:
-        found = faces.identify_image(args.group, source.read_bytes())
+        data = source.read_bytes()
+        settings = Settings.from_env()
+        rgb = decode_image(data, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
+        found = faces.recognize(args.group, Image(rgb, data))
         print(json.dumps({"source": str(source), "faces": _faces_json(found)}))
         return 0
     video = cv2.VideoCapture(str(source))
@@ -74,7 +79,7 @@ def cmd_identify(faces: FaceService, args: argparse.Namespace) -> int:
                 break
             if frame_index % args.every == 0:
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                found = faces.identify_image(args.group, encode_jpeg(rgb), rgb=rgb)
+                found = faces.recognize(args.group, Image(rgb))  # encoded only if the backend needs bytes
                 record = {"frame": frame_index, "seconds": round(frame_index / fps, 3), "faces": _faces_json(found)}
                 print(json.dumps(record), flush=True)
             frame_index += 1
@@ -127,13 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --every must be at least 1", file=sys.stderr)
         return 2
     try:
-        faces = services_for(Settings.from_env()).faces
+        faces = runtime_for(Settings.from_env()).faces
     except (ValueError, ModelFilesMissing) as exc:  # a bad setting, or models not installed
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         return args.run(faces, args)
-    except FaceServiceError as exc:
+    except FaceApiError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     except (FileNotFoundError, NotADirectoryError) as exc:

@@ -1,9 +1,10 @@
-"""Domain errors raised by the core; each carries the Azure Face API error code and HTTP status."""
+"""Every domain error, raised by the core and answered by the API in the Face API's envelope: each carries
+the Azure Face API error code and HTTP status. `error_for` maps another Face API's answer back to them."""
 
 from __future__ import annotations
 
 
-class FaceServiceError(Exception):
+class FaceApiError(Exception):
     code = "BadArgument"
     status = 400
     retry_after: int | None = None  # seconds, sent as Retry-After (throttling)
@@ -13,15 +14,15 @@ class FaceServiceError(Exception):
         self.message = message
 
 
-class BadArgument(FaceServiceError):
+class BadArgument(FaceApiError):
     pass
 
 
-class InvalidImage(FaceServiceError):
+class InvalidImage(FaceApiError):
     code = "InvalidImage"
 
 
-class InvalidImageSize(FaceServiceError):
+class InvalidImageSize(FaceApiError):
     code = "InvalidImageSize"
 
 
@@ -41,7 +42,7 @@ class FaceTooBlurry(InvalidImage):
     pass
 
 
-class NotFound(FaceServiceError):
+class NotFound(FaceApiError):
     status = 404
 
 
@@ -57,7 +58,7 @@ class PersistedFaceNotFound(NotFound):
     code = "PersistedFaceNotFound"
 
 
-class Conflict(FaceServiceError):
+class Conflict(FaceApiError):
     status = 409
 
 
@@ -69,27 +70,66 @@ class PersonGroupTrainingNotFinished(Conflict):
     code = "PersonGroupTrainingNotFinished"
 
 
-class PersonGroupNotTrained(FaceServiceError):
+class PersonGroupNotTrained(FaceApiError):
     code = "PersonGroupNotTrained"
 
 
-class InvalidURL(FaceServiceError):
+class InvalidURL(FaceApiError):
     code = "InvalidURL"
 
 
-def _classes_by_code() -> dict[str, type[FaceServiceError]]:
-    found: dict[str, type[FaceServiceError]] = {}
-    pending: list[type[FaceServiceError]] = [FaceServiceError]
-    while pending:
-        cls = pending.pop()
-        if "code" in vars(cls):
-            found.setdefault(cls.code, cls)
-        pending.extend(cls.__subclasses__())
-    return found
+class FaceNotFound(NotFound):
+    """A faceId from detect that is unknown or has expired."""
+
+    code = "FaceNotFound"
 
 
-def error_for(code: str, status: int, message: str) -> FaceServiceError | None:
+class EnrollmentNotFound(NotFound):
+    code = "EnrollmentNotFound"
+
+
+class Unauthorized(FaceApiError):
+    code = "401"
+    status = 401
+
+
+class UpstreamError(FaceApiError):
+    """An error the Azure Face API answered, passed on with its code and status."""
+
+    def __init__(self, message: str, code: str, status: int, retry_after: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(FaceApiError):
+    code = "ServiceUnavailable"
+    status = 503
+
+
+# The Face API's error codes that name one of these errors: an explicit table, so the answer never
+# depends on which modules happen to be imported.
+ERRORS_BY_CODE: dict[str, type[FaceApiError]] = {
+    cls.code: cls
+    for cls in (
+        BadArgument,
+        InvalidImage,
+        InvalidImageSize,
+        InvalidURL,
+        PersonGroupNotFound,
+        PersonNotFound,
+        PersistedFaceNotFound,
+        FaceNotFound,
+        PersonGroupExists,
+        PersonGroupTrainingNotFinished,
+        PersonGroupNotTrained,
+    )
+}
+
+
+def error_for(code: str, status: int, message: str) -> FaceApiError | None:
     """The domain error another Face API service means by `code` and `status`, if it is one of ours,
-    so that callers catch `PersonGroupNotFound` whichever engine answered."""
-    cls = _classes_by_code().get(code)
+    so that callers catch `PersonGroupNotFound` whichever backend answered."""
+    cls = ERRORS_BY_CODE.get(code)
     return cls(message) if cls is not None and cls.status == status else None

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 
-def _setting(env: str, default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"env": env, "doc": doc})
+def _setting(env: str, default: Any, doc: str, choices: tuple[str, ...] = ()) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Settings:
         "Face engine: `local` (offline on a CPU: dlib's ResNet run by onnxruntime, ~3 ms a face), `dlib` "
         "(the same network run by dlib, ~100 ms a face: the reference) or `azure` (the Azure Face API: groups, "
         "persons, faces, training and identify are the service's person groups).",
+        choices=("local", "dlib", "azure"),
     )
     azure_face_endpoint: str = _setting(
         "AZURE_FACE_ENDPOINT",
@@ -46,6 +47,7 @@ class Settings:
         "Detector: `blazeface` (~2.5 ms a frame), `blazeface-small` (also searches overlapping squares of a "
         "frame: every 40 px face of a 640×480 frame, ~5 ms), `hog` (dlib, ~65 ms at 640×480 with one upsample) "
         "or `cnn` (dlib MMOD, slowest, more poses).",
+        choices=("blazeface", "blazeface-small", "hog", "cnn"),
     )
     detect_upsample: int = _setting(
         "FACE_DETECT_UPSAMPLE",
@@ -73,7 +75,10 @@ class Settings:
     max_image_bytes: int = _setting("FACE_MAX_IMAGE_BYTES", 6 * 1024 * 1024, "Largest image upload, in bytes.")
     max_image_side: int = _setting("FACE_MAX_IMAGE_SIDE", 8192, "Largest image width or height, in pixels.")
     storage_backend: str = _setting(
-        "STORAGE_BACKEND", "local", "Storage: `local` (a folder) or `azure` (Azure Storage or Azurite)."
+        "STORAGE_BACKEND",
+        "local",
+        "Storage: `local` (a folder) or `azure` (Azure Storage or Azurite).",
+        choices=("local", "azure"),
     )
     storage_dir: str = _setting("STORAGE_DIR", "./data", "Folder of the local storage backend.")
     storage_connection_string: str = _setting(
@@ -100,6 +105,14 @@ class Settings:
         "Key every request must carry (`Ocp-Apim-Subscription-Key` or `x-functions-key`); several, comma-separated, "
         "while rotating. Unset: the local server makes one in STORAGE_DIR/api-key; the Functions host refuses all.",
     )
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            choices = f.metadata["choices"]
+            if choices and getattr(self, f.name) not in choices:
+                raise ValueError(
+                    f"Unknown {f.metadata['env']} {getattr(self, f.name)!r}: use one of {', '.join(choices)}"
+                )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -9,7 +9,7 @@ import pytest
 from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.local_folder import LocalFolderStorage
 
-from . import azurite
+from .support import azurite
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "dev"
 
@@ -69,11 +69,11 @@ def engine():
 
 
 @pytest.fixture
-def gallery(storage, engine):
-    from function_app.local_face_service import LocalFaceService
+def local_api(storage, engine):
+    from function_app.faceapi.local.service import LocalFaceApi
     from function_app.settings import Settings
 
-    return LocalFaceService(storage, engine, Settings())
+    return LocalFaceApi(storage, engine, Settings())
 
 
 @pytest.fixture

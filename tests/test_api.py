@@ -12,17 +12,17 @@ import pytest
 from openapi_spec_validator import validate as validate_openapi
 
 from function_app.clock import utc_now
-from function_app.face_ids import CONTAINER as FACE_IDS
-from function_app.face_ids import FaceIdStore, RememberedFace
+from function_app.faceapi.local.face_ids import FaceIdStore, RememberedFace
 from function_app.local_host.functions import app_functions
 from function_app.local_host.host_config import HostConfig
 from function_app.local_host.worker import QueueWorker
-from function_app.services import current_services
-from function_app.sightings import CONTAINER as SIGHTINGS
-from function_app.work_queues import TRAIN_QUEUE, poison_queue
+from function_app.runtime import current_runtime
+from function_app.storage.layout import FACE_IDS_CONTAINER as FACE_IDS
+from function_app.storage.layout import SIGHTINGS_CONTAINER as SIGHTINGS
+from function_app.storage.layout import TRAIN_QUEUE, poison_queue
 
-from .api_client import InProcessClient, router
-from .images import blank_jpeg, zip_of
+from .support.api_client import InProcessClient, router
+from .support.images import blank_jpeg, zip_of
 
 KEY = f"key-{uuid.uuid4().hex}"
 GROUPS = "/face/v1.0/persongroups"
@@ -49,7 +49,7 @@ def api(request, tmp_path_factory):
         else:
             env.setenv("STORAGE_BACKEND", "azure")
             env.setenv("AZURE_STORAGE_CONNECTION_STRING", request.getfixturevalue("azurite_connection_string"))
-        yield Api(current_services())
+        yield Api(current_runtime())
 
 
 def new_group(api: Api, name: str = "test group") -> str:

@@ -16,19 +16,20 @@ from azure.cognitiveservices.vision.face import FaceClient
 from azure.core.exceptions import ClientAuthenticationError
 from msrest.authentication import CognitiveServicesCredentials
 
-from function_app.azure_face_client import MAX_ATTEMPTS, retry_delay
-from function_app.azure_face_service import AzureFaceService
-from function_app.errors import FaceServiceError, PersonGroupNotFound
-from function_app.face_ids import CONTAINER as FACE_IDS
-from function_app.gallery import CONTAINER as GALLERY
-from function_app.gallery import GROUPS_CONTAINER as GROUPS
+from function_app.errors import FaceApiError, PersonGroupNotFound
+from function_app.faceapi.azure.client import MAX_ATTEMPTS, retry_delay
+from function_app.faceapi.azure.service import AzureFaceApi
 from function_app.settings import Settings
+from function_app.storage.layout import FACE_IDS_CONTAINER as FACE_IDS
+from function_app.storage.layout import GALLERY_CONTAINER as GALLERY
+from function_app.storage.layout import GROUPS_CONTAINER as GROUPS
 from function_app.storage.local_folder import LocalFolderStorage
 
-from .azure_engine import azure_engine_servers
-from .azurite import FakeEntraCredential, free_port
-from .face_api_proxy import FaceApiProxy
-from .test_cli import run_cli
+from .support.azure_engine import azure_engine_servers
+from .support.azurite import FakeEntraCredential, free_port
+from .support.face_api_proxy import FaceApiProxy
+from .support.recognition import recognize_bytes
+from .support.service import run_cli
 
 KEY = f"front-{uuid.uuid4().hex}"
 
@@ -139,10 +140,10 @@ def test_errors_of_the_service_keep_their_codes(servers, enrolled, testdata):
 
 def test_a_refused_service_key_is_a_502_that_names_the_setting_not_the_key(servers, enrolled, testdata):
     group, _ = enrolled
-    service = AzureFaceService(
+    service = AzureFaceApi(
         Settings(face_engine="azure", azure_face_endpoint=servers.upstream_url, azure_face_key="not-the-key")
     )
-    with pytest.raises(FaceServiceError) as refused:
+    with pytest.raises(FaceApiError) as refused:
         service.get_group(group)
     assert refused.value.status == 502 and "AZURE_FACE_KEY" in refused.value.message
     assert "not-the-key" not in refused.value.message
@@ -150,14 +151,14 @@ def test_a_refused_service_key_is_a_502_that_names_the_setting_not_the_key(serve
 
 def test_an_unreachable_service_is_a_503_that_names_the_endpoint(servers):
     endpoint = f"http://127.0.0.1:{free_port()}"
-    service = AzureFaceService(Settings(face_engine="azure", azure_face_endpoint=endpoint, azure_face_key="k"))
-    with pytest.raises(FaceServiceError) as unreachable:
+    service = AzureFaceApi(Settings(face_engine="azure", azure_face_endpoint=endpoint, azure_face_key="k"))
+    with pytest.raises(FaceApiError) as unreachable:
         service.list_groups()
     assert unreachable.value.status == 503 and endpoint in unreachable.value.message
 
 
 def test_the_service_s_errors_become_this_app_s_domain_errors(servers):
-    service = AzureFaceService(
+    service = AzureFaceApi(
         Settings(face_engine="azure", azure_face_endpoint=servers.upstream_url, azure_face_key=servers.upstream_key)
     )
     with pytest.raises(PersonGroupNotFound):
@@ -166,7 +167,7 @@ def test_the_service_s_errors_become_this_app_s_domain_errors(servers):
 
 def test_the_engine_needs_its_endpoint():
     with pytest.raises(ValueError, match="AZURE_FACE_ENDPOINT"):
-        AzureFaceService(Settings(face_engine="azure"))
+        AzureFaceApi(Settings(face_engine="azure"))
 
 
 @pytest.fixture(scope="module")
@@ -180,10 +181,8 @@ def entra_proxy(servers):
 def test_without_a_key_the_engine_signs_in_with_its_identity(entra_proxy, enrolled, testdata):
     group, ids = enrolled
     credential = FakeEntraCredential()
-    service = AzureFaceService(
-        Settings(face_engine="azure", azure_face_endpoint=entra_proxy.url), credential=credential
-    )
-    [face] = service.identify_image(group, (testdata / "scenes/obama1.jpg").read_bytes())
+    service = AzureFaceApi(Settings(face_engine="azure", azure_face_endpoint=entra_proxy.url), credential=credential)
+    [face] = recognize_bytes(service, group, (testdata / "scenes/obama1.jpg").read_bytes())
     assert (face.name, face.person_id) == ("obama", ids["obama"])
     assert set(credential.scopes) == {"https://cognitiveservices.azure.com/.default"}
     assert len(credential.scopes) >= 3  # a token for each request (detect, identify, persons); the credential caches
@@ -191,8 +190,8 @@ def test_without_a_key_the_engine_signs_in_with_its_identity(entra_proxy, enroll
 
 def test_an_identity_the_service_refuses_is_a_502_that_says_what_to_check(entra_proxy):
     expired = FakeEntraCredential(lifetime=-600)
-    service = AzureFaceService(Settings(face_engine="azure", azure_face_endpoint=entra_proxy.url), credential=expired)
-    with pytest.raises(FaceServiceError) as refused:
+    service = AzureFaceApi(Settings(face_engine="azure", azure_face_endpoint=entra_proxy.url), credential=expired)
+    with pytest.raises(FaceApiError) as refused:
         service.list_groups()
     assert refused.value.status == 502 and "AZURE_FACE_KEY" in refused.value.message
 
@@ -202,10 +201,10 @@ def test_an_identity_that_cannot_get_a_token_is_a_502_that_says_so(entra_proxy):
         def get_token(self, *scopes, **kwargs):
             raise ClientAuthenticationError("ManagedIdentityCredential authentication unavailable")
 
-    service = AzureFaceService(
+    service = AzureFaceApi(
         Settings(face_engine="azure", azure_face_endpoint=entra_proxy.url), credential=NoIdentityHere()
     )
-    with pytest.raises(FaceServiceError) as refused:
+    with pytest.raises(FaceApiError) as refused:
         service.list_groups()
     assert refused.value.status == 502 and "could not sign in" in refused.value.message
     assert "AZURE_CLIENT_ID" in refused.value.message

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STORAGE_DIR": str(data), "STORAGE_BACKEND": "local", **settings}
-    return subprocess.run(
-        [sys.executable, "-m", "function_app", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
-    )
+from .support.service import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +92,7 @@ def test_clear_errors_and_exit_codes(tmp_path, testdata):
 
 
 def test_bad_settings_and_unreachable_storage_are_explained(tmp_path, testdata):
-    from .azurite import connection_string, free_port
+    from .support.azurite import connection_string, free_port
 
     photo = str(testdata / "scenes/obama1.jpg")
     bad_value = run_cli("identify", "--group", "g", photo, data=tmp_path, FACE_MIN_SIZE="big")

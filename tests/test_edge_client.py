@@ -26,10 +26,10 @@ from edge_client.backoff import Backoff
 from edge_client.capture import FrameReader
 from edge_client.sender import FrameSender, SendSettings, encode_frame
 
-from .azurite import free_port
-from .face_api_proxy import FaceApiProxy
-from .images import blank_jpeg
-from .service import PROJECT, start_server, stop_server
+from .support.azurite import free_port
+from .support.face_api_proxy import FaceApiProxy
+from .support.images import blank_jpeg
+from .support.service import PROJECT, start_server, stop_server
 
 KEY = f"edge-{uuid.uuid4().hex}"
 GROUP = "family"

@@ -15,9 +15,9 @@ from azure.cognitiveservices.vision.face import FaceClient
 from azure.cognitiveservices.vision.face.models import APIErrorException
 from msrest.authentication import CognitiveServicesCredentials
 
-from .azure_engine import azure_engine_servers
-from .images import blank_jpeg, zip_of
-from .service import start_server, stop_server
+from .support.azure_engine import azure_engine_servers
+from .support.images import blank_jpeg, zip_of
+from .support.service import start_server, stop_server
 
 KEY = f"http-{uuid.uuid4().hex}"
 

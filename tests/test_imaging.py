@@ -9,7 +9,7 @@ from PIL import Image, ImageFile
 from function_app.errors import InvalidImage, InvalidImageSize
 from function_app.imaging import decode_image
 
-from .images import png_header_only
+from .support.images import png_header_only
 
 LIMITS = {"max_bytes": 6 * 1024 * 1024, "max_side": 8192}
 

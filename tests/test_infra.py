@@ -16,14 +16,18 @@ import pytest
 import yaml
 
 from function_app.api.background import STORAGE_CONNECTION
-from function_app.bulk_enrollment import APP_CONTAINERS
-from function_app.bulk_enrollment import CONTAINER as ENROLLMENTS_CONTAINER
-from function_app.face_ids import CONTAINER as FACE_IDS_CONTAINER
-from function_app.gallery import CONTAINER as GALLERY_CONTAINER
-from function_app.gallery import GROUPS_CONTAINER
 from function_app.settings import Settings
-from function_app.sightings import CONTAINER as SIGHTINGS_CONTAINER
-from function_app.work_queues import ENROLL_QUEUE, TRAIN_QUEUE, poison_queue
+from function_app.storage.layout import (
+    APP_CONTAINERS,
+    ENROLL_QUEUE,
+    ENROLLMENTS_CONTAINER,
+    FACE_IDS_CONTAINER,
+    GALLERY_CONTAINER,
+    GROUPS_CONTAINER,
+    SIGHTINGS_CONTAINER,
+    TRAIN_QUEUE,
+    poison_queue,
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 INFRA = PROJECT / "infra"

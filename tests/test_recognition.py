@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from function_app.errors import PersonGroupNotTrained
-from function_app.faces import FaceRectangle
-from function_app.gallery import Gallery
-from function_app.identify import distance_to_confidence, identify_embeddings
-from function_app.recognition import Recognizer
+from function_app.faceapi.local.matching import distance_to_confidence, match_embeddings
+from function_app.faceapi.local.service import LocalFaceApi
+from function_app.faceapi.local.training import TrainedIndex
+from function_app.models import FaceRectangle
 from function_app.settings import Settings
 from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.local_folder import LocalFolderStorage
-from function_app.training import TrainedIndex, get_training_status, load_trained_index, train_group
+from tests.support.recognition import recognize_bytes
 
 ENROLLED_LFW = ["ariel_sharon", "arnold_schwarzenegger", "colin_powell", "donald_rumsfeld", "george_w_bush"]
 UNKNOWN_LFW = ["gerhard_schroeder", "hugo_chavez", "jacques_chirac", "vladimir_putin"]
@@ -38,24 +38,24 @@ def enrolled(request, engine, testdata, tmp_path_factory):
         storage = LocalFolderStorage(tmp_path_factory.mktemp("data"))
     else:
         storage = AzureStorage(request.getfixturevalue("azurite_connection_string"))
-    gallery = Gallery(storage, engine, Settings())
+    local_api = LocalFaceApi(storage, engine, Settings())
     group_id = f"dev-{uuid.uuid4().hex[:8]}"
-    gallery.create_group(group_id, "dev set")
+    local_api.create_group(group_id, "dev set")
     names = {}
     for folder in sorted((testdata / "people").iterdir()):
-        person = gallery.create_person(group_id, folder.name)
+        person = local_api.create_person(group_id, folder.name)
         names[person.person_id] = folder.name
         for photo in sorted(folder.iterdir()):
-            gallery.add_face(group_id, person.person_id, photo.read_bytes())
+            local_api.add_face(group_id, person.person_id, photo.read_bytes())
     for name in ENROLLED_LFW:
-        person = gallery.create_person(group_id, name)
+        person = local_api.create_person(group_id, name)
         names[person.person_id] = name
         for n in (1, 2, 3):
             photo = (testdata / "people_lfw" / name / f"{n}.jpg").read_bytes()
-            gallery.add_face(group_id, person.person_id, photo, target_face=LFW_CENTRE)
-    status = train_group(gallery, group_id)
+            local_api.add_face(group_id, person.person_id, photo, target_face=LFW_CENTRE)
+    status = local_api.train(group_id)
     assert status.status == "succeeded", status.message
-    return Recognizer(gallery), group_id, names
+    return local_api, group_id, names
 
 
 def central(faces, width=250, height=250):
@@ -69,8 +69,8 @@ def central(faces, width=250, height=250):
 
 
 def test_training_status_describes_the_training(enrolled):
-    recognizer, group_id, _ = enrolled
-    status = get_training_status(recognizer.gallery, group_id)
+    local_api, group_id, _ = enrolled
+    status = local_api.training_status(group_id)
     body = status.to_dict()
     assert body["status"] == "succeeded"
     assert body["createdDateTime"] <= body["lastActionDateTime"]
@@ -79,18 +79,18 @@ def test_training_status_describes_the_training(enrolled):
 
 @pytest.mark.parametrize(("scene", "person"), SCENE_PROBES.items())
 def test_other_photos_of_enrolled_people_are_identified(enrolled, testdata, scene, person):
-    recognizer, group_id, _ = enrolled
-    [face] = recognizer.identify_image(group_id, (testdata / "scenes" / scene).read_bytes())
+    local_api, group_id, _ = enrolled
+    [face] = recognize_bytes(local_api, group_id, (testdata / "scenes" / scene).read_bytes())
     assert face.name == person
     assert 0.5 <= face.confidence <= 1.0
 
 
 def test_lfw_probes_of_enrolled_people_are_named_right_or_not_at_all(enrolled, testdata):
-    recognizer, group_id, _ = enrolled
+    local_api, group_id, _ = enrolled
     right, missed = 0, []
     for name in ENROLLED_LFW:
         for n in range(4, 11):
-            faces = recognizer.identify_image(group_id, (testdata / "people_lfw" / name / f"{n}.jpg").read_bytes())
+            faces = recognize_bytes(local_api, group_id, (testdata / "people_lfw" / name / f"{n}.jpg").read_bytes())
             face = central(faces)
             if face.name == name:
                 right += 1
@@ -102,10 +102,10 @@ def test_lfw_probes_of_enrolled_people_are_named_right_or_not_at_all(enrolled, t
 
 
 def test_people_not_enrolled_get_no_candidate(enrolled, testdata):
-    recognizer, group_id, _ = enrolled
+    local_api, group_id, _ = enrolled
     for name in UNKNOWN_LFW:
         for n in range(1, 11):
-            faces = recognizer.identify_image(group_id, (testdata / "people_lfw" / name / f"{n}.jpg").read_bytes())
+            faces = recognize_bytes(local_api, group_id, (testdata / "people_lfw" / name / f"{n}.jpg").read_bytes())
             face = central(faces)
             assert face.candidates == [] and face.name == "Unknown", f"{name}/{n}.jpg named {face.name}"
 
@@ -115,15 +115,15 @@ def test_people_not_enrolled_get_no_candidate(enrolled, testdata):
     [("two_people.jpg", ["obama", "biden"]), ("kit_with_rose.jpg", ["rose_leslie", "kit_harington"])],
 )
 def test_each_box_of_a_multi_face_photo_gets_its_own_name(enrolled, testdata, scene, left_to_right):
-    recognizer, group_id, _ = enrolled
-    faces = recognizer.identify_image(group_id, (testdata / "scenes" / scene).read_bytes())
+    local_api, group_id, _ = enrolled
+    faces = recognize_bytes(local_api, group_id, (testdata / "scenes" / scene).read_bytes())
     by_position = sorted(faces, key=lambda f: f.rectangle.left)
     assert [f.name for f in by_position] == left_to_right
 
 
 def test_crowd_photo_names_the_enrolled_and_not_the_child(enrolled, testdata):
-    recognizer, group_id, _ = enrolled
-    faces = recognizer.identify_image(group_id, (testdata / "scenes/obama_and_biden.jpg").read_bytes())
+    local_api, group_id, _ = enrolled
+    faces = recognize_bytes(local_api, group_id, (testdata / "scenes/obama_and_biden.jpg").read_bytes())
     named = {f.name for f in faces if f.candidates}
     assert named == {"obama", "biden"}
     child = max(faces, key=lambda f: f.rectangle.top)  # lowest in the picture
@@ -131,17 +131,17 @@ def test_crowd_photo_names_the_enrolled_and_not_the_child(enrolled, testdata):
 
 
 def test_candidates_are_ranked_and_bounded(enrolled, testdata):
-    recognizer, group_id, names = enrolled
-    [face] = recognizer.identify_image(
-        group_id, (testdata / "scenes/obama1.jpg").read_bytes(), max_candidates=3, confidence_threshold=0.0
+    local_api, group_id, names = enrolled
+    [face] = recognize_bytes(
+        local_api, group_id, (testdata / "scenes/obama1.jpg").read_bytes(), max_candidates=3, confidence_threshold=0.0
     )
     assert len(face.candidates) == 3
     assert face.candidates[0].name == "obama"
     confidences = [c.confidence for c in face.candidates]
     assert confidences == sorted(confidences, reverse=True)
     assert all(c.person_id in names for c in face.candidates)
-    strict = recognizer.identify_image(
-        group_id, (testdata / "scenes/obama1.jpg").read_bytes(), confidence_threshold=0.99
+    strict = recognize_bytes(
+        local_api, group_id, (testdata / "scenes/obama1.jpg").read_bytes(), confidence_threshold=0.99
     )
     assert strict[0].candidates == []
 
@@ -156,8 +156,8 @@ def test_confidence_mapping_is_monotonic_and_anchored():
 
 
 def test_matching_against_a_hundred_thousand_faces_keeps_the_answer(enrolled):
-    recognizer, group_id, _ = enrolled
-    index = load_trained_index(recognizer.gallery, group_id)
+    local_api, group_id, _ = enrolled
+    index = local_api.trainer.load_index(group_id)
     rng = np.random.default_rng(7)
     noise = rng.normal(size=(100_000, index.embeddings.shape[1])).astype(np.float32)
     noise /= np.linalg.norm(noise, axis=1, keepdims=True)
@@ -169,8 +169,8 @@ def test_matching_against_a_hundred_thousand_faces_keeps_the_answer(enrolled):
         np.concatenate([index.person_starts, len(index.embeddings) + np.arange(1000) * 100]),
     )
     queries = index.embeddings[:5]
-    small_answer = identify_embeddings(index, queries, match_threshold=0.4, max_candidates=3)
-    big_answer = identify_embeddings(big, queries, match_threshold=0.4, max_candidates=3)
+    small_answer = match_embeddings(index, queries, match_threshold=0.4, max_candidates=3)
+    big_answer = match_embeddings(big, queries, match_threshold=0.4, max_candidates=3)
     assert [[c.person_id for c in row] for row in big_answer] == [[c.person_id for c in row] for row in small_answer]
     # The queries are enrolled faces: distance ~0 = sqrt(2 - 2·similarity), where the square root
     # turns float32 rounding of the similarity (~1e-6, summed in an order BLAS may change with the
@@ -180,69 +180,65 @@ def test_matching_against_a_hundred_thousand_faces_keeps_the_answer(enrolled):
     assert all(row and row[0].confidence == pytest.approx(1.0, abs=5e-3) for row in big_answer)
 
 
-def test_identify_before_any_training_is_refused(gallery, group_id):
-    gallery.create_group(group_id, "untrained")
+def test_identify_before_any_training_is_refused(local_api, group_id):
+    local_api.create_group(group_id, "untrained")
     with pytest.raises(PersonGroupNotTrained, match="not trained"):
-        load_trained_index(gallery, group_id)
-    assert get_training_status(gallery, group_id).status == "notStarted"
+        local_api.trainer.load_index(group_id)
+    assert local_api.training_status(group_id).status == "notStarted"
 
 
-def test_training_an_empty_group_fails_clearly(gallery, group_id):
-    gallery.create_group(group_id, "empty")
-    gallery.create_person(group_id, "nobody yet")
-    status = train_group(gallery, group_id)
+def test_training_an_empty_group_fails_clearly(local_api, group_id):
+    local_api.create_group(group_id, "empty")
+    local_api.create_person(group_id, "nobody yet")
+    status = local_api.train(group_id)
     assert status.status == "failed"
     assert "no faces to train on" in status.message
 
 
-def test_changes_after_training_wait_for_the_next_training(gallery, group_id, testdata):
-    recognizer = Recognizer(gallery)
-    gallery.create_group(group_id, "g")
-    obama = gallery.create_person(group_id, "obama")
-    gallery.add_face(group_id, obama.person_id, (testdata / "people/obama/1.jpg").read_bytes())
-    assert train_group(gallery, group_id).status == "succeeded"
+def test_changes_after_training_wait_for_the_next_training(local_api, group_id, testdata):
+    local_api.create_group(group_id, "g")
+    obama = local_api.create_person(group_id, "obama")
+    local_api.add_face(group_id, obama.person_id, (testdata / "people/obama/1.jpg").read_bytes())
+    assert local_api.train(group_id).status == "succeeded"
     biden_photo = (testdata / "scenes/obama_and_biden.jpg").read_bytes()
     probe = (testdata / "people/biden/1.jpg").read_bytes()
 
-    biden = gallery.create_person(group_id, "biden")
-    gallery.add_face(group_id, biden.person_id, (testdata / "people/biden/2.jpg").read_bytes())
-    assert recognizer.identify_image(group_id, probe)[0].name == "Unknown"  # not trained yet
-    assert train_group(gallery, group_id).status == "succeeded"
-    assert recognizer.identify_image(group_id, probe)[0].name == "biden"
+    biden = local_api.create_person(group_id, "biden")
+    local_api.add_face(group_id, biden.person_id, (testdata / "people/biden/2.jpg").read_bytes())
+    assert recognize_bytes(local_api, group_id, probe)[0].name == "Unknown"  # not trained yet
+    assert local_api.train(group_id).status == "succeeded"
+    assert recognize_bytes(local_api, group_id, probe)[0].name == "biden"
 
-    gallery.delete_person(group_id, biden.person_id)
-    assert recognizer.identify_image(group_id, probe)[0].name == "biden"  # the snapshot still has him
-    train_group(gallery, group_id)
-    assert recognizer.identify_image(group_id, probe)[0].name == "Unknown"
-    assert {f.name for f in recognizer.identify_image(group_id, biden_photo)} == {"obama", "Unknown"}
-
-
-def test_a_failed_training_keeps_the_last_successful_one(gallery, group_id, testdata):
-    recognizer = Recognizer(gallery)
-    gallery.create_group(group_id, "g")
-    obama = gallery.create_person(group_id, "obama")
-    gallery.add_face(group_id, obama.person_id, (testdata / "people/obama/1.jpg").read_bytes())
-    train_group(gallery, group_id)
-    gallery.delete_person(group_id, obama.person_id)
-    assert train_group(gallery, group_id).status == "failed"
-    assert recognizer.identify_image(group_id, (testdata / "scenes/obama1.jpg").read_bytes())[0].name == "obama"
+    local_api.delete_person(group_id, biden.person_id)
+    assert recognize_bytes(local_api, group_id, probe)[0].name == "biden"  # the snapshot still has him
+    local_api.train(group_id)
+    assert recognize_bytes(local_api, group_id, probe)[0].name == "Unknown"
+    assert {f.name for f in recognize_bytes(local_api, group_id, biden_photo)} == {"obama", "Unknown"}
 
 
-def test_concurrent_trainings_leave_one_index_and_no_orphans(gallery, group_id, testdata):
+def test_a_failed_training_keeps_the_last_successful_one(local_api, group_id, testdata):
+    local_api.create_group(group_id, "g")
+    obama = local_api.create_person(group_id, "obama")
+    local_api.add_face(group_id, obama.person_id, (testdata / "people/obama/1.jpg").read_bytes())
+    local_api.train(group_id)
+    local_api.delete_person(group_id, obama.person_id)
+    assert local_api.train(group_id).status == "failed"
+    assert recognize_bytes(local_api, group_id, (testdata / "scenes/obama1.jpg").read_bytes())[0].name == "obama"
+
+
+def test_concurrent_trainings_leave_one_index_and_no_orphans(local_api, group_id, testdata):
     from concurrent.futures import ThreadPoolExecutor
 
-    from function_app.gallery import CONTAINER
+    from function_app.storage.layout import GALLERY_CONTAINER as CONTAINER
 
-    gallery.create_group(group_id, "g")
-    obama = gallery.create_person(group_id, "obama")
-    gallery.add_face(group_id, obama.person_id, (testdata / "people/obama/1.jpg").read_bytes())
+    local_api.create_group(group_id, "g")
+    obama = local_api.create_person(group_id, "obama")
+    local_api.add_face(group_id, obama.person_id, (testdata / "people/obama/1.jpg").read_bytes())
     with ThreadPoolExecutor(max_workers=4) as pool:
-        statuses = list(pool.map(lambda _: train_group(gallery, group_id), range(4)))
+        statuses = list(pool.map(lambda _: local_api.train(group_id), range(4)))
     assert {s.status for s in statuses} == {"succeeded"}
     indexes = [
-        b.name for b in gallery.storage.list_blobs(CONTAINER, f"{group_id}/training/") if b.name.endswith(".npz")
+        b.name for b in local_api.storage.list_blobs(CONTAINER, f"{group_id}/training/") if b.name.endswith(".npz")
     ]
-    assert indexes == [get_training_status(gallery, group_id).index_blob]
-    assert (
-        Recognizer(gallery).identify_image(group_id, (testdata / "scenes/obama1.jpg").read_bytes())[0].name == "obama"
-    )
+    assert indexes == [local_api.trainer.load_index(group_id).training_id]
+    assert recognize_bytes(local_api, group_id, (testdata / "scenes/obama1.jpg").read_bytes())[0].name == "obama"

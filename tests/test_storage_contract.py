@@ -12,7 +12,7 @@ from function_app.storage import BlobNotFound, MessageNotFound, PreconditionFail
 from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.local_folder import LocalFolderStorage
 
-from .azurite import FakeEntraCredential
+from .support.azurite import FakeEntraCredential
 
 
 @pytest.fixture(params=["local", "azurite", "azurite-identity"])

@@ -14,7 +14,7 @@ from function_app.settings import Settings
 from function_app.storage import create_storage
 from function_app.storage.azure_storage import AzureStorage
 
-from .azurite import FakeEntraCredential
+from .support.azurite import FakeEntraCredential
 
 
 def _identity_storage(environ: dict[str, str]) -> AzureStorage:

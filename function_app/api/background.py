@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from ..bulk_enrollment import handle_enrollment_message
-from ..face_ids import FaceIdStore
-from ..services import current_services
-from ..work_queues import ENROLL_QUEUE, TRAIN_QUEUE, handle_training_message
+from ..faceapi.local.face_ids import FaceIdStore
+from ..faceapi.local.training import handle_training_message
+from ..features.bulk_enrollment import handle_enrollment_message
+from ..runtime import current_runtime
+from ..storage.layout import ENROLL_QUEUE, TRAIN_QUEUE
 
 bp = func.Blueprint()
 STORAGE_CONNECTION = "AzureWebJobsStorage"
@@ -16,17 +17,17 @@ STORAGE_CONNECTION = "AzureWebJobsStorage"
 @bp.function_name("train_worker")
 @bp.queue_trigger(arg_name="msg", queue_name=TRAIN_QUEUE, connection=STORAGE_CONNECTION)
 def train_worker(msg: func.QueueMessage) -> None:
-    handle_training_message(current_services().faces, msg.get_body())
+    handle_training_message(current_runtime().faces, msg.get_body())
 
 
 @bp.function_name("enroll_worker")
 @bp.queue_trigger(arg_name="msg", queue_name=ENROLL_QUEUE, connection=STORAGE_CONNECTION)
 def enroll_worker(msg: func.QueueMessage) -> None:
-    services = current_services()
-    handle_enrollment_message(services.faces, services.storage, msg.get_body())
+    runtime = current_runtime()
+    handle_enrollment_message(runtime.faces, runtime.storage, msg.get_body())
 
 
 @bp.function_name("purge_expired_face_ids")
 @bp.timer_trigger(arg_name="timer", schedule="0 17 * * * *", run_on_startup=False)
 def purge_expired_face_ids(timer: func.TimerRequest) -> None:
-    FaceIdStore(current_services().storage).purge_expired()
+    FaceIdStore(current_runtime().storage).purge_expired()

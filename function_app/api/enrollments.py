@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from ..bulk_enrollment import get_enrollment, start_enrollment
-from ..params import parse_bool
-from ..services import Services
+from ..features.bulk_enrollment import get_enrollment, start_enrollment
+from ..runtime import Runtime
 from .http import endpoint, json_body, json_response, param, required_param
+from .params import parse_bool
 
 bp = func.Blueprint()
 
 
 @endpoint(bp, "start_enrollment", "api/enrollments", "POST")
-def post_enrollment(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def post_enrollment(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     """A zip body (`application/zip`) with ?personGroupId=, or JSON {personGroupId, container, prefix}."""
     content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     train = parse_bool(param(req, "train"), "train", default=True)
     if content_type == "application/json":
         body = json_body(req)
         job = start_enrollment(
-            services.storage,
+            runtime.storage,
             body.get("personGroupId") or "",
             container=body.get("container") or None,
             prefix=body.get("prefix") or "",
@@ -28,7 +28,7 @@ def post_enrollment(req: func.HttpRequest, services: Services) -> func.HttpRespo
         )
     else:
         job = start_enrollment(
-            services.storage, required_param(req, "personGroupId"), zip_data=req.get_body(), train=train
+            runtime.storage, required_param(req, "personGroupId"), zip_data=req.get_body(), train=train
         )
     response = json_response(job.to_dict(), 202)
     response.headers["Location"] = f"/api/enrollments/{job.enrollment_id}"
@@ -36,5 +36,5 @@ def post_enrollment(req: func.HttpRequest, services: Services) -> func.HttpRespo
 
 
 @endpoint(bp, "get_enrollment", "api/enrollments/{enrollmentId}", "GET")
-def enrollment_status(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    return json_response(get_enrollment(services.storage, req.route_params["enrollmentId"]).to_dict())
+def enrollment_status(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    return json_response(get_enrollment(runtime.storage, req.route_params["enrollmentId"]).to_dict())

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from ..frames import identify_frame
-from ..params import parse_float
-from ..services import Services
+from ..features.frames import identify_frame
+from ..runtime import Runtime
 from .http import endpoint, image_body, json_response, param, required_param
+from .params import parse_float
 
 bp = func.Blueprint()
 
 
 @endpoint(bp, "identify_frame", "api/frames", "POST")
-def post_frame(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def post_frame(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     result = identify_frame(
-        services.faces,
-        services.storage,
+        runtime.faces,
+        runtime.storage,
+        runtime.settings,
         required_param(req, "personGroupId"),
         param(req, "cameraId"),
         image_body(req),

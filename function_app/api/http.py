@@ -10,14 +10,14 @@ from typing import Any
 
 import azure.functions as func
 
-from ..auth import check_key
-from ..errors import BadArgument, FaceServiceError, InvalidURL
-from ..params import parse_int
-from ..services import Services, current_services
+from ..errors import BadArgument, FaceApiError, InvalidURL
+from ..runtime import Runtime, current_runtime
+from .auth import check_key
+from .params import parse_int
 
 log = logging.getLogger("function_app.api")
 
-Handler = Callable[[func.HttpRequest, Services], func.HttpResponse]
+Handler = Callable[[func.HttpRequest, Runtime], func.HttpResponse]
 
 
 def json_response(data: Any, status: int = 200) -> func.HttpResponse:
@@ -33,7 +33,7 @@ def error_response(code: str, message: str, status: int) -> func.HttpResponse:
 
 
 def endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> Callable[[Handler], Handler]:
-    """Register `handler(req, services)` as the HTTP function `name`: it runs after the key check,
+    """Register `handler(req, runtime)` as the HTTP function `name`: it runs after the key check,
     and its domain errors become the Face API error envelope."""
 
     def register(handler: Handler) -> Handler:
@@ -49,10 +49,10 @@ def endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> C
 
 def respond(handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
     try:
-        services = current_services()
-        check_key(services.settings, req.headers.get)
-        return handler(req, services)
-    except FaceServiceError as exc:
+        runtime = current_runtime()
+        check_key(runtime.settings, req.headers.get)
+        return handler(req, runtime)
+    except FaceApiError as exc:
         response = error_response(exc.code, exc.message, exc.status)
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)

@@ -8,7 +8,7 @@ from typing import Any
 
 import azure.functions as func
 
-from ..services import Services
+from ..runtime import Runtime
 from .http import endpoint, json_response
 
 bp = func.Blueprint()
@@ -130,5 +130,5 @@ def openapi_spec() -> dict[str, Any]:
 
 
 @endpoint(bp, "openapi_document", "api/openapi.json", "GET")
-def openapi_document(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def openapi_document(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     return json_response(openapi_spec())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from ..face_api import RECOGNITION_MODELS
-from ..gallery import PersonGroup
-from ..params import check_model, parse_bool
-from ..services import Services
+from ..faceapi.base import RECOGNITION_MODELS
+from ..models import PersonGroup
+from ..runtime import Runtime
 from .http import empty_response, endpoint, json_body, json_response, param, top_param
+from .params import check_model, parse_bool
 
 bp = func.Blueprint()
 GROUP = "face/v1.0/persongroups/{personGroupId}"
@@ -22,45 +22,45 @@ def _group_dict(group: PersonGroup, req: func.HttpRequest) -> dict:
 
 
 @endpoint(bp, "create_person_group", GROUP, "PUT")
-def create_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def create_person_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     body = json_body(req)
     check_model(body.get("recognitionModel"), RECOGNITION_MODELS, "recognitionModel")
-    services.faces.create_group(
+    runtime.faces.create_group(
         req.route_params["personGroupId"], body.get("name"), body.get("userData"), body.get("recognitionModel")
     )
     return empty_response()
 
 
 @endpoint(bp, "get_person_group", GROUP, "GET")
-def get_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    return json_response(_group_dict(services.faces.get_group(req.route_params["personGroupId"]), req))
+def get_person_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    return json_response(_group_dict(runtime.faces.get_group(req.route_params["personGroupId"]), req))
 
 
 @endpoint(bp, "update_person_group", GROUP, "PATCH")
-def update_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def update_person_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     body = json_body(req)
-    services.faces.update_group(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
+    runtime.faces.update_group(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
     return empty_response()
 
 
 @endpoint(bp, "delete_person_group", GROUP, "DELETE")
-def delete_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    services.faces.delete_group(req.route_params["personGroupId"])
+def delete_person_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    runtime.faces.delete_group(req.route_params["personGroupId"])
     return empty_response()
 
 
 @endpoint(bp, "list_person_groups", "face/v1.0/persongroups", "GET")
-def list_person_groups(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    groups = services.faces.list_groups(param(req, "start"), top_param(req))
+def list_person_groups(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    groups = runtime.faces.list_groups(param(req, "start"), top_param(req))
     return json_response([_group_dict(g, req) for g in groups])
 
 
 @endpoint(bp, "train_person_group", f"{GROUP}/train", "POST")
-def train_person_group(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    services.faces.request_training(req.route_params["personGroupId"])
+def train_person_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    runtime.faces.request_training(req.route_params["personGroupId"])
     return empty_response(202)
 
 
 @endpoint(bp, "get_person_group_training_status", f"{GROUP}/training", "GET")
-def get_person_group_training_status(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    return json_response(services.faces.training_status(req.route_params["personGroupId"]).to_dict())
+def get_person_group_training_status(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    return json_response(runtime.faces.training_status(req.route_params["personGroupId"]).to_dict())

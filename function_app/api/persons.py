@@ -5,11 +5,11 @@ from __future__ import annotations
 import azure.functions as func
 
 from ..errors import BadArgument
-from ..face_api import DETECTION_MODELS
-from ..faces import FaceRectangle
-from ..params import check_model
-from ..services import Services
+from ..faceapi.base import DETECTION_MODELS
+from ..models import FaceRectangle
+from ..runtime import Runtime
 from .http import empty_response, endpoint, image_body, json_body, json_response, param, top_param
+from .params import check_model
 
 bp = func.Blueprint()
 PERSONS = "face/v1.0/persongroups/{personGroupId}/persons"
@@ -18,43 +18,43 @@ FACES = PERSON + "/persistedfaces"
 
 
 @endpoint(bp, "create_person", PERSONS, "POST")
-def create_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def create_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     body = json_body(req)
-    person = services.faces.create_person(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
+    person = runtime.faces.create_person(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
     return json_response({"personId": person.person_id})
 
 
 @endpoint(bp, "list_persons", PERSONS, "GET")
-def list_persons(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    persons = services.faces.list_persons(req.route_params["personGroupId"], param(req, "start"), top_param(req))
+def list_persons(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    persons = runtime.faces.list_persons(req.route_params["personGroupId"], param(req, "start"), top_param(req))
     return json_response([p.to_dict() for p in persons])
 
 
 @endpoint(bp, "get_person", PERSON, "GET")
-def get_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    person = services.faces.get_person(req.route_params["personGroupId"], req.route_params["personId"])
+def get_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    person = runtime.faces.get_person(req.route_params["personGroupId"], req.route_params["personId"])
     return json_response(person.to_dict())
 
 
 @endpoint(bp, "update_person", PERSON, "PATCH")
-def update_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def update_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     body = json_body(req)
-    services.faces.update_person(
+    runtime.faces.update_person(
         req.route_params["personGroupId"], req.route_params["personId"], body.get("name"), body.get("userData")
     )
     return empty_response()
 
 
 @endpoint(bp, "delete_person", PERSON, "DELETE")
-def delete_person(req: func.HttpRequest, services: Services) -> func.HttpResponse:
-    services.faces.delete_person(req.route_params["personGroupId"], req.route_params["personId"])
+def delete_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    runtime.faces.delete_person(req.route_params["personGroupId"], req.route_params["personId"])
     return empty_response()
 
 
 @endpoint(bp, "add_person_face", FACES, "POST")
-def add_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def add_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     check_model(param(req, "detectionModel"), DETECTION_MODELS, "detectionModel")
-    face = services.faces.add_face(
+    face = runtime.faces.add_face(
         req.route_params["personGroupId"],
         req.route_params["personId"],
         image_body(req),
@@ -77,14 +77,14 @@ def _target_face(text: str | None) -> FaceRectangle | None:
 
 
 @endpoint(bp, "get_person_face", FACES + "/{persistedFaceId}", "GET")
-def get_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def get_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     route = req.route_params
-    face = services.faces.get_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
+    face = runtime.faces.get_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
     return json_response(face.to_dict())
 
 
 @endpoint(bp, "delete_person_face", FACES + "/{persistedFaceId}", "DELETE")
-def delete_person_face(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def delete_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     route = req.route_params
-    services.faces.delete_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
+    runtime.faces.delete_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
     return empty_response()

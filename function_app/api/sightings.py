@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from ..services import Services
-from ..sightings import query_sightings
+from ..features.sightings import query_sightings
+from ..runtime import Runtime
 from .http import endpoint, json_response, param, top_param
 
 bp = func.Blueprint()
 
 
 @endpoint(bp, "list_sightings", "api/sightings", "GET")
-def list_sightings(req: func.HttpRequest, services: Services) -> func.HttpResponse:
+def list_sightings(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     page = query_sightings(
-        services.storage,
+        runtime.storage,
         day=param(req, "day"),
         person_id=param(req, "personId"),
         camera=param(req, "cameraId"),

@@ -19,14 +19,13 @@ def create_engine(settings: Settings) -> FaceEngine:
     )
 
 
-# FACE_ENGINE → how dlib's ResNet embedding is computed; both share the detectors and landmarks.
+# FACE_ENGINE (checked by Settings) → how dlib's ResNet embedding is computed; both share the detectors
+# and landmarks. FACE_ENGINE=azure uses no local engine.
 _EMBEDDINGS = {"local": "onnx", "dlib": "dlib"}
 
 
 @functools.lru_cache(maxsize=8)
 def _engine(kind: str, detector: str, upsample: int, max_side: int, cache_dir: str) -> FaceEngine:
-    if kind not in _EMBEDDINGS:
-        raise ValueError(f"Unknown FACE_ENGINE {kind!r}: use one of {', '.join(_EMBEDDINGS)}")
     from .dlib_engine import DlibFaceEngine
 
     return DlibFaceEngine(detector, upsample, max_side, _EMBEDDINGS[kind], cache_dir)

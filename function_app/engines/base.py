@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..faces import DetectedFace
+from ..models import DetectedFace
 
 
 class FaceEngine(Protocol):

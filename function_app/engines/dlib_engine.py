@@ -11,7 +11,7 @@ import cv2
 import dlib
 import numpy as np
 
-from ..faces import DetectedFace, FaceLandmarks, FaceRectangle, Point
+from ..models import DetectedFace, FaceLandmarks, FaceRectangle, Point
 from . import blazeface, model_files
 from .head_pose import estimate_head_pose
 from .onnx_embedding import OnnxFaceEmbedder, default_cache_dir

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..faces import HeadPose
+from ..models import HeadPose
 
 # Generic face model in millimetres, in OpenCV camera axes (x right, y down, z away from the camera),
 # for landmarks 30 (nose tip), 8 (chin), 36 and 45 (outer eye corners), 48 and 54 (mouth corners).

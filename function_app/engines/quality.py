@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..faces import FaceQuality, FaceRectangle, HeadPose
+from ..models import FaceQuality, FaceRectangle, HeadPose
 
 # Variance of the Laplacian on a face resized to 128 px wide. Measured on the test photos: sharp
 # portraits score over 100, 250-px LFW faces 40–100, a portrait blurred with σ = 3 px about 25 and

@@ -11,8 +11,8 @@ from pathlib import Path
 import waitress
 from waitress.server import BaseWSGIServer
 
-from ..auth import configured_keys
-from ..services import current_services
+from ..api.auth import configured_keys
+from ..runtime import current_runtime
 from ..settings import Settings
 from .functions import app_functions
 from .host_config import HostConfig
@@ -67,7 +67,7 @@ def create_host(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> 
     """Build the host for the settings in the environment (port 0: any free port)."""
     ensure_api_key(Settings.from_env())
     config = HostConfig.load()
-    services = current_services()  # loads the models before the first request
+    runtime = current_runtime()  # loads the models before the first request
     server = waitress.create_server(
         FunctionsWsgiApp(Router(app_functions(), config.route_prefix), MAX_REQUEST_BODY),
         host=host,
@@ -76,7 +76,7 @@ def create_host(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> 
         max_request_body_size=MAX_REQUEST_BODY,
         ident="function_app",
     )
-    return LocalHost(server, QueueWorker(app_functions(), services.storage, config))
+    return LocalHost(server, QueueWorker(app_functions(), runtime.storage, config))
 
 
 def serve(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> None:

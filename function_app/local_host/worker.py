@@ -18,7 +18,7 @@ from azure.functions.queue import QueueMessage as TriggerMessage  # the host's t
 
 from ..storage import MessageNotFound, Storage
 from ..storage.base import QueueMessage
-from ..work_queues import poison_queue
+from ..storage.layout import poison_queue
 from .host_config import HostConfig
 
 log = logging.getLogger("function_app.local_host")

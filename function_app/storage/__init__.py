@@ -20,11 +20,9 @@ def create_storage(settings: Settings) -> Storage:
         from .local_folder import LocalFolderStorage
 
         return LocalFolderStorage(settings.storage_dir)
-    if settings.storage_backend == "azure":
-        from .azure_storage import azure_storage_from_settings
+    from .azure_storage import azure_storage_from_settings  # STORAGE_BACKEND=azure (Settings checks it)
 
-        return azure_storage_from_settings(settings)
-    raise ValueError(f"Unknown STORAGE_BACKEND {settings.storage_backend!r}: use 'local' or 'azure'")
+    return azure_storage_from_settings(settings)
 
 
 __all__ = [

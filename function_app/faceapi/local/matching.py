@@ -11,26 +11,14 @@ so by default a candidate needs d ≤ T), d ≥ 2T gives 0. T is calibrated on t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
-from .errors import BadArgument
+from ...errors import BadArgument
+from ...models import Candidate
+from ..base import MAX_CANDIDATES
 from .training import TrainedIndex
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.5
-MAX_CANDIDATES = 100
-
-
-@dataclass(frozen=True)
-class Candidate:
-    person_id: str
-    name: str
-    confidence: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"personId": self.person_id, "confidence": round(self.confidence, 5)}
 
 
 def distance_to_confidence(distance: np.ndarray, match_threshold: float) -> np.ndarray:
@@ -46,7 +34,7 @@ def person_distances(index: TrainedIndex, queries: np.ndarray) -> np.ndarray:
     return np.sqrt(nearest)
 
 
-def identify_embeddings(
+def match_embeddings(
     index: TrainedIndex,
     queries: np.ndarray,
     *,

@@ -1,5 +1,5 @@
 """The service as a real subprocess: `python -m function_app serve` on a loopback port, for the tests
-that drive it over HTTP (the SDK, requests, the edge client)."""
+that drive it over HTTP (the SDK, requests, the edge client); and its command line, run once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import requests
 
 from .azurite import free_port
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def start_server(env: dict[str, str], log: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
@@ -52,3 +52,10 @@ def stop_server(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STORAGE_DIR": str(data), "STORAGE_BACKEND": "local", **settings}
+    return subprocess.run(
+        [sys.executable, "-m", "function_app", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
+    )

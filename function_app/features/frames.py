@@ -4,17 +4,16 @@ record. The prototype needed a detect call and an identify call per frame."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .clock import iso, utc_now
-from .errors import BadArgument
-from .imaging import decode_image
-from .recognition import IdentifiedFace
+from ..clock import iso, utc_now
+from ..errors import BadArgument
+from ..faceapi import FaceApi
+from ..imaging import decode_image
+from ..models import Image, RecognizedFace
+from ..settings import Settings
+from ..storage import Storage
 from .sightings import MAX_LOCATION, SightedFace, SightingRecord, check_camera, write_sighting
-from .storage import Storage
-
-if TYPE_CHECKING:
-    from .face_service import FaceService
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class FrameResult:
     time_stamp: str
     frame_width: int
     frame_height: int
-    faces: list[IdentifiedFace]
+    faces: list[RecognizedFace]
     record: str | None  # the sighting blob, when the frame had faces
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,8 +35,9 @@ class FrameResult:
 
 
 def identify_frame(
-    faces_service: FaceService,
+    faces: FaceApi,
     storage: Storage,
+    settings: Settings,
     group_id: str,
     camera: str | None,
     image: bytes,
@@ -48,13 +48,13 @@ def identify_frame(
     camera = check_camera(camera)
     if location is not None and len(location) > MAX_LOCATION:
         raise BadArgument(f"'location' is too long: at most {MAX_LOCATION} characters.")
-    settings = faces_service.settings
     rgb = decode_image(image, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
+    frame = Image(rgb, image)
     moment = utc_now()
-    faces = faces_service.identify_image(group_id, image, rgb=rgb, confidence_threshold=confidence_threshold)
-    height, width = rgb.shape[:2]
+    found = faces.recognize(group_id, frame, confidence_threshold=confidence_threshold)
+    width, height = frame.width, frame.height
     record = None
-    if faces:
+    if found:
         sighting = SightingRecord(
             camera=camera,
             person_group_id=group_id,
@@ -63,9 +63,9 @@ def identify_frame(
             frame_height=height,
             faces=[
                 SightedFace(f.rectangle.to_dict(), f.person_id, f.name, f.confidence, f.quality_for_recognition)
-                for f in faces
+                for f in found
             ],
             location=location,
         )
         record = write_sighting(storage, sighting)
-    return FrameResult(iso(moment), width, height, faces, record)
+    return FrameResult(iso(moment), width, height, found, record)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .clock import iso, utc_now
-from .errors import BadArgument
-from .storage import BlobNotFound, Storage
+from ..clock import iso, utc_now
+from ..errors import BadArgument
+from ..storage import BlobNotFound, Storage
+from ..storage.layout import SIGHTINGS_CONTAINER as CONTAINER
 
-CONTAINER = "sightings"
 CAMERA_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 DAY_PATTERN = re.compile(r"^\d{8}$")
 MAX_LOCATION = 256
@@ -34,7 +34,7 @@ class SightedFace:
     person_id: str | None
     name: str
     confidence: float
-    quality_for_recognition: str
+    quality_for_recognition: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return {

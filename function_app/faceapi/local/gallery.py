@@ -1,8 +1,8 @@
 """Person groups, persons and their persisted faces (photo and embedding), kept in blob storage.
 
-Group records live in the `persongroups` container (`{groupId}.json`), so listing groups reads only
-them. Everything else lies in the `facegroups` container, one prefix per group so that deleting a
-group is one sweep:
+Group records live in the groups container (`{groupId}.json`), so listing groups reads only
+them. Everything else lies in the gallery container, one prefix per group so that deleting a
+group is one sweep (storage/layout.py):
     {groupId}/persons/{personId}.json
     {groupId}/faces/{personId}/{persistedFaceId}.json   record with the embedding
     {groupId}/faces/{personId}/{persistedFaceId}.photo  the uploaded bytes
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from .clock import iso, utc_now
-from .engines import FaceEngine
-from .errors import (
+from ...clock import iso, utc_now
+from ...engines import FaceEngine
+from ...errors import (
     BadArgument,
     FaceTooBlurry,
     FaceTooSmall,
@@ -34,16 +33,14 @@ from .errors import (
     PersonGroupNotFound,
     PersonNotFound,
 )
-from .faces import DetectedFace, FaceRectangle
-from .imaging import decode_image
-from .settings import Settings
-from .storage import BlobNotFound, PreconditionFailed, Storage
+from ...imaging import decode_image
+from ...models import DetectedFace, FaceRectangle, PersistedFace, Person, PersonGroup
+from ...settings import Settings
+from ...storage import BlobNotFound, PreconditionFailed, Storage
+from ...storage.layout import GALLERY_CONTAINER as CONTAINER
+from ...storage.layout import GROUPS_CONTAINER
+from ..base import check_group_id
 
-CONTAINER = "facegroups"
-GROUPS_CONTAINER = "persongroups"
-# Embeddings are dlib's ResNet whatever a client asks for; groups report the newest model name.
-RECOGNITION_MODEL = "recognition_04"
-GROUP_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
 MAX_NAME = 128
 MAX_USER_DATA = 16 * 1024
 # A detected face belongs to the target rectangle when at least this share of it lies inside.
@@ -51,62 +48,7 @@ TARGET_OVERLAP = 0.5
 
 
 @dataclass(frozen=True)
-class PersonGroup:
-    person_group_id: str
-    name: str
-    user_data: str | None = None
-    created: str = ""
-    recognition_model: str = RECOGNITION_MODEL
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"personGroupId": self.person_group_id, "name": self.name, "userData": self.user_data}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PersonGroup:
-        return cls(
-            data["personGroupId"],
-            data["name"],
-            data.get("userData"),
-            data.get("createdDateTime", ""),
-            data.get("recognitionModel") or RECOGNITION_MODEL,
-        )
-
-
-@dataclass(frozen=True)
-class Person:
-    person_id: str
-    name: str
-    user_data: str | None = None
-    persisted_face_ids: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "personId": self.person_id,
-            "name": self.name,
-            "userData": self.user_data,
-            "persistedFaceIds": list(self.persisted_face_ids),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Person:
-        faces = tuple(data.get("persistedFaceIds") or ())
-        return cls(data["personId"], data.get("name") or "", data.get("userData"), faces)
-
-
-@dataclass(frozen=True)
-class FaceEntry:
-    """A persisted face as the API shows it: its id, its person and its userData."""
-
-    persisted_face_id: str
-    person_id: str
-    user_data: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"persistedFaceId": self.persisted_face_id, "userData": self.user_data}
-
-
-@dataclass(frozen=True)
-class PersistedFace(FaceEntry):
+class EnrolledFace(PersistedFace):
     """A face enrolled on this machine: also its rectangle, quality and embedding."""
 
     rectangle: FaceRectangle
@@ -124,7 +66,7 @@ class PersistedFace(FaceEntry):
         }
 
     @classmethod
-    def from_record(cls, data: dict[str, Any]) -> PersistedFace:
+    def from_record(cls, data: dict[str, Any]) -> EnrolledFace:
         return cls(
             persisted_face_id=data["persistedFaceId"],
             person_id=data["personId"],
@@ -144,11 +86,6 @@ def _check_text(value: str | None, what: str, limit: int, *, required: bool) -> 
         raise BadArgument(f"{what} must be a string.")
     if len(value) > limit:
         raise BadArgument(f"{what} is {len(value)} characters long; the limit is {limit}.")
-
-
-def check_group_id(group_id: str) -> None:
-    if not isinstance(group_id, str) or not GROUP_ID_PATTERN.match(group_id):
-        raise BadArgument(f"Invalid personGroupId {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
 
 
 def _check_uuid(value: str, error: type[Exception], what: str) -> str:
@@ -313,14 +250,14 @@ class Gallery:
         *,
         target_face: FaceRectangle | None = None,
         user_data: str | None = None,
-    ) -> PersistedFace:
+    ) -> EnrolledFace:
         """Detect the one face in `image` (or the one in `target_face`), check it is usable for
         recognition, and store the photo with its embedding."""
         person_id = self._person_record(group_id, person_id)["personId"]
         _check_text(user_data, "userData", 1024, required=False)
         rgb = decode_image(image, max_bytes=self.settings.max_image_bytes, max_side=self.settings.max_image_side)
         face = self._enrollable_face(self.engine.detect(rgb), target_face)
-        persisted = PersistedFace(
+        persisted = EnrolledFace(
             persisted_face_id=str(uuid.uuid4()),
             person_id=person_id,
             user_data=user_data or None,
@@ -361,13 +298,13 @@ class Gallery:
             raise FaceTooBlurry(f"The face is too blurry (blur {face.quality.blur_value:.2f}); use a sharper photo.")
         return face
 
-    def get_face(self, group_id: str, person_id: str, face_id: str) -> PersistedFace:
+    def get_face(self, group_id: str, person_id: str, face_id: str) -> EnrolledFace:
         person_id = self._person_record(group_id, person_id)["personId"]
         face_id = _check_uuid(face_id, PersistedFaceNotFound, "Persisted face")
         data = self._read(f"{group_id}/faces/{person_id}/{face_id}.json")
         if data is None:
             raise PersistedFaceNotFound(f"Persisted face {face_id} is not found.")
-        return PersistedFace.from_record(data)
+        return EnrolledFace.from_record(data)
 
     def get_face_photo(self, group_id: str, person_id: str, face_id: str) -> bytes:
         face = self.get_face(group_id, person_id, face_id)
@@ -377,11 +314,11 @@ class Gallery:
         face = self.get_face(group_id, person_id, face_id)
         self._delete_prefix(f"{group_id}/faces/{face.person_id}/{face.persisted_face_id}.")
 
-    def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[PersistedFace]:
+    def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[EnrolledFace]:
         """Every persisted face of the group (or of one person), grouped by person."""
         prefix = f"{group_id}/faces/" if person_id is None else f"{group_id}/faces/{person_id}/"
         for blob in self.storage.list_blobs(CONTAINER, prefix):
             if blob.name.endswith(".json"):
                 data = self._read(blob.name)
                 if data is not None:
-                    yield PersistedFace.from_record(data)
+                    yield EnrolledFace.from_record(data)

@@ -1,7 +1,7 @@
 """Bulk enrollment as a background job: a zip upload or a blob prefix of photos is enrolled by a
 queue-triggered function, with its progress in a status record that the caller polls.
 
-Container `enrollments`: `{enrollmentId}.json` the status, `{enrollmentId}.zip` an uploaded zip.
+Enrollments container: `{enrollmentId}.json` the status, `{enrollmentId}.zip` an uploaded zip.
 """
 
 from __future__ import annotations
@@ -11,32 +11,24 @@ import logging
 import re
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .clock import iso, utc_now
-from .enrollment import EnrollmentReport, Photo, enroll_photos, photos_in_blobs, photos_in_zip
-from .errors import BadArgument, FaceServiceError, NotFound
-from .face_ids import CONTAINER as FACE_IDS_CONTAINER
-from .gallery import CONTAINER as GALLERY_CONTAINER
-from .gallery import GROUPS_CONTAINER, check_group_id
-from .sightings import CONTAINER as SIGHTINGS_CONTAINER
-from .storage import BlobNotFound, Storage
-from .work_queues import ENROLL_QUEUE, parse_message, send_json
+from ..clock import iso, utc_now
+from ..errors import BadArgument, EnrollmentNotFound, FaceApiError
+from ..faceapi import FaceApi
+from ..faceapi.base import check_group_id
+from ..storage import BlobNotFound, Storage
+from ..storage.layout import APP_CONTAINERS, ENROLL_QUEUE
+from ..storage.layout import ENROLLMENTS_CONTAINER as CONTAINER
+from ..storage.messages import parse_message, send_json
+from .enrollment import EnrollmentReport, enroll_photos
+from .photos import Photo, photos_in_blobs, photos_in_zip
 
-if TYPE_CHECKING:
-    from .face_service import FaceService
-
-CONTAINER = "enrollments"
 CONTAINER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-APP_CONTAINERS = {CONTAINER, GALLERY_CONTAINER, GROUPS_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER}
 # The status is written after every this many photos (and at the end): progress without a write per photo.
 PROGRESS_EVERY = 5
 
 log = logging.getLogger(__name__)
-
-
-class EnrollmentNotFound(NotFound):
-    code = "EnrollmentNotFound"
 
 
 @dataclass(frozen=True)
@@ -149,7 +141,7 @@ def _photos(storage: Storage, job: EnrollmentJob) -> list[Photo]:
     return photos_in_blobs(storage, container, prefix)
 
 
-def handle_enrollment_message(faces: FaceService, storage: Storage, content: str | bytes) -> EnrollmentJob | None:
+def handle_enrollment_message(faces: FaceApi, storage: Storage, content: str | bytes) -> EnrollmentJob | None:
     """Run a queued enrollment. A finished job is not run again; an interrupted one resumes,
     skipping the photos it already added. Bad photos are reported in the job, not retried."""
     try:
@@ -168,7 +160,7 @@ def handle_enrollment_message(faces: FaceService, storage: Storage, content: str
 
     try:
         report = enroll_photos(faces, job.person_group_id, _photos(storage, job), progress=progress, train=job.train)
-    except FaceServiceError as exc:
+    except FaceApiError as exc:
         return _save(storage, replace(job, status="failed", message=exc.message))
     training = report.training.status if report.training else None
     done = job.with_progress(report, status="succeeded", training_status=training)

@@ -1,5 +1,5 @@
 """Calls to the Azure Face API through its SDK, signed in with a key or a Microsoft Entra identity:
-throttling retried as the service asks, and every failure turned into a FaceServiceError that says
+throttling retried as the service asks, and every failure turned into a FaceApiError that says
 what went wrong (never the key).
 
 The service answers 429 with a `Retry-After` header when a resource's rate limit is exceeded (20
@@ -24,7 +24,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from msrest.authentication import Authentication, CognitiveServicesCredentials
 from msrest.exceptions import ClientRequestError
 
-from .errors import FaceServiceError, error_for
+from ...errors import FaceApiError, UpstreamError, UpstreamUnavailable, error_for
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -35,21 +35,6 @@ MAX_ATTEMPTS = 5
 MAX_WAIT_SECONDS = 30.0
 MAX_TOTAL_WAIT_SECONDS = 60.0
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
-
-
-class UpstreamError(FaceServiceError):
-    """An error the Azure Face API answered, passed on with its code and status."""
-
-    def __init__(self, message: str, code: str, status: int, retry_after: int | None = None):
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.retry_after = retry_after
-
-
-class UpstreamUnavailable(FaceServiceError):
-    code = "ServiceUnavailable"
-    status = 503
 
 
 class EntraSignIn(Authentication):
@@ -135,7 +120,7 @@ def _error_of(exc: APIErrorException) -> tuple[str, str]:
     return str(exc.response.status_code), exc.response.reason or ""
 
 
-def upstream_error(exc: APIErrorException) -> FaceServiceError:
+def upstream_error(exc: APIErrorException) -> FaceApiError:
     status = exc.response.status_code
     code, message = _error_of(exc)
     if status in (401, 403):

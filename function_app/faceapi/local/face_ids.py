@@ -11,18 +11,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from .clock import iso, utc_now
-from .errors import BadArgument, FaceServiceError
-from .storage import BlobNotFound, Storage
+from ...clock import iso, utc_now
+from ...errors import BadArgument, FaceNotFound
+from ...storage import BlobNotFound, Storage
+from ...storage.layout import FACE_IDS_CONTAINER as CONTAINER
 
-CONTAINER = "faceids"
 DEFAULT_TTL = 86400
 MIN_TTL, MAX_TTL = 60, 86400
-
-
-class FaceNotFound(FaceServiceError):
-    code = "FaceNotFound"
-    status = 404
 
 
 @dataclass(frozen=True)

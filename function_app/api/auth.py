@@ -6,15 +6,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from .errors import FaceServiceError
-from .settings import Settings
+from ..errors import Unauthorized
+from ..settings import Settings
 
 KEY_HEADERS = ("Ocp-Apim-Subscription-Key", "x-functions-key")
-
-
-class Unauthorized(FaceServiceError):
-    code = "401"
-    status = 401
 
 
 def configured_keys(settings: Settings) -> list[str]:

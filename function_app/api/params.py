@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import BadArgument
+from ..errors import BadArgument
 
 
 def check_model(value: str | None, allowed: tuple[str, ...], name: str) -> None:

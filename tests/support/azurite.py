@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 AZURITE = PROJECT / "node_modules" / ".bin" / "azurite"
 # Azurite's documented, public development account; not a secret.
 DEV_ACCOUNT = "devstoreaccount1"

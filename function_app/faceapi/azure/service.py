@@ -14,20 +14,25 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
 from azure.core.credentials import TokenCredential
 from msrest.pipeline import ClientRawResponse
 
-from .azure_face_client import call, create_face_client
-from .face_api import MAX_IDENTIFY_FACES, DetectOptions
-from .faces import FaceRectangle
-from .gallery import FaceEntry, Person, PersonGroup
-from .identify import Candidate
-from .identity import identity_credential
-from .imaging import decode_image
-from .recognition import IdentifiedFace
-from .settings import Settings
-from .training import TrainingStatus
+from ...identity import identity_credential
+from ...imaging import encode_jpeg
+from ...models import (
+    Candidate,
+    DetectOptions,
+    FaceRectangle,
+    Image,
+    PersistedFace,
+    Person,
+    PersonGroup,
+    RecognizedFace,
+    TrainingStatus,
+)
+from ...settings import Settings
+from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
+from .client import call, create_face_client
 
 # Person names change rarely; identify answers ids only, so names are looked up and kept a while.
 NAMES_TTL_SECONDS = 60.0
@@ -35,10 +40,9 @@ TRAINING_POLL_SECONDS = 1.0
 TRAINING_TIMEOUT_SECONDS = 600.0
 # Face ids of the frame path are used at once; the service's minimum lifetime.
 FRAME_FACE_ID_TTL = 60
-PERSONS_PAGE = 1000
 
 
-class AzureFaceService:
+class AzureFaceApi:
     def __init__(
         self,
         settings: Settings,
@@ -85,7 +89,7 @@ class AzureFaceService:
         with self._names_lock:
             self._names.pop(group_id, None)
 
-    def list_groups(self, start: str | None = None, top: int = 1000) -> list[PersonGroup]:
+    def list_groups(self, start: str | None = None, top: int = PAGE_SIZE) -> list[PersonGroup]:
         groups = self._client.person_group
         found = self._json(lambda: groups.list(start, top, return_recognition_model=True, raw=True))
         return [PersonGroup.from_dict(g) for g in found]
@@ -111,7 +115,7 @@ class AzureFaceService:
         persons = self._client.person_group_person
         self._json(lambda: persons.delete(group_id, person_id, raw=True))
 
-    def list_persons(self, group_id: str, start: str | None = None, top: int = 1000) -> list[Person]:
+    def list_persons(self, group_id: str, start: str | None = None, top: int = PAGE_SIZE) -> list[Person]:
         persons = self._client.person_group_person
         return [Person.from_dict(p) for p in self._json(lambda: persons.list(group_id, start, top, raw=True))]
 
@@ -119,9 +123,9 @@ class AzureFaceService:
         """Every person of the group, a page of the service's 1000 at a time."""
         start = None
         while True:
-            page = self.list_persons(group_id, start, PERSONS_PAGE)
+            page = self.list_persons(group_id, start, PAGE_SIZE)
             yield from page
-            if len(page) < PERSONS_PAGE:
+            if len(page) < PAGE_SIZE:
                 return
             start = page[-1].person_id
 
@@ -133,7 +137,7 @@ class AzureFaceService:
         *,
         target_face: FaceRectangle | None = None,
         user_data: str | None = None,
-    ) -> FaceEntry:
+    ) -> PersistedFace:
         persons = self._client.person_group_person
         target = [target_face.left, target_face.top, target_face.width, target_face.height] if target_face else None
         added = self._json(
@@ -147,18 +151,18 @@ class AzureFaceService:
                 raw=True,
             )
         )
-        return FaceEntry(added["persistedFaceId"], person_id, user_data)
+        return PersistedFace(added["persistedFaceId"], person_id, user_data)
 
-    def get_face(self, group_id: str, person_id: str, face_id: str) -> FaceEntry:
+    def get_face(self, group_id: str, person_id: str, face_id: str) -> PersistedFace:
         persons = self._client.person_group_person
         face = self._json(lambda: persons.get_face(group_id, person_id, face_id, raw=True))
-        return FaceEntry(face["persistedFaceId"], person_id, face.get("userData"))
+        return PersistedFace(face["persistedFaceId"], person_id, face.get("userData"))
 
     def delete_face(self, group_id: str, person_id: str, face_id: str) -> None:
         persons = self._client.person_group_person
         self._json(lambda: persons.delete_face(group_id, person_id, face_id, raw=True))
 
-    def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[FaceEntry]:
+    def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[PersistedFace]:
         """One call per face (the service lists face ids only): for enrollment, not the frame path."""
         persons = [self.get_person(group_id, person_id)] if person_id else self._all_persons(group_id)
         for person in persons:
@@ -182,7 +186,7 @@ class AzureFaceService:
 
     def training_status(self, group_id: str) -> TrainingStatus:
         groups = self._client.person_group
-        return TrainingStatus.from_record(self._json(lambda: groups.get_training_status(group_id, raw=True)))
+        return TrainingStatus.from_dict(self._json(lambda: groups.get_training_status(group_id, raw=True)))
 
     # -- operations on images and face ids -----------------------------------------------------
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]:
@@ -222,22 +226,13 @@ class AzureFaceService:
         faces = self._client.face
         return self._json(lambda: faces.verify_face_to_person(face_id, person_id, person_group_id=group_id, raw=True))
 
-    # -- the frame pipeline --------------------------------------------------------------------
-    def identify_image(
-        self,
-        group_id: str,
-        image: bytes,
-        *,
-        rgb: np.ndarray | None = None,
-        max_candidates: int = 1,
-        confidence_threshold: float | None = None,
-    ) -> list[IdentifiedFace]:
+    # -- recognize: the frame pipeline ---------------------------------------------------------
+    def recognize(
+        self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
+    ) -> list[RecognizedFace]:
         """Detect, then identify ten faces a call, as the service allows; names from the persons."""
-        if rgb is None:
-            # Refuse what is no image here, with this app's messages, before it costs a call.
-            decode_image(image, max_bytes=self.settings.max_image_bytes, max_side=self.settings.max_image_side)
         options = DetectOptions(attributes=("qualityForRecognition",), face_id_ttl=FRAME_FACE_ID_TTL)
-        detected = self.detect(image, options)
+        detected = self.detect(image.encoded if image.encoded is not None else encode_jpeg(image.rgb), options)
         if not detected:
             return []
         ids = [face["faceId"] for face in detected]
@@ -250,7 +245,7 @@ class AzureFaceService:
                 found[answer["faceId"]] = answer["candidates"]
         names = self._person_names(group_id, {c["personId"] for cs in found.values() for c in cs})
         return [
-            IdentifiedFace(
+            RecognizedFace(
                 FaceRectangle.from_dict(face["faceRectangle"]),
                 (face.get("faceAttributes") or {}).get("qualityForRecognition"),
                 [

@@ -1,0 +1,203 @@
+"""Training as Azure defines it: an immutable snapshot of a group's embeddings and persons.
+
+`{groupId}/training/status.json` holds the status and names the last successful index,
+`{groupId}/training/{trainingId}.npz`: embeddings (rows sorted by person), person ids and names.
+Identify reads the last successful index, so changes after a training wait for the next one.
+A training is requested by a message on the train-requests queue (answered 202 at once); the
+queue function trains.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ...clock import iso, utc_now
+from ...errors import PersonGroupNotFound, PersonGroupNotTrained
+from ...models import TrainingStatus
+from ...storage import BlobNotFound, PreconditionFailed, Storage
+from ...storage.layout import GALLERY_CONTAINER as CONTAINER
+from ...storage.layout import TRAIN_QUEUE
+from ...storage.messages import parse_message, send_json
+from ..base import FaceApi, check_group_id
+from .gallery import Gallery
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """The status record: the status as the API shows it, and the last successful training's index."""
+
+    status: TrainingStatus
+    index_blob: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {**self.status.to_dict(), "indexBlob": self.index_blob}
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> TrainingState:
+        return cls(TrainingStatus.from_dict(data), data.get("indexBlob"))
+
+
+@dataclass(frozen=True)
+class TrainedIndex:
+    """One matrix: L2-normalised float32 embeddings, one row per face, rows grouped by person."""
+
+    training_id: str
+    embeddings: np.ndarray  # (faces, dims) float32
+    person_ids: np.ndarray  # (persons,) str, in row-group order
+    person_names: np.ndarray  # (persons,) str
+    person_starts: np.ndarray  # (persons,) int: first row of each person
+
+    def to_bytes(self) -> bytes:
+        out = io.BytesIO()
+        np.savez(
+            out,
+            embeddings=self.embeddings,
+            person_ids=self.person_ids,
+            person_names=self.person_names,
+            person_starts=self.person_starts,
+        )
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, training_id: str, data: bytes) -> TrainedIndex:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return cls(training_id, z["embeddings"], z["person_ids"], z["person_names"], z["person_starts"])
+
+
+def _status_blob(group_id: str) -> str:
+    return f"{group_id}/training/status.json"
+
+
+_cache_lock = threading.Lock()
+_index_cache: OrderedDict[str, TrainedIndex] = OrderedDict()
+_CACHE_SIZE = 16
+
+
+class Trainer:
+    """Trains the groups of a gallery into indexes kept in the same storage."""
+
+    def __init__(self, gallery: Gallery, storage: Storage):
+        self.gallery = gallery
+        self.storage = storage
+
+    def _read_state(self, group_id: str) -> tuple[TrainingState, str | None]:
+        try:
+            blob = self.storage.get_blob(CONTAINER, _status_blob(group_id))
+        except BlobNotFound:
+            return TrainingState(TrainingStatus("notStarted")), None
+        return TrainingState.from_record(json.loads(blob.data)), blob.etag
+
+    def _write_state(self, group_id: str, state: TrainingState, etag: str | None) -> str:
+        data = json.dumps(state.to_record()).encode()
+        if etag is None:
+            return self.storage.put_blob(CONTAINER, _status_blob(group_id), data, only_if_new=True)
+        return self.storage.put_blob(CONTAINER, _status_blob(group_id), data, if_match=etag)
+
+    def _update(self, group_id: str, index_blob: str | None = None, **changes: Any) -> tuple[TrainingState, str | None]:
+        """Read-modify-write of the status with its ETag, so concurrent trainings never lose an update.
+        Answers (the status written, the index it replaced)."""
+        while True:
+            current, etag = self._read_state(group_id)
+            status = replace(current.status, last_action=iso(utc_now()), **changes)
+            updated = TrainingState(status, index_blob or current.index_blob)
+            try:
+                self._write_state(group_id, updated, etag)
+                return updated, current.index_blob
+            except PreconditionFailed:
+                continue
+
+    def status(self, group_id: str) -> TrainingStatus:
+        self.gallery.get_group(group_id)
+        return self._read_state(group_id)[0].status
+
+    def mark_requested(self, group_id: str) -> TrainingStatus:
+        """Set the status to running when a training is queued (Azure answers `running` at once)."""
+        self.gallery.get_group(group_id)
+        return self._update(group_id, status="running", created=iso(utc_now()), message=None)[0].status
+
+    def request(self, group_id: str) -> TrainingStatus:
+        """Mark the group's training as running and queue it."""
+        status = self.mark_requested(group_id)
+        send_json(self.storage, TRAIN_QUEUE, {"personGroupId": group_id})
+        return status
+
+    def train(self, group_id: str) -> TrainingStatus:
+        """Build and store the group's index; answer the final status (succeeded or failed)."""
+        self.gallery.get_group(group_id)
+        if self._read_state(group_id)[0].status.status != "running":
+            self.mark_requested(group_id)
+        persons = {p.person_id: p.name for p in self.gallery.list_persons(group_id)}
+        faces = [f for f in self.gallery.iter_faces(group_id) if f.person_id in persons]
+        if not faces:
+            message = f"Person group {group_id!r} has no faces to train on: add persons and their faces first."
+            return self._update(group_id, status="failed", message=message)[0].status
+        faces.sort(key=lambda f: f.person_id)
+        person_ids = sorted({f.person_id for f in faces})
+        rows_person = np.array([f.person_id for f in faces])
+        index = TrainedIndex(
+            training_id=uuid.uuid4().hex,
+            embeddings=np.stack([f.embedding for f in faces]).astype(np.float32),
+            person_ids=np.array(person_ids),
+            person_names=np.array([persons[p] for p in person_ids]),
+            person_starts=np.searchsorted(rows_person, person_ids).astype(np.int64),
+        )
+        index_blob = f"{group_id}/training/{index.training_id}.npz"
+        self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
+        state, replaced = self._update(
+            group_id,
+            index_blob=index_blob,
+            status="succeeded",
+            message=f"Trained on {len(faces)} faces of {len(person_ids)} persons.",
+        )
+        if replaced and replaced != index_blob:
+            self.storage.delete_blob(CONTAINER, replaced)  # identify re-reads the status if it was using it
+        return state.status
+
+    def load_index(self, group_id: str) -> TrainedIndex:
+        """The last successful training of the group; indexes are immutable, so they are cached. On the
+        frame path: one status read per call when the index is cached (the group is read only to tell
+        a missing group from an untrained one)."""
+        check_group_id(group_id)
+        for _attempt in range(2):
+            index_blob = self._read_state(group_id)[0].index_blob
+            if not index_blob:
+                self.gallery.get_group(group_id)
+                raise PersonGroupNotTrained(f"Person group {group_id!r} is not trained: train it first.")
+            with _cache_lock:
+                if index_blob in _index_cache:
+                    _index_cache.move_to_end(index_blob)
+                    return _index_cache[index_blob]
+            try:
+                data = self.storage.get_blob(CONTAINER, index_blob).data
+            except BlobNotFound:
+                continue  # replaced by a newer training between the two reads
+            index = TrainedIndex.from_bytes(index_blob, data)
+            with _cache_lock:
+                _index_cache[index_blob] = index
+                while len(_index_cache) > _CACHE_SIZE:
+                    _index_cache.popitem(last=False)
+            return index
+        raise PersonGroupNotTrained(f"Person group {group_id!r} is being retrained; try again.")
+
+
+def handle_training_message(faces: FaceApi, content: str | bytes) -> TrainingStatus | None:
+    """Train the group a train-requests message names. A group deleted since has nothing left to train."""
+    group_id = parse_message(content, "personGroupId")["personGroupId"]
+    try:
+        status = faces.train(group_id)
+    except PersonGroupNotFound:
+        log.info("Training of person group %s skipped: the group was deleted.", group_id)
+        return None
+    log.info("Training of person group %s: %s. %s", group_id, status.status, status.message or "")
+    return status

@@ -1,0 +1,275 @@
+"""Every data shape shared across the layers: what engines find in an image, what the Face API holds
+(groups, persons, persisted faces, training status) and answers (candidates, recognized faces), with the
+Azure Face API's field names at the edges (`to_dict` / `from_dict`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FaceRectangle:
+    top: int
+    left: int
+    width: int
+    height: int
+
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+    def area(self) -> int:
+        return self.width * self.height
+
+    def intersection(self, other: FaceRectangle) -> int:
+        w = min(self.right, other.right) - max(self.left, other.left)
+        h = min(self.bottom, other.bottom) - max(self.top, other.top)
+        return max(0, w) * max(0, h)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"top": self.top, "left": self.left, "width": self.width, "height": self.height}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaceRectangle:
+        return cls(int(data["top"]), int(data["left"]), int(data["width"]), int(data["height"]))
+
+    @classmethod
+    def parse(cls, text: str) -> FaceRectangle:
+        """Azure's `targetFace` form: "left,top,width,height"."""
+        left, top, width, height = (int(v) for v in text.split(","))
+        return cls(top=top, left=left, width=width, height=height)
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"x": round(self.x, 1), "y": round(self.y, 1)}
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """The five landmarks; left and right as seen in the image, as Azure names them."""
+
+    pupil_left: Point
+    pupil_right: Point
+    nose_tip: Point
+    mouth_left: Point
+    mouth_right: Point
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        return {
+            "pupilLeft": self.pupil_left.to_dict(),
+            "pupilRight": self.pupil_right.to_dict(),
+            "noseTip": self.nose_tip.to_dict(),
+            "mouthLeft": self.mouth_left.to_dict(),
+            "mouthRight": self.mouth_right.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Degrees. Roll: positive when the face tilts clockwise in the image."""
+
+    pitch: float
+    roll: float
+    yaw: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"pitch": round(self.pitch, 1), "roll": round(self.roll, 1), "yaw": round(self.yaw, 1)}
+
+
+@dataclass(frozen=True)
+class FaceQuality:
+    blur_value: float
+    blur_level: str  # low | medium | high
+    exposure_value: float
+    exposure_level: str  # underExposure | goodExposure | overExposure
+    quality_for_recognition: str  # low | medium | high
+
+    def to_attributes(self) -> dict[str, Any]:
+        return {
+            "blur": {"blurLevel": self.blur_level, "value": round(self.blur_value, 2)},
+            "exposure": {"exposureLevel": self.exposure_level, "value": round(self.exposure_value, 2)},
+            "qualityForRecognition": self.quality_for_recognition,
+        }
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    rectangle: FaceRectangle
+    landmarks: FaceLandmarks
+    head_pose: HeadPose
+    quality: FaceQuality
+    detection_score: float
+    # L2-normalised float32 embedding; None when embeddings were not asked for.
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "faceRectangle": self.rectangle.to_dict(),
+            "faceLandmarks": self.landmarks.to_dict(),
+            "faceAttributes": {"headPose": self.head_pose.to_dict(), **self.quality.to_attributes()},
+        }
+
+
+@dataclass(frozen=True)
+class Image:
+    """A decoded picture and, when it came as bytes, those bytes: the local engine reads the pixels, the
+    Azure Face API needs the bytes (encoded from the pixels only when there are none)."""
+
+    rgb: np.ndarray = field(repr=False)  # H×W×3 uint8, contiguous
+    encoded: bytes | None = field(default=None, repr=False)
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+# Embeddings are the local engine's whatever a client asks for; groups report the newest model name.
+RECOGNITION_MODEL = "recognition_04"
+
+
+@dataclass(frozen=True)
+class PersonGroup:
+    person_group_id: str
+    name: str
+    user_data: str | None = None
+    created: str = ""
+    recognition_model: str = RECOGNITION_MODEL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"personGroupId": self.person_group_id, "name": self.name, "userData": self.user_data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PersonGroup:
+        return cls(
+            data["personGroupId"],
+            data["name"],
+            data.get("userData"),
+            data.get("createdDateTime", ""),
+            data.get("recognitionModel") or RECOGNITION_MODEL,
+        )
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: str
+    name: str
+    user_data: str | None = None
+    persisted_face_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "personId": self.person_id,
+            "name": self.name,
+            "userData": self.user_data,
+            "persistedFaceIds": list(self.persisted_face_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Person:
+        faces = tuple(data.get("persistedFaceIds") or ())
+        return cls(data["personId"], data.get("name") or "", data.get("userData"), faces)
+
+
+@dataclass(frozen=True)
+class PersistedFace:
+    """A face photo of a person, as the Face API shows it: its id, its person and its userData."""
+
+    persisted_face_id: str
+    person_id: str
+    user_data: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"persistedFaceId": self.persisted_face_id, "userData": self.user_data}
+
+
+@dataclass(frozen=True)
+class TrainingStatus:
+    status: str  # notStarted | running | succeeded | failed
+    created: str | None = None
+    last_action: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "createdDateTime": self.created,
+            "lastActionDateTime": self.last_action,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingStatus:
+        return cls(data["status"], data.get("createdDateTime"), data.get("lastActionDateTime"), data.get("message"))
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    """What detect is asked to return (the query parameters of /detect, already checked)."""
+
+    return_face_id: bool = True
+    return_landmarks: bool = False
+    attributes: tuple[str, ...] = ()
+    face_id_ttl: int = 86400  # seconds, Azure's default
+    # As asked; None: the backend's own (the local engine has one model of each).
+    detection_model: str | None = None
+    recognition_model: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person_id: str
+    name: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"personId": self.person_id, "confidence": round(self.confidence, 5)}
+
+
+UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True)
+class RecognizedFace:
+    """A face of an image with the persons it may be, best first (none: Unknown)."""
+
+    rectangle: FaceRectangle
+    quality_for_recognition: str | None
+    candidates: list[Candidate]
+
+    @property
+    def name(self) -> str:
+        return self.candidates[0].name if self.candidates else UNKNOWN
+
+    @property
+    def person_id(self) -> str | None:
+        return self.candidates[0].person_id if self.candidates else None
+
+    @property
+    def confidence(self) -> float:
+        return self.candidates[0].confidence if self.candidates else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The best candidate only: the frame answer and the command line name one person per face."""
+        return {
+            "faceRectangle": self.rectangle.to_dict(),
+            "personId": self.person_id,
+            "name": self.name,
+            "confidence": round(self.confidence, 5),
+            "qualityForRecognition": self.quality_for_recognition,
+        }

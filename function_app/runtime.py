@@ -1,0 +1,29 @@
+"""What a host serves with (the settings, the app's storage and the Face API), built once per process
+per configuration."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from .faceapi import FaceApi, create_face_api
+from .settings import Settings
+from .storage import Storage, create_storage
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    storage: Storage  # the app's own: sightings, enrollment jobs, queues (and the local gallery)
+    faces: FaceApi
+
+
+@functools.lru_cache(maxsize=4)
+def runtime_for(settings: Settings) -> Runtime:
+    storage = create_storage(settings)
+    return Runtime(settings, storage, create_face_api(settings, storage))
+
+
+def current_runtime() -> Runtime:
+    """The runtime for the settings in the environment now (so tests can point them elsewhere)."""
+    return runtime_for(Settings.from_env())

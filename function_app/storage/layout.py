@@ -1,0 +1,33 @@
+"""Every blob container and storage queue the app uses, named in one place.
+
+Containers:
+    persongroups  {groupId}.json: the group records, so that listing groups reads only them
+    facegroups    {groupId}/persons/, {groupId}/faces/, {groupId}/training/: the local gallery (see
+                  faceapi/local/gallery.py and training.py), one prefix per group so a delete is one sweep
+    faceids       {faceId}.json: faces from detect, kept for their time to live
+    sightings     {YYYYMMDD}/mydata-{YYYYMMDD_HHMMSS}-{suffix}.json: one record per frame with faces
+    enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
+Queues (each with its `-poison` twin, where the host moves a message that failed maxDequeueCount times):
+    train-requests   a group to train (local backend)
+    enroll-requests  a bulk enrollment job to run
+"""
+
+from __future__ import annotations
+
+GROUPS_CONTAINER = "persongroups"
+GALLERY_CONTAINER = "facegroups"
+FACE_IDS_CONTAINER = "faceids"
+SIGHTINGS_CONTAINER = "sightings"
+ENROLLMENTS_CONTAINER = "enrollments"
+APP_CONTAINERS = (GROUPS_CONTAINER, GALLERY_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER, ENROLLMENTS_CONTAINER)
+
+TRAIN_QUEUE = "train-requests"
+ENROLL_QUEUE = "enroll-requests"
+WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE)
+
+
+def poison_queue(queue: str) -> str:
+    return f"{queue}-poison"
+
+
+APP_QUEUES = tuple(q for queue in WORK_QUEUES for q in (queue, poison_queue(queue)))
