@@ -250,6 +250,41 @@ def test_a_wrong_key_stops_with_a_clear_message_and_is_not_printed(server, enrol
     assert no_file.returncode == 2 and "Cannot open the video no-such-video.mp4: no such file." in no_file.stderr
 
 
+def run_client_without_backend(*args: str, without: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """The client with settings for a backend nobody serves (these runs stop before any request), and
+    without the environment variables in `without`."""
+    env = {name: value for name, value in os.environ.items() if name not in without}
+    env |= {"PYTHONPATH": str(PROJECT), "FACE_ENDPOINT": f"http://127.0.0.1:{free_port()}", "FACE_API_KEY": KEY}
+    env |= {"FACE_GROUP": GROUP}
+    return subprocess.run(client_command(*args), cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_without_window_support_it_stops_with_one_line_before_opening_the_source():
+    """The pinned opencv-python-headless cannot show a window: without --headless the client says so and
+    exits 2 before it tries the camera (7: none here), not after waiting for it. Run without a display,
+    so that an OpenCV with windows, if one is installed instead, has to refuse as clearly."""
+    result = run_client_without_backend("--source", "7", without=("DISPLAY", "WAYLAND_DISPLAY"))
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("edge_client: ") and "use --headless" in last, result.stderr
+    assert "install opencv-python" in last or "No display" in last
+    assert "opening camera 7" not in result.stderr and "VIDEOIO" not in result.stderr  # the camera was not tried
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_a_camera_that_is_not_there_fails_with_one_line_after_the_open_timeout():
+    if Path("/dev/video7").exists():
+        pytest.skip("this machine has a camera 7")
+    started = time.monotonic()
+    result = run_client_without_backend("--source", "7", "--headless", "--open-timeout", "2")  # 60 s at most
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("edge_client: Cannot open camera 7: it did not open within 2 s ("), result.stderr
+    assert "--open-timeout" in last
+    assert time.monotonic() - started >= 2  # it kept trying for the whole timeout, and then gave up
+    assert KEY not in result.stdout + result.stderr
+
+
 @contextmanager
 def client_process(server: Server, *args: str) -> Iterator[subprocess.Popen]:
     process = subprocess.Popen(
@@ -417,6 +452,34 @@ def test_a_live_source_that_fails_or_is_missing_is_opened_again(testdata, tmp_pa
                 numbers.append(frame.index)
         assert len(numbers) >= 20 and numbers == sorted(numbers)  # indices go on across reopens
         assert reader.reopens >= 2 and not reader.ended
+    finally:
+        reader.stop()
+
+
+def test_a_live_source_that_never_opens_ends_after_the_open_timeout_one_that_opened_is_reopened_after_it(
+    testdata, tmp_path
+):
+    backoff = Backoff(initial=0.05, maximum=0.2)
+    missing = FrameReader(str(tmp_path / "nowhere.avi"), live=True, backoff=backoff, open_timeout=0.5).start()
+    try:
+        assert wait_until(lambda: missing.ended)  # not a frame, then the end, not a wait for ever
+        assert missing.next_frame(timeout=0) is None and missing.frames_read == 0
+        assert missing.error.startswith("Cannot open source ") and "did not open within 0.5 s" in missing.error
+        assert time.monotonic() - missing.started >= 0.5  # it tried for the whole open timeout
+    finally:
+        missing.stop()
+    # The open timeout is for the start only: a source that opened is opened again after each drop
+    # (this clip read as a live source drops every 8 frames), however long after the start.
+    clip = tmp_path / "camera.avi"
+    short_clip(testdata, clip)
+    reader = FrameReader(str(clip), live=True, backoff=Backoff(initial=0.05, maximum=0.2), open_timeout=0.2).start()
+    try:
+        assert wait_until(lambda: time.monotonic() > reader.started + reader.open_timeout)
+        reopened = reader.reopens
+        assert wait_until(lambda: reader.reopens >= reopened + 2)  # dropped and opened again, past the timeout
+        first, second = reader.next_frame(timeout=30), reader.next_frame(timeout=30)
+        assert first and second and second.number > first.number >= 16
+        assert reader.error is None and not reader.ended
     finally:
         reader.stop()
 
