@@ -1,11 +1,13 @@
 """The camera side: a daemon thread reads the source at its own pace and keeps only the newest frame
 (as Ultralytics' LoadStreams does), so a slow consumer never makes the camera wait or builds a
-backlog. A camera or stream whose read fails is released and opened again with backoff; a video
-file that ends is the end, or starts again with `loop`."""
+backlog. A camera or stream whose read fails is released and opened again with backoff; one that
+does not open at all at start is tried again until `open_timeout`; a video file that ends is the end,
+or starts again with `loop`."""
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -21,10 +23,15 @@ log = logging.getLogger("edge_client")
 
 Source = int | str  # a camera index, or a file path or stream URL
 OPEN_TIMEOUT_MS = 5000  # a stream that does not open or deliver within this is treated as down
+MIN_OPEN_TIMEOUT_MS = 500  # the shortest try at opening a stream, near the end of `open_timeout`
 
 
 class SourceError(Exception):
     """The source cannot be opened at all (a missing file, a bad path): a setup error, not a drop."""
+
+
+class SourceUnavailable(Exception):
+    """A camera or stream that did not open within the open timeout after start (never opened, not a drop)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,9 +63,10 @@ def is_live(source: Source) -> bool:
     return isinstance(source, int) or "://" in source
 
 
-def open_capture(source: Source) -> cv2.VideoCapture | None:
+def open_capture(source: Source, timeout_ms: int = OPEN_TIMEOUT_MS) -> cv2.VideoCapture | None:
+    """The source opened, or None. A stream URL gets `timeout_ms` to open and OPEN_TIMEOUT_MS per read."""
     if isinstance(source, str) and "://" in source:
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
         capture = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
     else:
         capture = cv2.VideoCapture(source)
@@ -73,6 +81,8 @@ class FrameReader:
 
     - live (a camera, a stream; or any source with `live=True`): read as fast as it delivers; a
       failed read releases it and opens it again after a backoff delay, for ever, until `stop()`.
+      One that does not open at start is tried again with backoff for `open_timeout` seconds (0:
+      for ever); then the reader ends with `error` saying why.
     - a video file with `realtime` (the default): read at the file's frame rate, like a camera.
     - a video file with `realtime=False`: every frame is handed out, in order (the reader waits
       for each to be taken), as fast as the consumer takes them.
@@ -86,12 +96,15 @@ class FrameReader:
         realtime: bool = True,
         loop: bool = False,
         backoff: Backoff | None = None,
+        open_timeout: float = 0.0,
     ):
         self.source = source
         self.live = is_live(source) if live is None else live
         self.realtime = realtime
         self.loop = loop
         self.backoff = backoff or Backoff(initial=0.5, maximum=5.0)
+        self.open_timeout = open_timeout  # a live source not opened within this many s of start() fails (0: never)
+        self.error: str | None = None  # why the reader ended early: a live source that never opened
         self.fps = 0.0  # the source's frame rate as it reports it (0 when unknown)
         self.size = (0, 0)  # width, height
         self.frames_read = 0
@@ -107,15 +120,16 @@ class FrameReader:
 
     def start(self) -> FrameReader:
         """Open the source and start reading. A video file that cannot be opened raises SourceError;
-        a camera or stream that is not there yet is waited for (the reader keeps trying)."""
-        self._capture = open_capture(self.source)
+        a camera or stream that is not there yet is waited for (the reader keeps trying, for
+        `open_timeout` seconds if set, then ends with `error`)."""
+        self.started = time.monotonic()
+        self._capture = open_capture(self.source, self._open_timeout_ms(self.started + self._open_window()))
         if self._capture is None and not self.live:
             where = Path(str(self.source))
             reason = "no such file" if not where.exists() else "not a video OpenCV can read"
             raise SourceError(f"Cannot open the video {self.source}: {reason}.")
         if self._capture is not None:
             self._describe(self._capture)
-        self.started = time.monotonic()
         self._thread.start()
         return self
 
@@ -132,7 +146,8 @@ class FrameReader:
 
     @property
     def ended(self) -> bool:
-        """The source ended (a video file without loop) and its last frame was taken."""
+        """The source ended (a video file without loop; a live source that never opened: see `error`)
+        and its last frame was taken."""
         with self._changed:
             return self._ended and self._taken
 
@@ -155,6 +170,11 @@ class FrameReader:
     def _run(self) -> None:
         capture, index, opened_at = self._capture, 0, time.monotonic()
         try:
+            if capture is None:  # a live source not there at start (start() raised for a file)
+                capture = self._wait_for_source()
+                if capture is None:  # stopped, or gave up (self.error)
+                    return
+                index, opened_at = 0, time.monotonic()
             while not self._stopping.is_set():
                 if capture is None:
                     capture = self._reopen()
@@ -181,6 +201,40 @@ class FrameReader:
             with self._changed:
                 self._ended = True
                 self._changed.notify_all()
+
+    def _open_window(self) -> float:
+        return self.open_timeout if self.open_timeout > 0 else math.inf
+
+    def _open_timeout_ms(self, deadline: float) -> int:
+        """A stream's time to open: OPEN_TIMEOUT_MS, or less near the deadline, so that the time spent
+        opening a source that is not there stays close to `open_timeout`."""
+        left_ms = (deadline - time.monotonic()) * 1000
+        return int(min(OPEN_TIMEOUT_MS, max(MIN_OPEN_TIMEOUT_MS, left_ms)))
+
+    def _wait_for_source(self) -> cv2.VideoCapture | None:
+        """A live source that did not open at start: try again with backoff until it opens, until
+        `stop()`, or until `open_timeout` s after start() (None, and `error` says why)."""
+        deadline = self.started + self._open_window()
+        tries = 1  # start() tried once
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.error = (
+                    f"Cannot open {self._name()}: it did not open within {self.open_timeout:g} s ({tries} tries); "
+                    "check that it is connected and its index or URL (--open-timeout sets how long to try)."
+                )
+                return None
+            delay = min(self.backoff.next_delay(), left)
+            log.warning("opening %s failed; trying again in %.1f s", self._name(), delay)
+            if self._stopping.wait(delay):
+                return None
+            capture = open_capture(self.source, self._open_timeout_ms(deadline))
+            tries += 1
+            if capture is not None:
+                self._describe(capture)
+                log.info("%s opened", self._name())
+                return capture
+        return None
 
     def _reopen(self) -> cv2.VideoCapture | None:
         capture = open_capture(self.source)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from .backend import BackendError, FaceBackend
-from .capture import SourceError, describe_source, parse_source
+from .capture import SourceError, SourceUnavailable, describe_source, parse_source
 from .enroll import TrainingTimeout, enroll, format_report, train
 from .recorder import RecordingError, check_record_path
 from .runner import CaptureLoop, FatalBackendError, NoWindowSupport
@@ -72,6 +72,13 @@ def run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--hold", type=float, default=1.0, help="seconds an answer's boxes stay drawn (default 1)")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: never)")
+    parser.add_argument(
+        "--open-timeout",
+        type=float,
+        default=10.0,
+        help="a camera or stream: give up if it does not open within this many seconds of start (0: keep trying); "
+        "once opened, a drop is always retried",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
     return parser
 
@@ -104,8 +111,10 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         check_record_path(args.record)
     if not 1 <= args.jpeg_quality <= 100:
         raise SettingsError("--jpeg-quality must be 1 to 100.")
-    if args.every < 0 or args.width < 0 or args.send_fps < 0 or args.max_backoff <= 0:
-        raise SettingsError("--every, --width and --send-fps cannot be negative; --max-backoff must be positive.")
+    if args.every < 0 or args.width < 0 or args.send_fps < 0 or args.open_timeout < 0 or args.max_backoff <= 0:
+        raise SettingsError(
+            "--every, --width, --send-fps and --open-timeout cannot be negative; --max-backoff must be positive."
+        )
     return RunSettings(
         backend=backend_settings(args),
         source=parse_source(args.source),
@@ -123,6 +132,7 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         max_backoff=args.max_backoff,
         hold=args.hold,
         duration=args.duration,
+        open_timeout=args.open_timeout,
     )
 
 
@@ -140,8 +150,8 @@ def stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-USAGE_ERRORS = (SettingsError, SourceError, RecordingError, FileNotFoundError)  # exit 2
-RUN_ERRORS = (BackendError, FatalBackendError, NoWindowSupport, TrainingTimeout)  # exit 1
+USAGE_ERRORS = (SettingsError, SourceError, RecordingError, FileNotFoundError, NoWindowSupport)  # exit 2
+RUN_ERRORS = (BackendError, FatalBackendError, SourceUnavailable, TrainingTimeout)  # exit 1
 
 
 def main(argv: list[str] | None = None) -> int:

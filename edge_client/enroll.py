@@ -62,6 +62,12 @@ class TrainingTimeout(Exception):
     pass
 
 
+def is_hidden(relative: Path) -> bool:
+    """A part of the path starts with '.' (.thumbs/, ._1.jpg, .DS_Store) or '__MACOSX' (a Mac zip's resource
+    forks): the backend's rule for photos (function_app/enrollment.py, _is_photo), so both enroll the same."""
+    return any(part.startswith((".", "__MACOSX")) for part in relative.parts)
+
+
 def find_photos(folder: Path) -> list[Photo]:
     """Photos in `folder` and one level of sub-folders (a sub-folder per person), hidden ones left out."""
     if not folder.is_dir():
@@ -70,7 +76,7 @@ def find_photos(folder: Path) -> list[Photo]:
     return [
         Photo(p, p.relative_to(folder).as_posix())
         for p in found
-        if p.suffix.lower() in PHOTO_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if p.suffix.lower() in PHOTO_SUFFIXES and not is_hidden(p.relative_to(folder))
     ]
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import re
+import sys
 import threading
 import time
 
@@ -13,7 +16,7 @@ import cv2
 
 from .backend import FaceBackend
 from .backoff import Backoff
-from .capture import Frame, FrameReader
+from .capture import Frame, FrameReader, SourceUnavailable
 from .overlay import draw_faces, draw_status
 from .recorder import Recorder
 from .results import Answer, ResultsWriter
@@ -34,13 +37,41 @@ class NoWindowSupport(Exception):
     pass
 
 
+NO_GUI = (
+    "This OpenCV has no window support (opencv-python-headless): use --headless, or for a window install "
+    "opencv-python instead (pip uninstall opencv-python-headless && pip install opencv-python)."
+)
+
+
+def check_window_support() -> None:
+    """Raise NoWindowSupport unless a window can be opened here. Called before the source is opened,
+    so a run that could never show anything stops at once instead of first waiting for a camera.
+
+    The build information comes first: the pinned opencv-python-headless is built without any GUI
+    backend and says so ("GUI: NONE"); reading that is certain, costs nothing and opens nothing. A
+    build with a GUI is then asked for the window itself (the one the loop shows frames in), which
+    raises cv2.error where it cannot be made. On Linux a display is checked first: the Qt backend of
+    the opencv-python wheels aborts the whole process when it cannot reach one, rather than raising."""
+    gui = re.search(r"^\s*GUI:[ \t]*(\S*)", cv2.getBuildInformation(), re.MULTILINE)
+    if gui and gui.group(1).upper() == "NONE":
+        raise NoWindowSupport(NO_GUI)
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise NoWindowSupport("No display for a window (neither DISPLAY nor WAYLAND_DISPLAY is set): use --headless.")
+    try:
+        cv2.namedWindow(WINDOW)
+    except cv2.error:
+        raise NoWindowSupport(NO_GUI) from None
+
+
 class CaptureLoop:
     def __init__(self, settings: RunSettings, stop: threading.Event | None = None):
         self.settings = settings
         self.stop_event = stop or threading.Event()
         self.backend = FaceBackend(settings.backend.endpoint, settings.backend.key)
         realtime = settings.realtime and not settings.every
-        self.reader = FrameReader(settings.source, realtime=realtime, loop=settings.loop)
+        self.reader = FrameReader(
+            settings.source, realtime=realtime, loop=settings.loop, open_timeout=settings.open_timeout
+        )
         self.sender = FrameSender(
             self.backend,
             SendSettings(
@@ -60,8 +91,12 @@ class CaptureLoop:
 
     def run(self) -> RunStats:
         """Run until the source ends, `stop_event` is set, 'q' is pressed in the window, or the
-        backend refuses for good (FatalBackendError)."""
+        backend refuses for good (FatalBackendError). Without window support (and not headless) it
+        raises NoWindowSupport before opening the source; a camera or stream that does not open within
+        `open_timeout` raises SourceUnavailable."""
         settings = self.settings
+        if not settings.headless:
+            check_window_support()
         self.reader.start()
         started = time.monotonic()
         if settings.record:
@@ -75,6 +110,8 @@ class CaptureLoop:
                 self._collect_answers()
                 if frame is None:
                     if self.reader.ended:
+                        if self.reader.error:
+                            raise SourceUnavailable(self.reader.error)
                         break
                     continue
                 self._captured.tick(frame.captured)

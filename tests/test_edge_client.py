@@ -1,18 +1,22 @@
 """The edge client against the real service: `python -m function_app serve` as a subprocess on
 local storage, the client as a subprocess on the real test video, enrollment through the client's
-own CLI; and its capture reader, sender and backoff on real files and real sockets."""
+own CLI; and its capture reader, sender and backoff on real files and real sockets.
+
+No test asserts how fast anything runs (that is benchmarks/bench_edge_client.py): a slower machine
+answers fewer frames, and every assertion holds for whichever frames it answers."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +28,7 @@ import pytest
 from edge_client.backend import FaceBackend
 from edge_client.backoff import Backoff
 from edge_client.capture import FrameReader
+from edge_client.enroll import find_photos, photos_by_person
 from edge_client.sender import FrameSender, SendSettings, encode_frame
 
 from .support.azurite import free_port
@@ -100,6 +105,22 @@ def names_in(row: dict) -> set[str]:
     return {face["name"] for face in row["faces"]}
 
 
+def frames_shown(stderr: str) -> int:
+    """The run's summary line: '... captured 275 frames (30.0 fps), shown 275, sent ...'."""
+    return int(re.search(r"\bshown (\d+),", stderr).group(1))
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30) -> bool:
+    """Poll until `condition()` holds; False if it still does not after `timeout` s (a limit for a hang,
+    not a measure of speed)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def video_frames(path: Path) -> int:
     capture = cv2.VideoCapture(str(path))
     assert capture.isOpened(), f"{path} does not open"
@@ -158,13 +179,25 @@ def test_enroll_reports_each_photo_the_rejected_ones_and_the_training(server, ph
 def assert_right_people_in_right_frames(rows: list[dict]) -> None:
     """testdata/README: Lin-Manuel Miranda for most of the clip (facing the camera from frame ~80 to
     ~210; in profile before, which the engine rightly leaves unnamed), then the audience; nobody
-    else enrolled is in it."""
+    else enrolled is in it. Holds for whichever frames were answered, so for a live run at any speed:
+    sent one frame at a time, every frame is the engine's own (`--every 1` names him in each frame of
+    90-200 but frame 117), so at most one miss is allowed beyond a fifth of the frames there."""
     frames = [row["frame"] for row in rows]
-    assert frames == sorted(set(frames)) and frames[0] >= 0 and frames[-1] < VIDEO_FRAMES
+    assert frames and frames == sorted(set(frames)) and frames[0] >= 0 and frames[-1] < VIDEO_FRAMES
     assert {name for row in rows for name in names_in(row)} <= {LIN, "Unknown"}
     facing = [row for row in rows if 90 <= row["frame"] <= 200]
-    assert facing and sum(LIN in names_in(row) for row in facing) >= 0.8 * len(facing)
+    assert sum(LIN not in names_in(row) for row in facing) <= 1 + 0.2 * len(facing)
     assert all(row["frame"] < 220 for row in rows if LIN in names_in(row))
+
+
+def assert_faces_answered_in_full(rows: list[dict]) -> None:
+    """Each face has its rectangle; a known one its person and a confidence the backend accepts."""
+    for face in (face for row in rows for face in row["faces"]):
+        assert set(face["faceRectangle"]) == {"top", "left", "width", "height"}, face
+        if face["name"] == "Unknown":
+            assert face["personId"] is None, face
+        else:
+            assert face["personId"] and 0.5 <= face["confidence"] <= 1, face
 
 
 def test_live_run_names_the_right_people_and_records_a_playable_video(server, enrolled, testdata, tmp_path):
@@ -179,19 +212,14 @@ def test_live_run_names_the_right_people_and_records_a_playable_video(server, en
         str(tmp_path / "out.jsonl"),
     )
     assert result.returncode == 0, result.stderr
+    # Live: the file is read at its own pace (~9 s), and the frames answered are whichever the backend
+    # had time for (how many is the benchmark's business); each is named right.
     rows = read_results(tmp_path / "out.jsonl")
     assert_right_people_in_right_frames(rows)
-    # Live: the file is read at its own pace (~9 s) and the backend keeps up with most frames.
-    assert len(rows) >= VIDEO_FRAMES // 3
-    with_faces = [row for row in rows if row["faces"]]
-    assert sum(LIN in names_in(row) for row in with_faces) > len(with_faces) / 2
-    lin = next(face for row in rows for face in row["faces"] if face["name"] == LIN)
-    assert lin["personId"] and 0.5 <= lin["confidence"] <= 1 and set(lin["faceRectangle"]) == {
-        "top", "left", "width", "height",
-    }  # fmt: skip
+    assert_faces_answered_in_full(rows)
     assert all(row["latencyMs"] > 0 and row["capturedAt"] for row in rows)
-    assert video_frames(tmp_path / "out.mp4") >= VIDEO_FRAMES - 5  # every frame shown is recorded
-    assert "captured 275 frames" in result.stderr
+    assert "captured 275 frames" in result.stderr  # the reader reads every frame of a file
+    assert video_frames(tmp_path / "out.mp4") == frames_shown(result.stderr) > 0  # every frame shown is recorded
     everything = result.stdout + result.stderr + (tmp_path / "out.jsonl").read_text()
     assert KEY not in everything
 
@@ -204,7 +232,10 @@ def test_every_nth_frame_is_sent_and_answered_in_order(server, enrolled, testdat
     rows = read_results(tmp_path / "r.jsonl")
     assert [row["frame"] for row in rows] == list(range(0, VIDEO_FRAMES, 10))
     assert_right_people_in_right_frames(rows)
-    assert sum(LIN in names_in(row) for row in rows) >= 12
+    assert all(LIN in names_in(row) for row in rows if 90 <= row["frame"] <= 200)  # 12 frames
+    with_faces = [row for row in rows if row["faces"]]
+    assert sum(LIN in names_in(row) for row in with_faces) > len(with_faces) / 2
+    assert_faces_answered_in_full(rows)
 
 
 def test_a_wrong_key_stops_with_a_clear_message_and_is_not_printed(server, enrolled, testdata):
@@ -217,6 +248,41 @@ def test_a_wrong_key_stops_with_a_clear_message_and_is_not_printed(server, enrol
     assert missing.returncode == 1 and "PersonGroupNotFound" in missing.stderr
     no_file = run_client(server, "--headless", "--source", "no-such-video.mp4")
     assert no_file.returncode == 2 and "Cannot open the video no-such-video.mp4: no such file." in no_file.stderr
+
+
+def run_client_without_backend(*args: str, without: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """The client with settings for a backend nobody serves (these runs stop before any request), and
+    without the environment variables in `without`."""
+    env = {name: value for name, value in os.environ.items() if name not in without}
+    env |= {"PYTHONPATH": str(PROJECT), "FACE_ENDPOINT": f"http://127.0.0.1:{free_port()}", "FACE_API_KEY": KEY}
+    env |= {"FACE_GROUP": GROUP}
+    return subprocess.run(client_command(*args), cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_without_window_support_it_stops_with_one_line_before_opening_the_source():
+    """The pinned opencv-python-headless cannot show a window: without --headless the client says so and
+    exits 2 before it tries the camera (7: none here), not after waiting for it. Run without a display,
+    so that an OpenCV with windows, if one is installed instead, has to refuse as clearly."""
+    result = run_client_without_backend("--source", "7", without=("DISPLAY", "WAYLAND_DISPLAY"))
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("edge_client: ") and "use --headless" in last, result.stderr
+    assert "install opencv-python" in last or "No display" in last
+    assert "opening camera 7" not in result.stderr and "VIDEOIO" not in result.stderr  # the camera was not tried
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_a_camera_that_is_not_there_fails_with_one_line_after_the_open_timeout():
+    if Path("/dev/video7").exists():
+        pytest.skip("this machine has a camera 7")
+    started = time.monotonic()
+    result = run_client_without_backend("--source", "7", "--headless", "--open-timeout", "2")  # 60 s at most
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("edge_client: Cannot open camera 7: it did not open within 2 s ("), result.stderr
+    assert "--open-timeout" in last
+    assert time.monotonic() - started >= 2  # it kept trying for the whole timeout, and then gave up
+    assert KEY not in result.stdout + result.stderr
 
 
 @contextmanager
@@ -237,35 +303,56 @@ def client_process(server: Server, *args: str) -> Iterator[subprocess.Popen]:
             process.communicate()
 
 
-def wait_for_lines(path: Path, count: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (not path.exists() or len(path.read_text().splitlines()) < count):
-        time.sleep(0.05)
+def lines_in(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def wait_for_lines(path: Path, count: int, timeout: float = 60) -> bool:
+    return wait_until(lambda: lines_in(path) >= count, timeout)
 
 
 def test_ctrl_c_stops_cleanly_and_the_recording_plays(server, enrolled, testdata, tmp_path):
     record, results = tmp_path / "stopped.mp4", tmp_path / "stopped.jsonl"
     args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--record", str(record)]
     with client_process(server, *args, "--results", str(results)) as process:
-        wait_for_lines(results, 20)
+        assert wait_for_lines(results, 20)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=15)
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "stopping (SIGINT)" in stderr
-    assert video_frames(record) >= 20
+    assert video_frames(record) == frames_shown(stderr) >= 20  # each frame answered was shown first
+
+
+def banners(path: Path) -> list[bool]:
+    """For each frame of a recording: does it carry the red 'backend unavailable' banner (overlay.py: BGR
+    (0, 0, 180) at the bottom left, half of that corner; the test video has no such red there: 0.04% at most)."""
+    capture = cv2.VideoCapture(str(path))
+    found = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        corner = image[-40:, :220].astype(int)
+        red = (corner[..., 2] > 120) & (corner[..., 1] < 80) & (corner[..., 0] < 80)
+        found.append(bool(red.mean() > 0.2))
+    capture.release()
+    return found
 
 
 def test_the_client_goes_on_when_the_server_stops_and_comes_back(server, enrolled, testdata, tmp_path):
     record, results = tmp_path / "restart.mp4", tmp_path / "restart.jsonl"
-    args = ["--headless", "--source", str(testdata / VIDEO), "--record", str(record), "--results", str(results)]
-    with client_process(server, *args) as process:
+    # Looping until stopped: the server may take as long as it takes to stop and start again.
+    args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--record", str(record)]
+    with client_process(server, *args, "--results", str(results)) as process:
         try:
-            wait_for_lines(results, 10)
+            assert wait_for_lines(results, 10)
             server.stop()
             stopped = time.time()
             time.sleep(2.0)
             server.start()  # the same port and storage folder
-            restarted = time.time()
+            answered = lines_in(results)
+            assert wait_for_lines(results, answered + 10)  # recognition resumed
+            process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=30)
         finally:
             if server.process is None:
@@ -274,14 +361,30 @@ def test_the_client_goes_on_when_the_server_stops_and_comes_back(server, enrolle
     assert "backend unavailable" in stderr and "backend available again" in stderr
     rows = read_results(results)
     captured = [datetime.fromisoformat(row["capturedAt"]).timestamp() for row in rows]
-    assert any(t < stopped for t in captured) and any(t >= restarted - 1 for t in captured)
-    after = [row for row, t in zip(rows, captured, strict=True) if t >= restarted - 1]
-    assert after and {name for row in after for name in names_in(row)} <= {LIN, "Unknown"}
-    # The video kept going while the backend was away: every frame captured was recorded.
-    assert "captured 275 frames" in stderr and video_frames(record) >= VIDEO_FRAMES - 5
+    assert any(t < stopped for t in captured[:answered])
+    # Answered after the restart: frames captured after the server went away (none was queued).
+    after = rows[answered:]
+    assert all(t > stopped for t in captured[answered:])
+    assert {name for row in after for name in names_in(row)} <= {LIN, "Unknown"}
+    # The video kept going while the backend was away: every frame shown was recorded, those shown
+    # meanwhile with the red banner, which went away once the backend answered again.
+    banner = banners(record)
+    assert len(banner) == video_frames(record) == frames_shown(stderr)
+    assert any(banner) and not banner[0] and not banner[-1]
 
 
 # The parts on their own: real files, real sockets.
+
+
+def test_enrollment_leaves_out_hidden_files_and_mac_zip_folders_as_the_backend_does(testdata, tmp_path):
+    """function_app/enrollment.py, _is_photo: a part of the path starting with '.' or '__MACOSX' is not a photo."""
+    photo = testdata / "people/obama/1.jpg"
+    for relative in ("bob/1.jpg", "__MACOSX/bob/._1.jpg", "__MACOSX/x.jpg", ".thumbs/t.jpg", "bob/.t.jpg", "._2.jpg"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(photo, tmp_path / relative)
+    photos = find_photos(tmp_path)
+    assert [p.relative for p in photos] == ["bob/1.jpg"]
+    assert list(photos_by_person(photos)) == ["bob"]
 
 
 def test_backoff_doubles_up_to_its_cap_and_starts_again_after_a_success():
@@ -292,18 +395,23 @@ def test_backoff_doubles_up_to_its_cap_and_starts_again_after_a_success():
 
 
 def test_the_reader_keeps_only_the_newest_frame(testdata):
+    """A slow consumer gets the newest frame read, never an older one waiting in a queue, and never the
+    same frame twice. Frames are counted, not timed: it holds at any speed."""
     reader = FrameReader(str(testdata / VIDEO)).start()  # a file read at its own pace, like a camera
     try:
         assert reader.fps == pytest.approx(29.97, abs=0.01) and reader.size == (640, 360)
-        first = reader.next_frame(timeout=2)
-        time.sleep(0.5)  # a slow consumer: ~15 frames come meanwhile
-        newest = reader.next_frame(timeout=1)
-        assert newest.index - first.index >= 8  # the ones in between were dropped, not queued
-        assert reader.frames_read - newest.number <= 1
-        started = time.monotonic()
-        following = reader.next_frame(timeout=1)  # nothing waiting: the next frame is a new one
-        assert following.index == newest.index + 1 or reader.frames_read > newest.number
-        assert time.monotonic() - started < 0.2
+        first = reader.next_frame(timeout=5)
+        assert first is not None
+        assert wait_until(lambda: reader.frames_read >= first.number + 5)  # a slow consumer: frames come meanwhile
+        read_before = reader.frames_read
+        newest = reader.next_frame(timeout=5)
+        # The newest (read no earlier than this call), not the oldest waiting (first.number + 1): the
+        # frames in between were dropped, not queued.
+        assert newest.number >= read_before >= first.number + 5
+        assert newest.index - first.index == newest.number - first.number  # a file: indices follow the frames read
+        read_before = reader.frames_read
+        following = reader.next_frame(timeout=5)  # the newest was taken: this waits for a frame read after it
+        assert following is not None and following.number > newest.number and following.number >= read_before
     finally:
         reader.stop()
 
@@ -337,13 +445,41 @@ def test_a_live_source_that_fails_or_is_missing_is_opened_again(testdata, tmp_pa
         assert reader.next_frame(timeout=0.5) is None  # not plugged in yet: the reader keeps trying
         short_clip(testdata, clip)
         numbers = []
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a limit for a hang: 20 frames come within a second
         while len(numbers) < 20 and time.monotonic() < deadline:
             frame = reader.next_frame(timeout=1)
             if frame is not None:
                 numbers.append(frame.index)
         assert len(numbers) >= 20 and numbers == sorted(numbers)  # indices go on across reopens
         assert reader.reopens >= 2 and not reader.ended
+    finally:
+        reader.stop()
+
+
+def test_a_live_source_that_never_opens_ends_after_the_open_timeout_one_that_opened_is_reopened_after_it(
+    testdata, tmp_path
+):
+    backoff = Backoff(initial=0.05, maximum=0.2)
+    missing = FrameReader(str(tmp_path / "nowhere.avi"), live=True, backoff=backoff, open_timeout=0.5).start()
+    try:
+        assert wait_until(lambda: missing.ended)  # not a frame, then the end, not a wait for ever
+        assert missing.next_frame(timeout=0) is None and missing.frames_read == 0
+        assert missing.error.startswith("Cannot open source ") and "did not open within 0.5 s" in missing.error
+        assert time.monotonic() - missing.started >= 0.5  # it tried for the whole open timeout
+    finally:
+        missing.stop()
+    # The open timeout is for the start only: a source that opened is opened again after each drop
+    # (this clip read as a live source drops every 8 frames), however long after the start.
+    clip = tmp_path / "camera.avi"
+    short_clip(testdata, clip)
+    reader = FrameReader(str(clip), live=True, backoff=Backoff(initial=0.05, maximum=0.2), open_timeout=0.2).start()
+    try:
+        assert wait_until(lambda: time.monotonic() > reader.started + reader.open_timeout)
+        reopened = reader.reopens
+        assert wait_until(lambda: reader.reopens >= reopened + 2)  # dropped and opened again, past the timeout
+        first, second = reader.next_frame(timeout=30), reader.next_frame(timeout=30)
+        assert first and second and second.number > first.number >= 16
+        assert reader.error is None and not reader.ended
     finally:
         reader.stop()
 
@@ -380,7 +516,7 @@ def test_a_throttled_frame_waits_as_long_as_retry_after_asks():
     try:
         assert sender.offer(Frame(0, 1, np.full((360, 640, 3), 128, np.uint8), time.monotonic(), time.time()))
         assert not sender.wait_idle(timeout=1.2)  # its own backoff would have waited 0.1 s
-        assert sender.wait_idle(timeout=3) and throttling.throttled == 1 and "429" in sender.unavailable
+        assert sender.wait_idle(timeout=30) and throttling.throttled == 1 and "429" in sender.unavailable
     finally:
         sender.stop()
         throttling.close()
