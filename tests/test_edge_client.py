@@ -28,7 +28,6 @@ import pytest
 from edge_client.backend import FaceBackend
 from edge_client.backoff import Backoff
 from edge_client.capture import FrameReader
-from edge_client.enroll import find_photos, photos_by_person
 from edge_client.sender import FrameSender, SendSettings, encode_frame
 
 from .support.azurite import free_port
@@ -374,17 +373,6 @@ def test_the_client_goes_on_when_the_server_stops_and_comes_back(server, enrolle
 
 
 # The parts on their own: real files, real sockets.
-
-
-def test_enrollment_leaves_out_hidden_files_and_mac_zip_folders_as_the_backend_does(testdata, tmp_path):
-    """function_app/enrollment.py, _is_photo: a part of the path starting with '.' or '__MACOSX' is not a photo."""
-    photo = testdata / "people/obama/1.jpg"
-    for relative in ("bob/1.jpg", "__MACOSX/bob/._1.jpg", "__MACOSX/x.jpg", ".thumbs/t.jpg", "bob/.t.jpg", "._2.jpg"):
-        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(photo, tmp_path / relative)
-    photos = find_photos(tmp_path)
-    assert [p.relative for p in photos] == ["bob/1.jpg"]
-    assert list(photos_by_person(photos)) == ["bob"]
 
 
 def test_backoff_doubles_up_to_its_cap_and_starts_again_after_a_success():
