@@ -1,5 +1,8 @@
-"""The OpenAPI 3 document of the HTTP functions, served at /api/openapi.json. A test checks that
-it lists exactly the routes the app registers."""
+"""The OpenAPI 3 document of the HTTP functions, served at /api/openapi.json. Tests check that it lists
+exactly the routes the app registers, and that every answer of every route, success and error, is valid
+against the schema declared here for its operation and status (tests/test_openapi_answers.py): the
+app's own objects are closed (`additionalProperties: false`), so a field added to an answer and not
+here fails that test."""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ from typing import Any
 
 import azure.functions as func
 
+from ..faceapi.base import DETECTION_MODELS, MAX_IDENTIFY_FACES, RECOGNITION_MODELS
+from ..features.sightings import CAMERA_PATTERN, MAX_LOCATION
 from ..runtime import Runtime
+from .face_operations import SUPPORTED_ATTRIBUTES
 from .http import endpoint, json_response
 
 bp = func.Blueprint()
@@ -22,82 +28,166 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _query(name: str, kind: str = "string", description: str = "", required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "schema": {"type": kind}, "description": description}
+def _query(
+    name: str, kind: str = "string", description: str = "", required: bool = False, **schema: Any
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": {"type": kind, **schema},
+        "description": description,
+    }
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object of the app's: every property is required but the `optional` ones, and no other is allowed."""
+    required = [name for name in properties if name not in optional]
+    return {
+        "type": "object",
+        **({"required": required} if required else {}),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI 3.0's null: `nullable: true`, and null among the values of an enum."""
+    schema = {**schema, "nullable": True}
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
 
 
 JSON = "application/json"
-IMAGE = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-# (method, path, operationId = function name, summary, query parameters, request body, success status, answer)
-OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None]] = [
-    ("put", GROUP, "create_person_group", "Create a person group.", [], {JSON: {"schema": _ref("PersonGroupBody")}}, 200, None),
-    ("get", GROUP, "get_person_group", "Get a person group.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("PersonGroup")),
-    ("patch", GROUP, "update_person_group", "Update a group's name or userData.", [], {JSON: {"schema": _ref("PersonGroupBody")}}, 200, None),
-    ("delete", GROUP, "delete_person_group", "Delete a group with its persons and faces.", [], None, 200, None),
-    ("get", "/face/v1.0/persongroups", "list_person_groups", "List person groups.", [_query("start"), _query("top", "integer")], None, 200, {"type": "array", "items": _ref("PersonGroup")}),
-    ("post", GROUP + "/train", "train_person_group", "Queue the group's training (answers 202 at once).", [], None, 202, None),
-    ("get", GROUP + "/training", "get_person_group_training_status", "The group's training status.", [], None, 200, _ref("TrainingStatus")),
-    ("post", GROUP + "/persons", "create_person", "Create a person.", [], {JSON: {"schema": _ref("PersonGroupBody")}}, 200, {"type": "object", "properties": {"personId": {"type": "string"}}}),
-    ("get", GROUP + "/persons", "list_persons", "List the group's persons.", [_query("start"), _query("top", "integer")], None, 200, {"type": "array", "items": _ref("Person")}),
-    ("get", PERSON, "get_person", "Get a person.", [], None, 200, _ref("Person")),
-    ("patch", PERSON, "update_person", "Update a person's name or userData.", [], {JSON: {"schema": _ref("PersonGroupBody")}}, 200, None),
-    ("delete", PERSON, "delete_person", "Delete a person and their faces.", [], None, 200, None),
-    ("post", PERSON + "/persistedfaces", "add_person_face", "Add a face photo to a person.", [_query("userData"), _query("targetFace", description="left,top,width,height"), _query("detectionModel")], IMAGE, 200, {"type": "object", "properties": {"persistedFaceId": {"type": "string"}}}),
-    ("get", FACE, "get_person_face", "Get a persisted face.", [], None, 200, _ref("PersistedFace")),
-    ("delete", FACE, "delete_person_face", "Delete a persisted face.", [], None, 200, None),
-    ("post", "/face/v1.0/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description="headPose,blur,exposure,qualityForRecognition"), _query("faceIdTimeToLive", "integer"), _query("detectionModel"), _query("recognitionModel")], IMAGE, 200, {"type": "array", "items": _ref("DetectedFace")}),
-    ("post", "/face/v1.0/identify", "identify", "Identify detected faces against a trained group.", [], {JSON: {"schema": _ref("IdentifyBody")}}, 200, {"type": "array", "items": _ref("IdentifyResult")}),
-    ("post", "/face/v1.0/verify", "verify", "Verify two faces, or a face against a person.", [], {JSON: {"schema": _ref("VerifyBody")}}, 200, _ref("VerifyResult")),
-    ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call, and record the sighting.", [_query("personGroupId", required=True), _query("cameraId", required=True), _query("location"), _query("confidenceThreshold", "number")], {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}, **IMAGE}, 200, _ref("FrameResult")),
-    ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, paged.", [_query("day", description="YYYYMMDD, default today"), _query("personId"), _query("cameraId"), _query("top", "integer"), _query("continuationToken")], None, 200, _ref("SightingsPage")),
-    ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": {"type": "string", "format": "binary"}}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment")),
-    ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment")),
-    ("get", "/api/openapi.json", "openapi_document", "This document.", [], None, 200, {"type": "object"}),
+BINARY = {"type": "string", "format": "binary"}
+IMAGE = {"application/octet-stream": {"schema": BINARY}}
+# Answered by every operation: the key check and the catch-all of unexpected failures.
+ALWAYS = (401, 500)
+# FACE_ENGINE=azure: the Face API routes and the frame route call the Azure Face API.
+AZURE = (429, 502, 503)
+# (method, path, operationId = function name, summary, query parameters, request body, success status, answer,
+# error statuses besides 401 and 500; 413 is added to every operation with a body)
+OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None, tuple[int, ...]]] = [
+    ("put", GROUP, "create_person_group", "Create a person group.", [], {JSON: {"schema": _ref("NewPersonGroup")}}, 200, None, (400, 409, *AZURE)),
+    ("get", GROUP, "get_person_group", "Get a person group.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("PersonGroup"), (400, 404, *AZURE)),
+    ("patch", GROUP, "update_person_group", "Update a group's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
+    ("delete", GROUP, "delete_person_group", "Delete a group with its persons and faces.", [], None, 200, None, (400, 404, *AZURE)),
+    ("get", "/face/v1.0/persongroups", "list_person_groups", "List person groups.", [_query("start"), _query("top", "integer", minimum=1, maximum=1000)], None, 200, _array(_ref("PersonGroup")), (400, *AZURE)),
+    ("post", GROUP + "/train", "train_person_group", "Queue the group's training (answers 202 at once).", [], None, 202, None, (400, 404, *AZURE)),
+    ("get", GROUP + "/training", "get_person_group_training_status", "The group's training status.", [], None, 200, _ref("TrainingStatus"), (400, 404, *AZURE)),
+    ("post", GROUP + "/persons", "create_person", "Create a person.", [], {JSON: {"schema": _ref("NewPerson")}}, 200, _ref("CreatedPerson"), (400, 404, *AZURE)),
+    ("get", GROUP + "/persons", "list_persons", "List the group's persons.", [_query("start"), _query("top", "integer", minimum=1, maximum=1000)], None, 200, _array(_ref("Person")), (400, 404, *AZURE)),
+    ("get", PERSON, "get_person", "Get a person.", [], None, 200, _ref("Person"), (400, 404, *AZURE)),
+    ("patch", PERSON, "update_person", "Update a person's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
+    ("delete", PERSON, "delete_person", "Delete a person and their faces.", [], None, 200, None, (400, 404, *AZURE)),
+    ("post", PERSON + "/persistedfaces", "add_person_face", "Add a face photo to a person.", [_query("userData"), _query("targetFace", description="left,top,width,height"), _query("detectionModel", enum=list(DETECTION_MODELS))], IMAGE, 200, _ref("AddedFace"), (400, 404, *AZURE)),
+    ("get", FACE, "get_person_face", "Get a persisted face.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
+    ("delete", FACE, "delete_person_face", "Delete a persisted face.", [], None, 200, None, (400, 404, *AZURE)),
+    ("post", "/face/v1.0/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
+    ("post", "/face/v1.0/identify", "identify", "Identify detected faces against a trained group.", [], {JSON: {"schema": _ref("IdentifyBody")}}, 200, _array(_ref("IdentifyResult")), (400, 404, *AZURE)),
+    ("post", "/face/v1.0/verify", "verify", "Verify two faces, or a face against a person.", [], {JSON: {"schema": _ref("VerifyBody")}}, 200, _ref("VerifyResult"), (400, 404, *AZURE)),
+    ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call, and record the sighting.", [_query("personGroupId", required=True), _query("cameraId", required=True, pattern=CAMERA_PATTERN.pattern), _query("location", maxLength=MAX_LOCATION), _query("confidenceThreshold", "number", minimum=0, maximum=1)], {"image/jpeg": {"schema": BINARY}, **IMAGE}, 200, _ref("FrameResult"), (400, 404, *AZURE)),
+    ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, paged.", [_query("day", description="YYYYMMDD, default today", pattern=r"^\d{8}$"), _query("personId"), _query("cameraId"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("SightingsPage"), (400,)),
+    ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
+    ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment"), (404,)),
+    ("get", "/api/openapi.json", "openapi_document", "This document.", [], None, 200, {"type": "object", "required": ["openapi", "info", "paths", "components"]}, ()),
 ]  # fmt: skip
 
-_STRING, _INT, _NUMBER = {"type": "string"}, {"type": "integer"}, {"type": "number"}
-_RECT = {"type": "object", "properties": {k: _INT for k in ("top", "left", "width", "height")}}
+ERRORS = {
+    400: "Invalid input: BadArgument, InvalidImage, InvalidImageSize, InvalidURL or PersonGroupNotTrained.",
+    401: 'Missing or wrong key (code "401").',
+    404: "Not found: PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound or EnrollmentNotFound.",
+    409: "PersonGroupExists.",
+    413: "The request body is larger than the host accepts (100 MB); the local host answers it as InvalidImageSize.",
+    429: "FACE_ENGINE=azure: the Azure Face API still throttles this app after retries; Retry-After says when to try again.",
+    500: "InternalServerError: an unexpected failure, or a bad setting; the details are logged, not answered.",
+    502: "FACE_ENGINE=azure: the Azure Face API failed, or refused this app's credentials.",
+    503: "FACE_ENGINE=azure: the Azure Face API cannot be reached (ServiceUnavailable).",
+}
+HEADERS = {
+    (202, "start_enrollment"): {"Location": {"description": "The job's address, /api/enrollments/{enrollmentId}.", "required": True, "schema": {"type": "string"}}},
+    (429, None): {"Retry-After": {"description": "Seconds to wait, when the Azure Face API said.", "schema": {"type": "integer", "minimum": 0}}},
+}  # fmt: skip
+
+_STRING, _INT, _NUMBER, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+_UUID, _TIME = {"type": "string", "format": "uuid"}, {"type": "string", "format": "date-time"}
+_CONFIDENCE = {"type": "number", "minimum": 0, "maximum": 1}
+_LEVEL = {"type": "string", "enum": ["low", "medium", "high"]}
+_STATUS = {"type": "string", "enum": ["notStarted", "running", "succeeded", "failed"]}
+_LANDMARKS = ("pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight")
 SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": _STRING, "message": _STRING}}}},
-    "PersonGroupBody": {"type": "object", "properties": {"name": _STRING, "userData": _STRING, "recognitionModel": _STRING}},
-    "PersonGroup": {"type": "object", "properties": {"personGroupId": _STRING, "name": _STRING, "userData": _STRING, "recognitionModel": _STRING}},
-    "Person": {"type": "object", "properties": {"personId": _STRING, "name": _STRING, "userData": _STRING, "persistedFaceIds": {"type": "array", "items": _STRING}}},
-    "PersistedFace": {"type": "object", "properties": {"persistedFaceId": _STRING, "userData": _STRING}},
-    "TrainingStatus": {"type": "object", "properties": {"status": {"enum": ["notStarted", "running", "succeeded", "failed"]}, "createdDateTime": _STRING, "lastActionDateTime": _STRING, "message": _STRING}},
-    "FaceRectangle": _RECT,
-    "DetectedFace": {"type": "object", "properties": {"faceId": _STRING, "faceRectangle": _ref("FaceRectangle"), "faceLandmarks": {"type": "object"}, "faceAttributes": {"type": "object"}}},
-    "IdentifyBody": {"type": "object", "required": ["faceIds", "personGroupId"], "properties": {"faceIds": {"type": "array", "items": _STRING, "maxItems": 10}, "personGroupId": _STRING, "maxNumOfCandidatesReturned": _INT, "confidenceThreshold": _NUMBER}},
-    "IdentifyResult": {"type": "object", "properties": {"faceId": _STRING, "candidates": {"type": "array", "items": {"type": "object", "properties": {"personId": _STRING, "confidence": _NUMBER}}}}},
-    "VerifyBody": {"type": "object", "properties": {"faceId1": _STRING, "faceId2": _STRING, "faceId": _STRING, "personId": _STRING, "personGroupId": _STRING}},
-    "VerifyResult": {"type": "object", "properties": {"isIdentical": {"type": "boolean"}, "confidence": _NUMBER}},
-    "IdentifiedFace": {"type": "object", "properties": {"faceRectangle": _ref("FaceRectangle"), "personId": _STRING, "name": _STRING, "confidence": _NUMBER, "qualityForRecognition": _STRING}},
-    "FrameResult": {"type": "object", "properties": {"timeStamp": _STRING, "frameWidth": _INT, "frameHeight": _INT, "record": _STRING, "faces": {"type": "array", "items": _ref("IdentifiedFace")}}},
-    "SightingsPage": {"type": "object", "properties": {"sightings": {"type": "array", "items": {"type": "object"}}, "continuationToken": _STRING}},
-    "EnrollmentBody": {"type": "object", "properties": {"personGroupId": _STRING, "container": _STRING, "prefix": _STRING, "train": {"type": "boolean"}}},
-    "Enrollment": {"type": "object", "properties": {"enrollmentId": _STRING, "personGroupId": _STRING, "status": _STRING, "total": _INT, "processed": _INT, "added": _INT, "skipped": _INT, "rejected": {"type": "array", "items": {"type": "object"}}, "message": _STRING}},
+    "Error": _object({"error": _object({"code": _STRING, "message": _STRING})}),
+    # Request bodies: the fields the app reads (others are ignored, as Azure ignores them).
+    "NewPersonGroup": {"type": "object", "required": ["name"], "properties": {"name": _STRING, "userData": _STRING, "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS)}}},
+    "NewPerson": {"type": "object", "required": ["name"], "properties": {"name": _STRING, "userData": _STRING}},
+    "NameAndUserData": {"type": "object", "properties": {"name": _STRING, "userData": _STRING}},
+    "IdentifyBody": {"type": "object", "required": ["faceIds", "personGroupId"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": MAX_IDENTIFY_FACES}, "personGroupId": _STRING, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 100}, "confidenceThreshold": _CONFIDENCE}},
+    "VerifyBody": {"type": "object", "description": "faceId1 and faceId2, or faceId, personId and personGroupId.", "properties": {"faceId1": _STRING, "faceId2": _STRING, "faceId": _STRING, "personId": _STRING, "personGroupId": _STRING}},
+    "EnrollmentBody": {"type": "object", "required": ["personGroupId", "container"], "properties": {"personGroupId": _STRING, "container": _STRING, "prefix": _STRING, "train": _BOOL}},
+    # Answers.
+    "PersonGroup": _object({"personGroupId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}}, optional=("recognitionModel",)),
+    "CreatedPerson": _object({"personId": _UUID}),
+    "Person": _object({"personId": _UUID, "name": _STRING, "userData": _nullable(_STRING), "persistedFaceIds": _array(_UUID)}),
+    "AddedFace": _object({"persistedFaceId": _UUID}),
+    "PersistedFace": _object({"persistedFaceId": _UUID, "userData": _nullable(_STRING)}),
+    "TrainingStatus": _object({"status": _STATUS, "createdDateTime": _nullable(_TIME), "lastActionDateTime": _nullable(_TIME), "message": _nullable(_STRING)}),
+    "FaceRectangle": _object({k: _INT for k in ("top", "left", "width", "height")}),
+    "Point": _object({"x": _NUMBER, "y": _NUMBER}),
+    # The local engine finds these five; the Azure Face API answers them among its 27.
+    "FaceLandmarks": {"type": "object", "required": list(_LANDMARKS), "properties": {k: _ref("Point") for k in _LANDMARKS}, "additionalProperties": _ref("Point")},
+    "FaceAttributes": {**_object({"headPose": _object({"pitch": _NUMBER, "roll": _NUMBER, "yaw": _NUMBER}), "blur": _object({"blurLevel": _LEVEL, "value": _NUMBER}), "exposure": _object({"exposureLevel": {"type": "string", "enum": ["underExposure", "goodExposure", "overExposure"]}, "value": _NUMBER}), "qualityForRecognition": _LEVEL}, optional=SUPPORTED_ATTRIBUTES), "description": "The attributes asked for in returnFaceAttributes."},
+    "DetectedFace": _object({"faceId": {**_UUID, "description": "Unless returnFaceId=false."}, "faceRectangle": _ref("FaceRectangle"), "faceLandmarks": _ref("FaceLandmarks"), "faceAttributes": _ref("FaceAttributes")}, optional=("faceId", "faceLandmarks", "faceAttributes")),
+    "Candidate": _object({"personId": _UUID, "confidence": _CONFIDENCE}),
+    "IdentifyResult": _object({"faceId": _UUID, "candidates": _array(_ref("Candidate"))}),
+    "VerifyResult": _object({"isIdentical": _BOOL, "confidence": _CONFIDENCE}),
+    # models.RecognizedFace.to_dict: the best candidate only; a face without one is Unknown, its personId null.
+    "IdentifiedFace": _object({"faceRectangle": _ref("FaceRectangle"), "personId": _nullable(_UUID), "name": _STRING, "confidence": _CONFIDENCE, "qualityForRecognition": _nullable(_LEVEL)}),
+    "FrameResult": _object({"timeStamp": _TIME, "frameWidth": _INT, "frameHeight": _INT, "record": {**_nullable(_STRING), "description": "The sighting blob, sightings/YYYYMMDD/...; null when the frame had no face."}, "faces": _array(_ref("IdentifiedFace"))}),
+    # A face row of a sighting record (features/sightings.py), with the record it is in.
+    "Sighting": _object({"faceRectangle": _ref("FaceRectangle"), "personId": _nullable(_UUID), "name": _STRING, "confidence": _CONFIDENCE, "qualityForRecognition": _nullable(_LEVEL), "timeStamp": _TIME, "location": _STRING, "camera": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "personGroupId": _STRING, "frameWidth": _INT, "frameHeight": _INT, "record": _STRING}),
+    "SightingsPage": _object({"sightings": _array(_ref("Sighting")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
+    # features/bulk_enrollment.py EnrollmentJob.to_dict.
+    "Enrollment": _object({
+        "enrollmentId": _UUID, "personGroupId": _STRING,
+        "source": {"type": "string", "pattern": "^(zip|blobs:[a-z0-9-]+/.*)$", "description": "zip, or blobs:<container>/<prefix>."},
+        "train": _BOOL, "status": _STATUS, "createdDateTime": _TIME, "lastActionDateTime": _TIME,
+        "total": _INT, "processed": _INT, "added": _INT, "skipped": {**_INT, "description": "Photos already enrolled by an earlier run."},
+        "persons": {"type": "object", "description": "personId by person name.", "additionalProperties": _UUID},
+        "rejected": _array(_object({"photo": _STRING, "person": _STRING, "reason": _STRING})),
+        "trainingStatus": {**_nullable(_STATUS), "description": "The group's training after the enrollment; null until then, or with train=false."},
+        "message": {**_nullable(_STRING), "description": "The summary once succeeded, the error once failed."},
+    }),
 }  # fmt: skip
 
 
-def _operation(operation_id, summary, query, body, status, answer, path) -> dict[str, Any]:
+def _response(description: str, schema: dict[str, Any] | None, headers: dict[str, Any] | None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description}
+    if headers:
+        response["headers"] = headers
+    if schema is not None:
+        response["content"] = {JSON: {"schema": schema}}
+    return response
+
+
+def _operation(operation_id, summary, query, body, status, answer, errors, path) -> dict[str, Any]:
     path_params = [
         {"name": p.strip("{}"), "in": "path", "required": True, "schema": _STRING}
         for p in path.split("/")
         if p.startswith("{")
     ]
-    success: dict[str, Any] = {"description": "Success"}
-    if answer is not None:
-        success["content"] = {JSON: {"schema": answer}}
-    error = {"content": {JSON: {"schema": _ref("Error")}}}
+    responses = {str(status): _response("Success", answer, HEADERS.get((status, operation_id)))}
+    for code in sorted({*errors, *ALWAYS, *((413,) if body is not None else ())}):
+        responses[str(code)] = _response(ERRORS[code], _ref("Error"), HEADERS.get((code, None)))
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": summary,
         "parameters": path_params + query,
-        "responses": {
-            str(status): success,
-            "400": {"description": "Bad input", **error},
-            "401": {"description": "Missing or wrong key", **error},
-            "404": {"description": "Not found", **error},
-        },
+        "responses": responses,
     }
     if body is not None:
         operation["requestBody"] = {"required": True, "content": body}
@@ -107,15 +197,18 @@ def _operation(operation_id, summary, query, body, status, answer, path) -> dict
 @functools.cache
 def openapi_spec() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, operation_id, summary, query, body, status, answer in OPERATIONS:
-        paths.setdefault(path, {})[method] = _operation(operation_id, summary, query, body, status, answer, path)
+    for method, path, operation_id, summary, query, body, status, answer, errors in OPERATIONS:
+        paths.setdefault(path, {})[method] = _operation(
+            operation_id, summary, query, body, status, answer, errors, path
+        )
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "Video face recognition",
             "version": "1.0",
             "description": "The Azure Face API v1.0 subset the prototype and the FaceClient SDK use, "
-            "plus one-call frame identification, sightings and bulk enrollment.",
+            "plus one-call frame identification, sightings and bulk enrollment. Errors answer the Face API's "
+            "envelope; with FACE_ENGINE=azure, the Face API routes pass on the Azure Face API's own errors in it.",
         },
         "security": [{"subscriptionKey": []}, {"functionsKey": []}],
         "paths": paths,

@@ -28,6 +28,7 @@ class Reply:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    mimetype: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -68,7 +69,7 @@ class InProcessClient:
             body=data,
         )
         response = match.function.get_user_function()(request)
-        return Reply(response.status_code, response.get_body(), dict(response.headers))
+        return Reply(response.status_code, response.get_body(), dict(response.headers), response.mimetype)
 
     def get(self, path: str, **kw) -> Reply:
         return self.request("GET", path, **kw)
