@@ -17,9 +17,9 @@ from function_app.local_host.functions import app_functions
 from function_app.local_host.host_config import HostConfig
 from function_app.local_host.worker import QueueWorker
 from function_app.runtime import current_runtime
+from function_app.storage.layout import ENROLL_QUEUE, GALLERY_CONTAINER, TRAIN_QUEUE, poison_queue
 from function_app.storage.layout import FACE_IDS_CONTAINER as FACE_IDS
 from function_app.storage.layout import SIGHTINGS_CONTAINER as SIGHTINGS
-from function_app.storage.layout import TRAIN_QUEUE, poison_queue
 
 from .support.api_client import InProcessClient, router
 from .support.images import blank_jpeg, zip_of
@@ -30,10 +30,10 @@ RECORD_NAME = re.compile(r"^sightings/(\d{8})/mydata-(\d{8})_\d{6}-[0-9a-f]{12}\
 
 
 class Api:
-    def __init__(self, services):
-        self.services = services
+    def __init__(self, runtime):
+        self.runtime = runtime
         self.client = InProcessClient(KEY)
-        self.worker = QueueWorker(app_functions(), services.storage, HostConfig(visibility_timeout=0))
+        self.worker = QueueWorker(app_functions(), runtime.storage, HostConfig(visibility_timeout=0))
 
     def __getattr__(self, name):
         return getattr(self.client, name)
@@ -215,19 +215,19 @@ def test_handling_a_training_message_twice_does_no_harm(api, family):
     group_id, _ = family
     message = json.dumps({"personGroupId": group_id})
     for _ in range(2):
-        api.services.storage.send_message(TRAIN_QUEUE, message)
+        api.runtime.storage.send_message(TRAIN_QUEUE, message)
     drain(api)
     assert api.get(f"{GROUPS}/{group_id}/training").json()["status"] == "succeeded"
     indexes = [
         b.name
-        for b in api.services.storage.list_blobs("facegroups", f"{group_id}/training/")
+        for b in api.runtime.storage.list_blobs(GALLERY_CONTAINER, f"{group_id}/training/")
         if b.name.endswith(".npz")
     ]
     assert len(indexes) == 1
 
 
 def test_a_message_that_always_fails_goes_to_the_poison_queue(api):
-    storage = api.services.storage
+    storage = api.runtime.storage
     junk = f"not json {uuid.uuid4()}"
     storage.send_message(TRAIN_QUEUE, junk)
     tries = 0
@@ -246,7 +246,7 @@ def test_a_deleted_group_s_training_message_is_dropped(api):
     api.post(f"{GROUPS}/{group_id}/train")
     api.delete(f"{GROUPS}/{group_id}")
     drain(api)
-    assert api.services.storage.receive_messages(poison_queue(TRAIN_QUEUE)) == []
+    assert api.runtime.storage.receive_messages(poison_queue(TRAIN_QUEUE)) == []
 
 
 # -- detect, identify, verify ----------------------------------------------------------------------
@@ -337,15 +337,15 @@ def test_verify_two_faces_and_a_face_against_a_person(api, family, testdata):
 
 
 def test_face_ids_expire_and_the_timer_purges_them(api):
-    store = FaceIdStore(api.services.storage)
+    store = FaceIdStore(api.runtime.storage)
     [live] = store.remember([_unit_vector()], ttl=60)
     expired = RememberedFace(str(uuid.uuid4()), _unit_vector(), utc_now() - timedelta(seconds=1))
-    api.services.storage.put_blob(FACE_IDS, f"{expired.face_id}.json", expired.to_record())
+    api.runtime.storage.put_blob(FACE_IDS, f"{expired.face_id}.json", expired.to_record())
     reply = api.post("/face/v1.0/verify", json_body={"faceId1": live, "faceId2": expired.face_id})
     assert (reply.status, reply.error_code) == (404, "FaceNotFound")
     assert "expired" in reply.json()["error"]["message"]
     api.worker.run_timers()
-    names = {b.name for b in api.services.storage.list_blobs(FACE_IDS)}
+    names = {b.name for b in api.runtime.storage.list_blobs(FACE_IDS)}
     assert f"{live}.json" in names and f"{expired.face_id}.json" not in names
 
 
@@ -376,11 +376,13 @@ def test_a_frame_is_identified_in_one_call_and_recorded_by_day(api, family, test
     frame = post_frame(api, group_id, camera, (testdata / "scenes/two_people.jpg").read_bytes(), location="Casa")
     by_left = sorted(frame["faces"], key=lambda f: f["faceRectangle"]["left"])
     assert [f["name"] for f in by_left] == ["obama", "biden"]
+    # One person per face, said once (no candidates list repeating it).
+    assert all(set(f) == {"faceRectangle", "personId", "name", "confidence", "qualityForRecognition"} for f in by_left)
     assert [f["personId"] for f in by_left] == [persons["obama"], persons["biden"]]
     assert all(f["confidence"] >= 0.5 and f["qualityForRecognition"] for f in by_left)
     day, second_day = RECORD_NAME.match(frame["record"]).groups()
     assert day == second_day == frame["timeStamp"][:10].replace("-", "")  # the UTC day of the frame
-    record = json.loads(api.services.storage.get_blob(SIGHTINGS, frame["record"].split("/", 1)[1]).data)
+    record = json.loads(api.runtime.storage.get_blob(SIGHTINGS, frame["record"].split("/", 1)[1]).data)
     assert record["camera"] == camera and record["location"] == "Casa"
     assert (record["frameWidth"], record["frameHeight"]) == (frame["frameWidth"], frame["frameHeight"])
     for row in record["faces"]:
@@ -415,10 +417,10 @@ def test_a_frame_with_a_stranger_says_unknown_and_one_without_faces_writes_nothi
 def test_bad_frames_are_refused_and_write_nothing(api, family, testdata, params, data, code):
     group_id, _ = family
     params = {k: v.replace("{group}", group_id) for k, v in params.items()}
-    before = sum(1 for _ in api.services.storage.list_blobs(SIGHTINGS))
+    before = sum(1 for _ in api.runtime.storage.list_blobs(SIGHTINGS))
     reply = api.post("/api/frames", data=data or (testdata / "scenes/obama1.jpg").read_bytes(), params=params)
     assert reply.error_code == code
-    assert sum(1 for _ in api.services.storage.list_blobs(SIGHTINGS)) == before
+    assert sum(1 for _ in api.runtime.storage.list_blobs(SIGHTINGS)) == before
 
 
 def test_sightings_query_by_person_and_camera_in_pages(api, family, testdata):
@@ -479,13 +481,13 @@ def test_bulk_enrollment_of_a_zip_reports_progress_and_rejections(api, testdata)
     assert set(done["persons"]) == {p.name for p in (testdata / "people").iterdir()}
     assert done["trainingStatus"] == "succeeded"
     # The same job queued again (a message handled twice) changes nothing.
-    api.services.storage.send_message("enroll-requests", json.dumps({"enrollmentId": job["enrollmentId"]}))
+    api.runtime.storage.send_message(ENROLL_QUEUE, json.dumps({"enrollmentId": job["enrollmentId"]}))
     drain(api)
     assert api.get(f"/api/enrollments/{job['enrollmentId']}").json() == done
 
 
 def test_bulk_enrollment_from_a_blob_prefix_with_the_prototype_s_file_names(api, testdata):
-    storage = api.services.storage
+    storage = api.runtime.storage
     prefix = f"batch-{uuid.uuid4().hex[:6]}"
     for person in ("obama", "biden"):
         for n, photo in enumerate(sorted((testdata / "people" / person).iterdir()), start=1):

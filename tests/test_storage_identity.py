@@ -13,6 +13,7 @@ from azure.storage.queue import QueueClient
 from function_app.settings import Settings
 from function_app.storage import create_storage
 from function_app.storage.azure_storage import AzureStorage
+from function_app.storage.layout import TRAIN_QUEUE
 
 from .support.azurite import FakeEntraCredential
 
@@ -24,7 +25,7 @@ def _identity_storage(environ: dict[str, str]) -> AzureStorage:
 def test_account_name_and_client_id_build_the_service_urls_and_a_managed_identity():
     storage = _identity_storage({"AZURE_STORAGE_ACCOUNT_NAME": "facesprod", "AZURE_CLIENT_ID": "1234-abcd"})
     assert storage._blob_service.url.rstrip("/") == "https://facesprod.blob.core.windows.net"
-    queue = storage._new_queue_client("train-requests")
+    queue = storage._new_queue_client(TRAIN_QUEUE)
     assert queue.url.rstrip("/") == "https://facesprod.queue.core.windows.net/train-requests"
     credential = storage._blob_service.credential
     assert isinstance(credential, ManagedIdentityCredential)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from ..features.frames import identify_frame
+from ..features.frames import recognize_frame
 from ..runtime import Runtime
 from .http import endpoint, image_body, json_response, param, required_param
 from .params import parse_float
@@ -12,9 +12,9 @@ from .params import parse_float
 bp = func.Blueprint()
 
 
-@endpoint(bp, "identify_frame", "api/frames", "POST")
+@endpoint(bp, "recognize_frame", "api/frames", "POST")
 def post_frame(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    result = identify_frame(
+    result = recognize_frame(
         runtime.faces,
         runtime.storage,
         runtime.settings,

@@ -34,7 +34,7 @@ class FrameResult:
         }
 
 
-def identify_frame(
+def recognize_frame(
     faces: FaceApi,
     storage: Storage,
     settings: Settings,

@@ -29,7 +29,7 @@ from azure.storage.queue import (
     TextBase64EncodePolicy,
 )
 
-from ..identity import identity_credential
+from ..entra import entra_credential
 from ..settings import Settings
 from .base import (
     Blob,
@@ -63,7 +63,7 @@ def azure_storage_from_settings(settings: Settings) -> AzureStorage:
     if settings.storage_account_name:
         return AzureStorage(
             endpoints=account_endpoints(settings.storage_account_name),
-            credential=identity_credential(settings.managed_identity_client_id),
+            credential=entra_credential(settings.managed_identity_client_id),
         )
     raise ValueError(
         "The azure storage backend needs AZURE_STORAGE_CONNECTION_STRING (or AzureWebJobsStorage), "

@@ -17,7 +17,7 @@ from typing import Any
 from azure.core.credentials import TokenCredential
 from msrest.pipeline import ClientRawResponse
 
-from ...identity import identity_credential
+from ...entra import entra_credential
 from ...imaging import encode_jpeg
 from ...models import (
     Candidate,
@@ -55,7 +55,7 @@ class AzureFaceApi:
         self.settings = settings
         self.endpoint = settings.azure_face_endpoint.rstrip("/")
         if not settings.azure_face_key and credential is None and self.endpoint:
-            credential = identity_credential(settings.managed_identity_client_id)
+            credential = entra_credential(settings.managed_identity_client_id)
         self._client = create_face_client(self.endpoint, settings.azure_face_key, credential)
         self._sleep = sleep
         self._names: dict[str, tuple[float, dict[str, str]]] = {}
