@@ -29,7 +29,7 @@ from pathlib import Path
 from benchmarks.bench_pipeline import DEFAULT_DATA
 from edge_client.runner import CaptureLoop
 from edge_client.settings import BackendSettings, RunSettings
-from tests.service import PROJECT, start_server, stop_server
+from tests.support.service import PROJECT, start_server, stop_server
 
 KEY = "benchmark-key"
 GROUP = "bench"
