@@ -136,6 +136,7 @@ def main() -> None:
     cv2.setNumThreads(1)
     settings = Settings()
     engine = create_engine(settings)
+    assert isinstance(engine, DlibFaceEngine)  # its stages are timed one by one below
     frame = webcam_frame(args.data)
     with tempfile.TemporaryDirectory() as folder:  # enroll people/ and train, as the product does
         gallery = LocalFaceApi(LocalFolderStorage(folder), engine, settings)
@@ -187,7 +188,7 @@ def main() -> None:
     small_ms = median_ms(lambda: small_faces.detect(one), args.repeat)
     print(f"engine.detect with FACE_DETECTOR=blazeface-small (40 px faces anywhere): {small_ms:.2f} ms")
     big = large_index(index)
-    query = np.stack([f.embedding for f in engine.detect(one)])
+    query = np.stack([f.embedding for f in engine.detect(one) if f.embedding is not None])
     match_ms = median_ms(lambda: match_embeddings(big, query, match_threshold=settings.match_threshold), args.repeat)
     rows, persons = len(big.embeddings), len(big.person_ids)
     print(f"match one face against {rows:,} enrolled faces ({persons:,} people): {match_ms:.2f} ms")

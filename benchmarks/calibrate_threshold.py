@@ -48,7 +48,10 @@ def central_embedding(engine: DlibFaceEngine, path: Path) -> np.ndarray | None:
 
 
 def collect(data: Path, engine: DlibFaceEngine):
-    enrolled, known, unknown = [], [], []
+    # (person, embedding), None where no face is found
+    enrolled: list[tuple[str, np.ndarray | None]] = []
+    known: list[tuple[str, np.ndarray | None]] = []
+    unknown: list[tuple[str, np.ndarray | None]] = []
     for folder in sorted((data / "people").iterdir()):
         for photo in sorted(folder.iterdir()):
             enrolled.append((folder.name, central_embedding(engine, photo)))

@@ -36,7 +36,7 @@ class Recorder:
     def write(self, image: np.ndarray) -> None:
         if self._writer is None:
             height, width = image.shape[:2]
-            fourcc = cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()])
+            fourcc = cv2.VideoWriter.fourcc(*FOURCC[self.path.suffix.lower()])
             self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (width, height))
             if not self._writer.isOpened():
                 raise RecordingError(f"OpenCV cannot write {self.path}")

@@ -38,6 +38,8 @@ def cmd_enroll(faces: FaceApi, args: argparse.Namespace) -> int:
     for rejection in report.rejected:
         print(f"  rejected {rejection.photo}: {rejection.reason}")
     status = report.training
+    if status is None:  # enroll_folder trains unless told not to
+        raise RuntimeError("The enrollment finished without training the group.")
     print(f"training: {status.status}. {status.message or ''}".rstrip())
     return 0 if status.status == "succeeded" else 1
 

@@ -45,8 +45,7 @@ def decode_image(data: bytes, *, max_bytes: int, max_side: int) -> np.ndarray:
         # default (False); the face_recognition package turns it on when imported, so the service
         # never imports it (only the benchmark does, in its own process).
         image.load()
-        image = ImageOps.exif_transpose(image)
-        rgb = image.convert("RGB")
+        rgb = ImageOps.exif_transpose(image).convert("RGB")
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImage(f"The image is truncated or corrupt: {exc}.") from None
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def testdata() -> Path:
 
 
 @pytest.fixture(scope="session")
-def azurite_connection_string(tmp_path_factory) -> str:
+def azurite_connection_string(tmp_path_factory) -> Iterator[str]:
     """A running Azurite: the one named by AZURITE_CONNECTION_STRING, or one started here."""
     if os.environ.get("AZURITE_CONNECTION_STRING"):
         yield os.environ["AZURITE_CONNECTION_STRING"]

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from azure.functions.decorators.http import HttpTrigger
 from openapi_spec_validator import validate as validate_openapi
 
 from function_app.clock import utc_now
@@ -380,7 +381,9 @@ def test_a_frame_is_identified_in_one_call_and_recorded_by_day(api, family, test
     assert all(set(f) == {"faceRectangle", "personId", "name", "confidence", "qualityForRecognition"} for f in by_left)
     assert [f["personId"] for f in by_left] == [persons["obama"], persons["biden"]]
     assert all(f["confidence"] >= 0.5 and f["qualityForRecognition"] for f in by_left)
-    day, second_day = RECORD_NAME.match(frame["record"]).groups()
+    record_name = RECORD_NAME.match(frame["record"])
+    assert record_name, frame["record"]
+    day, second_day = record_name.groups()
     assert day == second_day == frame["timeStamp"][:10].replace("-", "")  # the UTC day of the frame
     record = json.loads(api.runtime.storage.get_blob(SIGHTINGS, frame["record"].split("/", 1)[1]).data)
     assert record["camera"] == camera and record["location"] == "Casa"
@@ -520,7 +523,7 @@ def test_bad_enrollment_requests(api, testdata):
 
 # -- keys, routes, OpenAPI -------------------------------------------------------------------------
 def _every_route() -> list[tuple[str, str]]:
-    routes = []
+    routes: list[tuple[str, str]] = []
     for route in router().routes:
         path = route.pattern.pattern.strip("^$").replace("/?", "").replace("\\", "")
         path = re.sub(r"\(\?P<\w+>\[\^/\]\+\)", "x", path)
@@ -567,7 +570,8 @@ def test_openapi_lists_exactly_the_http_functions(api):
     registered = set()
     for function in app_functions():
         trigger = function.get_trigger()
-        if hasattr(trigger, "route") and trigger.route:
+        if isinstance(trigger, HttpTrigger) and trigger.route:
+            assert trigger.methods, function.get_function_name()
             for method in trigger.methods:
                 registered.add((str(getattr(method, "value", method)), trigger.route, function.get_function_name()))
     assert documented == registered

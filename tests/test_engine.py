@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from function_app.engines import create_engine
+from function_app.engines.dlib_engine import DlibFaceEngine
 from function_app.imaging import decode_image
 from function_app.settings import Settings
 
@@ -47,6 +48,7 @@ def test_models_load_once_per_process():
     assert create_engine(Settings(storage_backend="azure", match_threshold=0.3)) is engine
     other = create_engine(Settings(detect_upsample=0))
     assert other is not engine
+    assert isinstance(engine, DlibFaceEngine) and isinstance(other, DlibFaceEngine)
     assert other._embedder is engine._embedder  # the model files are read once, whichever engine
 
 

@@ -54,7 +54,7 @@ def test_with_the_same_detector_the_fast_engine_gives_dlib_s_embeddings_end_to_e
     """The product's configuration (BlazeFace boxes, dlib's landmarks and chips), embedded by the
     ONNX network and by dlib's own: cosine ≥ 0.999 on every face the detector finds."""
     dlib_embedding = DlibFaceEngine("blazeface", embedding="dlib")
-    cosines = []
+    cosines: list[float] = []
     for photo in all_photos(testdata):
         rgb = decode_image(photo.read_bytes(), max_bytes=1 << 30, max_side=8192)
         ours, theirs = fast.detect(rgb), dlib_embedding.detect(rgb)
@@ -129,7 +129,7 @@ def test_dlib_reference_engine_is_selectable():
     from function_app.engines import create_engine
 
     engine = create_engine(Settings.from_env({"FACE_ENGINE": "dlib", "FACE_DETECTOR": "hog"}))
-    assert engine.name == "dlib" and engine.detector_name == "hog"
+    assert isinstance(engine, DlibFaceEngine) and engine.name == "dlib" and engine.detector_name == "hog"
     assert create_engine(Settings()).name == "local"
     with pytest.raises(ValueError, match="FACE_ENGINE"):
         create_engine(Settings.from_env({"FACE_ENGINE": "cloud"}))
@@ -178,7 +178,8 @@ def test_faces_of_40_px_in_a_640x480_frame_are_found(testdata, reference, detect
         small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         cx, cy = face.rect.center().x * scale, face.rect.center().y * scale
         dx, dy = round(where[0] - cx), round(where[1] - cy)
-        frame = cv2.warpAffine(small, np.float32([[1, 0, dx], [0, 1, dy]]), (640, 480), borderValue=(100, 100, 100))
+        shift = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+        frame = cv2.warpAffine(small, shift, (640, 480), borderValue=(100, 100, 100))
         found = [f.rect for f in fast.find_faces(frame)]
         if not any(abs(r.center().x - where[0]) < 20 and abs(r.center().y - where[1]) < 20 for r in found):
             missed.append(photo.name)

@@ -132,11 +132,12 @@ def test_the_sdk_reads_groups_persons_faces_and_verifies(face_client, family, te
 def test_sdk_errors_carry_the_face_api_codes(server, face_client, family):
     with pytest.raises(APIErrorException) as missing:
         face_client.person_group.get("no-such-group")
-    assert missing.value.error.error.code == "PersonGroupNotFound"
+    assert missing.value.error is not None and missing.value.error.error.code == "PersonGroupNotFound"
     wrong_key = FaceClient(server.url, CognitiveServicesCredentials("wrong"))
     with pytest.raises(APIErrorException) as denied:
         wrong_key.person_group.list()
-    assert denied.value.response.status_code == 401 and denied.value.error.error.code == "401"
+    assert denied.value.response.status_code == 401
+    assert denied.value.error is not None and denied.value.error.error.code == "401"
 
 
 def test_a_chunked_upload_is_accepted(server, family, testdata):

@@ -132,8 +132,8 @@ def test_values_are_the_code_defaults_unless_meant_for_production():
             assert value == f"'{PRODUCTION_VALUES[env]}'", env
         elif value.startswith("'"):
             assert value == f"'{default}'", f"{env} is {value} in the Bicep, {default!r} in the code"
-        elif value in params and params[value][1] is not None:  # a parameter with a default
-            assert params[value][1].strip() in (f"'{default}'", str(default).lower()), env
+        elif value in params and (expression := params[value][1]) is not None:  # a parameter with a default
+            assert expression.strip() in (f"'{default}'", str(default).lower()), env
 
 
 def test_the_functions_host_finds_the_entry_script_and_its_storage_without_a_key():
@@ -201,7 +201,9 @@ def test_flex_consumption_python_311_with_the_user_assigned_identity():
     assert re.search(r"tier: 'FlexConsumption'\s*\n\s*name: 'FC1'", BICEP)
     runtime = _block(BICEP, "runtime: {")
     assert "name: 'python'" in runtime
-    version = re.search(r"version: '([0-9.]+)'", runtime).group(1)
+    found = re.search(r"version: '([0-9.]+)'", runtime)
+    assert found, runtime
+    version = found.group(1)
     requires = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert f">={version}" in requires
     assert "type: 'UserAssignedIdentity'" in _block(BICEP, "deployment: {")
@@ -228,7 +230,9 @@ def test_the_packaging_hook_installs_both_requirement_files_for_the_functions_ho
     for option in ("--python-version 3.11", "--implementation cp", "--only-binary=:all:", "manylinux"):
         assert option in script
     # The source-only packages it builds apart are requirements.txt's, and the rest go through the wheel pins.
-    source_only = re.search(r'source_only="([^"]*)"', script).group(1).split()
+    found = re.search(r'source_only="([^"]*)"', script)
+    assert found, "no source_only list in scripts/package-azure"
+    source_only = found.group(1).split()
     pinned = {line.split("==")[0].lower() for line in (PROJECT / "requirements.txt").read_text().splitlines()}
     assert set(source_only) <= pinned
 

@@ -13,6 +13,7 @@ from function_app.faceapi.local.service import LocalFaceApi
 from function_app.faceapi.local.training import TrainedIndex
 from function_app.models import FaceRectangle
 from function_app.settings import Settings
+from function_app.storage import Storage
 from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.local_folder import LocalFolderStorage
 from tests.support.recognition import recognize_bytes
@@ -34,6 +35,7 @@ SCENE_PROBES = {
 @pytest.fixture(scope="module", params=["local", "azurite"])
 def enrolled(request, engine, testdata, tmp_path_factory):
     """people/ (6 persons) and LFW photos 1–3 of five more, trained; on each storage backend."""
+    storage: Storage
     if request.param == "local":
         storage = LocalFolderStorage(tmp_path_factory.mktemp("data"))
     else:

@@ -19,7 +19,9 @@ from .support.azurite import FakeEntraCredential
 
 
 def _identity_storage(environ: dict[str, str]) -> AzureStorage:
-    return create_storage(Settings.from_env({"STORAGE_BACKEND": "azure", **environ}))
+    storage = create_storage(Settings.from_env({"STORAGE_BACKEND": "azure", **environ}))
+    assert isinstance(storage, AzureStorage)
+    return storage
 
 
 def test_account_name_and_client_id_build_the_service_urls_and_a_managed_identity():

@@ -55,7 +55,7 @@ def identify(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
         raise BadArgument(f"{hint}'personGroupId' is required.")
     answer = runtime.faces.identify(
         group_id,
-        body.get("faceIds"),
+        body.get("faceIds", []),
         max_candidates=parse_int(body.get("maxNumOfCandidatesReturned"), "maxNumOfCandidatesReturned", default=10),
         confidence_threshold=parse_float(body.get("confidenceThreshold"), "confidenceThreshold"),
     )

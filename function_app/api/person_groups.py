@@ -26,7 +26,7 @@ def create_person_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpRes
     body = json_body(req)
     check_model(body.get("recognitionModel"), RECOGNITION_MODELS, "recognitionModel")
     runtime.faces.create_group(
-        req.route_params["personGroupId"], body.get("name"), body.get("userData"), body.get("recognitionModel")
+        req.route_params["personGroupId"], body.get("name", ""), body.get("userData"), body.get("recognitionModel")
     )
     return empty_response()
 

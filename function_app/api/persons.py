@@ -20,7 +20,7 @@ FACES = PERSON + "/persistedfaces"
 @endpoint(bp, "create_person", PERSONS, "POST")
 def create_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     body = json_body(req)
-    person = runtime.faces.create_person(req.route_params["personGroupId"], body.get("name"), body.get("userData"))
+    person = runtime.faces.create_person(req.route_params["personGroupId"], body.get("name", ""), body.get("userData"))
     return json_response({"personId": person.person_id})
 
 

@@ -100,7 +100,7 @@ class BlazeFaceDetector:
         if not len(scores):
             return []
         chosen = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.min_score, NMS_OVERLAP))
-        return [Detection(tuple(float(v) for v in boxes[i]), float(scores[i])) for i in chosen.reshape(-1)]
+        return [Detection(_box(boxes[i]), float(scores[i])) for i in chosen.reshape(-1)]
 
     def _search(
         self, rgb: np.ndarray, parts: list[tuple[int, int, int, int]], min_score: float
@@ -137,6 +137,11 @@ class BlazeFaceDetector:
         boxes = np.concatenate([centres - sizes / 2, sizes], axis=1)
         boxes -= np.array([left, top, 0, 0], np.float32)
         return boxes / scale, scores
+
+
+def _box(row: np.ndarray) -> tuple[float, float, float, float]:
+    left, top, width, height = (float(v) for v in row)
+    return left, top, width, height
 
 
 def _quarters(height: int, width: int) -> list[tuple[int, int, int, int]]:

@@ -4,8 +4,10 @@ ResNet embedding computed by onnxruntime (or by dlib itself, the reference), on 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import cv2
 import dlib
@@ -19,14 +21,15 @@ from .quality import measure_quality
 
 _load_lock = threading.Lock()
 _loaded: dict[str, object] = {}
+_Model = TypeVar("_Model")
 
 
-def _load(key: str, loader) -> object:
+def _load(key: str, loader: Callable[..., _Model]) -> _Model:
     """Each model is loaded once per process, whichever engine asks for it."""
     with _load_lock:
         if key not in _loaded:
             _loaded[key] = loader(str(model_files.model_path(key))) if key.endswith(".dat") else loader()
-        return _loaded[key]
+        return cast(_Model, _loaded[key])  # the key names the model: it was made by this loader
 
 
 DETECTORS = ("blazeface", "blazeface-small", "hog", "cnn")
@@ -64,6 +67,8 @@ class DlibFaceEngine:
         self.detector_name = detector
         self.upsample = upsample
         self.detect_max_side = detect_max_side
+        # BlazeFace, or dlib's HOG or MMOD detector (dlib has no type information).
+        self._detector: blazeface.BlazeFaceDetector | Any
         if detector.startswith("blazeface"):
             small = detector == "blazeface-small"
             self._detector = _load(detector, lambda: blazeface.BlazeFaceDetector(small_faces=small))
@@ -134,7 +139,7 @@ class DlibFaceEngine:
             return self._find_faces(rgb)
 
     def _find_faces(self, rgb: np.ndarray) -> list[_Found]:
-        if self.detector_name.startswith("blazeface"):  # it sees the image at 192 px whatever its size
+        if isinstance(self._detector, blazeface.BlazeFaceDetector):  # it sees the image at 192 px whatever its size
             return [_Found(_hog_like(d.box), d.score) for d in self._detector.detect(rgb)]
         height, width = rgb.shape[:2]
         scale = min(2.0**self.upsample, self.detect_max_side / max(height, width))

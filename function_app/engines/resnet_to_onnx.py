@@ -36,6 +36,12 @@ class Layer:
     params: np.ndarray | None = None  # float32, dlib's flat parameter tensor
     shape: tuple[int, ...] = ()  # con: (filters, rows, cols, stride, padding); pools: (rows, cols, stride, padding)
 
+    def tensor(self) -> np.ndarray:
+        """The parameters of a layer that has them (input, con, affine, fc)."""
+        if self.params is None:
+            raise UnexpectedNetwork(f"{self.kind} layer has no parameters")
+        return self.params
+
 
 # Each layer record begins with its version string, serialized as a one-byte length then the text.
 _VERSIONS = {
@@ -161,7 +167,7 @@ def build_model(layers: list[Layer]) -> onnx.ModelProto:
     g = _Graph()
     # dlib's input layer: (pixel − mean) / 256, channels first.
     x = g.node("Cast", [INPUT_NAME], to=TensorProto.FLOAT)
-    x = g.node("Sub", [x, g.constant("mean", layers[0].params.reshape(1, 1, 1, 3))])
+    x = g.node("Sub", [x, g.constant("mean", layers[0].tensor().reshape(1, 1, 1, 3))])
     x = g.node("Mul", [x, g.constant("scale", np.array(1.0 / 256.0, np.float32))])
     current = _Tensor(g.node("Transpose", [x], perm=[0, 3, 1, 2]), 3, CHIP_SIZE)
     block_input = current  # dlib's tag1: the input of the residual block being read
@@ -196,7 +202,7 @@ def build_model(layers: list[Layer]) -> onnx.ModelProto:
             inputs, outputs = layer.shape
             if inputs != current.channels:
                 raise UnexpectedNetwork(f"fc layer of {inputs} inputs after {current.channels} channels")
-            weights = g.constant("fc", layer.params.reshape(inputs, outputs))
+            weights = g.constant("fc", layer.tensor().reshape(inputs, outputs))
             current = _Tensor(g.node("MatMul", [current.name, weights]), outputs, 1)
         else:
             raise UnexpectedNetwork(f"unexpected {layer.kind} layer")
@@ -217,12 +223,13 @@ def build_model(layers: list[Layer]) -> onnx.ModelProto:
 
 def _convolution(g: _Graph, x: _Tensor, con: Layer, affine: Layer) -> _Tensor:
     filters, size, _, stride, padding = con.shape
-    inputs = (con.params.size - filters) // (filters * size * size)
-    weights = con.params[: filters * inputs * size * size].reshape(filters, inputs, size, size)
-    bias = con.params[filters * inputs * size * size :]
-    if inputs != x.channels or affine.params.size != 2 * filters:
+    params, affine_params = con.tensor(), affine.tensor()
+    inputs = (params.size - filters) // (filters * size * size)
+    weights = params[: filters * inputs * size * size].reshape(filters, inputs, size, size)
+    bias = params[filters * inputs * size * size :]
+    if inputs != x.channels or affine_params.size != 2 * filters:
         raise UnexpectedNetwork("convolution or affine sizes do not chain")
-    gamma, beta = affine.params[:filters], affine.params[filters:]
+    gamma, beta = affine_params[:filters], affine_params[filters:]
     # affine(con(x)) = gamma·(W∗x + b) + beta = (gamma·W)∗x + (gamma·b + beta)
     folded = (weights.astype(np.float64) * gamma[:, None, None, None]).astype(np.float32)
     shifted = (bias.astype(np.float64) * gamma + beta).astype(np.float32)

@@ -109,19 +109,19 @@ def start_enrollment(
     """Check the photos are there, record the job and queue it. Exactly one source: a zip, or a
     container (and prefix) in the app's storage."""
     check_group_id(group_id)
-    if (zip_data is None) == (container is None):
-        raise BadArgument("Give the photos either as a zip body or as a blob container and prefix.")
     enrollment_id = str(uuid.uuid4())
-    if zip_data is not None:
+    if zip_data is not None and container is None:
         if not photos_in_zip(zip_data):
             raise BadArgument("The zip holds no photos (.jpg, .jpeg, .png, .bmp, .webp, .gif).")
         storage.put_blob(CONTAINER, f"{enrollment_id}.zip", zip_data)
         source = "zip"
-    else:
+    elif container is not None and zip_data is None:
         _check_source_container(container)
         if not photos_in_blobs(storage, container, prefix):
             raise BadArgument(f"No photos under {container}/{prefix}.")
         source = f"blobs:{container}/{prefix}"
+    else:
+        raise BadArgument("Give the photos either as a zip body or as a blob container and prefix.")
     job = _save(storage, EnrollmentJob(enrollment_id, group_id, source, train))
     send_json(storage, ENROLL_QUEUE, {"enrollmentId": enrollment_id})
     return job

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -33,7 +34,8 @@ class Photo:
         parts = PurePosixPath(self.path)
         if len(parts.parts) > 1:
             return parts.parts[-2]
-        return _TRAILING_NUMBER.match(parts.stem).group(1) or parts.stem
+        match = _TRAILING_NUMBER.match(parts.stem)  # matches any stem without a line break
+        return (match.group(1) if match else "") or parts.stem
 
 
 def is_photo(path: str) -> bool:
@@ -72,15 +74,19 @@ def photos_in_zip(data: bytes) -> list[Photo]:
     tops = {p.parts[0] for p in paths}
     strip = 1 if len(tops) == 1 and all(len(p.parts) > 2 for p in paths) else 0
     return [
-        Photo(PurePosixPath(*p.parts[strip:]).as_posix(), lambda i=info: archive.read(i))
+        Photo(PurePosixPath(*p.parts[strip:]).as_posix(), functools.partial(archive.read, info))
         for p, info in zip(paths, entries, strict=True)
     ]
 
 
 def photos_in_blobs(storage: Storage, container: str, prefix: str) -> list[Photo]:
     prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def reader(name: str) -> Callable[[], bytes]:
+        return lambda: storage.get_blob(container, name).data
+
     return [
-        Photo(info.name[len(prefix) :], lambda name=info.name: storage.get_blob(container, name).data)
+        Photo(info.name[len(prefix) :], reader(info.name))
         for info in storage.list_blobs(container, prefix)
         if is_photo(info.name[len(prefix) :])
     ]

@@ -37,6 +37,8 @@ class Router:
             trigger = function.get_trigger()
             if isinstance(trigger, HttpTrigger):
                 methods = frozenset(str(getattr(m, "value", m)).upper() for m in trigger.methods or ())
+                if trigger.route is None:  # the decorators set a missing route to the function's name
+                    raise ValueError(f"HTTP function {function.get_function_name()} has no route")
                 self.routes.append(Route(_compile(trigger.route, route_prefix), methods, function))
 
     def match(self, method: str, path: str) -> Match | None:

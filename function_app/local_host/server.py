@@ -8,8 +8,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import waitress
-from waitress.server import BaseWSGIServer
+from waitress.server import BaseWSGIServer, create_server
 
 from ..api.auth import configured_keys
 from ..runtime import current_runtime
@@ -49,7 +48,9 @@ class LocalHost:
 
     @property
     def url(self) -> str:
-        return f"http://{self.server.effective_host}:{self.server.effective_port}"
+        # Set by BaseWSGIServer.__init__ from the bound socket; types-waitress does not declare them.
+        host, port = self.server.effective_host, self.server.effective_port  # type: ignore[attr-defined]
+        return f"http://{host}:{port}"
 
     def run(self) -> None:
         self.worker.start()
@@ -68,7 +69,7 @@ def create_host(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> 
     ensure_api_key(Settings.from_env())
     config = HostConfig.load()
     runtime = current_runtime()  # loads the models before the first request
-    server = waitress.create_server(
+    server = create_server(
         FunctionsWsgiApp(Router(app_functions(), config.route_prefix), MAX_REQUEST_BODY),
         host=host,
         port=port,
@@ -76,6 +77,8 @@ def create_host(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> 
         max_request_body_size=MAX_REQUEST_BODY,
         ident="function_app",
     )
+    if not isinstance(server, BaseWSGIServer):  # one host and port: one socket, one server
+        raise RuntimeError(f"Expected one server listening on {host}:{port}, got {type(server).__name__}")
     return LocalHost(server, QueueWorker(app_functions(), runtime.storage, config))
 
 

@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -28,6 +28,7 @@ from azure.storage.queue import (
     TextBase64DecodePolicy,
     TextBase64EncodePolicy,
 )
+from azure.storage.queue import QueueMessage as ReceivedMessage
 
 from ..entra import entra_credential
 from ..settings import Settings
@@ -118,7 +119,7 @@ class AzureStorage:
         self, container: str, name: str, data: bytes, *, if_match: str | None = None, only_if_new: bool = False
     ) -> str:
         blob = self._container(container).get_blob_client(name)
-        conditions = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
+        conditions = _unchanged_since(if_match)
         try:
             result = blob.upload_blob(data, overwrite=not only_if_new, **conditions)
         except ResourceExistsError:
@@ -140,7 +141,7 @@ class AzureStorage:
 
     def delete_blob(self, container: str, name: str, *, if_match: str | None = None) -> bool:
         blob = self._container(container).get_blob_client(name)
-        conditions = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
+        conditions = _unchanged_since(if_match)
         try:
             blob.delete_blob(**conditions)
         except ResourceModifiedError:
@@ -176,10 +177,7 @@ class AzureStorage:
         pages = self._queue(queue).receive_messages(
             messages_per_page=max_messages, visibility_timeout=visibility_timeout, max_messages=max_messages
         )
-        return [
-            QueueMessage(m.id, m.content, m.dequeue_count, m.pop_receipt, m.inserted_on)
-            for m in itertools.islice(pages, max_messages)
-        ]
+        return [_received(m) for m in itertools.islice(pages, max_messages)]
 
     def delete_message(self, queue: str, message: QueueMessage) -> None:
         with _message_errors(message):
@@ -190,6 +188,23 @@ class AzureStorage:
             self._queue(queue).update_message(message.id, message.pop_receipt, visibility_timeout=visibility_timeout)
 
 
+class _Conditions(TypedDict, total=False):
+    etag: str
+    match_condition: MatchConditions
+
+
+def _unchanged_since(if_match: str | None) -> _Conditions:
+    """The SDK's arguments for "only while the blob still has this etag" (none without one)."""
+    return {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
+
+
+def _received(m: ReceivedMessage) -> QueueMessage:
+    # The SDK types these as optional (its QueueMessage can be built by hand); a received message has them all.
+    if m.dequeue_count is None or m.pop_receipt is None or m.inserted_on is None:
+        raise ValueError(f"Queue message {m.id} came without its dequeue count, pop receipt or insertion time")
+    return QueueMessage(m.id, m.content, m.dequeue_count, m.pop_receipt, m.inserted_on)
+
+
 @contextlib.contextmanager
 def _message_errors(message: QueueMessage):
     """A message gone or received again since (Azure answers PopReceiptMismatch with a 400)."""
@@ -198,6 +213,7 @@ def _message_errors(message: QueueMessage):
     except ResourceNotFoundError:
         raise MessageNotFound(f"Message {message.id} is gone") from None
     except HttpResponseError as exc:
-        if exc.error_code != "PopReceiptMismatch":
+        # The storage SDK adds error_code (Azure's x-ms-error-code) to the errors it raises.
+        if getattr(exc, "error_code", None) != "PopReceiptMismatch":
             raise
         raise MessageNotFound(f"Message {message.id} was received again since; its pop receipt is stale") from None

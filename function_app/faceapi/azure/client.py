@@ -55,9 +55,13 @@ def create_face_client(endpoint: str, key: str, credential: TokenCredential | No
     """With a key, the key; without one, `credential` signs in with Microsoft Entra."""
     if not endpoint:
         raise ValueError("FACE_ENGINE=azure needs AZURE_FACE_ENDPOINT to be set.")
-    if not key and credential is None:
+    authentication: Authentication
+    if key:
+        authentication = CognitiveServicesCredentials(key)
+    elif credential is not None:
+        authentication = EntraSignIn(credential)
+    else:
         raise ValueError("FACE_ENGINE=azure needs AZURE_FACE_KEY, or an identity to sign in with.")
-    authentication = CognitiveServicesCredentials(key) if key else EntraSignIn(credential)
     client = FaceClient(endpoint.rstrip("/"), authentication)
     client.config.retry_policy.retries = 2  # connection failures; statuses are handled by `call`
     client.config.connection.timeout = 30  # seconds to connect and between bytes read

@@ -257,6 +257,8 @@ class Gallery:
         _check_text(user_data, "userData", 1024, required=False)
         rgb = decode_image(image, max_bytes=self.settings.max_image_bytes, max_side=self.settings.max_image_side)
         face = self._enrollable_face(self.engine.detect(rgb), target_face)
+        if face.embedding is None:  # detect() computes embeddings unless told not to
+            raise RuntimeError("The face engine answered a face without its embedding.")
         persisted = EnrolledFace(
             persisted_face_id=str(uuid.uuid4()),
             person_id=person_id,

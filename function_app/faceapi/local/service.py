@@ -157,7 +157,7 @@ class LocalFaceApi:
 
     def _verdict(self, distance: float) -> dict[str, Any]:
         threshold = self.settings.match_threshold
-        confidence = float(distance_to_confidence(np.float32(distance), threshold))
+        confidence = float(distance_to_confidence(np.asarray(distance, np.float32), threshold))
         return {"isIdentical": distance <= threshold, "confidence": round(confidence, 5)}
 
     # -- recognize: the frame pipeline ---------------------------------------------------------
