@@ -33,7 +33,8 @@ class Photo:
         if len(parts) > 1:
             return parts[-2]
         stem = Path(parts[0]).stem
-        return _TRAILING_NUMBER.match(stem).group(1) or stem
+        named = _TRAILING_NUMBER.match(stem)  # matches every stem: both parts are optional
+        return (named.group(1) if named else "") or stem
 
     @property
     def user_data(self) -> str:

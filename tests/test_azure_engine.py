@@ -124,6 +124,22 @@ def test_throttling_that_lasts_answers_429_with_retry_after_and_says_so(servers,
     assert error["code"] == "429" and f"after {MAX_ATTEMPTS} tries" in error["message"]
 
 
+def test_a_throttled_call_is_tried_max_attempts_times_in_all(servers, enrolled):
+    """Only the app retries a 429: the SDK's transport (urllib3 honours Retry-After on GETs) must not
+    multiply the calls to a service that is already throttling."""
+    group, _ = enrolled
+    throttled_before = servers.proxy.throttled
+    servers.proxy.throttle(10**6)
+    try:
+        answer = requests.get(
+            f"{servers.url}/face/v1.0/persongroups/{group}", headers={"Ocp-Apim-Subscription-Key": KEY}
+        )
+    finally:
+        servers.proxy.throttle(0)
+    assert answer.status_code == 429
+    assert servers.proxy.throttled - throttled_before == MAX_ATTEMPTS
+
+
 def test_errors_of_the_service_keep_their_codes(servers, enrolled, testdata):
     group, ids = enrolled
     headers = {"Ocp-Apim-Subscription-Key": KEY}

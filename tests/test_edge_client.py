@@ -106,7 +106,9 @@ def names_in(row: dict) -> set[str]:
 
 def frames_shown(stderr: str) -> int:
     """The run's summary line: '... captured 275 frames (30.0 fps), shown 275, sent ...'."""
-    return int(re.search(r"\bshown (\d+),", stderr).group(1))
+    found = re.search(r"\bshown (\d+),", stderr)
+    assert found, f"no summary line in:\n{stderr}"
+    return int(found.group(1))
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30) -> bool:
@@ -393,6 +395,7 @@ def test_the_reader_keeps_only_the_newest_frame(testdata):
         assert wait_until(lambda: reader.frames_read >= first.number + 5)  # a slow consumer: frames come meanwhile
         read_before = reader.frames_read
         newest = reader.next_frame(timeout=5)
+        assert newest is not None
         # The newest (read no earlier than this call), not the oldest waiting (first.number + 1): the
         # frames in between were dropped, not queued.
         assert newest.number >= read_before >= first.number + 5
@@ -417,7 +420,7 @@ def test_a_file_read_as_fast_as_possible_gives_every_frame_in_order_then_ends(te
 
 def short_clip(testdata: Path, path: Path, frames: int = 8) -> None:
     source = cv2.VideoCapture(str(testdata / VIDEO))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 360))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, (640, 360))
     for _ in range(frames):
         writer.write(source.read()[1])
     writer.release()
@@ -432,7 +435,7 @@ def test_a_live_source_that_fails_or_is_missing_is_opened_again(testdata, tmp_pa
     try:
         assert reader.next_frame(timeout=0.5) is None  # not plugged in yet: the reader keeps trying
         short_clip(testdata, clip)
-        numbers = []
+        numbers: list[int] = []
         deadline = time.monotonic() + 60  # a limit for a hang: 20 frames come within a second
         while len(numbers) < 20 and time.monotonic() < deadline:
             frame = reader.next_frame(timeout=1)
@@ -452,6 +455,7 @@ def test_a_live_source_that_never_opens_ends_after_the_open_timeout_one_that_ope
     try:
         assert wait_until(lambda: missing.ended)  # not a frame, then the end, not a wait for ever
         assert missing.next_frame(timeout=0) is None and missing.frames_read == 0
+        assert missing.error is not None
         assert missing.error.startswith("Cannot open source ") and "did not open within 0.5 s" in missing.error
         assert time.monotonic() - missing.started >= 0.5  # it tried for the whole open timeout
     finally:
@@ -490,7 +494,8 @@ def test_frames_are_dropped_while_the_backend_is_away_and_retried_after_the_back
     finally:
         sender.stop()
     jpeg, factor = encode_frame(np.zeros((720, 1280, 3), np.uint8), 640, 80)
-    assert factor == 2.0 and cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
+    decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert factor == 2.0 and decoded is not None and decoded.shape == (360, 640, 3)
 
 
 def test_a_throttled_frame_waits_as_long_as_retry_after_asks():
@@ -504,7 +509,8 @@ def test_a_throttled_frame_waits_as_long_as_retry_after_asks():
     try:
         assert sender.offer(Frame(0, 1, np.full((360, 640, 3), 128, np.uint8), time.monotonic(), time.time()))
         assert not sender.wait_idle(timeout=1.2)  # its own backoff would have waited 0.1 s
-        assert sender.wait_idle(timeout=30) and throttling.throttled == 1 and "429" in sender.unavailable
+        assert sender.wait_idle(timeout=30) and throttling.throttled == 1
+        assert sender.unavailable is not None and "429" in sender.unavailable
     finally:
         sender.stop()
         throttling.close()

@@ -26,6 +26,7 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from function_app.faceapi.azure import client as azure_client
 from function_app.local_host.functions import app_functions
 from function_app.local_host.host_config import HostConfig
 from function_app.local_host.worker import QueueWorker
@@ -450,15 +451,14 @@ def _azure_face_api_failures(s: Scenario, env: pytest.MonkeyPatch) -> None:
     and not reachable (503)."""
     env.setenv("FACE_ENGINE", "azure")
     env.setenv("AZURE_FACE_KEY", "the-app-s-key-to-azure")
+    # The transport's own retries of a refused connection, with backoff, change the time, not the answer.
+    env.setattr(azure_client, "TRANSPORT_RETRIES", 0)
     throttling = FaceApiProxy("http://127.0.0.1:9", retry_after=0)
     refusing = FaceApiProxy("http://127.0.0.1:9", entra_key="only-tokens-are-accepted")
     try:
         throttling.throttle(10**6)
         for status, endpoint in ((429, throttling.url), (502, refusing.url), (503, f"http://127.0.0.1:{free_port()}")):
             env.setenv("AZURE_FACE_ENDPOINT", endpoint)
-            # The SDK's transport would retry each 429 and refused connection itself, with backoff (seconds
-            # a call); the answers are the same without.
-            current_runtime().faces._client.config.retry_policy.retries = 0
             _every_operation(s, status)
     finally:
         throttling.close()

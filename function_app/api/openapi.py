@@ -109,7 +109,7 @@ ERRORS = {
     502: "FACE_ENGINE=azure: the Azure Face API failed, or refused this app's credentials.",
     503: "FACE_ENGINE=azure: the Azure Face API cannot be reached (ServiceUnavailable).",
 }
-HEADERS = {
+HEADERS: dict[tuple[int, str | None], dict[str, Any]] = {
     (202, "start_enrollment"): {"Location": {"description": "The job's address, /api/enrollments/{enrollmentId}.", "required": True, "schema": {"type": "string"}}},
     (429, None): {"Retry-After": {"description": "Seconds to wait, when the Azure Face API said.", "schema": {"type": "integer", "minimum": 0}}},
 }  # fmt: skip

@@ -3,8 +3,8 @@ throttling retried as the service asks, and every failure turned into a FaceApiE
 what went wrong (never the key).
 
 The service answers 429 with a `Retry-After` header when a resource's rate limit is exceeded (20
-calls a second on the standard tier); the SDK's own retry policy does not retry 429, so calls go
-through `call`, which waits as asked and tries again a few times.
+calls a second on the standard tier); calls go through `call`, which waits as asked and tries again a
+few times (the SDK's transport is told not to retry them as well).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ MAX_ATTEMPTS = 5
 # Wait at most this long for one retry, and in all: an HTTP function has about 230 s on Azure.
 MAX_WAIT_SECONDS = 30.0
 MAX_TOTAL_WAIT_SECONDS = 60.0
+# Connection failures and 5xx answers are retried by the SDK's transport, with backoff.
+TRANSPORT_RETRIES = 2
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
@@ -63,7 +65,10 @@ def create_face_client(endpoint: str, key: str, credential: TokenCredential | No
     else:
         raise ValueError("FACE_ENGINE=azure needs AZURE_FACE_KEY, or an identity to sign in with.")
     client = FaceClient(endpoint.rstrip("/"), authentication)
-    client.config.retry_policy.retries = 2  # connection failures; statuses are handled by `call`
+    client.config.retry_policy.retries = TRANSPORT_RETRIES
+    # A 429 is retried by `call` alone, as its Retry-After asks: urllib3 would otherwise retry it too
+    # (it honours Retry-After on 429/503 by default), multiplying the calls and the wait.
+    client.config.retry_policy.policy.respect_retry_after_header = False
     client.config.connection.timeout = 30  # seconds to connect and between bytes read
     return client
 
