@@ -9,6 +9,8 @@ from pathlib import Path
 
 import azure.functions as func
 
+from function_app.local_host.host_config import HostConfig
+
 PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -25,8 +27,40 @@ def test_host_json_lets_the_face_api_paths_work_and_bounds_retries():
     host = json.loads((PROJECT / "host.json").read_text())
     assert host["version"] == "2.0"
     assert host["extensions"]["http"]["routePrefix"] == ""
-    assert host["extensions"]["queues"]["maxDequeueCount"] >= 1
+    assert host["extensions"]["queues"]["maxDequeueCount"] == 5  # the README: poison after 5 tries
     assert host["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
+
+
+def test_the_local_host_reads_host_json_as_the_functions_host_does():
+    queues = json.loads((PROJECT / "host.json").read_text())["extensions"]["queues"]
+    hours, minutes, seconds = (int(part) for part in queues["visibilityTimeout"].split(":"))
+    assert HostConfig.load() == HostConfig(
+        route_prefix="",
+        max_dequeue_count=5,
+        visibility_timeout=hours * 3600 + minutes * 60 + seconds,
+        batch_size=queues["batchSize"],
+    )
+
+
+def test_the_local_host_reads_every_value_it_honours_from_the_file(tmp_path):
+    """Other values than the defaults, so that a value read from nowhere cannot pass."""
+    other = tmp_path / "host.json"
+    other.write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "extensions": {
+                    "queues": {"maxDequeueCount": 3, "visibilityTimeout": "01:02:03.5", "batchSize": 7},
+                    "http": {"routePrefix": "/v2/"},
+                },
+            }
+        )
+    )
+    assert HostConfig.load(other) == HostConfig(
+        route_prefix="v2", max_dequeue_count=3, visibility_timeout=3723.5, batch_size=7
+    )
+    other.write_text(json.dumps({"version": "2.0"}))
+    assert HostConfig.load(other) == HostConfig()  # the Functions host's own defaults
 
 
 def test_the_core_never_imports_azure_functions():
