@@ -62,6 +62,25 @@ def test_identify_a_video(enrolled_dir, testdata):
     assert all(frame < 220 for frame in named)
 
 
+def test_train_exits_1_with_the_failed_status_when_the_group_has_no_faces(enrolled_dir, tmp_path):
+    from function_app.runtime import runtime_for
+    from function_app.settings import Settings
+
+    faces = runtime_for(Settings(storage_backend="local", storage_dir=str(tmp_path))).faces
+    faces.create_group("nobody-yet", "persons without photos")
+    faces.create_person("nobody-yet", "obama")
+    assert faces.training_status("nobody-yet").status == "notStarted"
+    failed = run_cli("train", "--group", "nobody-yet", data=tmp_path)
+    assert failed.returncode == 1, failed.stderr
+    status = json.loads(failed.stdout)
+    assert status["status"] == "failed"
+    assert status["message"] == "Person group 'nobody-yet' has no faces to train on: add persons and their faces first."
+    assert faces.training_status("nobody-yet").status == "failed"  # what the command did, kept in the storage
+    trained = run_cli("train", "--group", "family", data=enrolled_dir)
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout)["status"] == "succeeded"
+
+
 def test_prototype_file_names_are_grouped_by_person(testdata, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -39,13 +39,43 @@ def test_other_formats_round_trip(testdata, fmt):
     assert np.array_equal(rgb, again)
 
 
-def test_exif_orientation_is_applied(testdata):
-    rgb = decode_image((testdata / "scenes/obama_small.jpg").read_bytes(), **LIMITS)
+# How a camera stores an upright picture under each EXIF Orientation value (the tag says how to turn the
+# stored pixels to view them): written with numpy from the EXIF specification, independently of Pillow.
+STORED_AS = {
+    1: lambda up: up,
+    2: lambda up: up[:, ::-1],  # mirrored left to right
+    3: lambda up: np.rot90(up, 2),  # upside down
+    4: lambda up: up[::-1],  # mirrored top to bottom
+    5: lambda up: up.transpose(1, 0, 2),  # mirrored along the main diagonal
+    6: lambda up: np.rot90(up, 1),  # turned 90° counter-clockwise: view it by turning 90° clockwise
+    7: lambda up: np.rot90(up.transpose(1, 0, 2), 2),  # mirrored along the other diagonal
+    8: lambda up: np.rot90(up, -1),  # turned 90° clockwise: view it by turning 90° counter-clockwise
+}
+
+
+def _stored_sideways(upright: np.ndarray, orientation: int, fmt: str, **options) -> bytes:
     exif = Image.Exif()
-    exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to view
-    rotated = _encode(rgb, "JPEG", exif=exif.tobytes(), quality=95)
-    upright = decode_image(rotated, **LIMITS)
-    assert upright.shape == (rgb.shape[1], rgb.shape[0], 3)
+    exif[0x0112] = orientation
+    return _encode(np.ascontiguousarray(STORED_AS[orientation](upright)), fmt, exif=exif.tobytes(), **options)
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED_AS))
+def test_exif_orientation_turns_the_stored_pixels_upright(testdata, orientation):
+    upright = decode_image((testdata / "scenes/obama_small.jpg").read_bytes(), **LIMITS)
+    stored = _stored_sideways(upright, orientation, "PNG")  # lossless: every pixel must come back
+    assert np.array_equal(decode_image(stored, **LIMITS), upright)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_phone_photo_stored_sideways_decodes_upright_with_its_face_in_place(testdata, engine, orientation):
+    upright = decode_image((testdata / "people/obama/1.jpg").read_bytes(), **LIMITS)
+    [expected] = engine.detect(upright, embeddings=False)
+    decoded = decode_image(_stored_sideways(upright, orientation, "JPEG", quality=95), **LIMITS)
+    assert decoded.shape == upright.shape
+    assert np.abs(decoded.astype(np.int16) - upright).mean() < 3  # only the JPEG loss differs
+    [found] = engine.detect(decoded, embeddings=False)
+    for side in ("left", "top", "width", "height"):
+        assert abs(getattr(found.rectangle, side) - getattr(expected.rectangle, side)) <= 4, side
 
 
 @pytest.mark.parametrize(

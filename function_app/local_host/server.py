@@ -8,7 +8,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
 
 from ..api.auth import configured_keys
 from ..runtime import current_runtime
@@ -17,7 +19,7 @@ from .functions import app_functions
 from .host_config import HostConfig
 from .routes import Router
 from .worker import QueueWorker
-from .wsgi import FunctionsWsgiApp
+from .wsgi import INTERNAL_ERROR, TOO_LARGE, FunctionsWsgiApp, error_body
 
 log = logging.getLogger("function_app.local_host")
 MAX_REQUEST_BODY = 100 * 1024 * 1024  # as the Functions host limits it
@@ -39,6 +41,38 @@ def ensure_api_key(settings: Settings) -> Settings:
     return Settings.from_env()
 
 
+class _EnvelopeErrorTask(ErrorTask):
+    """Waitress' own answers (a body over its limit, a request it cannot parse, an app that failed before
+    answering) in the Face API's error envelope, as the app's, instead of waitress' plain text."""
+
+    def execute(self) -> None:
+        error = self.request.error  # type: ignore[attr-defined]  # the stubs call the request an Error
+        known = {413: TOO_LARGE, 500: INTERNAL_ERROR}
+        code, message = known.get(error.code, ("BadArgument", f"{error.reason}: {error.body}."))
+        body = error_body(code, message)
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers = [*self.response_headers, ("Content-Type", "application/json")]
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _EnvelopeChannel(HTTPChannel):
+    error_task_class = _EnvelopeErrorTask
+
+
+def create_wsgi_server(app: FunctionsWsgiApp, host: str, port: int, threads: int) -> BaseWSGIServer:
+    """Waitress serving `app`, every answer in the envelope. Waitress refuses a body of its limit or more (and
+    answers before reading it); its limit is one byte over the app's, so a body of exactly the app's limit passes."""
+    server = create_server(
+        app, host=host, port=port, threads=threads, max_request_body_size=app.max_body + 1, ident="function_app"
+    )
+    if not isinstance(server, BaseWSGIServer):  # one host and port: one socket, one server
+        raise RuntimeError(f"Expected one server listening on {host}:{port}, got {type(server).__name__}")
+    server.channel_class = _EnvelopeChannel
+    return server
+
+
 @dataclass
 class LocalHost:
     """The WSGI server and the queue worker of one local host."""
@@ -48,8 +82,7 @@ class LocalHost:
 
     @property
     def url(self) -> str:
-        # Set by BaseWSGIServer.__init__ from the bound socket; types-waitress does not declare them.
-        host, port = self.server.effective_host, self.server.effective_port  # type: ignore[attr-defined]
+        host, port = self.server.getsockname()
         return f"http://{host}:{port}"
 
     def run(self) -> None:
@@ -69,17 +102,10 @@ def create_host(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> 
     ensure_api_key(Settings.from_env())
     config = HostConfig.load()
     runtime = current_runtime()  # loads the models before the first request
-    server = create_server(
-        FunctionsWsgiApp(Router(app_functions(), config.route_prefix), MAX_REQUEST_BODY),
-        host=host,
-        port=port,
-        threads=threads,
-        max_request_body_size=MAX_REQUEST_BODY,
-        ident="function_app",
+    app = FunctionsWsgiApp(Router(app_functions(), config.route_prefix), MAX_REQUEST_BODY)
+    return LocalHost(
+        create_wsgi_server(app, host, port, threads), QueueWorker(app_functions(), runtime.storage, config)
     )
-    if not isinstance(server, BaseWSGIServer):  # one host and port: one socket, one server
-        raise RuntimeError(f"Expected one server listening on {host}:{port}, got {type(server).__name__}")
-    return LocalHost(server, QueueWorker(app_functions(), runtime.storage, config))
 
 
 def serve(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> None:

@@ -34,10 +34,18 @@ class QueueFunction:
 
 
 class QueueWorker:
-    def __init__(self, functions: Iterable[Function], storage: Storage, config: HostConfig, poll_interval: float = 0.5):
+    def __init__(
+        self,
+        functions: Iterable[Function],
+        storage: Storage,
+        config: HostConfig,
+        poll_interval: float = 0.5,
+        timer_period: float = TIMER_PERIOD,
+    ):
         self.storage = storage
         self.config = config
         self.poll_interval = poll_interval
+        self.timer_period = timer_period  # seconds from the start to the first run of the timers, and between runs
         self.queue_functions: list[QueueFunction] = []
         self.timer_functions: list[Function] = []
         for function in functions:
@@ -95,7 +103,7 @@ class QueueWorker:
                 log.exception("Timer function %s failed", function.get_function_name())
 
     def run_forever(self) -> None:
-        next_timers = time.monotonic() + TIMER_PERIOD
+        next_timers = time.monotonic() + self.timer_period
         while not self._stop.is_set():
             try:
                 busy = self.run_once()
@@ -104,7 +112,7 @@ class QueueWorker:
                 busy = 0
             if time.monotonic() >= next_timers:
                 self.run_timers()
-                next_timers = time.monotonic() + TIMER_PERIOD
+                next_timers = time.monotonic() + self.timer_period
             if not busy:
                 self._stop.wait(self.poll_interval)
 

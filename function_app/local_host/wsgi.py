@@ -15,12 +15,19 @@ import azure.functions as func
 from .routes import Router
 
 log = logging.getLogger("function_app.local_host")
+# (code, message) of the answers the host makes itself, whether the app or the WSGI server does.
+TOO_LARGE = ("InvalidImageSize", "The request body is too large.")
+INTERNAL_ERROR = ("InternalServerError", "The server failed to handle the request.")
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The Face API's error envelope."""
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
 def _error(start_response: Callable, status: int, code: str, message: str) -> list[bytes]:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     start_response(f"{status} {HTTPStatus(status).phrase}", [("Content-Type", "application/json")])
-    return [body]
+    return [error_body(code, message)]
 
 
 def _headers(environ: dict) -> dict[str, str]:
@@ -45,7 +52,7 @@ class FunctionsWsgiApp:
             return _error(start_response, 405, "MethodNotAllowed", f"{method} is not allowed on {path}.")
         body = environ["wsgi.input"].read(self.max_body + 1)
         if len(body) > self.max_body:
-            return _error(start_response, 413, "InvalidImageSize", "The request body is too large.")
+            return _error(start_response, 413, *TOO_LARGE)
         query = environ.get("QUERY_STRING", "")
         host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
         request = func.HttpRequest(
@@ -60,7 +67,7 @@ class FunctionsWsgiApp:
             response = match.function.get_user_function()(request)
         except Exception:
             log.exception("Unhandled error in %s", match.function.get_function_name())
-            return _error(start_response, 500, "InternalServerError", "The server failed to handle the request.")
+            return _error(start_response, 500, *INTERNAL_ERROR)
         status = response.status_code
         headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-type"]
         headers.append(

@@ -80,15 +80,19 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) 
 
 
 def start_azurite(
-    location: Path, *, oauth_certificate: tuple[Path, Path] | None = None
+    location: Path,
+    *,
+    oauth_certificate: tuple[Path, Path] | None = None,
+    ports: tuple[int, int, int] | None = None,
 ) -> tuple[subprocess.Popen, str]:
-    """Azurite on free loopback ports and its connection string. With a certificate (cert, key) it serves HTTPS
-    and checks bearer tokens as Azure Storage does (issuer, audience, lifetime; not the signature)."""
-    blob_port, queue_port, table_port = free_port(), free_port(), free_port()
+    """Azurite on free loopback ports (or on `ports`: blob, queue, table, to start it again where it was) and its
+    connection string. With a certificate (cert, key) it serves HTTPS and checks bearer tokens as Azure Storage
+    does (issuer, audience, lifetime; not the signature)."""
+    blob_port, queue_port, table_port = ports or (free_port(), free_port(), free_port())
     oauth = []
     if oauth_certificate:
         oauth = ["--oauth", "basic", "--cert", str(oauth_certificate[0]), "--key", str(oauth_certificate[1])]
-    with open(location / "azurite.log", "wb") as log:  # Popen keeps its own copy of the descriptor
+    with open(location / "azurite.log", "ab") as log:  # Popen keeps its own copy of the descriptor
         process = subprocess.Popen(
             [
                 str(AZURITE),
