@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from .support.azurite import free_port
 from .support.face_api_proxy import FaceApiProxy
 from .support.images import blank_jpeg
 from .support.service import PROJECT, start_server, stop_server
+from .support.waiting import wait_until
 
 KEY = f"edge-{uuid.uuid4().hex}"
 GROUP = "family"
@@ -109,17 +110,6 @@ def frames_shown(stderr: str) -> int:
     found = re.search(r"\bshown (\d+),", stderr)
     assert found, f"no summary line in:\n{stderr}"
     return int(found.group(1))
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30) -> bool:
-    """Poll until `condition()` holds; False if it still does not after `timeout` s (a limit for a hang,
-    not a measure of speed)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def video_frames(path: Path) -> int:

@@ -4,10 +4,10 @@ driven by the official FaceClient SDK and by `requests` as the prototype used th
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -18,6 +18,7 @@ from msrest.authentication import CognitiveServicesCredentials
 from .support.azure_engine import azure_engine_servers
 from .support.images import blank_jpeg, zip_of
 from .support.service import start_server, stop_server
+from .support.waiting import wait_for
 
 KEY = f"http-{uuid.uuid4().hex}"
 
@@ -52,16 +53,6 @@ def server(request, tmp_path_factory, testdata):
 @pytest.fixture(scope="module")
 def face_client(server) -> FaceClient:
     return FaceClient(server.url, CognitiveServicesCredentials(KEY))
-
-
-def wait_for(check, timeout: float = 60.0, every: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.fixture(scope="module")
@@ -189,9 +180,12 @@ def test_bulk_enrollment_runs_in_the_server_s_queue_worker(server, testdata):
     )
     assert started.status_code == 202
     status_url = server.url + started.headers["Location"]
-    done = wait_for(
-        lambda: (s := requests.get(status_url, headers=headers).json())["status"] in ("succeeded", "failed") and s
-    )
+
+    def finished() -> dict[str, Any] | None:
+        job = requests.get(status_url, headers=headers).json()
+        return job if job["status"] in ("succeeded", "failed") else None
+
+    done = wait_for(finished)
     assert done["status"] == "succeeded" and done["added"] == 11 and len(done["rejected"]) == 1
     assert (
         requests.get(f"{server.url}/face/v1.0/persongroups/{group}/training", headers=headers).json()["status"]

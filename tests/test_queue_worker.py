@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import uuid
 from datetime import timedelta
 
@@ -23,20 +22,10 @@ from function_app.storage.layout import FACE_IDS_CONTAINER as FACE_IDS
 
 from .support import azurite
 from .support.api_client import InProcessClient
+from .support.waiting import wait_for
 
 KEY = f"worker-{uuid.uuid4().hex}"
 GROUPS = "/face/v1.0/persongroups"
-
-
-def wait_for(check, timeout: float = 120.0, every: float = 0.05):
-    """The first true answer of `check`; the timeout only bounds a failure (a slow machine just takes longer)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s")
 
 
 @contextlib.contextmanager
