@@ -51,7 +51,7 @@ def main() -> None:
         from function_app.runtime import current_runtime
 
         services = current_runtime()
-        enroll_folder(services.faces, "bench", args.data / "people")
+        enroll_folder(services.face_api, "bench", args.data / "people")
         host = create_host(port=0)
         threading.Thread(target=host.server.run, daemon=True).start()
         frame = webcam_frame(args.data)
@@ -65,7 +65,7 @@ def main() -> None:
             return faces.recognize("bench", Image(rgb, frame))
 
         def in_process():
-            [face] = recognize(services.faces)
+            [face] = recognize(services.face_api)
             assert face.name == "obama"
 
         def one_call():

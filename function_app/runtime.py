@@ -15,7 +15,7 @@ from .storage import Storage, create_storage
 class Runtime:
     settings: Settings
     storage: Storage  # the app's own: sightings, enrollment jobs, queues (and the local gallery)
-    faces: FaceApi
+    face_api: FaceApi
 
 
 @functools.lru_cache(maxsize=4)

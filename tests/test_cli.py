@@ -66,16 +66,16 @@ def test_train_exits_1_with_the_failed_status_when_the_group_has_no_faces(enroll
     from function_app.runtime import runtime_for
     from function_app.settings import Settings
 
-    faces = runtime_for(Settings(storage_backend="local", storage_dir=str(tmp_path))).faces
-    faces.create_group("nobody-yet", "persons without photos")
-    faces.create_person("nobody-yet", "obama")
-    assert faces.training_status("nobody-yet").status == "notStarted"
+    face_api = runtime_for(Settings(storage_backend="local", storage_dir=str(tmp_path))).face_api
+    face_api.create_group("nobody-yet", "persons without photos")
+    face_api.create_person("nobody-yet", "obama")
+    assert face_api.training_status("nobody-yet").status == "notStarted"
     failed = run_cli("train", "--group", "nobody-yet", data=tmp_path)
     assert failed.returncode == 1, failed.stderr
     status = json.loads(failed.stdout)
     assert status["status"] == "failed"
     assert status["message"] == "Person group 'nobody-yet' has no faces to train on: add persons and their faces first."
-    assert faces.training_status("nobody-yet").status == "failed"  # what the command did, kept in the storage
+    assert face_api.training_status("nobody-yet").status == "failed"  # what the command did, kept in the storage
     trained = run_cli("train", "--group", "family", data=enrolled_dir)
     assert trained.returncode == 0, trained.stderr
     assert json.loads(trained.stdout)["status"] == "succeeded"

@@ -17,14 +17,14 @@ STORAGE_CONNECTION = "AzureWebJobsStorage"
 @bp.function_name("train_worker")
 @bp.queue_trigger(arg_name="msg", queue_name=TRAIN_QUEUE, connection=STORAGE_CONNECTION)
 def train_worker(msg: func.QueueMessage) -> None:
-    handle_training_message(current_runtime().faces, msg.get_body())
+    handle_training_message(current_runtime().face_api, msg.get_body())
 
 
 @bp.function_name("enroll_worker")
 @bp.queue_trigger(arg_name="msg", queue_name=ENROLL_QUEUE, connection=STORAGE_CONNECTION)
 def enroll_worker(msg: func.QueueMessage) -> None:
     runtime = current_runtime()
-    handle_enrollment_message(runtime.faces, runtime.storage, msg.get_body())
+    handle_enrollment_message(runtime.face_api, runtime.storage, msg.get_body())
 
 
 @bp.function_name("purge_expired_face_ids")

@@ -19,7 +19,7 @@ SUPPORTED_ATTRIBUTES = ("headPose", "blur", "exposure", "qualityForRecognition")
 
 @endpoint(bp, "detect", "face/v1.0/detect", "POST")
 def detect(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    return json_response(runtime.faces.detect(image_body(req), detect_options(req)))
+    return json_response(runtime.face_api.detect(image_body(req), detect_options(req)))
 
 
 def detect_options(req: func.HttpRequest) -> DetectOptions:
@@ -53,7 +53,7 @@ def identify(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
         other = next((k for k in ("largePersonGroupId", "dynamicPersonGroupId") if body.get(k)), None)
         hint = f"{other} is not supported by this server; " if other else ""
         raise BadArgument(f"{hint}'personGroupId' is required.")
-    answer = runtime.faces.identify(
+    answer = runtime.face_api.identify(
         group_id,
         body.get("faceIds", []),
         max_candidates=parse_int(body.get("maxNumOfCandidatesReturned"), "maxNumOfCandidatesReturned", default=10),
@@ -66,8 +66,8 @@ def identify(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
 def verify(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     body = json_body(req)
     if body.get("faceId1") and body.get("faceId2"):
-        return json_response(runtime.faces.verify_faces(body["faceId1"], body["faceId2"]))
+        return json_response(runtime.face_api.verify_faces(body["faceId1"], body["faceId2"]))
     if body.get("faceId") and body.get("personId") and body.get("personGroupId"):
-        answer = runtime.faces.verify_person(body["faceId"], body["personGroupId"], body["personId"])
+        answer = runtime.face_api.verify_person(body["faceId"], body["personGroupId"], body["personId"])
         return json_response(answer)
     raise BadArgument("Request body is invalid: give faceId1 and faceId2, or faceId, personId and personGroupId.")

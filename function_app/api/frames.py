@@ -15,7 +15,7 @@ bp = func.Blueprint()
 @endpoint(bp, "recognize_frame", "api/frames", "POST")
 def post_frame(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     result = recognize_frame(
-        runtime.faces,
+        runtime.face_api,
         runtime.storage,
         runtime.settings,
         required_param(req, "personGroupId"),

@@ -20,26 +20,28 @@ FACES = PERSON + "/persistedfaces"
 @endpoint(bp, "create_person", PERSONS, "POST")
 def create_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     body = json_body(req)
-    person = runtime.faces.create_person(req.route_params["personGroupId"], body.get("name", ""), body.get("userData"))
+    person = runtime.face_api.create_person(
+        req.route_params["personGroupId"], body.get("name", ""), body.get("userData")
+    )
     return json_response({"personId": person.person_id})
 
 
 @endpoint(bp, "list_persons", PERSONS, "GET")
 def list_persons(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    persons = runtime.faces.list_persons(req.route_params["personGroupId"], param(req, "start"), top_param(req))
+    persons = runtime.face_api.list_persons(req.route_params["personGroupId"], param(req, "start"), top_param(req))
     return json_response([p.to_dict() for p in persons])
 
 
 @endpoint(bp, "get_person", PERSON, "GET")
 def get_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    person = runtime.faces.get_person(req.route_params["personGroupId"], req.route_params["personId"])
+    person = runtime.face_api.get_person(req.route_params["personGroupId"], req.route_params["personId"])
     return json_response(person.to_dict())
 
 
 @endpoint(bp, "update_person", PERSON, "PATCH")
 def update_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     body = json_body(req)
-    runtime.faces.update_person(
+    runtime.face_api.update_person(
         req.route_params["personGroupId"], req.route_params["personId"], body.get("name"), body.get("userData")
     )
     return empty_response()
@@ -47,14 +49,14 @@ def update_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
 
 @endpoint(bp, "delete_person", PERSON, "DELETE")
 def delete_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    runtime.faces.delete_person(req.route_params["personGroupId"], req.route_params["personId"])
+    runtime.face_api.delete_person(req.route_params["personGroupId"], req.route_params["personId"])
     return empty_response()
 
 
 @endpoint(bp, "add_person_face", FACES, "POST")
 def add_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     check_model(param(req, "detectionModel"), DETECTION_MODELS, "detectionModel")
-    face = runtime.faces.add_face(
+    face = runtime.face_api.add_face(
         req.route_params["personGroupId"],
         req.route_params["personId"],
         image_body(req),
@@ -79,12 +81,12 @@ def _target_face(text: str | None) -> FaceRectangle | None:
 @endpoint(bp, "get_person_face", FACES + "/{persistedFaceId}", "GET")
 def get_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     route = req.route_params
-    face = runtime.faces.get_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
+    face = runtime.face_api.get_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
     return json_response(face.to_dict())
 
 
 @endpoint(bp, "delete_person_face", FACES + "/{persistedFaceId}", "DELETE")
 def delete_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     route = req.route_params
-    runtime.faces.delete_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
+    runtime.face_api.delete_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
     return empty_response()

@@ -141,7 +141,7 @@ def _photos(storage: Storage, job: EnrollmentJob) -> list[Photo]:
     return photos_in_blobs(storage, container, prefix)
 
 
-def handle_enrollment_message(faces: FaceApi, storage: Storage, content: str | bytes) -> EnrollmentJob | None:
+def handle_enrollment_message(face_api: FaceApi, storage: Storage, content: str | bytes) -> EnrollmentJob | None:
     """Run a queued enrollment. A finished job is not run again; an interrupted one resumes,
     skipping the photos it already added. Bad photos are reported in the job, not retried."""
     try:
@@ -159,7 +159,7 @@ def handle_enrollment_message(faces: FaceApi, storage: Storage, content: str | b
             job = _save(storage, job.with_progress(report))
 
     try:
-        report = enroll_photos(faces, job.person_group_id, _photos(storage, job), progress=progress, train=job.train)
+        report = enroll_photos(face_api, job.person_group_id, _photos(storage, job), progress=progress, train=job.train)
     except FaceApiError as exc:
         return _save(storage, replace(job, status="failed", message=exc.message))
     training = report.training.status if report.training else None

@@ -38,7 +38,7 @@ ProgressCallback = Callable[[EnrollmentReport, Photo, str], None]
 
 
 def enroll_photos(
-    faces: FaceApi,
+    face_api: FaceApi,
     group_id: str,
     photos: list[Photo],
     *,
@@ -52,27 +52,27 @@ def enroll_photos(
     if not people:
         raise BadArgument(f"No photos ({', '.join(sorted(PHOTO_SUFFIXES))}) to enroll.")
     try:
-        faces.get_group(group_id)
+        face_api.get_group(group_id)
     except PersonGroupNotFound:
-        faces.create_group(group_id, group_id)
-    existing = {p.name: p.person_id for p in faces.list_persons(group_id)}
-    enrolled = {(f.person_id, f.user_data) for f in faces.iter_faces(group_id)}
+        face_api.create_group(group_id, group_id)
+    existing = {p.name: p.person_id for p in face_api.list_persons(group_id)}
+    enrolled = {(f.person_id, f.user_data) for f in face_api.iter_faces(group_id)}
     report = EnrollmentReport(group_id, total=sum(len(p) for p in people.values()))
     for name, person_photos in people.items():
-        person_id = existing.get(name) or faces.create_person(group_id, name).person_id
+        person_id = existing.get(name) or face_api.create_person(group_id, name).person_id
         report.persons[name] = person_id
         for photo in person_photos:
             report.processed += 1
-            outcome = _enroll_photo(faces, group_id, person_id, photo, enrolled, report)
+            outcome = _enroll_photo(face_api, group_id, person_id, photo, enrolled, report)
             if progress:
                 progress(report, photo, outcome)
     if train:
-        report.training = faces.train(group_id)
+        report.training = face_api.train(group_id)
     return report
 
 
 def _enroll_photo(
-    faces: FaceApi,
+    face_api: FaceApi,
     group_id: str,
     person_id: str,
     photo: Photo,
@@ -83,7 +83,7 @@ def _enroll_photo(
         report.skipped += 1
         return "already enrolled"
     try:
-        faces.add_face(group_id, person_id, photo.read(), user_data=photo.file_name)
+        face_api.add_face(group_id, person_id, photo.read(), user_data=photo.file_name)
     except FaceApiError as exc:
         if exc.status != 400:
             raise  # not the photo's fault (group gone, service down or throttled): stop, report it
@@ -94,9 +94,9 @@ def _enroll_photo(
 
 
 def enroll_folder(
-    faces: FaceApi, group_id: str, folder: Path, *, progress: ProgressCallback | None = None, train: bool = True
+    face_api: FaceApi, group_id: str, folder: Path, *, progress: ProgressCallback | None = None, train: bool = True
 ) -> EnrollmentReport:
     photos = photos_in_folder(folder)
     if not photos:
         raise FileNotFoundError(f"No photos ({', '.join(sorted(PHOTO_SUFFIXES))}) in {folder}")
-    return enroll_photos(faces, group_id, photos, progress=progress, train=train)
+    return enroll_photos(face_api, group_id, photos, progress=progress, train=train)

@@ -35,7 +35,7 @@ class FrameResult:
 
 
 def recognize_frame(
-    faces: FaceApi,
+    face_api: FaceApi,
     storage: Storage,
     settings: Settings,
     group_id: str,
@@ -51,7 +51,7 @@ def recognize_frame(
     rgb = decode_image(image, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
     frame = Image(rgb, image)
     moment = utc_now()
-    found = faces.recognize(group_id, frame, confidence_threshold=confidence_threshold)
+    found = face_api.recognize(group_id, frame, confidence_threshold=confidence_threshold)
     width, height = frame.width, frame.height
     record = None
     if found:

@@ -191,11 +191,11 @@ class Trainer:
         raise PersonGroupNotTrained(f"Person group {group_id!r} is being retrained; try again.")
 
 
-def handle_training_message(faces: FaceApi, content: str | bytes) -> TrainingStatus | None:
+def handle_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
     """Train the group a train-requests message names. A group deleted since has nothing left to train."""
     group_id = parse_message(content, "personGroupId")["personGroupId"]
     try:
-        status = faces.train(group_id)
+        status = face_api.train(group_id)
     except PersonGroupNotFound:
         log.info("Training of person group %s skipped: the group was deleted.", group_id)
         return None
