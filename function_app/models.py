@@ -40,12 +40,6 @@ class FaceRectangle:
     def from_dict(cls, data: dict[str, Any]) -> FaceRectangle:
         return cls(int(data["top"]), int(data["left"]), int(data["width"]), int(data["height"]))
 
-    @classmethod
-    def parse(cls, text: str) -> FaceRectangle:
-        """Azure's `targetFace` form: "left,top,width,height"."""
-        left, top, width, height = (int(v) for v in text.split(","))
-        return cls(top=top, left=left, width=width, height=height)
-
 
 @dataclass(frozen=True)
 class Point:

@@ -69,10 +69,11 @@ def add_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpRespons
 def _target_face(text: str | None) -> FaceRectangle | None:
     if not text:
         return None
-    try:
-        target = FaceRectangle.parse(text)
+    try:  # Azure's form: "left,top,width,height"
+        left, top, width, height = (int(v) for v in text.split(","))
     except ValueError:
         raise BadArgument("Invalid argument targetFace: use left,top,width,height in pixels.") from None
+    target = FaceRectangle(top=top, left=left, width=width, height=height)
     if target.width <= 0 or target.height <= 0 or target.left < 0 or target.top < 0:
         raise BadArgument("Argument targetFace out of range.")
     return target
