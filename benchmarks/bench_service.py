@@ -45,9 +45,8 @@ def main() -> None:
         os.environ.update(STORAGE_BACKEND="local", STORAGE_DIR=folder, FACE_API_KEY=KEY)
         from function_app.faceapi import FaceApi
         from function_app.features.enrollment import enroll_folder
-        from function_app.imaging import decode_image
+        from function_app.imaging import decode_upload
         from function_app.local_host.server import create_host
-        from function_app.models import Image
         from function_app.runtime import current_runtime
 
         services = current_runtime()
@@ -61,8 +60,7 @@ def main() -> None:
         settings = services.settings
 
         def recognize(faces: FaceApi):  # as POST /api/frames does: decode once, then the Face API
-            rgb = decode_image(frame, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
-            return faces.recognize("bench", Image(rgb, frame))
+            return faces.recognize("bench", decode_upload(frame, settings))
 
         def in_process():
             [face] = recognize(services.face_api)

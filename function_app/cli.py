@@ -18,12 +18,11 @@ from azure.core.exceptions import AzureError
 
 from .engines.model_files import ModelFilesMissing
 from .errors import FaceApiError
-from .faceapi import FaceApi
 from .features.enrollment import EnrollmentReport, enroll_folder
 from .features.photos import PHOTO_SUFFIXES, Photo
-from .imaging import decode_image
+from .imaging import decode_upload
 from .models import Image, RecognizedFace
-from .runtime import runtime_for
+from .runtime import Runtime, runtime_for
 from .settings import Settings
 
 
@@ -31,8 +30,8 @@ def _print_progress(report: EnrollmentReport, photo: Photo, outcome: str) -> Non
     print(f"[{report.processed}/{report.total}] {photo.path}: {outcome}", file=sys.stderr, flush=True)
 
 
-def cmd_enroll(face_api: FaceApi, args: argparse.Namespace) -> int:
-    report = enroll_folder(face_api, args.group, args.photos, progress=_print_progress)
+def cmd_enroll(runtime: Runtime, args: argparse.Namespace) -> int:
+    report = enroll_folder(runtime.face_api, args.group, args.photos, progress=_print_progress)
     skipped = f", {report.skipped} already enrolled" if report.skipped else ""
     print(f"{report.added} photos added for {len(report.persons)} persons; {len(report.rejected)} rejected{skipped}.")
     for rejection in report.rejected:
@@ -44,14 +43,14 @@ def cmd_enroll(face_api: FaceApi, args: argparse.Namespace) -> int:
     return 0 if status.status == "succeeded" else 1
 
 
-def cmd_train(face_api: FaceApi, args: argparse.Namespace) -> int:
-    status = face_api.train(args.group)
+def cmd_train(runtime: Runtime, args: argparse.Namespace) -> int:
+    status = runtime.face_api.train(args.group)
     print(json.dumps(status.to_dict()))
     return 0 if status.status == "succeeded" else 1
 
 
-def cmd_status(face_api: FaceApi, args: argparse.Namespace) -> int:
-    print(json.dumps(face_api.training_status(args.group).to_dict()))
+def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
+    print(json.dumps(runtime.face_api.training_status(args.group).to_dict()))
     return 0
 
 
@@ -59,13 +58,10 @@ def _faces_json(faces: list[RecognizedFace]) -> list[dict]:
     return [face.to_dict() for face in faces]
 
 
-def cmd_identify(face_api: FaceApi, args: argparse.Namespace) -> int:
+def cmd_identify(runtime: Runtime, args: argparse.Namespace) -> int:
     source: Path = args.source
     if source.suffix.lower() in PHOTO_SUFFIXES:
-        data = source.read_bytes()
-        settings = Settings.from_env()
-        rgb = decode_image(data, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
-        found = face_api.recognize(args.group, Image(rgb, data))
+        found = runtime.face_api.recognize(args.group, decode_upload(source.read_bytes(), runtime.settings))
         print(json.dumps({"source": str(source), "faces": _faces_json(found)}))
         return 0
     video = cv2.VideoCapture(str(source))
@@ -81,7 +77,7 @@ def cmd_identify(face_api: FaceApi, args: argparse.Namespace) -> int:
                 break
             if frame_index % args.every == 0:
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                found = face_api.recognize(args.group, Image(rgb))  # encoded only if the backend needs bytes
+                found = runtime.face_api.recognize(args.group, Image(rgb))  # encoded only if the backend needs bytes
                 record = {"frame": frame_index, "seconds": round(frame_index / fps, 3), "faces": _faces_json(found)}
                 print(json.dumps(record), flush=True)
             frame_index += 1
@@ -134,12 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --every must be at least 1", file=sys.stderr)
         return 2
     try:
-        face_api = runtime_for(Settings.from_env()).face_api
+        runtime = runtime_for(Settings.from_env())
     except (ValueError, ModelFilesMissing) as exc:  # a bad setting, or models not installed
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        return args.run(face_api, args)
+        return args.run(runtime, args)
     except FaceApiError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -8,7 +8,9 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import models
 from .errors import InvalidImage, InvalidImageSize
+from .settings import Settings
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF")
 MIN_SIDE = 36  # Azure's smallest accepted image side
@@ -49,6 +51,11 @@ def decode_image(data: bytes, *, max_bytes: int, max_side: int) -> np.ndarray:
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImage(f"The image is truncated or corrupt: {exc}.") from None
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def decode_upload(data: bytes, settings: Settings) -> models.Image:
+    """Uploaded bytes as an `Image` (pixels and those bytes), within the settings' size limits."""
+    return models.Image(decode_image(data, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side), data)
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:

@@ -108,6 +108,12 @@ class DetectedFace:
     # L2-normalised float32 embedding; None when embeddings were not asked for.
     embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
 
+    def required_embedding(self) -> np.ndarray:
+        """The embedding, which an engine computes unless it was told not to."""
+        if self.embedding is None:
+            raise RuntimeError("The face engine answered a face without the embedding it was asked for.")
+        return self.embedding
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "faceRectangle": self.rectangle.to_dict(),

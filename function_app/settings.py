@@ -7,6 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+FACE_ENGINES = ("local", "dlib", "azure")
+DETECTORS = ("blazeface", "blazeface-small", "hog", "cnn")
+STORAGE_BACKENDS = ("local", "azure")
+
 
 def _setting(env: str, default: Any, doc: str, choices: tuple[str, ...] = ()) -> Any:
     return field(default=default, metadata={"env": env, "doc": doc, "choices": choices})
@@ -20,7 +24,7 @@ class Settings:
         "Face engine: `local` (offline on a CPU: dlib's ResNet run by onnxruntime, ~3 ms a face), `dlib` "
         "(the same network run by dlib, ~100 ms a face: the reference) or `azure` (the Azure Face API: groups, "
         "persons, faces, training and identify are the service's person groups).",
-        choices=("local", "dlib", "azure"),
+        choices=FACE_ENGINES,
     )
     azure_face_endpoint: str = _setting(
         "AZURE_FACE_ENDPOINT",
@@ -48,7 +52,7 @@ class Settings:
         "Detector: `blazeface` (~2.5 ms a frame), `blazeface-small` (also searches overlapping squares of a "
         "frame: every 40 px face of a 640×480 frame, ~5 ms), `hog` (dlib, ~65 ms at 640×480 with one upsample) "
         "or `cnn` (dlib MMOD, slowest, more poses).",
-        choices=("blazeface", "blazeface-small", "hog", "cnn"),
+        choices=DETECTORS,
     )
     detect_upsample: int = _setting(
         "FACE_DETECT_UPSAMPLE",
@@ -79,7 +83,7 @@ class Settings:
         "STORAGE_BACKEND",
         "local",
         "Storage: `local` (a folder) or `azure` (Azure Storage or Azurite).",
-        choices=("local", "azure"),
+        choices=STORAGE_BACKENDS,
     )
     storage_dir: str = _setting("STORAGE_DIR", "./data", "Folder of the local storage backend.")
     storage_connection_string: str = _setting(

@@ -14,6 +14,7 @@ import dlib
 import numpy as np
 
 from ..models import DetectedFace, FaceLandmarks, FaceRectangle, Point
+from ..settings import DETECTORS
 from . import blazeface, model_files
 from .head_pose import estimate_head_pose
 from .onnx_embedding import OnnxFaceEmbedder, default_cache_dir
@@ -32,7 +33,6 @@ def _load(key: str, loader: Callable[..., _Model]) -> _Model:
         return cast(_Model, _loaded[key])  # the key names the model: it was made by this loader
 
 
-DETECTORS = ("blazeface", "blazeface-small", "hog", "cnn")
 EMBEDDINGS = ("onnx", "dlib")
 
 # BlazeFace boxes are a little wider than dlib's HOG boxes, on which dlib's shape predictors were

@@ -9,8 +9,8 @@ from typing import Any
 from ..clock import iso, utc_now
 from ..errors import BadArgument
 from ..faceapi import FaceApi
-from ..imaging import decode_image
-from ..models import Image, RecognizedFace
+from ..imaging import decode_upload
+from ..models import RecognizedFace
 from ..settings import Settings
 from ..storage import Storage
 from .sightings import MAX_LOCATION, SightedFace, SightingRecord, check_camera, write_sighting
@@ -48,8 +48,7 @@ def recognize_frame(
     camera = check_camera(camera)
     if location is not None and len(location) > MAX_LOCATION:
         raise BadArgument(f"'location' is too long: at most {MAX_LOCATION} characters.")
-    rgb = decode_image(image, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
-    frame = Image(rgb, image)
+    frame = decode_upload(image, settings)
     moment = utc_now()
     found = face_api.recognize(group_id, frame, confidence_threshold=confidence_threshold)
     width, height = frame.width, frame.height

@@ -33,7 +33,7 @@ from ...errors import (
     PersonGroupNotFound,
     PersonNotFound,
 )
-from ...imaging import decode_image
+from ...imaging import decode_upload
 from ...models import DetectedFace, FaceRectangle, PersistedFace, Person, PersonGroup
 from ...settings import Settings
 from ...storage import BlobNotFound, PreconditionFailed, Storage
@@ -255,17 +255,14 @@ class Gallery:
         recognition, and store the photo with its embedding."""
         person_id = self._person_record(group_id, person_id)["personId"]
         _check_text(user_data, "userData", 1024, required=False)
-        rgb = decode_image(image, max_bytes=self.settings.max_image_bytes, max_side=self.settings.max_image_side)
-        face = self._enrollable_face(self.engine.detect(rgb), target_face)
-        if face.embedding is None:  # detect() computes embeddings unless told not to
-            raise RuntimeError("The face engine answered a face without its embedding.")
+        face = self._enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
         persisted = EnrolledFace(
             persisted_face_id=str(uuid.uuid4()),
             person_id=person_id,
             user_data=user_data or None,
             rectangle=face.rectangle,
             quality_for_recognition=face.quality.quality_for_recognition,
-            embedding=face.embedding,
+            embedding=face.required_embedding(),
         )
         base = f"{group_id}/faces/{person_id}/{persisted.persisted_face_id}"
         self.storage.put_blob(CONTAINER, f"{base}.photo", image)

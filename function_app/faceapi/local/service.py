@@ -11,7 +11,7 @@ import numpy as np
 
 from ...engines import FaceEngine
 from ...errors import BadArgument
-from ...imaging import decode_image
+from ...imaging import decode_upload
 from ...models import DetectOptions, FaceRectangle, Image, Person, PersonGroup, RecognizedFace, TrainingStatus
 from ...settings import Settings
 from ...storage import Storage
@@ -97,13 +97,10 @@ class LocalFaceApi:
         return self.trainer.status(group_id)
 
     # -- detect, identify, verify --------------------------------------------------------------
-    def _decode(self, image: bytes) -> np.ndarray:
-        return decode_image(image, max_bytes=self.settings.max_image_bytes, max_side=self.settings.max_image_side)
-
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]:
-        faces = self.engine.detect(self._decode(image), embeddings=options.return_face_id)
+        faces = self.engine.detect(decode_upload(image, self.settings).rgb, embeddings=options.return_face_id)
         ids = (
-            self.face_ids.remember([_embedding(f.embedding) for f in faces], options.face_id_ttl)
+            self.face_ids.remember([f.required_embedding() for f in faces], options.face_id_ttl)
             if options.return_face_id
             else []
         )
@@ -170,7 +167,7 @@ class LocalFaceApi:
             return []
         candidates = match_embeddings(
             index,
-            np.stack([_embedding(f.embedding) for f in faces]),
+            np.stack([f.required_embedding() for f in faces]),
             match_threshold=self.settings.match_threshold,
             max_candidates=max_candidates,
             confidence_threshold=confidence_threshold,
@@ -179,9 +176,3 @@ class LocalFaceApi:
             RecognizedFace(face.rectangle, face.quality.quality_for_recognition, found)
             for face, found in zip(faces, candidates, strict=True)
         ]
-
-
-def _embedding(vector: np.ndarray | None) -> np.ndarray:
-    if vector is None:  # the engine computes one whenever it is asked to (the default)
-        raise AssertionError("the engine answered a face without the embedding it was asked for")
-    return vector
