@@ -31,3 +31,16 @@ def test_script_runs_and_prints_figures(testdata, module):
     assert result.returncode == 0, result.stderr
     expected = {"pipeline": "frames per second", "threshold": "unknown-rejected", "service": "ratio prototype"}
     assert expected[module.rsplit("_", 1)[1]] in result.stdout
+
+
+def test_the_calibration_protocol_runs_through_the_http_api(testdata):
+    calibration = testdata.parent / "calibration"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.calibration_protocol", "--data", str(calibration)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "training: succeeded" in result.stdout and "(default) |" in result.stdout
