@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from function_app.engines import faceres, tfjs_to_onnx
+from function_app.engines.fusion import FusionNorm
 from function_app.engines.model_files import ModelFilesMissing
 from function_app.imaging import decode_image
 from function_app.models import FaceRectangle
@@ -159,3 +160,15 @@ def test_quantised_weights_are_restored():
     assert np.array_equal(weights["half"], values)
     assert np.allclose(weights["bytes"], codes * 0.5 - 2)
     assert weights["axes"].dtype == np.int32 and list(weights["axes"]) == [1, 2]
+
+
+def test_fusion_statistics_come_from_the_dev_split_and_centre_a_typical_stranger_on_zero(tmp_path):
+    norm = FusionNorm.load()
+    assert "testdata/dev" in norm.source and "calibration" not in norm.source
+    for stats in (norm.dlib, norm.faceres):
+        assert stats.genuine_mean + 2 * stats.genuine_std < stats.impostor_mean
+    typical = norm.fused(np.array([norm.dlib.impostor_mean]), np.array([norm.faceres.impostor_mean]))
+    same = norm.fused(np.array([norm.dlib.genuine_mean]), np.array([norm.faceres.genuine_mean]))
+    assert abs(typical[0]) < 1e-9 and same[0] < -3
+    norm.save(tmp_path / "norm.json")
+    assert FusionNorm.load(tmp_path / "norm.json") == norm
