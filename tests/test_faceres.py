@@ -4,6 +4,9 @@ the embedder on real photos."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,8 @@ from function_app.imaging import decode_image
 from function_app.models import FaceRectangle
 
 from .support import tensorflow_js
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def decode(path: Path) -> np.ndarray:
@@ -172,3 +177,24 @@ def test_fusion_statistics_come_from_the_dev_split_and_centre_a_typical_stranger
     assert abs(typical[0]) < 1e-9 and same[0] < -3
     norm.save(tmp_path / "norm.json")
     assert FusionNorm.load(tmp_path / "norm.json") == norm
+
+
+def test_the_azure_package_carries_the_converted_model_and_the_app_runs_it_without_node_modules(
+    model_json, testdata, tmp_path, monkeypatch
+):
+    script = (PROJECT / "scripts" / "package-azure").read_text()
+    [into] = re.findall(r"-m function_app\.engines\.faceres --into (\S+)", script)
+    assert PROJECT / into == faceres.PACKAGED_MODELS
+    packaged = tmp_path / "python_packages" / "models"
+    command = [sys.executable, "-m", "function_app.engines.faceres", "--into", str(packaged)]
+    subprocess.run(command, cwd=PROJECT, check=True, capture_output=True)
+    monkeypatch.setattr(faceres, "PACKAGED_MODELS", packaged)
+
+    def not_installed() -> Path:
+        raise ModelFilesMissing("node_modules is not deployed")
+
+    monkeypatch.setattr(faceres, "model_json_path", not_installed)
+    embedder = faceres.FaceresEmbedder(tmp_path / "unused-cache")
+    assert not (tmp_path / "unused-cache").exists()
+    vectors = embedder.embed(decode(testdata / "scenes" / "two_people.jpg"), TWO_PEOPLE)
+    assert vectors.shape == (2, 1024) and np.isfinite(vectors).all()
