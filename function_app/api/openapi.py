@@ -389,6 +389,8 @@ def _operation(operation_id, summary, query, body, status, answer, errors, path)
 def openapi_spec() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, operation_id, summary, query, body, status, answer, errors in OPERATIONS:
+        if "{apiVersion}" in path:
+            errors = (*errors, 404)  # a version this service does not speak
         paths.setdefault(path, {})[method] = _operation(
             operation_id, summary, query, body, status, answer, errors, path
         )
