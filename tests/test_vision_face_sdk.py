@@ -18,6 +18,7 @@ from azure.ai.vision.face.models import FaceDetectionModel, FaceRecognitionModel
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from .support.azure_engine import azure_engine_servers
 from .support.service import start_server, stop_server
 
 KEY = f"sdk-{uuid.uuid4().hex}"
@@ -25,9 +26,14 @@ POLL = 0.2  # seconds between the poller's reads of the operation (the SDK's def
 PEOPLE = ("obama", "biden")
 
 
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["local", "azure-engine"])
+def endpoint(request, tmp_path_factory) -> Iterator[str]:
+    """The service on the local engine, and on the Azure engine (whose Face API is another server here)."""
     folder = tmp_path_factory.mktemp("sdk")
+    if request.param == "azure-engine":
+        with azure_engine_servers(folder, KEY) as servers:
+            yield servers.url
+        return
     env = {"FACE_API_KEY": KEY, "STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}
     process, url = start_server(env, folder / "server.log")
     yield url
@@ -76,6 +82,18 @@ def test_detect_answers_faces_with_ids_and_rectangles(face_client, testdata):
     [face] = _detect(face_client, testdata / "scenes/obama1.jpg")
     assert uuid.UUID(face.face_id)
     assert face.face_rectangle.width > 50 and face.face_rectangle.height > 50
+    assert face.recognition_model is None
+    [again] = face_client.detect(
+        (testdata / "scenes/obama1.jpg").read_bytes(),
+        detection_model=FaceDetectionModel.DETECTION01,
+        recognition_model=FaceRecognitionModel.RECOGNITION03,
+        return_face_id=True,
+        return_recognition_model=True,
+        return_face_landmarks=True,
+        return_face_attributes=["headPose", "qualityForRecognition"],
+    )
+    assert again.recognition_model == "recognition_03"  # echoed as asked
+    assert again.face_landmarks.pupil_left.x > 0 and again.face_attributes.head_pose is not None
 
 
 def test_the_large_person_group_reads_back_as_created(admin, large_group):

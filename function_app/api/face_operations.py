@@ -7,7 +7,7 @@ import azure.functions as func
 from ..errors import BadArgument
 from ..faceapi.base import DETECTION_MODELS, RECOGNITION_MODELS
 from ..faceapi.group_kinds import group_of_body
-from ..models import DetectOptions
+from ..models import RECOGNITION_MODEL, DetectOptions
 from ..runtime import Runtime
 from .http import endpoint, image_body, json_body, json_response, param
 from .params import check_model, parse_bool, parse_float, parse_int
@@ -24,7 +24,14 @@ UNMEASURED_ATTRIBUTES = ("glasses", "occlusion", "accessories", "noise", "mask")
 @endpoint(bp, "detect", f"{FACE}/detect", "POST")
 def detect(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     api_version(req)
-    return json_response(runtime.face_api.detect(image_body(req), detect_options(req)))
+    options = detect_options(req)
+    faces = runtime.face_api.detect(image_body(req), options)
+    if options.return_face_id and parse_bool(
+        param(req, "returnRecognitionModel"), "returnRecognitionModel", default=False
+    ):  # as Azure: the model the faceIds are for, when asked
+        model = (options.recognition_model or RECOGNITION_MODEL).strip().lower()
+        faces = [{**face, "recognitionModel": model} for face in faces]
+    return json_response(faces)
 
 
 def _check_attributes(wanted: tuple[str, ...]) -> None:
