@@ -175,7 +175,7 @@ def test_a_large_person_group_through_the_sdk(face_client, testdata):
     groups.delete(grupo)
     with pytest.raises(APIErrorException) as gone:
         groups.get(grupo)
-    assert gone.value.error.error.code == "LargePersonGroupNotFound"
+    assert gone.value.error is not None and gone.value.error.error.code == "LargePersonGroupNotFound"
 
 
 def test_a_chunked_upload_is_accepted(server, family, testdata):

@@ -152,26 +152,31 @@ def test_training_through_v1_2_is_polled_too(endpoint, testdata):
     with pytest.raises(HttpResponseError) as accepted:
         groups.add_face(group_id, person.person_id, (testdata / "people/obama/1.jpg").read_bytes())
     assert accepted.value.status_code == 202
-    assert len(groups.get_person(group_id, person.person_id).persisted_face_ids) == 1
+    assert len(groups.get_person(group_id, person.person_id).persisted_face_ids or []) == 1
     groups.begin_train(group_id, polling_interval=POLL).result(timeout=120)
     assert groups.get_training_status(group_id).status == "succeeded"
     groups.delete(group_id)
+
+
+def _code(error: HttpResponseError) -> str | None:
+    """The Face API's error code, as the SDK read it from the answer's envelope."""
+    return error.error.code if error.error is not None else None
 
 
 def test_errors_reach_the_sdk_with_azures_codes(admin, face_client, testdata):
     groups = admin.large_person_group
     with pytest.raises(ResourceNotFoundError) as missing:
         groups.get(f"lpg-missing-{uuid.uuid4().hex[:6]}")
-    assert missing.value.error.code == "LargePersonGroupNotFound"
+    assert _code(missing.value) == "LargePersonGroupNotFound"
     untrained = f"lpg-{uuid.uuid4().hex[:12]}"
     groups.create(untrained, name="never trained")
     with pytest.raises(ResourceNotFoundError) as never:
         groups.get_training_status(untrained)
-    assert never.value.error.code == "LargePersonGroupNotTrained"
+    assert _code(never.value) == "LargePersonGroupNotTrained"
     [face] = _detect(face_client, testdata / "scenes/obama1.jpg")
     with pytest.raises(HttpResponseError) as not_trained:
         face_client.identify_from_large_person_group(face_ids=[face.face_id], large_person_group_id=untrained)
-    assert (not_trained.value.status_code, not_trained.value.error.code) == (400, "LargePersonGroupNotTrained")
+    assert (not_trained.value.status_code, _code(not_trained.value)) == (400, "LargePersonGroupNotTrained")
     groups.delete(untrained)
     with pytest.raises(ResourceNotFoundError):
         groups.get(untrained)
@@ -179,7 +184,7 @@ def test_errors_reach_the_sdk_with_azures_codes(admin, face_client, testdata):
 
 # -- the operations of the face-lists branch: skipped while their routes answer 404 ----------------
 def _skip_if_missing(error: HttpResponseError) -> None:
-    if error.status_code == 404 and error.error is not None and error.error.code == "ResourceNotFound":
+    if error.status_code == 404 and _code(error) == "ResourceNotFound":
         pytest.skip(f"the service has no route for this yet (face lists, find-similar, group): {error.message}")
 
 
