@@ -2,7 +2,8 @@
 and large person groups), persons, faces, training, detect, identify and verify are the service's own
 and its calls, made with its v1.0 SDK (`azure-cognitiveservices-vision-face`, which has both kinds of
 group; the maintained `azure-ai-vision-face` has large person groups only). Answers are passed on as
-the service's JSON, and its errors with their codes. Identification and verification need Limited Access approval on Azure.
+the service's JSON, and its errors with their codes. Identification and verification need Limited
+Access approval on Azure.
 
 Because this app speaks the same API, AZURE_FACE_ENDPOINT may also be another instance of it.
 """
