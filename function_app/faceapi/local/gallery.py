@@ -338,10 +338,17 @@ class Gallery:
     def update_face(self, group_id: str, person_id: str, face_id: str, user_data: str | None) -> EnrolledFace:
         """A persisted face's userData: the one thing about it that can change."""
         _check_text(user_data, "userData", 1024, required=False)
-        face = replace(self.get_face(group_id, person_id, face_id), user_data=user_data or None)
-        blob = self._face_blob(group_id, face.person_id, face.persisted_face_id)
-        self.storage.put_blob(CONTAINER, blob, _dump(face.to_record()))
-        return face
+        while True:
+            face = self.get_face(group_id, person_id, face_id)
+            name = self._face_blob(group_id, face.person_id, face.persisted_face_id)
+            try:
+                blob = self.storage.get_blob(CONTAINER, name)
+                face = replace(EnrolledFace.from_record(json.loads(blob.data)), user_data=user_data or None)
+                # Only over the version read: a face deleted meanwhile is not written back.
+                self.storage.put_blob(CONTAINER, name, _dump(face.to_record()), if_match=blob.etag)
+                return face
+            except (BlobNotFound, PreconditionFailed):
+                continue  # deleted (get_face then says so) or changed meanwhile: read again
 
     def get_face_photo(self, group_id: str, person_id: str, face_id: str) -> bytes:
         face = self.get_face(group_id, person_id, face_id)
