@@ -5,7 +5,8 @@ answers the operation's status until it has succeeded or failed (the maintained 
 An operation is one small record in the gallery container (`.operations/{operationId}.json`, see
 storage/layout.py) naming what it tracks: a training's status is read from the group's training
 status whenever it is asked for, so the operation and the training never disagree; work done before
-the answer (adding a face) is recorded as succeeded.
+the answer (adding a face) is recorded as succeeded. Records are kept KEEP_OPERATIONS, time enough for
+any poller; a timer purges the older ones (`purge_operations`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..clock import iso, utc_now
@@ -23,6 +25,7 @@ from ..storage import BlobNotFound, Storage
 from ..storage.layout import GALLERY_CONTAINER, OPERATIONS_PREFIX
 
 FINISHED = ("succeeded", "failed")
+KEEP_OPERATIONS = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,10 @@ class Operations:
             return OperationStatus(operation_id, "failed", created, iso(utc_now()), iso(utc_now()), message)
         finished = training.last_action if training.status in FINISHED else None
         return OperationStatus(operation_id, training.status, created, training.last_action, finished, training.message)
+
+
+def purge_operations(storage: Storage, now: datetime | None = None) -> int:
+    """Delete the operation records older than KEEP_OPERATIONS; answer how many."""
+    cutoff = (now or utc_now()) - KEEP_OPERATIONS
+    old = [b.name for b in storage.list_blobs(GALLERY_CONTAINER, OPERATIONS_PREFIX) if b.last_modified < cutoff]
+    return sum(1 for name in old if storage.delete_blob(GALLERY_CONTAINER, name))
