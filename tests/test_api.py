@@ -275,17 +275,34 @@ def test_detect_answers_the_face_api_shapes(api, testdata):
 
 
 @pytest.mark.parametrize(
-    ("params", "code"),
+    ("params", "says"),
     [
-        ({"returnFaceAttributes": "age, gender, emotion"}, "BadArgument"),
-        ({"detectionModel": "detection_09"}, "BadArgument"),
-        ({"returnFaceId": "yes"}, "BadArgument"),
-        ({"faceIdTimeToLive": "5"}, "BadArgument"),
+        ({"returnFaceAttributes": "age, gender, emotion"}, "age, gender, emotion: retired by the Azure Face API"),
+        ({"returnFaceAttributes": "headPose,glasses,mask"}, "glasses, mask: this service's face engine has no model"),
+        ({"returnFaceAttributes": "wings"}, "wings: not face attributes"),
+        ({"detectionModel": "detection_02", "returnFaceLandmarks": "true"}, "'detection_02' returns no face landmarks"),
+        (
+            {"detectionModel": "detection_02", "returnFaceAttributes": "blur"},
+            "'detection_02' returns no face landmarks",
+        ),
+        ({"detectionModel": "detection_09"}, "'detectionModel' is invalid"),
+        ({"returnFaceId": "yes"}, "'returnFaceId' is invalid"),
+        ({"faceIdTimeToLive": "5"}, "faceIdTimeToLive"),
     ],
 )
-def test_detect_refuses_what_it_cannot_do(api, testdata, params, code):
+def test_detect_refuses_what_it_cannot_do(api, testdata, params, says):
     reply = api.post("/face/v1.0/detect", data=(testdata / "scenes/obama1.jpg").read_bytes(), params=params)
-    assert (reply.status, reply.error_code) == (400, code)
+    assert (reply.status, reply.error_code) == (400, "BadArgument")
+    assert says in reply.json()["error"]["message"]
+
+
+def test_detect_echoes_the_recognition_model_when_asked(api, testdata):
+    photo = (testdata / "scenes/obama1.jpg").read_bytes()
+    params = {"recognitionModel": "recognition_03", "returnRecognitionModel": "true"}
+    [face] = api.post("/face/v1.2-preview.1/detect", data=photo, params=params).json()
+    assert face["recognitionModel"] == "recognition_03"
+    [plain] = detect(api, photo, detectionModel="detection_02")  # faces only: allowed
+    assert "recognitionModel" not in plain and "faceLandmarks" not in plain
 
 
 def test_identify_names_each_face_of_a_frame(api, family, testdata):
