@@ -4,9 +4,13 @@ deleting a group while it trains; and groups of more than 1,000 persons (a list 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import numpy as np
 import pytest
 
+from function_app.clock import iso, utc_now
 from function_app.errors import (
     LargePersonGroupExists,
     LargePersonGroupNotFound,
@@ -18,6 +22,7 @@ from function_app.errors import (
 from function_app.faceapi.base import PAGE_SIZE
 from function_app.faceapi.group_kinds import LARGE_PERSON_GROUP as LARGE
 from function_app.faceapi.local.service import LocalFaceApi
+from function_app.faceapi.local.training import STALE_TRAINING
 from function_app.features.enrollment import enroll_photos
 from function_app.features.photos import Photo
 from function_app.settings import Settings
@@ -79,6 +84,20 @@ def test_a_group_cannot_be_deleted_while_it_trains(local_api, group_id, testdata
         assert conflict.value.status == 409
         assert local_api.train(group_id, **options).status == "failed"  # no faces: failed, finished all the same
         local_api.delete_group(group_id, **options)
+
+
+def test_a_training_lost_long_ago_does_not_block_the_delete(local_api, storage, group_id):
+    """A worker that stopped mid-training leaves the status `running`; after STALE_TRAINING it no longer
+    blocks deleting the group."""
+    local_api.create_group(group_id, "lost", kind=LARGE)
+    local_api.request_training(group_id, kind=LARGE)
+    trainer = local_api.trainers[LARGE]
+    state, etag = trainer._read_state(group_id)
+    long_ago = iso(utc_now() - STALE_TRAINING - timedelta(minutes=1))
+    trainer._write_state(group_id, replace(state, status=replace(state.status, last_action=long_ago)), etag)
+    local_api.delete_group(group_id, kind=LARGE)
+    with pytest.raises(LargePersonGroupNotFound):
+        local_api.get_group(group_id, kind=LARGE)
 
 
 def test_training_and_enrollment_read_every_person_of_a_big_group(tmp_path, engine, testdata):
