@@ -71,13 +71,17 @@ class Recorder:
     def write(self, image: np.ndarray, position: int) -> None:
         """Record `image` as frame `position` of the video (0, 1, ... at `fps`). Raises RecordingError if
         the file cannot be written."""
+        # A camera's frame waits at most one frame's time for room: a loop that keeps making frames the
+        # encoder has no room for would only take the CPU it needs.
+        deadline = None if self.wait_when_full else time.monotonic() + 1 / self.fps
         with self._changed:
             self._last_position = max(self._last_position, position)
             while self._queued_bytes and self._queued_bytes + image.nbytes > QUEUE_BYTES and not self._finished:
-                if not self.wait_when_full:
+                left = math.inf if deadline is None else deadline - time.monotonic()
+                if left <= 0:
                     self.dropped += 1
                     return
-                self._changed.wait()
+                self._changed.wait(min(left, 1.0))
             if self.error:
                 raise RecordingError(self.error)
             self._queue.append((image, position))
