@@ -175,7 +175,7 @@ class FrameSender:
         if self._key_refused_since is None:
             self._key_refused_since = now
             log.warning(
-                "%s after %d answers; trying again for %g s (a key being rotated?)", refusal, self.answered, limit
+                "%s, after %d answers: trying again for %g s (a key being rotated?)", refusal, self.answered, limit
             )
         elif now - self._key_refused_since >= limit:
             self.fatal = Unauthorized(f"{refusal} (refused for {limit:g} s, after {self.answered} answers)")

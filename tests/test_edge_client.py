@@ -8,6 +8,7 @@ answers fewer frames, and every assertion holds for whichever frames it answers.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import os
 import re
@@ -282,21 +283,23 @@ def test_a_camera_that_is_not_there_fails_with_one_line_after_the_open_timeout()
 
 
 @contextmanager
-def client_process(server: Server, *args: str) -> Iterator[subprocess.Popen]:
-    process = subprocess.Popen(
-        client_command(*args),
-        cwd=PROJECT,
-        env=client_env(server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+def client_process(server: Server, *args: str, log: Path | None = None) -> Iterator[subprocess.Popen]:
+    """The client running; its stderr in `log` (to read while it runs), or for communicate()."""
+    with open(log, "w") if log else contextlib.nullcontext(subprocess.PIPE) as stderr:
+        process = subprocess.Popen(
+            client_command(*args),
+            cwd=PROJECT,
+            env=client_env(server),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
 
 
 def lines_in(path: Path) -> int:
@@ -367,6 +370,34 @@ def test_the_client_goes_on_when_the_server_stops_and_comes_back(server, enrolle
     banner = banners(record)
     assert len(banner) == video_frames(record) == summary_count(stderr, "recorded")
     assert any(banner) and not banner[0] and not banner[-1]
+
+
+def test_a_key_rotated_under_a_running_client_is_tried_again_until_it_is_accepted(server, enrolled, testdata, tmp_path):
+    """After answers, the server restarted with another key refuses the client's (401): the client does not
+    stop but tries again (a key being rotated), and resumes once the server accepts its key again."""
+    results, log = tmp_path / "rotated.jsonl", tmp_path / "stderr.txt"
+    args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--results", str(results)]
+    with client_process(server, *args, log=log) as process:
+        try:
+            assert wait_for_lines(results, 10)
+            server.stop()
+            server.env["FACE_API_KEY"] = f"rotated-{uuid.uuid4().hex}"
+            server.start()
+            assert wait_until(lambda: "trying again for 300 s (a key being rotated?)" in log.read_text())
+            server.stop()
+            answered = lines_in(results)
+        finally:
+            server.env["FACE_API_KEY"] = KEY
+            if server.process is None:
+                server.start()
+        assert wait_for_lines(results, answered + 10)  # recognition resumed
+        assert process.poll() is None  # it never gave up
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    said = log.read_text()
+    assert process.returncode == 0, said
+    assert re.search(r"refused the key \(401\): check FACE_API_KEY or --key, after \d+ answers: trying again", said)
+    assert "the backend accepts the key again" in said and KEY not in said
 
 
 @pytest.fixture(scope="module")
@@ -461,21 +492,14 @@ def test_a_second_ctrl_c_stops_at_once_without_a_traceback_and_the_recording_pla
     """The first Ctrl-C waits for the frame in flight (up to 5 s; here the backend never answers); the
     second stops at once, still finishing the recording, with no traceback."""
     record, log = tmp_path / "hurried.avi", tmp_path / "stderr.txt"
-    with hung_backend() as endpoint, open(log, "w") as stderr:
+    with hung_backend() as endpoint:
         args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--endpoint", endpoint]
-        process = subprocess.Popen(
-            client_command(*args, "--record", str(record)), cwd=PROJECT, env=client_env(server), stderr=stderr
-        )
-        try:
+        with client_process(server, *args, "--record", str(record), log=log) as process:
             assert wait_until(lambda: record.exists() and record.stat().st_size > 0, timeout=60)
             process.send_signal(signal.SIGINT)
             assert wait_until(lambda: "stopping (SIGINT)" in log.read_text())
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)  # less than the request's own 15 s
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
     said = log.read_text()
     assert process.returncode == 0, said
     assert "Traceback" not in said and "KeyboardInterrupt" not in said
@@ -667,7 +691,7 @@ def test_a_key_refused_after_answers_is_tried_again_for_key_retry_seconds(server
         sender.stop()
         backend.close()
     said = caplog.text
-    assert "after 1 answers; trying again for 2 s (a key being rotated?)" in said
+    assert "after 1 answers: trying again for 2 s (a key being rotated?)" in said
     assert "the backend accepts the key again" in said and KEY not in said
 
 
