@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 
 from .backoff import Backoff
-from .stopping import join
 
 log = logging.getLogger("edge_client")
 
@@ -171,12 +170,18 @@ class FrameReader:
         elapsed = time.monotonic() - self.started
         return self.frames_read / elapsed if elapsed > 0 else 0.0
 
-    def stop(self, timeout: float = 2.0, hurry: threading.Event | None = None) -> None:
-        """Stop reading: wait for the reader thread `timeout` s at most, and no longer once `hurry` is set."""
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop reading, waiting for the reader thread `timeout` s at most (a stream's read can take longer:
+        see `reading`). Even when hurried: a file or camera stops within a frame."""
         self._stopping.set()
         with self._changed:
             self._changed.notify_all()
-        join(self._thread, timeout, hurry)
+        self._thread.join(timeout)
+
+    @property
+    def reading(self) -> bool:
+        """The reader thread is still in OpenCV (a stream's read waits up to OPEN_TIMEOUT_MS)."""
+        return self._thread.is_alive()
 
     def _describe(self, capture: cv2.VideoCapture) -> None:
         fps = capture.get(cv2.CAP_PROP_FPS)

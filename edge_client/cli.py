@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -181,6 +182,9 @@ def run_command(args: argparse.Namespace) -> int:
     )
     stats = loop.run()
     log.info("%s", stats.summary())
+    if loop.reader.reading:  # Python's exit would abort in OpenCV under the reader's feet
+        logging.shutdown()
+        os._exit(EXIT_OK)
     return EXIT_OK
 
 

@@ -140,7 +140,7 @@ class CaptureLoop:
                 self._send(frame)
                 self._show(frame)
         finally:
-            self.reader.stop(hurry=self.hurry)
+            self.reader.stop()
             self.sender.stop(hurry=self.hurry)
             self._collect_answers()
             if self.recorder:
