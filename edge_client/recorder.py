@@ -46,8 +46,9 @@ def check_record_path(path: Path) -> None:
 
 class Recorder:
     """`write(image, position)` queues a frame; the encoder thread opens the file on the first frame (its
-    size is known then). When the encoder falls behind, frames are dropped (their place filled with the
-    frame before), or with `wait_when_full` the caller waits (a file read as fast as possible)."""
+    size is known then). When the encoder falls behind, a frame waits up to one frame's time for room and
+    is then dropped (its place filled with the frame before); with `wait_when_full` the caller waits as long
+    as it takes (a file read as fast as possible)."""
 
     def __init__(self, path: Path, fps: float, *, wait_when_full: bool = False):
         check_record_path(path)
@@ -55,7 +56,7 @@ class Recorder:
         self.fps = fps
         self.wait_when_full = wait_when_full
         self.frames = 0  # frames in the file, repeated ones included
-        self.repeated = 0  # frames written again in the place of frames lost before the recorder
+        self.repeated = 0  # frames written again in the place of frames lost on the way
         self.dropped = 0  # frames not recorded: the encoder was behind, or the frame came too late
         self.error: str | None = None
         self._queue: deque[tuple[np.ndarray, int]] = deque()

@@ -206,7 +206,7 @@ class CaptureLoop:
             warning = "backend unavailable: retrying"
         draw_status(image, status, warning)
         if self.recorder:
-            self.recorder.write(image, self._position(frame))
+            self.recorder.write(image, self._position(frame, self.recorder.fps))
         if not self.settings.headless:
             try:
                 if not self.shown:
@@ -222,12 +222,11 @@ class CaptureLoop:
                 self.stop_event.set()
         self.shown += 1
 
-    def _position(self, frame: Frame) -> int:
-        """The frame's place in the recording: a file's frames one after the other (loops included); a live
-        source's by when it was captured. A frame lost before the recorder leaves its place to be filled."""
-        assert self.recorder is not None
+    def _position(self, frame: Frame, fps: float) -> int:
+        """The frame's place in a recording at `fps`: a file's frames one after the other (loops included); a
+        live source's by when it was captured. A frame lost before the recorder leaves its place to be filled."""
         if not self.reader.live:
             return frame.number - 1
         if self._first_captured is None:
             self._first_captured = frame.captured
-        return round((frame.captured - self._first_captured) * self.recorder.fps)
+        return round((frame.captured - self._first_captured) * fps)
