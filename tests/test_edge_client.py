@@ -413,13 +413,18 @@ def clip_1080p(tmp_path_factory, testdata) -> Path:
     return path
 
 
+def thumbnail(image: np.ndarray) -> np.ndarray:
+    """A frame as a 32×18 grey picture in one row: enough to tell its shot."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+
+
 def thumbnails(path: Path) -> np.ndarray:
-    """Each frame of a video as a 32×18 grey picture, one row each: enough to tell its shot."""
+    """Each frame of a video as its thumbnail, one row each."""
     capture = cv2.VideoCapture(str(path))
     rows = []
     while (read := capture.read())[0]:
-        grey = cv2.cvtColor(read[1], cv2.COLOR_BGR2GRAY)
-        rows.append(cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
+        rows.append(thumbnail(read[1]))
     capture.release()
     return np.array(rows)
 
@@ -648,6 +653,40 @@ def test_a_throttled_frame_waits_as_long_as_retry_after_asks():
     finally:
         sender.stop()
         throttling.close()
+
+
+def test_the_recorder_fills_the_places_of_lost_frames_and_does_not_freeze_through_a_long_gap(testdata, tmp_path):
+    """Frames given with their places in time: lost ones (places 2 and 3) are filled with the frame before,
+    so the video keeps time; a gap longer than MAX_FILL (a camera away) is not filled with a frozen frame."""
+    from edge_client.recorder import MAX_FILL, Recorder
+
+    capture = cv2.VideoCapture(str(testdata / VIDEO))
+    shots = []
+    for index in range(VIDEO_FRAMES):
+        image = capture.read()[1]
+        if index in (10, 50, 150, 250):  # one frame of each shot
+            shots.append(image)
+    capture.release()
+    record = tmp_path / "gaps.mkv"
+    recorder = Recorder(record, 30.0, wait_when_full=True)
+    far = 4 + round(MAX_FILL * 30) + 10
+    for shot, position in zip(range(4), (0, 1, 4, far), strict=True):
+        recorder.write(shots[shot], position)
+    recorder.close()
+    assert (recorder.frames, recorder.repeated, recorder.dropped, recorder.error) == (6, 2, 0, None)
+    written = thumbnails(record)
+    originals = np.array([thumbnail(image) for image in shots])
+    nearest = [int(np.argmin(((originals - row) ** 2).sum(axis=1))) for row in written]
+    assert nearest == [0, 1, 1, 1, 2, 3]
+
+
+def test_an_mp4_recording_is_refused_with_the_reason_and_what_to_use_instead():
+    result = run_client_without_backend("--headless", "--source", "clip.mp4", "--record", "out.mp4")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "edge_client: Cannot record to out.mp4: an .mp4 is unreadable until it is finished, so a crash or a power "
+        "cut would lose all of it; use .mkv (the same video, readable up to the last second) or .avi."
+    )
 
 
 def test_a_key_refused_after_answers_is_tried_again_for_key_retry_seconds(server, enrolled, testdata, caplog):
