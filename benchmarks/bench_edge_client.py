@@ -13,6 +13,11 @@ client runs here, headless, on video/short_hamilton_clip.mp4 (275 frames, 29.97 
                   faster than the network)
 Each prints capture fps, frames sent and answered per second, median and p90 latency in ms, and
 how many answered frames of 90-200 (Lin-Manuel Miranda facing the camera) name him.
+
+Then the recording (--record, live): the video as it is, and upscaled to 1920x1080 (a 1080p camera).
+Each prints the frames of the recording, how many of them are frames of the source (the others
+repeat the frame before, in the place of one the loop or the encoder had no time for), and the
+file's frame rate and length beside the source's.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+
+import cv2
 
 from benchmarks.bench_pipeline import DEFAULT_DATA
 from edge_client.runner import CaptureLoop
@@ -70,8 +77,43 @@ def main() -> None:
                     f"{stats.answered_fps:13.1f} {stats.latency_ms(0.5):12.1f} ({stats.latency_ms(0.9):5.1f})"
                     f"          {named}/{len(facing)}"
                 )
+            print_recordings(base, Path(folder))
         finally:
             stop_server(server)
+
+
+def upscale(video: Path, path: Path, size: tuple[int, int]) -> Path:
+    source = cv2.VideoCapture(str(video))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), source.get(cv2.CAP_PROP_FPS), size)
+    while (read := source.read())[0]:
+        writer.write(cv2.resize(read[1], size))
+    writer.release()
+    source.release()
+    return path
+
+
+def frames_and_fps(video: Path) -> tuple[int, float]:
+    capture = cv2.VideoCapture(str(video))
+    frames = 0
+    while capture.grab():
+        frames += 1
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return frames, fps
+
+
+def print_recordings(base: RunSettings, folder: Path) -> None:
+    video = Path(str(base.source))
+    sources = {"640x360": video, "1920x1080": upscale(video, folder / "1080p.mkv", (1920, 1080))}
+    print("\nrecording (live)  recorded  of the source  repeated   file fps  file s  source s")
+    for name, source in sources.items():
+        record = folder / f"{name}.mkv"
+        stats = CaptureLoop(replace(base, source=str(source), headless=True, record=record)).run()
+        (frames, fps), (source_frames, source_fps) = frames_and_fps(record), frames_and_fps(source)
+        print(
+            f"{name:<17} {frames:8d} {stats.frames_recorded - stats.frames_repeated:14d} {stats.frames_repeated:9d}"
+            f" {fps:10.2f} {frames / fps:7.2f} {source_frames / source_fps:9.2f}"
+        )
 
 
 if __name__ == "__main__":

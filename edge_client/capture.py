@@ -11,6 +11,8 @@ import math
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,13 +65,26 @@ def is_live(source: Source) -> bool:
     return isinstance(source, int) or "://" in source
 
 
+@contextmanager
+def opencv_quiet() -> Iterator[None]:
+    """OpenCV's errors only: a source that is not there makes it log a WARN line per backend it tried, before
+    the client says so once, its own way."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 def open_capture(source: Source, timeout_ms: int = OPEN_TIMEOUT_MS) -> cv2.VideoCapture | None:
     """The source opened, or None. A stream URL gets `timeout_ms` to open and OPEN_TIMEOUT_MS per read."""
-    if isinstance(source, str) and "://" in source:
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
-        capture = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
-    else:
-        capture = cv2.VideoCapture(source)
+    with opencv_quiet():
+        if isinstance(source, str) and "://" in source:
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
+            capture = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+        else:
+            capture = cv2.VideoCapture(source)
     if not capture.isOpened():
         capture.release()
         return None
@@ -156,11 +171,17 @@ class FrameReader:
         return self.frames_read / elapsed if elapsed > 0 else 0.0
 
     def stop(self, timeout: float = 2.0) -> None:
+        """Stop reading, waiting for the reader thread `timeout` s at most (a stream's read can take longer:
+        see `reading`). Even when hurried: a file or camera stops within a frame."""
         self._stopping.set()
         with self._changed:
             self._changed.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._thread.join(timeout)
+
+    @property
+    def reading(self) -> bool:
+        """The reader thread is still in OpenCV (a stream's read waits up to OPEN_TIMEOUT_MS)."""
+        return self._thread.is_alive()
 
     def _describe(self, capture: cv2.VideoCapture) -> None:
         fps = capture.get(cv2.CAP_PROP_FPS)

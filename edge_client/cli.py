@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
+import os
 import sys
-import threading
 from pathlib import Path
 
 from .backend import BackendError, FaceBackend
@@ -25,6 +24,7 @@ from .settings import (
     default_camera_id,
     from_environment,
 )
+from .stopping import EXIT_INTERRUPTED, StopRequest
 
 log = logging.getLogger("edge_client")
 
@@ -49,7 +49,7 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--camera-id", default=None, help=f"{meaning}; default ${variable}")
     parser.add_argument("--location", default=None, help="where the camera is, written in the sighting records")
     parser.add_argument("--headless", action="store_true", help="no window (a Raspberry Pi, a server)")
-    parser.add_argument("--record", type=Path, default=None, help="write the annotated video here (.mp4 or .avi)")
+    parser.add_argument("--record", type=Path, default=None, help="write the annotated video here (.mkv or .avi)")
     parser.add_argument("--results", type=Path, default=None, help="write each answer here as a JSON line")
     parser.add_argument("--send-fps", type=float, default=0.0, help="at most N frames a second sent (0: no cap)")
     parser.add_argument("--width", type=int, default=640, help="shrink frames to this width before sending (0: no)")
@@ -69,6 +69,13 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loop", action="store_true", help="a video file: start again at its end")
     parser.add_argument(
         "--max-backoff", type=float, default=2.0, help="longest wait between tries while the backend is down (s)"
+    )
+    parser.add_argument(
+        "--key-retry",
+        type=float,
+        default=300.0,
+        help="a key refused (401/403) after answers, as while keys are rotated, is tried again for this many "
+        "seconds before the client stops (default 300); a key refused from the start stops it at once",
     )
     parser.add_argument("--hold", type=float, default=1.0, help="seconds an answer's boxes stay drawn (default 1)")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: never)")
@@ -111,9 +118,11 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         check_record_path(args.record)
     if not 1 <= args.jpeg_quality <= 100:
         raise SettingsError("--jpeg-quality must be 1 to 100.")
-    if args.every < 0 or args.width < 0 or args.send_fps < 0 or args.open_timeout < 0 or args.max_backoff <= 0:
+    negative = args.every < 0 or args.width < 0 or args.send_fps < 0 or args.open_timeout < 0 or args.key_retry < 0
+    if negative or args.max_backoff <= 0:
         raise SettingsError(
-            "--every, --width, --send-fps and --open-timeout cannot be negative; --max-backoff must be positive."
+            "--every, --width, --send-fps, --open-timeout and --key-retry cannot be negative; "
+            "--max-backoff must be positive."
         )
     return RunSettings(
         backend=backend_settings(args),
@@ -130,24 +139,11 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         record=args.record,
         results=args.results,
         max_backoff=args.max_backoff,
+        key_retry=args.key_retry,
         hold=args.hold,
         duration=args.duration,
         open_timeout=args.open_timeout,
     )
-
-
-def stop_on_signals(stop: threading.Event) -> None:
-    """Ctrl-C (and SIGTERM) ask the loop to stop cleanly; a second Ctrl-C interrupts at once."""
-
-    def handler(signum, _frame):
-        if stop.is_set():
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            raise KeyboardInterrupt
-        log.info("stopping (%s)", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
 
 
 USAGE_ERRORS = (SettingsError, SourceError, RecordingError, FileNotFoundError, NoWindowSupport)  # exit 2
@@ -168,13 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     except RUN_ERRORS as exc:
         log.error("%s", exc)
         return EXIT_FAILED
+    except KeyboardInterrupt:  # Ctrl-C while enrolling (a run handles it: stopping.py)
+        log.warning("interrupted")
+        return EXIT_INTERRUPTED
 
 
 def run_command(args: argparse.Namespace) -> int:
     settings = run_settings(args)
-    stop = threading.Event()
-    stop_on_signals(stop)
-    loop = CaptureLoop(settings, stop)
+    stopping = StopRequest().install()
+    loop = CaptureLoop(settings, stopping.stop, stopping.hurry)
     log.info(
         "camera %s: %s -> %s, group %s",
         settings.camera_id,
@@ -184,6 +182,9 @@ def run_command(args: argparse.Namespace) -> int:
     )
     stats = loop.run()
     log.info("%s", stats.summary())
+    if loop.reader.reading:  # Python's exit would abort in OpenCV under the reader's feet
+        logging.shutdown()
+        os._exit(EXIT_OK)
     return EXIT_OK
 
 

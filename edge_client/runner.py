@@ -26,6 +26,9 @@ from .stats import RateMeter, RunStats
 
 log = logging.getLogger("edge_client")
 WINDOW = "edge_client"
+# A window the user can resize (to fit a 1080p source on a smaller screen) that keeps the picture's proportions.
+WINDOW_FLAGS = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO
+WINDOW_FIRST_SIZE = (1280, 720)  # a larger source opens scaled down to fit within this
 DEFAULT_RECORD_FPS = 25.0  # for a camera that does not tell its frame rate
 
 
@@ -58,15 +61,26 @@ def check_window_support() -> None:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise NoWindowSupport("No display for a window (neither DISPLAY nor WAYLAND_DISPLAY is set): use --headless.")
     try:
-        cv2.namedWindow(WINDOW)
+        cv2.namedWindow(WINDOW, WINDOW_FLAGS)
     except cv2.error:
         raise NoWindowSupport(NO_GUI) from None
 
 
+def first_window_size(width: int, height: int) -> tuple[int, int]:
+    """The window's size at first: the frame's, scaled down (proportions kept) to fit WINDOW_FIRST_SIZE."""
+    scale = min(1.0, WINDOW_FIRST_SIZE[0] / width, WINDOW_FIRST_SIZE[1] / height)
+    return round(width * scale), round(height * scale)
+
+
 class CaptureLoop:
-    def __init__(self, settings: RunSettings, stop: threading.Event | None = None):
+    def __init__(
+        self, settings: RunSettings, stop: threading.Event | None = None, hurry: threading.Event | None = None
+    ):
+        """`stop` ends the run cleanly; `hurry`, set after it, ends it without waiting for the frame in flight
+        or the frames still to be recorded."""
         self.settings = settings
         self.stop_event = stop or threading.Event()
+        self.hurry = hurry or threading.Event()
         self.backend = FaceBackend(settings.backend.endpoint, settings.backend.key)
         realtime = settings.realtime and not settings.every
         self.reader = FrameReader(
@@ -75,7 +89,12 @@ class CaptureLoop:
         self.sender = FrameSender(
             self.backend,
             SendSettings(
-                settings.backend.group, settings.camera_id, settings.location, settings.width, settings.jpeg_quality
+                settings.backend.group,
+                settings.camera_id,
+                settings.location,
+                settings.width,
+                settings.jpeg_quality,
+                settings.key_retry,
             ),
             Backoff(initial=min(0.25, settings.max_backoff), maximum=settings.max_backoff),
         )
@@ -88,6 +107,7 @@ class CaptureLoop:
         self._captured = RateMeter()
         self._answered = RateMeter()
         self._last_sent = 0.0
+        self._first_captured: float | None = None
 
     def run(self) -> RunStats:
         """Run until the source ends, `stop_event` is set, 'q' is pressed in the window, or the
@@ -100,7 +120,9 @@ class CaptureLoop:
         self.reader.start()
         started = time.monotonic()
         if settings.record:
-            self.recorder = Recorder(settings.record, self.reader.fps or DEFAULT_RECORD_FPS)
+            # A file read as fast as possible waits for the encoder; a camera (or a file read like one) never does.
+            wait = not self.reader.live and not self.reader.realtime
+            self.recorder = Recorder(settings.record, self.reader.fps or DEFAULT_RECORD_FPS, wait_when_full=wait)
         self.sender.start()
         try:
             while not self.stop_event.is_set():
@@ -119,10 +141,10 @@ class CaptureLoop:
                 self._show(frame)
         finally:
             self.reader.stop()
-            self.sender.stop()
+            self.sender.stop(hurry=self.hurry)
             self._collect_answers()
             if self.recorder:
-                self.recorder.close()
+                self.recorder.close(self.hurry)
             self.results.close()
             self.backend.close()
             if not settings.headless:
@@ -137,6 +159,8 @@ class CaptureLoop:
             self.sender.failed,
             self.reader.reopens,
             tuple(self.latencies),
+            self.recorder.frames if self.recorder else 0,
+            self.recorder.repeated if self.recorder else 0,
         )
 
     def _send(self, frame: Frame) -> None:
@@ -182,9 +206,11 @@ class CaptureLoop:
             warning = "backend unavailable: retrying"
         draw_status(image, status, warning)
         if self.recorder:
-            self.recorder.write(image)
+            self.recorder.write(image, self._position(frame, self.recorder.fps))
         if not self.settings.headless:
             try:
+                if not self.shown:
+                    cv2.resizeWindow(WINDOW, *first_window_size(image.shape[1], image.shape[0]))
                 cv2.imshow(WINDOW, image)
                 key = cv2.waitKey(1) & 0xFF
             except cv2.error:
@@ -195,3 +221,12 @@ class CaptureLoop:
             if key in (ord("q"), 27):
                 self.stop_event.set()
         self.shown += 1
+
+    def _position(self, frame: Frame, fps: float) -> int:
+        """The frame's place in a recording at `fps`: a file's frames one after the other (loops included); a
+        live source's by when it was captured. A frame lost before the recorder leaves its place to be filled."""
+        if not self.reader.live:
+            return frame.number - 1
+        if self._first_captured is None:
+            self._first_captured = frame.captured
+        return round((frame.captured - self._first_captured) * fps)

@@ -17,6 +17,7 @@ from .backend import BackendError, BackendUnavailable, FaceBackend, RequestRefus
 from .backoff import Backoff
 from .capture import Frame
 from .results import Answer
+from .stopping import join
 
 log = logging.getLogger("edge_client")
 
@@ -28,6 +29,9 @@ class SendSettings:
     location: str | None = None
     width: int = 640  # frames wider than this are shrunk before sending (0: as captured)
     jpeg_quality: int = 80
+    # A key refused (401/403) after answers may be a key being rotated: it is tried again, with backoff, for
+    # this many seconds before the sender gives up. A key refused before any answer is wrong: it gives up at once.
+    key_retry: float = 300.0
 
 
 def encode_frame(image: np.ndarray, width: int, quality: int) -> tuple[bytes, float]:
@@ -51,6 +55,7 @@ class FrameSender:
         self.settings = settings
         self.backoff = backoff or Backoff(initial=0.5, maximum=8.0)
         self.sent = 0
+        self.answered = 0
         self.failed = 0
         self.unavailable: str | None = None  # why the backend is unavailable right now, None when it answers
         self.fatal: BackendError | None = None  # an error trying again will not fix (a wrong key, no such group)
@@ -58,6 +63,7 @@ class FrameSender:
         self._frame: Frame | None = None  # the frame in flight
         self._answers: queue.SimpleQueue[Answer] = queue.SimpleQueue()
         self._last_refusal = ""
+        self._key_refused_since: float | None = None  # the first of the refusals of the key in a row
         self._stopping = threading.Event()
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="frame-sender", daemon=True)
@@ -104,13 +110,12 @@ class FrameSender:
             except queue.Empty:
                 return found
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop after the frame in flight (waiting for it at most `timeout` s)."""
+    def stop(self, timeout: float = 5.0, hurry: threading.Event | None = None) -> None:
+        """Stop after the frame in flight (waiting for it at most `timeout` s, and no longer once `hurry` is set)."""
         self._stopping.set()
         with self._changed:
             self._changed.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        join(self._thread, timeout, hurry)
 
     def _run(self) -> None:
         while True:
@@ -136,7 +141,7 @@ class FrameSender:
             self._failed(str(exc), at_least=exc.retry_after)
             return None
         except Unauthorized as exc:
-            self.fatal = exc
+            self._key_refused(exc)
             return None
         except RequestRefused as exc:
             if exc.status == 404:  # no such group, or a wrong endpoint: nothing to wait for
@@ -150,11 +155,32 @@ class FrameSender:
             return None
         if self.unavailable:
             log.warning("backend available again")
+        if self._key_refused_since is not None:
+            log.warning("the backend accepts the key again")
         self.unavailable = None
         self._last_refusal = ""
+        self._key_refused_since = None
         self.backoff.reset()
+        self.answered += 1
         latency_ms = (time.monotonic() - frame.captured) * 1000
         return Answer(frame.index, frame.captured_at, frame.captured, latency_ms, result.scaled(factor))
+
+    def _key_refused(self, refusal: Unauthorized) -> None:
+        """A wrong key from the start is fatal; after answers, it is tried again for `key_retry` seconds."""
+        limit = self.settings.key_retry
+        now = time.monotonic()
+        if not self.answered:
+            self.fatal = refusal
+            return
+        if self._key_refused_since is None:
+            self._key_refused_since = now
+            log.warning(
+                "%s, after %d answers: trying again for %g s (a key being rotated?)", refusal, self.answered, limit
+            )
+        elif now - self._key_refused_since >= limit:
+            self.fatal = Unauthorized(f"{refusal} (refused for {limit:g} s, after {self.answered} answers)")
+            return
+        self._failed(str(refusal))
 
     def _failed(self, unavailable: str | None, at_least: float = 0.0) -> None:
         self.failed += 1

@@ -66,6 +66,7 @@ class RunSettings:
     record: Path | None = None
     results: Path | None = None
     max_backoff: float = 2.0  # the longest wait between tries while the backend is unavailable
+    key_retry: float = 300.0  # seconds a key refused after answers is tried again (a key being rotated)
     hold: float = 1.0  # seconds an answer's boxes stay drawn on newer frames
     duration: float = 0.0  # stop after this many seconds (0: run until the source ends or Ctrl-C)
     open_timeout: float = 10.0  # a camera or stream that does not open within this at start fails (0: wait for ever)

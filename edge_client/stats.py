@@ -35,6 +35,8 @@ class RunStats:
     failures: int  # frames the backend did not answer (unavailable, refused)
     reopens: int  # times the camera or stream was opened again
     latencies_ms: tuple[float, ...]
+    frames_recorded: int = 0  # frames in the recording, repeated ones included
+    frames_repeated: int = 0  # written again in the place of frames lost before the recorder, to keep time
 
     @property
     def capture_fps(self) -> float:
@@ -52,9 +54,19 @@ class RunStats:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[round(quantile * 100) - 1]
 
     def summary(self) -> str:
+        latency = (
+            f"latency median {self.latency_ms(0.5):.0f} ms, p90 {self.latency_ms(0.9):.0f} ms"
+            if self.latencies_ms
+            else "no latency: nothing was answered"
+        )
+        recorded = (
+            f"recorded {self.frames_recorded} ({self.frames_repeated} repeated to keep time), "
+            if self.frames_recorded
+            else ""
+        )
         return (
             f"{self.seconds:.1f} s: captured {self.frames_captured} frames ({self.capture_fps:.1f} fps), "
-            f"shown {self.frames_shown}, sent {self.frames_sent}, answered {self.answers} "
-            f"({self.answered_fps:.1f} fps), failed {self.failures}, reopened the source {self.reopens} times; "
-            f"latency median {self.latency_ms(0.5):.0f} ms, p90 {self.latency_ms(0.9):.0f} ms"
+            f"shown {self.frames_shown}, {recorded}sent {self.frames_sent}, answered {self.answers} "
+            f"({self.answered_fps:.1f} fps), failed {self.failures}, "
+            f"reopened the source {self.reopens} times; {latency}"
         )

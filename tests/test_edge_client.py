@@ -7,16 +7,19 @@ answers fewer frames, and every assertion holds for whichever frames it answers.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -105,9 +108,10 @@ def names_in(row: dict) -> set[str]:
     return {face["name"] for face in row["faces"]}
 
 
-def frames_shown(stderr: str) -> int:
-    """The run's summary line: '... captured 275 frames (30.0 fps), shown 275, sent ...'."""
-    found = re.search(r"\bshown (\d+),", stderr)
+def summary_count(stderr: str, what: str) -> int:
+    """A count from the run's summary line: '... captured 275 frames (30.0 fps), shown 273, recorded 275 (2
+    repeated to keep time), sent ...'."""
+    found = re.search(rf"\b{what} (\d+)\b", stderr)
     assert found, f"no summary line in:\n{stderr}"
     return int(found.group(1))
 
@@ -198,7 +202,7 @@ def test_live_run_names_the_right_people_and_records_a_playable_video(server, en
         "--source",
         str(testdata / VIDEO),
         "--record",
-        str(tmp_path / "out.mp4"),
+        str(tmp_path / "out.mkv"),
         "--results",
         str(tmp_path / "out.jsonl"),
     )
@@ -210,7 +214,8 @@ def test_live_run_names_the_right_people_and_records_a_playable_video(server, en
     assert_faces_answered_in_full(rows)
     assert all(row["latencyMs"] > 0 and row["capturedAt"] for row in rows)
     assert "captured 275 frames" in result.stderr  # the reader reads every frame of a file
-    assert video_frames(tmp_path / "out.mp4") == frames_shown(result.stderr) > 0  # every frame shown is recorded
+    # The recording keeps the file's timeline: a frame the loop had no time to show is filled with the one before.
+    assert video_frames(tmp_path / "out.mkv") == summary_count(result.stderr, "recorded") == VIDEO_FRAMES
     everything = result.stdout + result.stderr + (tmp_path / "out.jsonl").read_text()
     assert KEY not in everything
 
@@ -271,27 +276,30 @@ def test_a_camera_that_is_not_there_fails_with_one_line_after_the_open_timeout()
     assert result.returncode == 1, result.stderr
     last = result.stderr.splitlines()[-1]
     assert last.startswith("edge_client: Cannot open camera 7: it did not open within 2 s ("), result.stderr
+    assert "WARN" not in result.stderr and "VIDEOIO" not in result.stderr  # OpenCV's own lines are kept quiet
     assert "--open-timeout" in last
     assert time.monotonic() - started >= 2  # it kept trying for the whole timeout, and then gave up
     assert KEY not in result.stdout + result.stderr
 
 
 @contextmanager
-def client_process(server: Server, *args: str) -> Iterator[subprocess.Popen]:
-    process = subprocess.Popen(
-        client_command(*args),
-        cwd=PROJECT,
-        env=client_env(server),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+def client_process(server: Server, *args: str, log: Path | None = None) -> Iterator[subprocess.Popen]:
+    """The client running; its stderr in `log` (to read while it runs), or for communicate()."""
+    with open(log, "w") if log else contextlib.nullcontext(subprocess.PIPE) as stderr:
+        process = subprocess.Popen(
+            client_command(*args),
+            cwd=PROJECT,
+            env=client_env(server),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
 
 
 def lines_in(path: Path) -> int:
@@ -303,7 +311,7 @@ def wait_for_lines(path: Path, count: int, timeout: float = 60) -> bool:
 
 
 def test_ctrl_c_stops_cleanly_and_the_recording_plays(server, enrolled, testdata, tmp_path):
-    record, results = tmp_path / "stopped.mp4", tmp_path / "stopped.jsonl"
+    record, results = tmp_path / "stopped.mkv", tmp_path / "stopped.jsonl"
     args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--record", str(record)]
     with client_process(server, *args, "--results", str(results)) as process:
         assert wait_for_lines(results, 20)
@@ -311,7 +319,7 @@ def test_ctrl_c_stops_cleanly_and_the_recording_plays(server, enrolled, testdata
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "stopping (SIGINT)" in stderr
-    assert video_frames(record) == frames_shown(stderr) >= 20  # each frame answered was shown first
+    assert video_frames(record) == summary_count(stderr, "recorded") >= 20  # each frame answered was shown first
 
 
 def banners(path: Path) -> list[bool]:
@@ -331,7 +339,7 @@ def banners(path: Path) -> list[bool]:
 
 
 def test_the_client_goes_on_when_the_server_stops_and_comes_back(server, enrolled, testdata, tmp_path):
-    record, results = tmp_path / "restart.mp4", tmp_path / "restart.jsonl"
+    record, results = tmp_path / "restart.mkv", tmp_path / "restart.jsonl"
     # Looping until stopped: the server may take as long as it takes to stop and start again.
     args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--record", str(record)]
     with client_process(server, *args, "--results", str(results)) as process:
@@ -357,11 +365,152 @@ def test_the_client_goes_on_when_the_server_stops_and_comes_back(server, enrolle
     after = rows[answered:]
     assert all(t > stopped for t in captured[answered:])
     assert {name for row in after for name in names_in(row)} <= {LIN, "Unknown"}
-    # The video kept going while the backend was away: every frame shown was recorded, those shown
-    # meanwhile with the red banner, which went away once the backend answered again.
+    # The video kept going while the backend was away: every frame was recorded, those shown meanwhile
+    # with the red banner, which went away once the backend answered again.
     banner = banners(record)
-    assert len(banner) == video_frames(record) == frames_shown(stderr)
+    assert len(banner) == video_frames(record) == summary_count(stderr, "recorded")
     assert any(banner) and not banner[0] and not banner[-1]
+
+
+def test_a_key_rotated_under_a_running_client_is_tried_again_until_it_is_accepted(server, enrolled, testdata, tmp_path):
+    """After answers, the server restarted with another key refuses the client's (401): the client does not
+    stop but tries again (a key being rotated), and resumes once the server accepts its key again."""
+    results, log = tmp_path / "rotated.jsonl", tmp_path / "stderr.txt"
+    args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--results", str(results)]
+    with client_process(server, *args, log=log) as process:
+        try:
+            assert wait_for_lines(results, 10)
+            server.stop()
+            server.env["FACE_API_KEY"] = f"rotated-{uuid.uuid4().hex}"
+            server.start()
+            assert wait_until(lambda: "trying again for 300 s (a key being rotated?)" in log.read_text())
+            server.stop()
+            answered = lines_in(results)
+        finally:
+            server.env["FACE_API_KEY"] = KEY
+            if server.process is None:
+                server.start()
+        assert wait_for_lines(results, answered + 10)  # recognition resumed
+        assert process.poll() is None  # it never gave up
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    said = log.read_text()
+    assert process.returncode == 0, said
+    assert re.search(r"refused the key \(401\): check FACE_API_KEY or --key, after \d+ answers: trying again", said)
+    assert "the backend accepts the key again" in said and KEY not in said
+
+
+@pytest.fixture(scope="module")
+def clip_1080p(tmp_path_factory, testdata) -> Path:
+    """The test video upscaled to 1920×1080 (mp4v in Matroska, 29.97 fps, 275 frames): a 1080p camera."""
+    path = tmp_path_factory.mktemp("clip") / "1080p.mkv"
+    source = cv2.VideoCapture(str(testdata / VIDEO))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), source.get(cv2.CAP_PROP_FPS), (1920, 1080))
+    while (read := source.read())[0]:
+        writer.write(cv2.resize(read[1], (1920, 1080)))
+    writer.release()
+    source.release()
+    return path
+
+
+def thumbnail(image: np.ndarray) -> np.ndarray:
+    """A frame as a 32×18 grey picture in one row: enough to tell its shot."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+
+
+def thumbnails(path: Path) -> np.ndarray:
+    """Each frame of a video as its thumbnail, one row each."""
+    capture = cv2.VideoCapture(str(path))
+    rows = []
+    while (read := capture.read())[0]:
+        rows.append(thumbnail(read[1]))
+    capture.release()
+    return np.array(rows)
+
+
+SHOT_STARTS = (0, 20, 82, 211)  # testdata/README: the test video's four shots
+
+
+def shot_of(frame: int) -> int:
+    return bisect.bisect_right(SHOT_STARTS, frame) - 1
+
+
+def shots_recorded(recording: Path, source: Path) -> list[int]:
+    """For each frame of the recording, the shot of the source frame it looks most like (the overlay drawn on
+    it is a few small boxes; the shots differ in the whole picture)."""
+    recorded, original = thumbnails(recording), thumbnails(source)
+    distances = (recorded**2).sum(1)[:, None] + (original**2).sum(1)[None, :] - 2 * recorded @ original.T
+    return [shot_of(int(nearest)) for nearest in distances.argmin(axis=1)]
+
+
+def test_a_1080p_recording_keeps_the_source_frame_rate_and_every_frame_in_its_place(
+    server, enrolled, clip_1080p, tmp_path
+):
+    """The recording is encoded on its own thread: a 1080p source is recorded at its own 29.97 fps, each
+    frame in its place in time, so the video lasts as long as the source and plays at its speed. A frame
+    the loop had no time for (a slow machine) is filled with the one before, never skipped: no recorded
+    frame shows a later shot than the source at that moment."""
+    record = tmp_path / "1080p.mkv"
+    result = run_client(server, "--headless", "--source", str(clip_1080p), "--record", str(record), timeout=120)
+    assert result.returncode == 0, result.stderr
+    capture = cv2.VideoCapture(str(record))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(29.97, abs=0.01)
+    assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (1920, 1080)
+    capture.release()
+    shots = shots_recorded(record, clip_1080p)
+    assert len(shots) == summary_count(result.stderr, "recorded") == VIDEO_FRAMES  # 9.18 s, as the source
+    assert all(shot <= shot_of(frame) for frame, shot in enumerate(shots)), shots
+    assert shots[0] == 0 and shots[-1] == 3
+
+
+def test_a_recording_killed_outright_plays_up_to_about_its_last_second(server, enrolled, testdata, tmp_path):
+    """SIGKILL (the OOM killer; a power cut is the same to the file): Matroska needs no index at its end, so
+    the recording plays up to what had reached the disk (here at least 256 KB: about 60 frames)."""
+    record = tmp_path / "killed.mkv"
+    args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--record", str(record)]
+    with client_process(server, *args) as process:
+        assert wait_until(lambda: record.exists() and record.stat().st_size >= 256 * 1024, timeout=60)
+        process.kill()
+        process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    capture = cv2.VideoCapture(str(record))
+    assert capture.isOpened() and capture.get(cv2.CAP_PROP_FPS) == pytest.approx(29.97, abs=0.01)
+    shapes = []
+    while (read := capture.read())[0]:
+        shapes.append(read[1].shape)
+    capture.release()
+    assert len(shapes) >= 30 and set(shapes) == {(360, 640, 3)}
+
+
+@contextmanager
+def hung_backend() -> Iterator[str]:
+    """The URL of a backend that takes connections and never answers (a hung server): a request waits for
+    the client's read timeout (15 s)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_second_ctrl_c_stops_at_once_without_a_traceback_and_the_recording_plays(server, testdata, tmp_path):
+    """The first Ctrl-C waits for the frame in flight (up to 5 s; here the backend never answers); the
+    second stops at once, still finishing the recording, with no traceback."""
+    record, log = tmp_path / "hurried.avi", tmp_path / "stderr.txt"
+    with hung_backend() as endpoint:
+        args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--endpoint", endpoint]
+        with client_process(server, *args, "--record", str(record), log=log) as process:
+            assert wait_until(lambda: record.exists() and record.stat().st_size > 0, timeout=60)
+            process.send_signal(signal.SIGINT)
+            assert wait_until(lambda: "stopping (SIGINT)" in log.read_text())
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)  # less than the request's own 15 s
+    said = log.read_text()
+    assert process.returncode == 0, said
+    assert "Traceback" not in said and "KeyboardInterrupt" not in said
+    assert "stopping at once (SIGINT)" in said
+    assert video_frames(record) == summary_count(said, "recorded") > 0
+    assert "no latency: nothing was answered" in said and "nan" not in said
 
 
 # The parts on their own: real files, real sockets.
@@ -504,6 +653,95 @@ def test_a_throttled_frame_waits_as_long_as_retry_after_asks():
     finally:
         sender.stop()
         throttling.close()
+
+
+def test_the_recorder_fills_the_places_of_lost_frames_and_does_not_freeze_through_a_long_gap(testdata, tmp_path):
+    """Frames given with their places in time: lost ones (places 2 and 3) are filled with the frame before,
+    so the video keeps time; a gap longer than MAX_FILL (a camera away) is not filled with a frozen frame."""
+    from edge_client.recorder import MAX_FILL, Recorder
+
+    capture = cv2.VideoCapture(str(testdata / VIDEO))
+    shots = []
+    for index in range(VIDEO_FRAMES):
+        image = capture.read()[1]
+        if index in (10, 50, 150, 250):  # one frame of each shot
+            shots.append(image)
+    capture.release()
+    record = tmp_path / "gaps.mkv"
+    recorder = Recorder(record, 30.0, wait_when_full=True)
+    far = 4 + round(MAX_FILL * 30) + 10
+    for shot, position in zip(range(4), (0, 1, 4, far), strict=True):
+        recorder.write(shots[shot], position)
+    recorder.close()
+    assert (recorder.frames, recorder.repeated, recorder.dropped, recorder.error) == (6, 2, 0, None)
+    written = thumbnails(record)
+    originals = np.array([thumbnail(image) for image in shots])
+    nearest = [int(np.argmin(((originals - row) ** 2).sum(axis=1))) for row in written]
+    assert nearest == [0, 1, 1, 1, 2, 3]
+
+
+def test_an_mp4_recording_is_refused_with_the_reason_and_what_to_use_instead():
+    result = run_client_without_backend("--headless", "--source", "clip.mp4", "--record", "out.mp4")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "edge_client: Cannot record to out.mp4: an .mp4 is unreadable until it is finished, so a crash or a power "
+        "cut would lose all of it; use .mkv (the same video, readable up to the last second) or .avi."
+    )
+
+
+def test_a_key_refused_after_answers_is_tried_again_for_key_retry_seconds(server, enrolled, testdata, caplog):
+    """A 401 after answers may be a key being rotated: the sender tries again with backoff, and gives up
+    only after `key_retry` seconds of refusals. (A key refused from the start stops the client at once:
+    test_a_wrong_key_stops_with_a_clear_message_and_is_not_printed.) The real server refuses the key the
+    client sends once it is changed under the client, as a rotation does."""
+    capture = cv2.VideoCapture(str(testdata / VIDEO))
+    image = capture.read()[1]
+    capture.release()
+    backend = FaceBackend(server.endpoint, KEY)
+    settings = SendSettings(GROUP, "cam", key_retry=2.0)
+    sender = FrameSender(backend, settings, Backoff(initial=0.1, maximum=0.3)).start()
+    from edge_client.capture import Frame
+
+    def send_until(done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 60  # a limit for a hang
+        while not done() and time.monotonic() < deadline:
+            if sender.offer(Frame(0, 1, image, time.monotonic(), time.time())):
+                sender.wait_idle(timeout=30)
+            else:
+                time.sleep(0.02)
+
+    def use_key(key: str) -> None:
+        backend.session.headers["Ocp-Apim-Subscription-Key"] = key
+
+    try:
+        send_until(lambda: sender.answered >= 1)
+        use_key(f"rotated-{uuid.uuid4().hex}")
+        send_until(lambda: sender.failed >= 2)  # refused twice: tried again, not given up
+        assert sender.fatal is None and sender.unavailable and "refused the key (401)" in sender.unavailable
+        use_key(KEY)
+        send_until(lambda: sender.answered >= 2)
+        assert sender.unavailable is None
+        use_key(f"rotated-{uuid.uuid4().hex}")
+        refused = time.monotonic()
+        send_until(lambda: sender.fatal is not None)
+        assert sender.fatal is not None and time.monotonic() - refused >= 2.0
+        assert "refused the key (401)" in str(sender.fatal) and "refused for 2 s, after 2 answers" in str(sender.fatal)
+    finally:
+        sender.stop()
+        backend.close()
+    said = caplog.text
+    assert "after 1 answers: trying again for 2 s (a key being rotated?)" in said
+    assert "the backend accepts the key again" in said and KEY not in said
+
+
+def test_a_large_window_opens_scaled_to_fit_keeping_its_proportions():
+    """The window is made resizable with its proportions kept (cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO; this
+    OpenCV has no windows to open, so only its first size is tested): a 1080p source opens at 1280×720."""
+    from edge_client.runner import first_window_size
+
+    assert first_window_size(1920, 1080) == (1280, 720)
+    assert first_window_size(640, 360) == (640, 360)
+    assert first_window_size(1080, 1920) == (405, 720)
 
 
 def test_the_client_installs_alone_it_never_imports_the_backend():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import time
@@ -79,12 +78,18 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) 
     raise RuntimeError(f"Azurite did not listen on port {port} within {timeout} s")
 
 
+class AzuriteProcess(subprocess.Popen):
+    """A running Azurite and the log its messages go to (what `stop_azurite` waits for)."""
+
+    log: Path
+
+
 def start_azurite(
     location: Path,
     *,
     oauth_certificate: tuple[Path, Path] | None = None,
     ports: tuple[int, int, int] | None = None,
-) -> tuple[subprocess.Popen, str]:
+) -> tuple[AzuriteProcess, str]:
     """Azurite on free loopback ports (or on `ports`: blob, queue, table, to start it again where it was) and its
     connection string. With a certificate (cert, key) it serves HTTPS and checks bearer tokens as Azure Storage
     does (issuer, audience, lifetime; not the signature)."""
@@ -92,8 +97,9 @@ def start_azurite(
     oauth = []
     if oauth_certificate:
         oauth = ["--oauth", "basic", "--cert", str(oauth_certificate[0]), "--key", str(oauth_certificate[1])]
-    with open(location / "azurite.log", "ab") as log:  # Popen keeps its own copy of the descriptor
-        process = subprocess.Popen(
+    log_path = location / "azurite.log"
+    with open(log_path, "ab") as log:  # Popen keeps its own copy of the descriptor
+        process = AzuriteProcess(
             [
                 str(AZURITE),
                 "--silent",
@@ -115,9 +121,10 @@ def start_azurite(
                 str(table_port),
                 *oauth,
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
+            stdout=log,  # its "service successfully closed" lines: see stop_azurite
+            stderr=subprocess.STDOUT,
         )
+    process.log = log_path
     try:
         _wait_for_port(blob_port, process)
         _wait_for_port(queue_port, process)
@@ -127,13 +134,27 @@ def start_azurite(
     return process, connection_string(blob_port, queue_port, "https" if oauth_certificate else "http")
 
 
-def stop_azurite(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGINT)  # Azurite closes its stores on SIGINT
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
+CLOSED = [f"Azurite {service} service successfully closed" for service in ("Blob", "Queue", "Table")]
+
+
+def stop_azurite(process: AzuriteProcess, timeout: float = 10.0) -> None:
+    """SIGTERM makes Azurite close its three services, saving their stores (each says so on stdout) within
+    milliseconds; the process itself then lingers for as long as a client keeps an idle connection open (5 s
+    and more), so once all three have closed it is killed: nothing written is lost. Killed after `timeout`
+    seconds in any case."""
+    already = process.log.stat().st_size  # the log is appended to when Azurite starts again at its location
+    process.terminate()
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        with open(process.log, "rb") as log:
+            log.seek(already)
+            said = log.read().decode(errors="replace")
+        if all(line in said for line in CLOSED):
+            break
+        time.sleep(0.01)
+    if process.poll() is None:
         process.kill()
-        process.wait()
+    process.wait()
 
 
 def endpoints_of(connection_string: str) -> tuple[str, str]:
