@@ -18,7 +18,7 @@ from ...storage import Storage
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
 from .face_ids import FaceIdStore
 from .gallery import EnrolledFace, Gallery
-from .matching import distance_to_confidence, match_embeddings
+from .matching import MatchRule, distance_to_confidence, match_embeddings
 from .training import Trainer
 
 
@@ -30,6 +30,7 @@ class LocalFaceApi:
         self.gallery = Gallery(storage, engine, settings)
         self.trainer = Trainer(self.gallery, storage)
         self.face_ids = FaceIdStore(storage)
+        self.match_rule = MatchRule(settings.match_rule == "calibrated", settings.match_threshold)
 
     # -- person groups, persons, faces: the gallery ----------------------------------------------
     def create_group(
@@ -128,7 +129,7 @@ class LocalFaceApi:
         candidates = match_embeddings(
             index,
             queries,
-            match_threshold=self.settings.match_threshold,
+            rule=self.match_rule,
             max_candidates=max_candidates,
             confidence_threshold=confidence_threshold,
         )
@@ -168,7 +169,7 @@ class LocalFaceApi:
         candidates = match_embeddings(
             index,
             np.stack([f.required_embedding() for f in faces]),
-            match_threshold=self.settings.match_threshold,
+            rule=self.match_rule,
             max_candidates=max_candidates,
             confidence_threshold=confidence_threshold,
         )
