@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import requests
 
@@ -112,8 +113,9 @@ def spread(items: list[Path], count: int | None) -> list[Path]:
 
 
 def run_protocol(rule: str, known: list[Path], strangers: list[Path]) -> Run:
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ.update(STORAGE_BACKEND="local", STORAGE_DIR=folder, FACE_API_KEY=KEY, FACE_MATCH_RULE=rule)
+    settings = {"STORAGE_BACKEND": "local", "FACE_API_KEY": KEY, "FACE_MATCH_RULE": rule}
+    # The host reads its settings from the environment: set for this run only.
+    with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, {**settings, "STORAGE_DIR": folder}):
         from function_app.local_host.server import create_host
 
         host = create_host(port=0)
@@ -125,8 +127,12 @@ def run_protocol(rule: str, known: list[Path], strangers: list[Path]) -> Run:
 
 
 def _through(base_url: str, rule: str, known: list[Path], strangers: list[Path]) -> Run:
-    api = requests.Session()
-    api.headers["Ocp-Apim-Subscription-Key"] = KEY
+    with requests.Session() as api:
+        api.headers["Ocp-Apim-Subscription-Key"] = KEY
+        return _protocol(api, base_url, rule, known, strangers)
+
+
+def _protocol(api: requests.Session, base_url: str, rule: str, known: list[Path], strangers: list[Path]) -> Run:
     url = f"{base_url}/face/v1.0"
 
     def ok(reply: requests.Response) -> requests.Response:
