@@ -2,10 +2,12 @@
 
     python -m benchmarks.open_set_levers [--data ../shared/testdata]
 
-The engine (default settings otherwise) embeds the central face of every photo, with and without
-the mirror (flip test-time augmentation). The protocol is the calibration set's: photos 1-3 of each
-of the 60 known people enrolled, photos 4-6 (180) and the 120 strangers probed; on dev/people_lfw,
-photos 1-3 of five people enrolled, their photos 4-10 (35) and all 40 photos of four others probed.
+The engine (default settings otherwise) embeds the central face of every photo with dlib's network,
+with and without the mirror (flip test-time augmentation), and with faceres, the second network. The
+protocol is the calibration set's: photos 1-3 of each of the 60 known people enrolled, photos 4-6
+(180) and the 120 strangers probed; on dev/people_lfw, photos 1-3 of five people enrolled, their
+photos 4-10 (35) and all 40 photos of four others probed. It also prints the z-normalisation of
+each network's distance (matching.py's DLIB_NORM and FACERES_NORM), taken on dev/people_lfw.
 Each lever is a way of scoring a probe against the group; for each, the cut-off is the one that
 names the most known probes right with at most N strangers named and nobody wrong on the
 calibration set, and that same cut-off is then applied to dev/people_lfw.
@@ -20,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from function_app.engines import embedding_layout
 from function_app.engines.dlib_engine import DlibFaceEngine
-from function_app.faceapi.local.matching import margin_scores
+from function_app.faceapi.local.matching import DLIB_ONLY, FUSED, face_distances, margin_scores
 from function_app.imaging import decode_image
 from function_app.models import DetectedFace
 
@@ -31,7 +34,8 @@ LFW_KNOWN = ("ariel_sharon", "arnold_schwarzenegger", "colin_powell", "donald_ru
 
 @dataclass(frozen=True)
 class Photo:
-    person: str | None  # None: a stranger
+    identity: str  # who it shows
+    person: str | None  # the enrolled person it shows; None: a stranger
     enrolled: bool
     face: DetectedFace | None  # the central face
 
@@ -52,19 +56,20 @@ def central(faces: list[DetectedFace], side: int = 250) -> DetectedFace | None:
 
 
 def photos(engine: DlibFaceEngine, data: Path) -> dict[str, list[Photo]]:
-    def photo(path: Path, person: str | None, enrolled: bool) -> Photo:
+    def photo(path: Path, person: str | None, enrolled: bool, identity: str) -> Photo:
         rgb = decode_image(path.read_bytes(), max_bytes=1 << 24, max_side=4096)
-        return Photo(person, enrolled, central(engine.detect(rgb)))
+        face = engine.detect(rgb)
+        return Photo(identity, person, enrolled, central(face))
 
     calibration = data / "calibration"
     known = sorted(p for p in (calibration / "known").iterdir() if p.is_dir())
     sets = {
-        "calibration": [photo(p / f"{n}.jpg", p.name, n <= 3) for p in known for n in range(1, 7)]
-        + [photo(p, None, False) for p in sorted((calibration / "unknown").glob("*.jpg"))]
+        "calibration": [photo(p / f"{n}.jpg", p.name, n <= 3, p.name) for p in known for n in range(1, 7)]
+        + [photo(p, None, False, f"unknown/{p.stem}") for p in sorted((calibration / "unknown").glob("*.jpg"))]
     }
     lfw = sorted(p for p in (data / "dev" / "people_lfw").iterdir() if p.is_dir())
     sets["people_lfw"] = [
-        photo(p / f"{n}.jpg", p.name if p.name in LFW_KNOWN else None, p.name in LFW_KNOWN and n <= 3)
+        photo(p / f"{n}.jpg", p.name if p.name in LFW_KNOWN else None, p.name in LFW_KNOWN and n <= 3, p.name)
         for p in lfw
         for n in range(1, 11)
     ]
@@ -104,14 +109,44 @@ def over_impostor_mean(distances: np.ndarray, gallery: Gallery) -> np.ndarray:
     return nearest(distances, gallery) / mean_impostor
 
 
-def with_margin(scorer: Scorer) -> Scorer:
+def with_margin(scorer: Scorer, margin_weight: float = DLIB_ONLY.margin_weight) -> Scorer:
     def scored(distances: np.ndarray, gallery: Gallery) -> np.ndarray:
-        return margin_scores(scorer(distances, gallery)[None, :])[0]
+        return margin_scores(scorer(distances, gallery)[None, :], margin_weight)[0]
 
     return scored
 
 
-def outcomes(photos: list[Photo], scorer: Scorer, gate: Callable[[DetectedFace], bool] | None) -> list[Outcome]:
+# How a probe's distance to the enrolled faces is measured: dlib's part, faceres's, or fused.
+Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def dlib_distance(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(embedding_layout.dlib_part(rows) - embedding_layout.dlib_part(query), axis=1)
+
+
+def faceres_distance(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(embedding_layout.second_part(rows) - embedding_layout.second_part(query), axis=1)
+
+
+def fused_distance(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return face_distances(query[None, :], rows)[0]
+
+
+def impostor_distances(photos: list[Photo], distance: Distance) -> np.ndarray:
+    """Distances between the faces of different people (the dev split's z-normalisation)."""
+    faces = [p for p in photos if p.face is not None]
+    rows = np.stack([p.face.required_embedding() for p in faces if p.face is not None])
+    found = []
+    for i, photo in enumerate(faces):
+        others = [j for j in range(i + 1, len(faces)) if faces[j].identity != photo.identity]
+        if others:
+            found.append(distance(rows[i], rows[others]))
+    return np.concatenate(found)
+
+
+def outcomes(
+    photos: list[Photo], distance: Distance, scorer: Scorer, gate: Callable[[DetectedFace], bool] | None
+) -> list[Outcome]:
     enrolled = [p for p in photos if p.enrolled and p.face is not None]
     names = sorted({p.person for p in enrolled if p.person})
     gallery = Gallery(
@@ -126,7 +161,7 @@ def outcomes(photos: list[Photo], scorer: Scorer, gate: Callable[[DetectedFace],
         if p.face is None or (gate is not None and not gate(p.face)):
             found.append(Outcome(p.person, "", np.inf))  # no face, or left Unknown by the gate
             continue
-        scores = scorer(np.linalg.norm(gallery.embeddings - p.face.required_embedding(), axis=1), gallery)
+        scores = scorer(distance(p.face.required_embedding(), gallery.embeddings), gallery)
         best = int(np.argmin(scores))
         found.append(Outcome(p.person, names[best], float(scores[best])))
     return found
@@ -157,27 +192,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
-    embedded = {flip: photos(DlibFaceEngine(flip=flip), args.data) for flip in (False, True)}
+    embedded = {flip: photos(DlibFaceEngine(flip=flip, second_network="faceres"), args.data) for flip in (False, True)}
     not_low = lambda face: face.quality.quality_for_recognition != "low"  # noqa: E731
-    levers: list[tuple[str, bool, Scorer, Callable[[DetectedFace], bool] | None]] = [
-        ("nearest face (the earlier rule)", False, nearest, None),
-        ("+ flip", True, nearest, None),
-        ("+ flip + margin (the calibrated rule)", True, with_margin(nearest), None),
-        ("nearest + margin, no flip", False, with_margin(nearest), None),
-        ("flip + mean of the person's faces", True, mean_of_faces, None),
-        ("flip + (nearest + mean) / 2", True, nearest_and_mean, None),
-        ("flip + (nearest + mean) / 2 + margin", True, with_margin(nearest_and_mean), None),
-        ("flip + per-person statistics (over the impostor mean)", True, over_impostor_mean, None),
-        ("flip + per-person statistics + margin", True, with_margin(over_impostor_mean), None),
-        ("calibrated rule + quality gate (low → Unknown)", True, with_margin(nearest), not_low),
+    Lever = tuple[str, bool, Distance, Scorer, Callable[[DetectedFace], bool] | None]
+    levers: list[Lever] = [
+        ("nearest face (the earlier rule)", False, dlib_distance, nearest, None),
+        ("+ flip", True, dlib_distance, nearest, None),
+        ("+ flip + margin (the calibrated rule, dlib alone)", True, dlib_distance, with_margin(nearest), None),
+        ("nearest + margin, no flip", False, dlib_distance, with_margin(nearest), None),
+        ("flip + mean of the person's faces", True, dlib_distance, mean_of_faces, None),
+        ("flip + (nearest + mean) / 2", True, dlib_distance, nearest_and_mean, None),
+        ("flip + (nearest + mean) / 2 + margin", True, dlib_distance, with_margin(nearest_and_mean), None),
+        ("flip + per-person statistics (over the impostor mean)", True, dlib_distance, over_impostor_mean, None),
+        ("flip + per-person statistics + margin", True, dlib_distance, with_margin(over_impostor_mean), None),
+        ("flip + margin + quality gate (low → Unknown)", True, dlib_distance, with_margin(nearest), not_low),
+        ("faceres alone, nearest face", True, faceres_distance, nearest, None),
+        ("dlib (flip) and faceres fused, nearest face", True, fused_distance, nearest, None),
+        (
+            "fused + margin (the calibrated rule, the default)",
+            True,
+            fused_distance,
+            with_margin(nearest, FUSED.margin_weight),
+            None,
+        ),
     ]
+    networks: list[tuple[str, Distance]] = [("dlib (flip)", dlib_distance), ("faceres", faceres_distance)]
+    for name, measure in networks:
+        between = impostor_distances(embedded[True]["people_lfw"], measure)
+        print(f"{name}: distances between different people of dev/people_lfw: mean {between.mean():.4f}, ", end="")
+        print(f"standard deviation {between.std():.5f} ({len(between)} pairs)")
+    print()
     print("Known probes named right (of 180) with nobody wrong, at the cut-off allowing N of 120 strangers;")
     print("that cut-off on dev/people_lfw: right of 35 known probes, wrong, strangers named of 40.")
     print()
     print("| lever | ≤ 0 strangers | ≤ 1 | ≤ 2 | people_lfw at the ≤ 2 cut-off |")
     print("|---|---|---|---|---|")
-    for label, flip, scorer, gate in levers:
-        found = outcomes(embedded[flip]["calibration"], scorer, gate)
+    for label, flip, distance, scorer, gate in levers:
+        found = outcomes(embedded[flip]["calibration"], distance, scorer, gate)
         cells = []
         for strangers in (0, 1, 2):
             cut_off = best_cut_off(found, strangers)
@@ -185,7 +236,7 @@ def main() -> None:
         cut_off = best_cut_off(found, 2)
         check = "-"
         if cut_off is not None:
-            right, wrong, total, named = tally(outcomes(embedded[flip]["people_lfw"], scorer, gate), cut_off)
+            right, wrong, total, named = tally(outcomes(embedded[flip]["people_lfw"], distance, scorer, gate), cut_off)
             check = f"{right} / {total}, {wrong} wrong, {named} / 40"
         print(f"| {label} | {' | '.join(cells)} | {check} |")
 

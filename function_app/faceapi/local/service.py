@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...engines import FaceEngine
+from ...engines.embedding_layout import dlib_part
 from ...errors import BadArgument
 from ...imaging import decode_upload
 from ...models import DetectOptions, FaceRectangle, Image, Person, PersonGroup, RecognizedFace, TrainingStatus
@@ -141,7 +142,7 @@ class LocalFaceApi:
     def verify_faces(self, face_id1: str, face_id2: str) -> dict[str, Any]:
         """Are two detected faces the same person?"""
         a, b = self.face_ids.recall(face_id1), self.face_ids.recall(face_id2)
-        return self._verdict(float(np.linalg.norm(a - b)))
+        return self._verdict(float(np.linalg.norm(dlib_part(a) - dlib_part(b))))
 
     def verify_person(self, face_id: str, group_id: str, person_id: str) -> dict[str, Any]:
         """Does a detected face belong to a person? Compared with the person's faces themselves,
@@ -151,9 +152,11 @@ class LocalFaceApi:
         faces = [f.embedding for f in self.gallery.iter_faces(group_id, person.person_id)]
         if not faces:
             raise BadArgument(f"Person {person.person_id} has no faces to verify against.")
-        return self._verdict(float(np.min(np.linalg.norm(np.stack(faces) - vector, axis=1))))
+        return self._verdict(float(np.min(np.linalg.norm(dlib_part(np.stack(faces)) - dlib_part(vector), axis=1))))
 
     def _verdict(self, distance: float) -> dict[str, Any]:
+        """From dlib's distance alone (FACE_MATCH_THRESHOLD is a dlib distance): verify is 1:1, with no
+        group to take a margin over."""
         threshold = self.settings.match_threshold
         confidence = float(distance_to_confidence(np.asarray(distance, np.float32), threshold))
         return {"isIdentical": distance <= threshold, "confidence": round(confidence, 5)}
