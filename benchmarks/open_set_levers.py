@@ -188,6 +188,19 @@ def _fits(found: list[Outcome], cut_off: float, strangers: int) -> bool:
     return wrong == 0 and named <= strangers
 
 
+def logistic_fit(found: list[Outcome]) -> tuple[float, float]:
+    """(midpoint, slope) of P(named right | score) = 1 / (1 + exp(slope * (score - midpoint))), by
+    maximum likelihood (Newton's method) over every probe: right = a known probe named right."""
+    kept = [o for o in found if np.isfinite(o.score)]
+    x = np.stack([np.ones(len(kept)), [o.score for o in kept]], axis=1)
+    y = np.array([o.expected is not None and o.named == o.expected for o in kept], float)
+    beta = np.zeros(2)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-x @ beta))
+        beta += np.linalg.solve(x.T @ (x * (p * (1 - p))[:, None]) + 1e-9 * np.eye(2), x.T @ (y - p))
+    return float(-beta[0] / beta[1]), float(-beta[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -239,6 +252,12 @@ def main() -> None:
             right, wrong, total, named = tally(outcomes(embedded[flip]["people_lfw"], distance, scorer, gate), cut_off)
             check = f"{right} / {total}, {wrong} wrong, {named} / 40"
         print(f"| {label} | {' | '.join(cells)} | {check} |")
+    print()
+    calibrated = [(DLIB_ONLY, levers[2]), (FUSED, levers[-1])]
+    for calibration, (label, flip, distance, scorer, gate) in calibrated:
+        midpoint, slope = logistic_fit(outcomes(embedded[flip]["calibration"], distance, scorer, gate))
+        print(f"confidence of '{label}': logistic fit midpoint {midpoint:.3f}, slope {slope:.3f} ", end="")
+        print(f"(matching.py: {calibration.midpoint}, {calibration.slope})")
 
 
 if __name__ == "__main__":
