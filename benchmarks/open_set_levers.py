@@ -6,8 +6,8 @@ The engine (default settings otherwise) embeds the central face of every photo w
 with and without the mirror (flip test-time augmentation), and with faceres, the second network. The
 protocol is the calibration set's: photos 1-3 of each of the 60 known people enrolled, photos 4-6
 (180) and the 120 strangers probed; on dev/people_lfw, photos 1-3 of five people enrolled, their
-photos 4-10 (35) and all 40 photos of four others probed. It also prints the z-normalisation of
-each network's distance (matching.py's DLIB_NORM and FACERES_NORM), taken on dev/people_lfw.
+photos 4-10 (35) and all 40 photos of four others probed. The fused distance is matching.py's
+(z-normalisation from benchmarks/fusion_study.py).
 Each lever is a way of scoring a probe against the group; for each, the cut-off is the one that
 names the most known probes right with at most N strangers named and nobody wrong on the
 calibration set, and that same cut-off is then applied to dev/people_lfw.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.photo_faces import central_face
 from function_app.engines import embedding_layout
 from function_app.engines.dlib_engine import DlibFaceEngine
 from function_app.faceapi.local.matching import DLIB_ONLY, FUSED, face_distances, margin_scores
@@ -47,19 +48,11 @@ class Outcome:
     score: float  # lower is surer
 
 
-def central(faces: list[DetectedFace], side: int = 250) -> DetectedFace | None:
-    def off_centre(face: DetectedFace) -> float:
-        r = face.rectangle
-        return (r.left + r.width / 2 - side / 2) ** 2 + (r.top + r.height / 2 - side / 2) ** 2
-
-    return min(faces, key=off_centre) if faces else None
-
-
 def photos(engine: DlibFaceEngine, data: Path) -> dict[str, list[Photo]]:
     def photo(path: Path, person: str | None, enrolled: bool, identity: str) -> Photo:
         rgb = decode_image(path.read_bytes(), max_bytes=1 << 24, max_side=4096)
         face = engine.detect(rgb)
-        return Photo(identity, person, enrolled, central(face))
+        return Photo(identity, person, enrolled, central_face(face, rgb))
 
     calibration = data / "calibration"
     known = sorted(p for p in (calibration / "known").iterdir() if p.is_dir())
@@ -130,18 +123,6 @@ def faceres_distance(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 def fused_distance(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return face_distances(query[None, :], rows)[0]
-
-
-def impostor_distances(photos: list[Photo], distance: Distance) -> np.ndarray:
-    """Distances between the faces of different people (the dev split's z-normalisation)."""
-    faces = [p for p in photos if p.face is not None]
-    rows = np.stack([p.face.required_embedding() for p in faces if p.face is not None])
-    found = []
-    for i, photo in enumerate(faces):
-        others = [j for j in range(i + 1, len(faces)) if faces[j].identity != photo.identity]
-        if others:
-            found.append(distance(rows[i], rows[others]))
-    return np.concatenate(found)
 
 
 def outcomes(
@@ -229,12 +210,6 @@ def main() -> None:
             None,
         ),
     ]
-    networks: list[tuple[str, Distance]] = [("dlib (flip)", dlib_distance), ("faceres", faceres_distance)]
-    for name, measure in networks:
-        between = impostor_distances(embedded[True]["people_lfw"], measure)
-        print(f"{name}: distances between different people of dev/people_lfw: mean {between.mean():.4f}, ", end="")
-        print(f"standard deviation {between.std():.5f} ({len(between)} pairs)")
-    print()
     print("Known probes named right (of 180) with nobody wrong, at the cut-off allowing N of 120 strangers;")
     print("that cut-off on dev/people_lfw: right of 35 known probes, wrong, strangers named of 40.")
     print()

@@ -48,3 +48,26 @@ def test_strangers_stay_unknown_on_a_subset_of_the_calibration_set(testdata, cap
     assert new.strangers_named <= 3 and new.wrong == 0 and new.right >= 80  # measured: 1, 0, 86 of 90
     assert old.strangers_named >= 5  # measured: 8, the earlier rule names many more
     assert new.right + new.wrong + new.missed == 90
+
+
+def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
+    from function_app.engines.faceres import model_json_path
+    from function_app.engines.model_files import ModelFilesMissing
+
+    try:
+        model_json_path()
+    except ModelFilesMissing as missing:
+        pytest.skip(str(missing))
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.fusion_study", "--data", str(testdata.parent)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines() if line[:1].isalpha()}
+    # At one stranger of 120 named: (method, budget) → [method, budget, named, right, wrong, missed, cut-off]
+    dlib, fused = rows[("dlib", "1")], rows[("fused", "1")]
+    assert int(fused[3]) > int(dlib[3]) and int(fused[4]) == 0, result.stdout
+    assert "faceres/dlib" in result.stdout

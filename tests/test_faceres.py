@@ -4,17 +4,23 @@ the embedder on real photos."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from function_app.engines import faceres, tfjs_to_onnx
+from function_app.engines.fusion import FusionNorm
 from function_app.engines.model_files import ModelFilesMissing
 from function_app.imaging import decode_image
 from function_app.models import FaceRectangle
 
 from .support import tensorflow_js
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def decode(path: Path) -> np.ndarray:
@@ -159,3 +165,36 @@ def test_quantised_weights_are_restored():
     assert np.array_equal(weights["half"], values)
     assert np.allclose(weights["bytes"], codes * 0.5 - 2)
     assert weights["axes"].dtype == np.int32 and list(weights["axes"]) == [1, 2]
+
+
+def test_fusion_statistics_come_from_the_dev_split_and_centre_a_typical_stranger_on_zero(tmp_path):
+    norm = FusionNorm.load()
+    assert "testdata/dev" in norm.source and "calibration" not in norm.source
+    for stats in (norm.dlib, norm.faceres):
+        assert stats.genuine_mean + 2 * stats.genuine_std < stats.impostor_mean
+    typical = norm.fused(np.array([norm.dlib.impostor_mean]), np.array([norm.faceres.impostor_mean]))
+    same = norm.fused(np.array([norm.dlib.genuine_mean]), np.array([norm.faceres.genuine_mean]))
+    assert abs(typical[0]) < 1e-9 and same[0] < -3
+    norm.save(tmp_path / "norm.json")
+    assert FusionNorm.load(tmp_path / "norm.json") == norm
+
+
+def test_the_azure_package_carries_the_converted_model_and_the_app_runs_it_without_node_modules(
+    model_json, testdata, tmp_path, monkeypatch
+):
+    script = (PROJECT / "scripts" / "package-azure").read_text()
+    [into] = re.findall(r"-m function_app\.engines\.faceres --into (\S+)", script)
+    assert PROJECT / into == faceres.PACKAGED_MODELS
+    packaged = tmp_path / "python_packages" / "models"
+    command = [sys.executable, "-m", "function_app.engines.faceres", "--into", str(packaged)]
+    subprocess.run(command, cwd=PROJECT, check=True, capture_output=True)
+    monkeypatch.setattr(faceres, "PACKAGED_MODELS", packaged)
+
+    def not_installed() -> Path:
+        raise ModelFilesMissing("node_modules is not deployed")
+
+    monkeypatch.setattr(faceres, "model_json_path", not_installed)
+    embedder = faceres.FaceresEmbedder(tmp_path / "unused-cache")
+    assert not (tmp_path / "unused-cache").exists()
+    vectors = embedder.embed(decode(testdata / "scenes" / "two_people.jpg"), TWO_PEOPLE)
+    assert vectors.shape == (2, 1024) and np.isfinite(vectors).all()

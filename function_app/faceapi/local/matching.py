@@ -5,9 +5,10 @@ person's nearest enrolled face. Every rule below works on that matrix only.
 
 The distance. With dlib's network alone: the Euclidean distance between L2-normalised embeddings.
 With a second network (FACE_SECOND_NETWORK=faceres, the default), each network's distance is
-z-normalised by the mean and spread of its distances between different people of a dev split
-(`dev/people_lfw`, benchmarks/open_set_levers.py prints them), and the two are averaged: a fused
-distance in units of standard deviations, negative when nearer than strangers usually come.
+z-normalised by the mean and spread of its distances between different people of the dev split
+(`engines/fusion.py`, statistics in `engines/fusion_norm.json` from `benchmarks/fusion_study.py`),
+and the two are averaged: a fused distance in units of standard deviations, negative when nearer
+than strangers usually come.
 
 **The calibrated rule** (FACE_MATCH_RULE=calibrated, the default). The engine embeds each face as the
 mean of its chip's and its mirrored chip's dlib embeddings (and its box by faceres). Each person p
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...engines import embedding_layout
+from ...engines.fusion import FusionNorm
 from ...errors import BadArgument
 from ...models import Candidate
 from ..base import MAX_CANDIDATES
@@ -55,25 +57,12 @@ class Calibration:
     cut_off: float
 
 
-@dataclass(frozen=True)
-class DistanceNorm:
-    """The mean and standard deviation of one network's distances between different people."""
-
-    mean: float
-    std: float
-
-    def z(self, distance: np.ndarray) -> np.ndarray:
-        return (distance - self.mean) / self.std
-
-
 # dlib's network alone (mirror-averaged): distances.
 DLIB_ONLY = Calibration(margin_weight=0.25, midpoint=0.332, slope=73.7, cut_off=0.76)
 # dlib's and faceres's z-normalised distances averaged.
-FUSED = Calibration(margin_weight=0.25, midpoint=-4.849, slope=3.794, cut_off=0.70)
-# On dev/people_lfw (90 photos of 9 people), pairs of different people.
-DLIB_NORM = DistanceNorm(mean=0.5484, std=0.05208)
-FACERES_NORM = DistanceNorm(mean=1.4558, std=0.07299)
-FACERES_WEIGHT = 0.5
+FUSED = Calibration(margin_weight=0.25, midpoint=-4.819, slope=3.863, cut_off=0.75)
+# Each network's distances between different people of the dev split (engines/fusion_norm.json).
+FUSION = FusionNorm.load()
 DEFAULT_CONFIDENCE_THRESHOLD = FUSED.cut_off
 NEAREST_CONFIDENCE_THRESHOLD = 0.5
 
@@ -131,9 +120,9 @@ def face_distances(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """(queries, rows): the distance between embeddings, fused when they carry both networks."""
     if not embedding_layout.is_fused(rows):
         return _euclidean(queries, rows)
-    dlib = DLIB_NORM.z(_euclidean(embedding_layout.dlib_part(queries), embedding_layout.dlib_part(rows)))
-    second = FACERES_NORM.z(_euclidean(embedding_layout.second_part(queries), embedding_layout.second_part(rows)))
-    return (1.0 - FACERES_WEIGHT) * dlib + FACERES_WEIGHT * second
+    dlib = _euclidean(embedding_layout.dlib_part(queries), embedding_layout.dlib_part(rows))
+    second = _euclidean(embedding_layout.second_part(queries), embedding_layout.second_part(rows))
+    return FUSION.fused(dlib, second)
 
 
 def person_distances(index: TrainedIndex, queries: np.ndarray) -> np.ndarray:
