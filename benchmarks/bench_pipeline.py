@@ -25,9 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from function_app.engines import create_engine
+from function_app.engines import create_engine, embedding_layout
 from function_app.engines.dlib_engine import DlibFaceEngine
-from function_app.faceapi.local.matching import match_embeddings
+from function_app.faceapi.local.matching import MatchRule, face_distances, match_embeddings
 from function_app.faceapi.local.service import LocalFaceApi
 from function_app.faceapi.local.training import TrainedIndex
 from function_app.features.enrollment import enroll_folder
@@ -81,21 +81,36 @@ def timed(fn: Callable, *args):
     return result, (time.perf_counter() - start) * 1000.0
 
 
-def run_engine(engine, frame: bytes, index: TrainedIndex, threshold: float) -> dict[str, float]:
+def run_engine(engine: DlibFaceEngine, frame: bytes, index: TrainedIndex, rule: MatchRule) -> dict[str, float]:
     rgb, decode = timed(lambda: decode_image(frame, **LIMITS))
     found, detect = timed(engine.find_faces, rgb)
     (shapes5, _points), landmarks = timed(engine.landmarks, rgb, found)
-    vectors, embed = timed(engine.embed, rgb, shapes5)
-    answer, match = timed(lambda: match_embeddings(index, np.stack(vectors), match_threshold=threshold))
+    chips, cut = timed(engine.chips, rgb, shapes5)
+    faces = len(shapes5)
+    _, embed = timed(engine.descriptors, chips[:faces])
+    _, flip = timed(engine.descriptors, chips[faces:])  # the mirrored chips (none without flip)
+    vectors, both = timed(engine.embed_chips, chips)
+    second_ms = fusion = 0.0
+    if engine.embedding_size > embedding_layout.DLIB_SIZE:
+        rectangles = [face.rectangle for face in engine.detect(rgb, embeddings=False)]
+        second, second_ms = timed(engine.embed_second, rgb, rectangles)
+        vectors = [np.concatenate([v, w]) for v, w in zip(vectors, second, strict=True)]
+        _, fusion = timed(face_distances, np.stack(vectors), index.embeddings)
+    answer, match = timed(lambda: match_embeddings(index, np.stack(vectors), rule=rule))
     assert answer[0] and answer[0][0].name == "obama", answer
     _, full = timed(
-        lambda: match_embeddings(index, np.stack([f.embedding for f in engine.detect(rgb)]), match_threshold=threshold)
+        lambda: match_embeddings(index, np.stack([f.required_embedding() for f in engine.detect(rgb)]), rule=rule)
     )
     return {
         "decode": decode,
         "detect": detect,
         "landmarks": landmarks,
+        "chips": cut,
         "embed": embed,
+        "flip": flip,
+        "flip mean": max(0.0, both - embed - flip),  # averaging the face's and its mirror's embeddings
+        "faceres": second_ms,  # the second network (its crop and the network)
+        "fusion": fusion,  # both networks' distances to every enrolled face, z-normalised and averaged
         "match": match,
         "frame": decode + full,
     }
@@ -111,7 +126,12 @@ def run_baseline(fr, frame: bytes, known: np.ndarray, names: list[str]) -> dict[
         "decode": decode,
         "detect": detect,
         "landmarks": 0.0,
+        "chips": 0.0,
         "embed": embed,
+        "flip": 0.0,
+        "flip mean": 0.0,
+        "faceres": 0.0,
+        "fusion": 0.0,
         "match": match,
         "frame": decode + detect + embed + match,
     }
@@ -142,10 +162,13 @@ def main() -> None:
         gallery = LocalFaceApi(LocalFolderStorage(folder), engine, settings)
         enroll_folder(gallery, "bench", args.data / "people")
         index = gallery.trainer.load_index("bench")
+    rule = MatchRule(settings.match_rule == "calibrated", settings.match_threshold)
     for _ in range(3):
-        run_engine(engine, frame, index, settings.match_threshold)  # warm up
+        run_engine(engine, frame, index, rule)  # warm up
     fast_memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    reference = DlibFaceEngine("hog", settings.detect_upsample, settings.detect_max_side, "dlib")
+    reference = DlibFaceEngine(
+        "hog", settings.detect_upsample, settings.detect_max_side, "dlib", second_network=settings.second_network
+    )
     people = [p for f in sorted((args.data / "people").iterdir()) for p in sorted(f.iterdir())]
     names = [p.parent.name for p in people]
 
@@ -154,8 +177,8 @@ def main() -> None:
     baseline_known = np.array([fr.face_encodings(fr.load_image_file(p))[0] for p in people])
     ours, dlib_path, base = [], [], []
     for _ in range(args.repeat):  # interleaved, so all see the same machine load
-        ours.append(run_engine(engine, frame, index, settings.match_threshold))
-        dlib_path.append(run_engine(reference, frame, index, settings.match_threshold))
+        ours.append(run_engine(engine, frame, index, rule))
+        dlib_path.append(run_engine(reference, frame, index, rule))
         base.append(run_baseline(fr, frame, baseline_known, names))
     mine, dlibs, theirs = summarise(ours), summarise(dlib_path), summarise(base)
     print(f"640x480 frame, one face, {args.repeat} runs each, one thread; milliseconds median (p90)")
@@ -170,8 +193,11 @@ def main() -> None:
         f"frames per second: ours {1000 / mine['frame'][0]:.1f}, dlib path {1000 / dlibs['frame'][0]:.1f}, "
         f"face_recognition {1000 / theirs['frame'][0]:.1f}"
     )
-    print("'frame' is decode + the whole engine.detect (with 68 landmarks, head pose, quality) + match;")
-    print("'detect', 'landmarks', 'embed' are its stages timed alone. The baseline's 'embed' includes its landmarks.")
+    print("'frame' is decode + the whole engine.detect (5-point landmarks, pose, quality, both networks) + match;")
+    print("the other lines are its stages timed alone: 'chips' cuts the aligned chips and their mirrors, 'embed'")
+    print("runs dlib's network on the chips, 'flip' on the mirrored chips, 'flip mean' averages the two; 'faceres'")
+    print("is the second network, 'fusion' the fused distances (part of 'match'). The baseline's 'embed' includes")
+    print("its landmarks; the dlib path is dlib's network with the same flip and second network.")
 
     crowd = decode_image(crowd_frame(args.data), **LIMITS)
     one = decode_image(frame, **LIMITS)
@@ -189,7 +215,7 @@ def main() -> None:
     print(f"engine.detect with FACE_DETECTOR=blazeface-small (40 px faces anywhere): {small_ms:.2f} ms")
     big = large_index(index)
     query = np.stack([f.embedding for f in engine.detect(one) if f.embedding is not None])
-    match_ms = median_ms(lambda: match_embeddings(big, query, match_threshold=settings.match_threshold), args.repeat)
+    match_ms = median_ms(lambda: match_embeddings(big, query, rule=rule), args.repeat)
     rows, persons = len(big.embeddings), len(big.person_ids)
     print(f"match one face against {rows:,} enrolled faces ({persons:,} people): {match_ms:.2f} ms")
     print(

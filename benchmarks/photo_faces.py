@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from function_app.engines import embedding_layout
 from function_app.engines.base import FaceEngine
 from function_app.engines.faceres import FaceresEmbedder, face_crops
 from function_app.imaging import decode_image
@@ -43,4 +44,5 @@ def photo_face(engine: FaceEngine, faceres: FaceresEmbedder, path: Path) -> Phot
     if face is None:
         return None
     crop = face_crops(rgb, [face.rectangle])
-    return PhotoFace(face.required_embedding(), faceres.features(crop)[0], crop[0])
+    # The engine's embedding carries faceres's part too (with FACE_SECOND_NETWORK=faceres): dlib's alone here.
+    return PhotoFace(embedding_layout.dlib_part(face.required_embedding()), faceres.features(crop)[0], crop[0])

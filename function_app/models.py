@@ -52,22 +52,24 @@ class Point:
 
 @dataclass(frozen=True)
 class FaceLandmarks:
-    """The five landmarks; left and right as seen in the image, as Azure names them."""
+    """Landmarks as Azure names them, left and right as seen in the image: the pupils always; the nose
+    tip and mouth corners only from a landmark model that finds them (None: not answered)."""
 
     pupil_left: Point
     pupil_right: Point
-    nose_tip: Point
-    mouth_left: Point
-    mouth_right: Point
+    nose_tip: Point | None = None
+    mouth_left: Point | None = None
+    mouth_right: Point | None = None
 
     def to_dict(self) -> dict[str, dict[str, float]]:
-        return {
-            "pupilLeft": self.pupil_left.to_dict(),
-            "pupilRight": self.pupil_right.to_dict(),
-            "noseTip": self.nose_tip.to_dict(),
-            "mouthLeft": self.mouth_left.to_dict(),
-            "mouthRight": self.mouth_right.to_dict(),
+        points = {
+            "pupilLeft": self.pupil_left,
+            "pupilRight": self.pupil_right,
+            "noseTip": self.nose_tip,
+            "mouthLeft": self.mouth_left,
+            "mouthRight": self.mouth_right,
         }
+        return {name: point.to_dict() for name, point in points.items() if point is not None}
 
 
 @dataclass(frozen=True)

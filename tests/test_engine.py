@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -59,21 +61,66 @@ def test_detected_face_has_rectangle_landmarks_pose_quality_and_embedding(engine
     assert 0 <= r.left < r.right <= rgb.shape[1] and 0 <= r.top < r.bottom <= rgb.shape[0]
     assert 200 < r.width < 320  # a portrait: the face is large
     lm = face.landmarks
+    # The 5-point model gives the pupils (image-left left of image-right, level) and nothing it cannot.
+    assert lm.pupil_left.x + 40 < lm.pupil_right.x and abs(lm.pupil_left.y - lm.pupil_right.y) < 10
+    assert (lm.nose_tip, lm.mouth_left, lm.mouth_right) == (None, None, None)
+    for point in (lm.pupil_left, lm.pupil_right):
+        assert r.left <= point.x <= r.right and r.top <= point.y <= r.bottom
+    assert set(face.to_dict()["faceLandmarks"]) == {"pupilLeft", "pupilRight"}
+    pose = face.head_pose  # an official portrait
+    assert abs(pose.yaw) < 15 and abs(pose.roll) < 10 and abs(pose.pitch) < 20
+    assert face.quality.blur_level == "low"
+    assert face.quality.exposure_level == "goodExposure"
+    assert face.quality.quality_for_recognition == "high"
+    # dlib's 128 values then faceres's 1024, each part L2-normalised.
+    assert face.embedding.shape == (128 + 1024,) and face.embedding.dtype == np.float32
+    assert np.linalg.norm(face.embedding[:128]) == pytest.approx(1.0, abs=1e-5)
+    assert np.linalg.norm(face.embedding[128:]) == pytest.approx(1.0, abs=1e-5)
+    body = face.to_dict()
+    assert set(body) == {"faceRectangle", "faceLandmarks", "faceAttributes"}
+    assert body["faceRectangle"] == {"top": r.top, "left": r.left, "width": r.width, "height": r.height}
+
+
+def test_the_default_engine_never_loads_the_68_point_model():
+    # A fresh process: another test may have loaded the 68-point model in this one.
+    code = (
+        "from function_app.engines import create_engine, dlib_engine, model_files; "
+        "from function_app.settings import Settings; import numpy as np; "
+        "create_engine(Settings()).detect(np.zeros((64, 64, 3), np.uint8)); "
+        "print(sorted(dlib_engine._loaded))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "shape_predictor_5" in result.stdout and "shape_predictor_68" not in result.stdout
+
+
+def test_the_68_point_model_adds_the_nose_tip_and_mouth_when_chosen(testdata):
+    rgb = load(testdata, "people/obama/1.jpg")
+    [face] = create_engine(Settings(landmark_model="68-point")).detect(rgb, embeddings=False)
+    lm = face.landmarks
+    assert lm.nose_tip and lm.mouth_left and lm.mouth_right
     # Pupils above the nose tip, above the mouth; image-left pupil left of the image-right one.
     assert lm.pupil_left.x < lm.nose_tip.x < lm.pupil_right.x
     assert lm.pupil_left.y < lm.nose_tip.y < lm.mouth_left.y
     assert lm.mouth_left.x < lm.mouth_right.x
-    for point in (lm.pupil_left, lm.pupil_right, lm.nose_tip, lm.mouth_left, lm.mouth_right):
-        assert r.left <= point.x <= r.right and r.top <= point.y <= r.bottom
-    assert abs(face.head_pose.yaw) < 15 and abs(face.head_pose.roll) < 10  # an official portrait
-    assert face.quality.blur_level == "low"
-    assert face.quality.exposure_level == "goodExposure"
-    assert face.quality.quality_for_recognition == "high"
-    assert face.embedding.shape == (128,) and face.embedding.dtype == np.float32
-    assert np.linalg.norm(face.embedding) == pytest.approx(1.0, abs=1e-5)
-    body = face.to_dict()
-    assert set(body) == {"faceRectangle", "faceLandmarks", "faceAttributes"}
-    assert body["faceRectangle"] == {"top": r.top, "left": r.left, "width": r.width, "height": r.height}
+    assert abs(face.head_pose.yaw) < 15 and abs(face.head_pose.roll) < 10
+
+
+def test_5_point_yaw_agrees_with_the_68_point_fit_and_mirrors(engine, testdata):
+    """The 5-point pose, on the LFW photos turned more than 15° by the 68-point fit: same side, and
+    the mirrored photo turned the other way by as much."""
+    wide = create_engine(Settings(landmark_model="68-point"))
+    turned = agreed = 0
+    for photo in sorted((testdata / "people_lfw").glob("*/*.jpg")):
+        rgb = load(testdata, str(photo.relative_to(testdata)))
+        faces, reference = engine.detect(rgb, embeddings=False), wide.detect(rgb, embeddings=False)
+        if not faces or abs(reference[0].head_pose.yaw) < 15:
+            continue
+        turned += 1
+        yaw = faces[0].head_pose.yaw
+        agreed += np.sign(yaw) == np.sign(reference[0].head_pose.yaw)
+        mirrored = engine.detect(np.ascontiguousarray(rgb[:, ::-1]), embeddings=False)[0].head_pose.yaw
+        assert mirrored == pytest.approx(-yaw, abs=10)  # the shape predictor is not exactly symmetric
+    assert turned >= 10 and agreed >= 0.8 * turned
 
 
 def test_roll_follows_image_rotation(engine, testdata):
@@ -110,7 +157,9 @@ def test_same_person_is_closer_than_different_people(engine, testdata):
         embedding("people/obama/2.jpg"),
         embedding("people/biden/1.jpg"),
     )
-    assert np.linalg.norm(obama1 - obama2) < 0.4 < np.linalg.norm(obama1 - biden)
+    for part in (slice(0, 128), slice(128, None)):  # dlib's network, then faceres
+        same, different = np.linalg.norm(obama1[part] - obama2[part]), np.linalg.norm(obama1[part] - biden[part])
+        assert same < different - 0.1
 
 
 def test_no_face_in_a_photo_without_one(engine, testdata):

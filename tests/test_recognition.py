@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from function_app.errors import PersonGroupNotTrained
-from function_app.faceapi.local.matching import distance_to_confidence, match_embeddings
+from function_app.faceapi.local.matching import (
+    DLIB_ONLY,
+    FUSED,
+    MatchRule,
+    calibrated_confidence,
+    distance_to_confidence,
+    match_embeddings,
+)
 from function_app.faceapi.local.service import LocalFaceApi
 from function_app.faceapi.local.training import TrainedIndex
 from function_app.models import FaceRectangle
@@ -143,9 +150,25 @@ def test_candidates_are_ranked_and_bounded(enrolled, testdata):
     assert confidences == sorted(confidences, reverse=True)
     assert all(c.person_id in names for c in face.candidates)
     strict = recognize_bytes(
-        local_api, group_id, (testdata / "scenes/obama1.jpg").read_bytes(), confidence_threshold=0.99
+        local_api, group_id, (testdata / "scenes/obama1.jpg").read_bytes(), confidence_threshold=1.0
     )
     assert strict[0].candidates == []
+
+
+@pytest.mark.parametrize("calibration", [DLIB_ONLY, FUSED], ids=["dlib", "fused"])
+def test_calibrated_confidence_falls_with_distance_and_rises_with_margin(calibration):
+    # Distances around the fit's midpoint, in the units of that distance (dlib's: 0-1; fused: z-scores).
+    spread = 12.0 / calibration.slope
+    distances = np.linspace(calibration.midpoint - spread, calibration.midpoint + spread, 101)
+    # The best person at each distance, a second person a little further: monotonic in the distance.
+    confidence = calibrated_confidence(np.stack([distances, distances + spread / 4], axis=1), calibration)[:, 0]
+    assert np.all(np.diff(confidence) <= 0) and confidence[0] > 0.99 and confidence[-1] < 0.01
+    # At the same distance, a larger margin over the second-best person: more confident.
+    at = calibration.midpoint
+    pairs = np.array([[at, at + spread / 10], [at, at + spread / 2], [at, at + spread]])
+    margins = calibrated_confidence(pairs, calibration)[:, 0]
+    assert margins[0] < margins[1] < margins[2]
+    assert 0 < calibration.cut_off < 1
 
 
 def test_confidence_mapping_is_monotonic_and_anchored():
@@ -171,8 +194,9 @@ def test_matching_against_a_hundred_thousand_faces_keeps_the_answer(enrolled):
         np.concatenate([index.person_starts, len(index.embeddings) + np.arange(1000) * 100]),
     )
     queries = index.embeddings[:5]
-    small_answer = match_embeddings(index, queries, match_threshold=0.4, max_candidates=3)
-    big_answer = match_embeddings(big, queries, match_threshold=0.4, max_candidates=3)
+    rule = MatchRule(calibrated=True, match_threshold=0.4)
+    small_answer = match_embeddings(index, queries, rule=rule, max_candidates=3)
+    big_answer = match_embeddings(big, queries, rule=rule, max_candidates=3)
     assert [[c.person_id for c in row] for row in big_answer] == [[c.person_id for c in row] for row in small_answer]
     # The queries are enrolled faces: distance ~0 = sqrt(2 - 2·similarity), where the square root
     # turns float32 rounding of the similarity (~1e-6, summed in an order BLAS may change with the

@@ -327,7 +327,7 @@ SCHEMAS: dict[str, Any] = {
     "FaceRectangle": _object({k: _INT for k in ("top", "left", "width", "height")}),
     "Point": _object({"x": _NUMBER, "y": _NUMBER}),
     # The local engine finds these five; the Azure Face API answers them among its 27.
-    "FaceLandmarks": {"type": "object", "required": list(_LANDMARKS), "properties": {k: _ref("Point") for k in _LANDMARKS}, "additionalProperties": _ref("Point")},
+    "FaceLandmarks": {"type": "object", "required": ["pupilLeft", "pupilRight"], "properties": {k: _ref("Point") for k in _LANDMARKS}, "additionalProperties": _ref("Point")},
     "FaceAttributes": {**_object({"headPose": _object({"pitch": _NUMBER, "roll": _NUMBER, "yaw": _NUMBER}), "blur": _object({"blurLevel": _LEVEL, "value": _NUMBER}), "exposure": _object({"exposureLevel": {"type": "string", "enum": ["underExposure", "goodExposure", "overExposure"]}, "value": _NUMBER}), "qualityForRecognition": _LEVEL}, optional=SUPPORTED_ATTRIBUTES), "description": "The attributes asked for in returnFaceAttributes."},
     "DetectedFace": _object({"faceId": {**_UUID, "description": "Unless returnFaceId=false."}, "faceRectangle": _ref("FaceRectangle"), "faceLandmarks": _ref("FaceLandmarks"), "faceAttributes": _ref("FaceAttributes"), "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}}, optional=("faceId", "faceLandmarks", "faceAttributes", "recognitionModel")),
     "Candidate": _object({"personId": _UUID, "confidence": _CONFIDENCE}),

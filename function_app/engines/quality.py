@@ -44,6 +44,10 @@ def measure_quality(gray: np.ndarray, rect: FaceRectangle, pose: HeadPose) -> Fa
 
 
 def _recognition_quality(rect: FaceRectangle, pose: HeadPose, blur_level: str, exposure_level: str) -> str:
+    # The pose comes from the 5-point model by default (head_pose.py, fitted to the 68-point pose's
+    # degrees). On 360 test faces this gives the same level as the 68-point pose for 82 % of them; the
+    # rest mostly move from medium to high: the 68-point fit puts 7.5 % of these near-frontal photos
+    # beyond 20° of pitch, the 5-point one 0.3 %.
     side = min(rect.width, rect.height)
     turned = max(abs(pose.yaw), abs(pose.pitch))
     if side < 40 or blur_level == "high" or exposure_level != "goodExposure" or turned > 45:

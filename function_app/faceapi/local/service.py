@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...engines import FaceEngine
+from ...engines.embedding_layout import dlib_part
 from ...errors import BadArgument, FaceNotFound, PersonGroupNotFound, with_status
 from ...imaging import decode_upload
 from ...models import DetectOptions, FaceRectangle, Image, Person, PersonGroup, RecognizedFace, TrainingStatus
@@ -19,7 +20,7 @@ from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
 from ..group_kinds import GROUP_KINDS, PERSON_GROUP, GroupKind
 from .face_ids import FaceIdStore
 from .gallery import EnrolledFace, Gallery
-from .matching import distance_to_confidence, match_embeddings
+from .matching import MatchRule, distance_to_confidence, match_embeddings
 from .training import Trainer
 
 
@@ -33,6 +34,7 @@ class LocalFaceApi:
         self.gallery = self.galleries[PERSON_GROUP]  # the person groups', which the tools use
         self.trainer = self.trainers[PERSON_GROUP]
         self.face_ids = FaceIdStore(storage)
+        self.match_rule = MatchRule(settings.match_rule == "calibrated", settings.match_threshold)
 
     # -- groups, persons, faces: the gallery of the kind ---------------------------------------
     def create_group(
@@ -171,7 +173,7 @@ class LocalFaceApi:
         candidates = match_embeddings(
             index,
             queries,
-            match_threshold=self.settings.match_threshold,
+            rule=self.match_rule,
             max_candidates=max_candidates,
             confidence_threshold=confidence_threshold,
         )
@@ -183,7 +185,7 @@ class LocalFaceApi:
     def verify_faces(self, face_id1: str, face_id2: str) -> dict[str, Any]:
         """Are two detected faces the same person?"""
         a, b = self.face_ids.recall(face_id1), self.face_ids.recall(face_id2)
-        return self._verdict(float(np.linalg.norm(a - b)))
+        return self._verdict(float(np.linalg.norm(dlib_part(a) - dlib_part(b))))
 
     def verify_person(
         self, face_id: str, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP
@@ -196,9 +198,11 @@ class LocalFaceApi:
         faces = [f.embedding for f in gallery.iter_faces(group_id, person.person_id)]
         if not faces:
             raise BadArgument(f"Person {person.person_id} has no faces to verify against.")
-        return self._verdict(float(np.min(np.linalg.norm(np.stack(faces) - vector, axis=1))))
+        return self._verdict(float(np.min(np.linalg.norm(dlib_part(np.stack(faces)) - dlib_part(vector), axis=1))))
 
     def _verdict(self, distance: float) -> dict[str, Any]:
+        """From dlib's distance alone (FACE_MATCH_THRESHOLD is a dlib distance): verify is 1:1, with no
+        group to take a margin over."""
         threshold = self.settings.match_threshold
         confidence = float(distance_to_confidence(np.asarray(distance, np.float32), threshold))
         return {"isIdentical": distance <= threshold, "confidence": round(confidence, 5)}
@@ -214,7 +218,7 @@ class LocalFaceApi:
         candidates = match_embeddings(
             index,
             np.stack([f.required_embedding() for f in faces]),
-            match_threshold=self.settings.match_threshold,
+            rule=self.match_rule,
             max_candidates=max_candidates,
             confidence_threshold=confidence_threshold,
         )
