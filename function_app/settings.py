@@ -79,6 +79,15 @@ class Settings:
     )
     max_image_bytes: int = _setting("FACE_MAX_IMAGE_BYTES", 6 * 1024 * 1024, "Largest image upload, in bytes.")
     max_image_side: int = _setting("FACE_MAX_IMAGE_SIDE", 8192, "Largest image width or height, in pixels.")
+    image_url_allowed_hosts: str = _setting(
+        "FACE_IMAGE_URL_ALLOWED_HOSTS",
+        "",
+        'Image URLs (`{"url": ...}`) are fetched only from public addresses; hosts listed here (comma-separated '
+        "names or addresses) may also resolve to private or loopback ones. Empty: none may.",
+    )
+    image_url_timeout: float = _setting(
+        "FACE_IMAGE_URL_TIMEOUT", 10.0, "Seconds an image URL's whole download may take (redirects included)."
+    )
     storage_backend: str = _setting(
         "STORAGE_BACKEND",
         "local",

@@ -33,7 +33,7 @@ from function_app.local_host.worker import QueueWorker
 from function_app.local_host.wsgi import FunctionsWsgiApp
 from function_app.runtime import current_runtime
 
-from .support.api_client import InProcessClient, Reply, router
+from .support.api_client import InProcessClient, Reply, router, use_local_app
 from .support.azurite import free_port
 from .support.face_api_proxy import FaceApiProxy
 from .support.images import blank_jpeg, zip_of
@@ -247,7 +247,7 @@ def _groups_persons_and_faces(s: Scenario) -> tuple[str, dict[str, str]]:
     api.get(f"{GROUPS}/Bad Id/persons/{persons['obama']}/persistedfaces/{faces[0]}", 400)
     api.get(f"{obama}/persistedfaces/{uuid.uuid4()}", 404)
     api.post(f"{obama}/persistedfaces", 400, data=blank_jpeg())
-    api.post(f"{obama}/persistedfaces", 400, json_body={"url": "https://example.com/obama.jpg"})
+    api.post(f"{obama}/persistedfaces", 400, json_body={"url": "http://127.0.0.1:9/obama.jpg"})
     api.post(f"{obama}/persistedfaces", 400, data=blank_jpeg(), params={"targetFace": "1,2,3"})
     api.post(f"{nobody}/persistedfaces", 404, data=s.photo("people/obama/1.jpg"))
 
@@ -468,11 +468,7 @@ def _azure_face_api_failures(s: Scenario, env: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def answers(testdata, tmp_path_factory) -> Answers:
     with pytest.MonkeyPatch.context() as env:
-        for name in ("FACE_ENGINE", "AZURE_FACE_ENDPOINT", "AZURE_FACE_KEY", "AZURE_STORAGE_CONNECTION_STRING"):
-            env.delenv(name, raising=False)
-        env.setenv("FACE_API_KEY", KEY)
-        env.setenv("STORAGE_BACKEND", "local")
-        env.setenv("STORAGE_DIR", str(tmp_path_factory.mktemp("openapi-answers")))
+        use_local_app(env, KEY, tmp_path_factory.mktemp("openapi-answers"))
         spec = InProcessClient(KEY).get("/api/openapi.json").json()
         answers = Answers(Document(spec))
         worker = QueueWorker(app_functions(), current_runtime().storage, HostConfig(visibility_timeout=0))

@@ -4,9 +4,31 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from . import background, enrollments, face_operations, frames, openapi, person_groups, persons, sightings
+from . import (
+    background,
+    enrollments,
+    face_lists,
+    face_operations,
+    frames,
+    openapi,
+    person_groups,
+    persons,
+    sightings,
+    similarity,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-FEATURES = (person_groups, persons, face_operations, frames, sightings, enrollments, openapi, background)
+FEATURES = (
+    person_groups,
+    persons,
+    face_operations,
+    face_lists,
+    similarity,
+    frames,
+    sightings,
+    enrollments,
+    openapi,
+    background,
+)
 for feature in FEATURES:
     app.register_functions(feature.bp)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
 
 from ..errors import BadArgument, FaceApiError, InvalidURL
+from ..image_urls import fetch_image
 from ..runtime import Runtime, current_runtime
 from .auth import check_key
 from .params import parse_int
@@ -47,6 +49,24 @@ def endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> C
     return register
 
 
+# The Face API versions a Face API route answers under: `face_api_endpoint` registers a handler once per
+# version, so a version added here serves every such route.
+FACE_API_VERSIONS = ("face/v1.0",)
+
+
+def face_api_endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> Callable[[Handler], Handler]:
+    """`endpoint` under every version of FACE_API_VERSIONS: `route` is relative to the version
+    (`facelists/{faceListId}`); the first version keeps `name`, the others add theirs to it."""
+
+    def register(handler: Handler) -> Handler:
+        for n, version in enumerate(FACE_API_VERSIONS):
+            suffix = "" if n == 0 else "_" + re.sub(r"\W", "_", version.rsplit("/", 1)[-1])
+            endpoint(blueprint, name + suffix, f"{version}/{route}", method)(handler)
+        return handler
+
+    return register
+
+
 def respond(handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
     try:
         runtime = current_runtime()
@@ -78,11 +98,14 @@ def json_body(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]
 
 
 def image_body(req: func.HttpRequest) -> bytes:
-    """The image bytes of an `application/octet-stream` body. Image URLs are refused: the
-    service may run where it cannot reach them."""
+    """The image of a request: the bytes of an `application/octet-stream` body, or those at the URL
+    of a JSON body `{"url": ...}`, fetched as image_urls.py allows."""
     content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        raise InvalidURL("Image URLs are not supported: send the image bytes as application/octet-stream.")
+        url = json_body(req).get("url")
+        if not isinstance(url, str) or not url:
+            raise InvalidURL("Invalid image URL: the JSON body needs a 'url'.")
+        return fetch_image(url, current_runtime().settings)
     return req.get_body()
 
 

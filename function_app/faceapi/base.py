@@ -22,6 +22,7 @@ from ..models import (
     RecognizedFace,
     TrainingStatus,
 )
+from .face_lists import FaceListApi
 
 # The Face API's limits and model names, as Azure documents them.
 DETECTION_MODELS = ("detection_01", "detection_02", "detection_03")
@@ -37,7 +38,9 @@ def check_group_id(group_id: str) -> None:
         raise BadArgument(f"Invalid personGroupId {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
 
 
-class FaceApi(Protocol):
+class FaceApi(FaceListApi, Protocol):
+    """The Face API; its face lists, find-similar and group are declared in face_lists.py."""
+
     # person groups
     def create_group(
         self, group_id: str, name: str, user_data: str | None = None, recognition_model: str | None = None

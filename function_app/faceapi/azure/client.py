@@ -25,6 +25,7 @@ from msrest.authentication import Authentication, CognitiveServicesCredentials
 from msrest.exceptions import ClientRequestError
 
 from ...errors import FaceApiError, UpstreamError, UpstreamUnavailable, error_for
+from ...models import FaceRectangle
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -71,6 +72,11 @@ def create_face_client(endpoint: str, key: str, credential: TokenCredential | No
     client.config.retry_policy.policy.respect_retry_after_header = False
     client.config.connection.timeout = 30  # seconds to connect and between bytes read
     return client
+
+
+def target_face_param(target: FaceRectangle | None) -> list[int] | None:
+    """targetFace as the SDK sends it: [left, top, width, height]."""
+    return [target.left, target.top, target.width, target.height] if target else None
 
 
 def retry_delay(retry_after: str | None, attempt: int) -> float:

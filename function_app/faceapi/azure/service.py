@@ -32,7 +32,8 @@ from ...models import (
 )
 from ...settings import Settings
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
-from .client import call, create_face_client
+from .client import call, create_face_client, target_face_param
+from .face_lists import AzureFaceListApi
 
 # Person names change rarely; identify answers ids only, so names are looked up and kept a while.
 NAMES_TTL_SECONDS = 60.0
@@ -42,7 +43,7 @@ TRAINING_TIMEOUT_SECONDS = 600.0
 FRAME_FACE_ID_TTL = 60
 
 
-class AzureFaceApi:
+class AzureFaceApi(AzureFaceListApi):
     def __init__(
         self,
         settings: Settings,
@@ -139,14 +140,13 @@ class AzureFaceApi:
         user_data: str | None = None,
     ) -> PersistedFace:
         persons = self._client.person_group_person
-        target = [target_face.left, target_face.top, target_face.width, target_face.height] if target_face else None
         added = self._json(
             lambda: persons.add_face_from_stream(
                 group_id,
                 person_id,
                 io.BytesIO(image),
                 user_data=user_data,
-                target_face=target,
+                target_face=target_face_param(target_face),
                 detection_model=self.settings.azure_face_detection_model,
                 raw=True,
             )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ from ..base import check_group_id
 
 MAX_NAME = 128
 MAX_USER_DATA = 16 * 1024
+MAX_FACE_USER_DATA = 1024
 # A detected face belongs to the target rectangle when at least this share of it lies inside.
 TARGET_OVERLAP = 0.5
 
@@ -142,20 +143,27 @@ class Gallery:
         return PersonGroup.from_dict(data)
 
     def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
+        self.update_record(GROUPS_CONTAINER, f"{group_id}.json", name, user_data, lambda: self.get_group(group_id))
+        return self.get_group(group_id)
+
+    def update_record(
+        self, container: str, blob_name: str, name: str | None, user_data: str | None, check: Callable[[], object]
+    ) -> None:
+        """Set the name and userData of a group's or list's record (`check` raises if it is gone), with
+        its ETag, so that a concurrent change is never lost."""
         _check_text(name, "name", MAX_NAME, required=False)
         _check_text(user_data, "userData", MAX_USER_DATA, required=False)
-        blob_name = f"{group_id}.json"
         while True:
-            self.get_group(group_id)
-            blob = self.storage.get_blob(GROUPS_CONTAINER, blob_name)
+            check()
+            blob = self.storage.get_blob(container, blob_name)
             data = json.loads(blob.data)
             if name:
                 data["name"] = name
             if user_data is not None:
                 data["userData"] = user_data or None
             try:
-                self.storage.put_blob(GROUPS_CONTAINER, blob_name, _dump(data), if_match=blob.etag)
-                return self.get_group(group_id)
+                self.storage.put_blob(container, blob_name, _dump(data), if_match=blob.etag)
+                return
             except PreconditionFailed:
                 continue  # changed or deleted meanwhile: read again
 
@@ -254,16 +262,7 @@ class Gallery:
         """Detect the one face in `image` (or the one in `target_face`), check it is usable for
         recognition, and store the photo with its embedding."""
         person_id = self._person_record(group_id, person_id)["personId"]
-        _check_text(user_data, "userData", 1024, required=False)
-        face = self._enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
-        persisted = EnrolledFace(
-            persisted_face_id=str(uuid.uuid4()),
-            person_id=person_id,
-            user_data=user_data or None,
-            rectangle=face.rectangle,
-            quality_for_recognition=face.quality.quality_for_recognition,
-            embedding=face.required_embedding(),
-        )
+        persisted = self.enroll(image, target_face, person_id, user_data)
         base = f"{group_id}/faces/{person_id}/{persisted.persisted_face_id}"
         self.storage.put_blob(CONTAINER, f"{base}.photo", image)
         self.storage.put_blob(CONTAINER, f"{base}.json", _dump(persisted.to_record()))
@@ -273,7 +272,22 @@ class Gallery:
             raise PersonNotFound(f"Person {person_id} was deleted while the face was being added.")
         return persisted
 
-    def _enrollable_face(self, faces: list[DetectedFace], target: FaceRectangle | None) -> DetectedFace:
+    def enroll(
+        self, image: bytes, target_face: FaceRectangle | None, owner_id: str, user_data: str | None
+    ) -> EnrolledFace:
+        """The face to enroll from `image` for its owner (a person, or a face list), not stored yet."""
+        _check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
+        face = self.enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
+        return EnrolledFace(
+            persisted_face_id=str(uuid.uuid4()),
+            person_id=owner_id,
+            user_data=user_data or None,
+            rectangle=face.rectangle,
+            quality_for_recognition=face.quality.quality_for_recognition,
+            embedding=face.required_embedding(),
+        )
+
+    def enrollable_face(self, faces: list[DetectedFace], target: FaceRectangle | None) -> DetectedFace:
         if target is not None:
             inside = [f for f in faces if f.rectangle.intersection(target) >= TARGET_OVERLAP * f.rectangle.area()]
             if not inside:

@@ -17,12 +17,14 @@ from ...settings import Settings
 from ...storage import Storage
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
 from .face_ids import FaceIdStore
+from .face_list_api import LocalFaceListApi
+from .face_lists import FaceListStore
 from .gallery import EnrolledFace, Gallery
 from .matching import distance_to_confidence, match_embeddings
 from .training import Trainer
 
 
-class LocalFaceApi:
+class LocalFaceApi(LocalFaceListApi):
     def __init__(self, storage: Storage, engine: FaceEngine, settings: Settings):
         self.settings = settings
         self.storage = storage
@@ -30,6 +32,7 @@ class LocalFaceApi:
         self.gallery = Gallery(storage, engine, settings)
         self.trainer = Trainer(self.gallery, storage)
         self.face_ids = FaceIdStore(storage)
+        self.face_lists = FaceListStore(storage, self.gallery, settings)
 
     # -- person groups, persons, faces: the gallery ----------------------------------------------
     def create_group(

@@ -1,0 +1,125 @@
+"""Face lists and large face lists: the lists, their faces, and a large face list's training. The two
+kinds share their handlers; each route is registered under every Face API version (http.py)."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from ..faceapi.base import DETECTION_MODELS, RECOGNITION_MODELS
+from ..faceapi.face_lists import ListKind
+from ..runtime import Runtime
+from .http import Handler, empty_response, face_api_endpoint, image_body, json_body, json_response, param, top_param
+from .params import check_model, parse_bool
+from .persons import _target_face
+
+bp = func.Blueprint()
+FACE_LIST, LARGE_FACE_LIST = ListKind.FACE_LIST, ListKind.LARGE_FACE_LIST
+
+
+def _list_id(req: func.HttpRequest, kind: ListKind) -> str:
+    return req.route_params[kind.id_field]
+
+
+def _name(kind: ListKind) -> str:
+    """face_list or large_face_list: the function names' noun."""
+    return "face_list" if kind is FACE_LIST else "large_face_list"
+
+
+def _with_model(req: func.HttpRequest) -> bool:
+    return parse_bool(param(req, "returnRecognitionModel"), "returnRecognitionModel", default=False)
+
+
+def _handlers(kind: ListKind) -> list[tuple[str, str, str, Handler]]:
+    """(function name, route, method, handler) of every operation of one kind."""
+    lists = kind.value
+    one = f"{lists}/{{{kind.id_field}}}"
+    faces = f"{one}/persistedfaces"
+    face = f"{faces}/{{persistedFaceId}}"
+
+    def create(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        body = json_body(req)
+        check_model(body.get("recognitionModel"), RECOGNITION_MODELS, "recognitionModel")
+        runtime.face_api.create_face_list(
+            kind, _list_id(req, kind), body.get("name", ""), body.get("userData"), body.get("recognitionModel")
+        )
+        return empty_response()
+
+    def get(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        found = runtime.face_api.get_face_list(kind, _list_id(req, kind))
+        return json_response(found.to_dict(with_recognition_model=_with_model(req)))
+
+    def update(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        body = json_body(req)
+        runtime.face_api.update_face_list(kind, _list_id(req, kind), body.get("name"), body.get("userData"))
+        return empty_response()
+
+    def delete(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        runtime.face_api.delete_face_list(kind, _list_id(req, kind))
+        return empty_response()
+
+    def list_all(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        with_model = _with_model(req)
+        found = runtime.face_api.list_face_lists(kind, param(req, "start"), top_param(req))
+        return json_response([f.to_dict(with_recognition_model=with_model) for f in found])
+
+    def add_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        check_model(param(req, "detectionModel"), DETECTION_MODELS, "detectionModel")
+        added = runtime.face_api.add_list_face(
+            kind,
+            _list_id(req, kind),
+            image_body(req),
+            target_face=_target_face(param(req, "targetFace")),
+            user_data=param(req, "userData"),
+        )
+        return json_response({"persistedFaceId": added.persisted_face_id})
+
+    def delete_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        runtime.face_api.delete_list_face(kind, _list_id(req, kind), req.route_params["persistedFaceId"])
+        return empty_response()
+
+    handlers: list[tuple[str, str, str, Handler]] = [
+        (f"create_{_name(kind)}", one, "PUT", create),
+        (f"get_{_name(kind)}", one, "GET", get),
+        (f"update_{_name(kind)}", one, "PATCH", update),
+        (f"delete_{_name(kind)}", one, "DELETE", delete),
+        (f"list_{_name(kind)}s", lists, "GET", list_all),
+        (f"add_{_name(kind)}_face", faces, "POST", add_face),
+        (f"delete_{_name(kind)}_face", face, "DELETE", delete_face),
+    ]
+    if kind is FACE_LIST:
+        return handlers
+
+    def list_faces(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        found = runtime.face_api.list_list_faces(kind, _list_id(req, kind), param(req, "start"), top_param(req))
+        return json_response([f.to_dict() for f in found])
+
+    def get_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        found = runtime.face_api.get_list_face(kind, _list_id(req, kind), req.route_params["persistedFaceId"])
+        return json_response(found.to_dict())
+
+    def update_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        body = json_body(req)
+        route = req.route_params
+        runtime.face_api.update_list_face(kind, _list_id(req, kind), route["persistedFaceId"], body.get("userData"))
+        return empty_response()
+
+    def train(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        runtime.face_api.request_list_training(_list_id(req, kind))
+        return empty_response(202)
+
+    def training_status(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        return json_response(runtime.face_api.list_training_status(_list_id(req, kind)).to_dict())
+
+    return [
+        *handlers,
+        ("list_large_face_list_faces", faces, "GET", list_faces),
+        ("get_large_face_list_face", face, "GET", get_face),
+        ("update_large_face_list_face", face, "PATCH", update_face),
+        ("train_large_face_list", f"{one}/train", "POST", train),
+        ("get_large_face_list_training_status", f"{one}/training", "GET", training_status),
+    ]
+
+
+for _kind in ListKind:
+    for _function_name, _route, _method, _handler in _handlers(_kind):
+        face_api_endpoint(bp, _function_name, _route, _method)(_handler)
