@@ -22,6 +22,8 @@ bp = func.Blueprint()
 GROUP = "/face/v1.0/persongroups/{personGroupId}"
 PERSON = GROUP + "/persons/{personId}"
 FACE = PERSON + "/persistedfaces/{persistedFaceId}"
+FACE_LIST = "/face/v1.0/facelists/{faceListId}"
+LARGE_FACE_LIST = "/face/v1.0/largefacelists/{largeFaceListId}"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -66,10 +68,13 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 JSON = "application/json"
 BINARY = {"type": "string", "format": "binary"}
 IMAGE = {"application/octet-stream": {"schema": BINARY}}
+IMAGE_OR_URL = {**IMAGE, "application/json": {"schema": {"$ref": "#/components/schemas/ImageUrl"}}}
 # Answered by every operation: the key check and the catch-all of unexpected failures.
 ALWAYS = (401, 500)
 # FACE_ENGINE=azure: the Face API routes and the frame route call the Azure Face API.
 AZURE = (429, 502, 503)
+_LIST_QUERY = [_query("returnRecognitionModel", "boolean"), _query("start"), _query("top", "integer", minimum=1, maximum=1000)]
+_ADD_FACE_QUERY = [_query("userData"), _query("targetFace", description="left,top,width,height"), _query("detectionModel", enum=list(DETECTION_MODELS))]
 # (method, path, operationId = function name, summary, query parameters, request body, success status, answer,
 # error statuses besides 401 and 500; 413 is added to every operation with a body)
 OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None, tuple[int, ...]]] = [
@@ -85,12 +90,33 @@ OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None, 
     ("get", PERSON, "get_person", "Get a person.", [], None, 200, _ref("Person"), (400, 404, *AZURE)),
     ("patch", PERSON, "update_person", "Update a person's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
     ("delete", PERSON, "delete_person", "Delete a person and their faces.", [], None, 200, None, (400, 404, *AZURE)),
-    ("post", PERSON + "/persistedfaces", "add_person_face", "Add a face photo to a person.", [_query("userData"), _query("targetFace", description="left,top,width,height"), _query("detectionModel", enum=list(DETECTION_MODELS))], IMAGE, 200, _ref("AddedFace"), (400, 404, *AZURE)),
+    ("post", PERSON + "/persistedfaces", "add_person_face", "Add a face photo to a person.", [_query("userData"), _query("targetFace", description="left,top,width,height"), _query("detectionModel", enum=list(DETECTION_MODELS))], IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
     ("get", FACE, "get_person_face", "Get a persisted face.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
     ("delete", FACE, "delete_person_face", "Delete a persisted face.", [], None, 200, None, (400, 404, *AZURE)),
-    ("post", "/face/v1.0/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
+    ("post", "/face/v1.0/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE_OR_URL, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
     ("post", "/face/v1.0/identify", "identify", "Identify detected faces against a trained group.", [], {JSON: {"schema": _ref("IdentifyBody")}}, 200, _array(_ref("IdentifyResult")), (400, 404, *AZURE)),
     ("post", "/face/v1.0/verify", "verify", "Verify two faces, or a face against a person.", [], {JSON: {"schema": _ref("VerifyBody")}}, 200, _ref("VerifyResult"), (400, 404, *AZURE)),
+    ("put", FACE_LIST, "create_face_list", "Create a face list (up to 1,000 faces, searched by find-similar as they are).", [], {JSON: {"schema": _ref("NewFaceList")}}, 200, None, (400, 409, *AZURE)),
+    ("get", FACE_LIST, "get_face_list", "Get a face list with its faces.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("FaceList"), (400, 404, *AZURE)),
+    ("patch", FACE_LIST, "update_face_list", "Update a face list's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
+    ("delete", FACE_LIST, "delete_face_list", "Delete a face list and its faces.", [], None, 200, None, (400, 404, *AZURE)),
+    ("get", "/face/v1.0/facelists", "list_face_lists", "List face lists (without their faces).", _LIST_QUERY, None, 200, _array(_ref("FaceListInfo")), (400, *AZURE)),
+    ("post", FACE_LIST + "/persistedfaces", "add_face_list_face", "Add a face to a face list, from the image or its URL.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
+    ("delete", FACE_LIST + "/persistedfaces/{persistedFaceId}", "delete_face_list_face", "Delete a face of a face list.", [], None, 200, None, (400, 404, *AZURE)),
+    ("put", LARGE_FACE_LIST, "create_large_face_list", "Create a large face list (searched by find-similar as of its last training).", [], {JSON: {"schema": _ref("NewFaceList")}}, 200, None, (400, 409, *AZURE)),
+    ("get", LARGE_FACE_LIST, "get_large_face_list", "Get a large face list.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("LargeFaceList"), (400, 404, *AZURE)),
+    ("patch", LARGE_FACE_LIST, "update_large_face_list", "Update a large face list's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
+    ("delete", LARGE_FACE_LIST, "delete_large_face_list", "Delete a large face list, its faces and trainings.", [], None, 200, None, (400, 404, *AZURE)),
+    ("get", "/face/v1.0/largefacelists", "list_large_face_lists", "List large face lists.", _LIST_QUERY, None, 200, _array(_ref("LargeFaceList")), (400, *AZURE)),
+    ("post", LARGE_FACE_LIST + "/persistedfaces", "add_large_face_list_face", "Add a face to a large face list, from the image or its URL.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
+    ("get", LARGE_FACE_LIST + "/persistedfaces", "list_large_face_list_faces", "List a large face list's faces, in persistedFaceId order.", [_query("start"), _query("top", "integer", minimum=1, maximum=1000)], None, 200, _array(_ref("PersistedFace")), (400, 404, *AZURE)),
+    ("get", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "get_large_face_list_face", "Get a face of a large face list.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
+    ("patch", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "update_large_face_list_face", "Update a face's userData.", [], {JSON: {"schema": _ref("FaceUserData")}}, 200, None, (400, 404, *AZURE)),
+    ("delete", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "delete_large_face_list_face", "Delete a face of a large face list.", [], None, 200, None, (400, 404, *AZURE)),
+    ("post", LARGE_FACE_LIST + "/train", "train_large_face_list", "Train a large face list (the local engine finishes before answering 202).", [], None, 202, None, (400, 404, *AZURE)),
+    ("get", LARGE_FACE_LIST + "/training", "get_large_face_list_training_status", "The large face list's training status (404 LargeFaceListNotTrained before the first).", [], None, 200, _ref("TrainingStatus"), (400, 404, *AZURE)),
+    ("post", "/face/v1.0/findsimilars", "find_similar", "Faces similar to a detected face, in a face list, a large face list or among detected faces.", [], {JSON: {"schema": _ref("FindSimilarBody")}}, 200, _array(_ref("SimilarFace")), (400, 404, *AZURE)),
+    ("post", "/face/v1.0/group", "group", "Divide detected faces into groups of similar faces, and a messy group.", [], {JSON: {"schema": _ref("GroupBody")}}, 200, _ref("GroupResult"), (400, 404, *AZURE)),
     ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call, and record the sighting.", [_query("personGroupId", required=True), _query("cameraId", required=True, pattern=CAMERA_PATTERN.pattern), _query("location", maxLength=MAX_LOCATION), _query("confidenceThreshold", "number", minimum=0, maximum=1)], {"image/jpeg": {"schema": BINARY}, **IMAGE}, 200, _ref("FrameResult"), (400, 404, *AZURE)),
     ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, paged.", [_query("day", description="YYYYMMDD, default today", pattern=r"^\d{8}$"), _query("personId"), _query("cameraId"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("SightingsPage"), (400,)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
@@ -99,10 +125,10 @@ OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None, 
 ]  # fmt: skip
 
 ERRORS = {
-    400: "Invalid input: BadArgument, InvalidImage, InvalidImageSize, InvalidURL or PersonGroupNotTrained.",
+    400: "Invalid input: BadArgument, InvalidImage, InvalidImageSize, InvalidURL, PersonGroupNotTrained or LargeFaceListNotTrained.",
     401: 'Missing or wrong key (code "401").',
-    404: "Not found: PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound or EnrollmentNotFound.",
-    409: "PersonGroupExists.",
+    404: "Not found: PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, LargeFaceListNotFound, LargeFaceListNotTrained (training status) or EnrollmentNotFound.",
+    409: "PersonGroupExists, FaceListExists or LargeFaceListExists.",
     413: "The request body is larger than the host accepts (100 MB); the local host answers it as InvalidImageSize.",
     429: "FACE_ENGINE=azure: the Azure Face API still throttles this app after retries; Retry-After says when to try again.",
     500: "InternalServerError: an unexpected failure, or a bad setting; the details are logged, not answered.",
@@ -119,6 +145,7 @@ _UUID, _TIME = {"type": "string", "format": "uuid"}, {"type": "string", "format"
 _CONFIDENCE = {"type": "number", "minimum": 0, "maximum": 1}
 _LEVEL = {"type": "string", "enum": ["low", "medium", "high"]}
 _STATUS = {"type": "string", "enum": ["notStarted", "running", "succeeded", "failed"]}
+_MODEL = {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}
 _LANDMARKS = ("pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight")
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _object({"code": _STRING, "message": _STRING})}),
@@ -128,6 +155,11 @@ SCHEMAS: dict[str, Any] = {
     "NameAndUserData": {"type": "object", "properties": {"name": _STRING, "userData": _STRING}},
     "IdentifyBody": {"type": "object", "required": ["faceIds", "personGroupId"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": MAX_IDENTIFY_FACES}, "personGroupId": _STRING, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 100}, "confidenceThreshold": _CONFIDENCE}},
     "VerifyBody": {"type": "object", "description": "faceId1 and faceId2, or faceId, personId and personGroupId.", "properties": {"faceId1": _STRING, "faceId2": _STRING, "faceId": _STRING, "personId": _STRING, "personGroupId": _STRING}},
+    "NewFaceList": {"type": "object", "required": ["name"], "properties": {"name": _STRING, "userData": _STRING, "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS)}}},
+    "FaceUserData": {"type": "object", "properties": {"userData": _STRING}},
+    "ImageUrl": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string", "description": "http or https; public addresses only, unless FACE_IMAGE_URL_ALLOWED_HOSTS lists the host."}}},
+    "FindSimilarBody": {"type": "object", "required": ["faceId"], "description": "faceId, and one of faceListId, largeFaceListId and faceIds.", "properties": {"faceId": _STRING, "faceListId": _STRING, "largeFaceListId": _STRING, "faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 1000}, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 1000}, "mode": {"type": "string", "enum": ["matchPerson", "matchFace"]}}},
+    "GroupBody": {"type": "object", "required": ["faceIds"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 1000}}},
     "EnrollmentBody": {"type": "object", "required": ["personGroupId", "container"], "properties": {"personGroupId": _STRING, "container": _STRING, "prefix": _STRING, "train": _BOOL}},
     # Answers.
     "PersonGroup": _object({"personGroupId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}}, optional=("recognitionModel",)),
@@ -135,6 +167,11 @@ SCHEMAS: dict[str, Any] = {
     "Person": _object({"personId": _UUID, "name": _STRING, "userData": _nullable(_STRING), "persistedFaceIds": _array(_UUID)}),
     "AddedFace": _object({"persistedFaceId": _UUID}),
     "PersistedFace": _object({"persistedFaceId": _UUID, "userData": _nullable(_STRING)}),
+    "FaceListInfo": _object({"faceListId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": _MODEL}, optional=("recognitionModel",)),
+    "FaceList": _object({"faceListId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": _MODEL, "persistedFaces": _array(_ref("PersistedFace"))}, optional=("recognitionModel",)),
+    "LargeFaceList": _object({"largeFaceListId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": _MODEL}, optional=("recognitionModel",)),
+    "SimilarFace": {**_object({"persistedFaceId": _UUID, "faceId": _UUID, "confidence": _CONFIDENCE}, optional=("persistedFaceId", "faceId")), "description": "persistedFaceId from a (large) face list, faceId from faceIds."},
+    "GroupResult": _object({"groups": _array(_array(_UUID)), "messyGroup": _array(_UUID)}),
     "TrainingStatus": _object({"status": _STATUS, "createdDateTime": _nullable(_TIME), "lastActionDateTime": _nullable(_TIME), "message": _nullable(_STRING)}),
     "FaceRectangle": _object({k: _INT for k in ("top", "left", "width", "height")}),
     "Point": _object({"x": _NUMBER, "y": _NUMBER}),
@@ -206,7 +243,8 @@ def openapi_spec() -> dict[str, Any]:
         "info": {
             "title": "Video face recognition",
             "version": "1.0",
-            "description": "The Azure Face API v1.0 subset the prototype and the FaceClient SDK use, "
+            "description": "The Azure Face API v1.0's person groups, face lists, large face lists, detect, identify, verify, "
+            "find-similar and group, as the FaceClient SDK uses them, "
             "plus one-call frame identification, sightings and bulk enrollment. Errors answer the Face API's "
             "envelope; with FACE_ENGINE=azure, the Face API routes pass on the Azure Face API's own errors in it.",
         },
