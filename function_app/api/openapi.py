@@ -73,8 +73,16 @@ IMAGE_OR_URL = {**IMAGE, "application/json": {"schema": {"$ref": "#/components/s
 ALWAYS = (401, 500)
 # FACE_ENGINE=azure: the Face API routes and the frame route call the Azure Face API.
 AZURE = (429, 502, 503)
-_LIST_QUERY = [_query("returnRecognitionModel", "boolean"), _query("start"), _query("top", "integer", minimum=1, maximum=1000)]
-_ADD_FACE_QUERY = [_query("userData"), _query("targetFace", description="left,top,width,height"), _query("detectionModel", enum=list(DETECTION_MODELS))]
+_LIST_QUERY = [
+    _query("returnRecognitionModel", "boolean"),
+    _query("start"),
+    _query("top", "integer", minimum=1, maximum=1000),
+]
+_ADD_FACE_QUERY = [
+    _query("userData"),
+    _query("targetFace", description="left,top,width,height"),
+    _query("detectionModel", enum=list(DETECTION_MODELS)),
+]
 # (method, path, operationId = function name, summary, query parameters, request body, success status, answer,
 # error statuses besides 401 and 500; 413 is added to every operation with a body)
 OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None, tuple[int, ...]]] = [
@@ -90,7 +98,7 @@ OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None, 
     ("get", PERSON, "get_person", "Get a person.", [], None, 200, _ref("Person"), (400, 404, *AZURE)),
     ("patch", PERSON, "update_person", "Update a person's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
     ("delete", PERSON, "delete_person", "Delete a person and their faces.", [], None, 200, None, (400, 404, *AZURE)),
-    ("post", PERSON + "/persistedfaces", "add_person_face", "Add a face photo to a person.", [_query("userData"), _query("targetFace", description="left,top,width,height"), _query("detectionModel", enum=list(DETECTION_MODELS))], IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
+    ("post", PERSON + "/persistedfaces", "add_person_face", "Add a face photo to a person.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
     ("get", FACE, "get_person_face", "Get a persisted face.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
     ("delete", FACE, "delete_person_face", "Delete a persisted face.", [], None, 200, None, (400, 404, *AZURE)),
     ("post", "/face/v1.0/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE_OR_URL, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
