@@ -66,6 +66,7 @@ def _detect(client: FaceClient, photo: Path) -> str:
 def _error_code(call) -> str:
     with pytest.raises(APIErrorException) as raised:
         call()
+    assert raised.value.error is not None
     return raised.value.error.error.code
 
 
