@@ -10,7 +10,7 @@ from ..faceapi.face_lists import ListKind
 from ..runtime import Runtime
 from .http import Handler, empty_response, face_api_endpoint, image_body, json_body, json_response, param, top_param
 from .params import check_model, parse_bool
-from .persons import _target_face
+from .persons import parse_target_face
 
 bp = func.Blueprint()
 FACE_LIST, LARGE_FACE_LIST = ListKind.FACE_LIST, ListKind.LARGE_FACE_LIST
@@ -68,7 +68,7 @@ def _handlers(kind: ListKind) -> list[tuple[str, str, str, Handler]]:
             kind,
             _list_id(req, kind),
             image_body(req),
-            target_face=_target_face(param(req, "targetFace")),
+            target_face=parse_target_face(param(req, "targetFace")),
             user_data=param(req, "userData"),
         )
         return json_response({"persistedFaceId": added.persisted_face_id})

@@ -60,13 +60,13 @@ def add_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpRespons
         req.route_params["personGroupId"],
         req.route_params["personId"],
         image_body(req),
-        target_face=_target_face(param(req, "targetFace")),
+        target_face=parse_target_face(param(req, "targetFace")),
         user_data=param(req, "userData"),
     )
     return json_response({"persistedFaceId": face.persisted_face_id})
 
 
-def _target_face(text: str | None) -> FaceRectangle | None:
+def parse_target_face(text: str | None) -> FaceRectangle | None:
     if not text:
         return None
     try:  # Azure's form: "left,top,width,height"

@@ -3,7 +3,9 @@
 Containers:
     persongroups  {groupId}.json: the group records, so that listing groups reads only them
     facegroups    {groupId}/persons/, {groupId}/faces/, {groupId}/training/: the local gallery (see
-                  faceapi/local/gallery.py and training.py), one prefix per group so a delete is one sweep
+                  faceapi/local/gallery.py and training.py), one prefix per group so a delete is one sweep;
+                  FaceLists/ and LargeFaceLists/: the face lists (faceapi/local/face_lists.py), capitalised
+                  so that no group id can meet them
     faceids       {faceId}.json: faces from detect, kept for their time to live
     sightings     {YYYYMMDD}/mydata-{YYYYMMDD_HHMMSS}-{suffix}.json: one record per frame with faces
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
