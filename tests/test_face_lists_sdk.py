@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from azure.cognitiveservices.vision.face import FaceClient
 from azure.cognitiveservices.vision.face.models import APIErrorException
 from msrest.authentication import CognitiveServicesCredentials
@@ -143,3 +144,19 @@ def test_find_similar_among_faces_and_group_with_the_sdk(served, testdata):
     assert sorted(sorted(g) for g in grouped.groups) == sorted([sorted(obama), sorted(biden)])
     assert grouped.messy_group == [stranger]
     assert _error_code(lambda: client.face.group([str(uuid.uuid4())])) == "FaceNotFound"
+
+
+def test_limits_are_answered_as_bad_arguments_on_both_engines(served, testdata):
+    """What the SDK itself refuses before sending, sent over plain HTTP: both engines answer 400, never 500."""
+    session = requests.Session()
+    session.headers["Ocp-Apim-Subscription-Key"] = KEY
+    url = served.client.config.endpoint
+    probe = _detect(served.client, testdata / "people/obama/1.jpg")
+    for method, path, body in (
+        ("PUT", f"/face/v1.0/facelists/fl-{uuid.uuid4().hex[:8]}", {"name": "x" * 129}),
+        ("PUT", f"/face/v1.0/largefacelists/fl-{uuid.uuid4().hex[:8]}", {"name": "x", "userData": "x" * 16385}),
+        ("POST", "/face/v1.0/findsimilars", {"faceId": probe, "faceIds": [probe], "maxNumOfCandidatesReturned": 1001}),
+        ("POST", "/face/v1.0/group", {"faceIds": [probe] * 1001}),
+    ):
+        reply = session.request(method, url + path, json=body, timeout=60)
+        assert (reply.status_code, reply.json()["error"]["code"]) == (400, "BadArgument"), (path, reply.text)

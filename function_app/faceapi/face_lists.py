@@ -106,6 +106,12 @@ class FaceGroups:
         return {"groups": [list(g) for g in self.groups], "messyGroup": list(self.messy_group)}
 
 
+def check_max_candidates(max_candidates: int) -> int:
+    if not 1 <= max_candidates <= MAX_SIMILAR_CANDIDATES:
+        raise BadArgument(f"maxNumOfCandidatesReturned must be between 1 and {MAX_SIMILAR_CANDIDATES}.")
+    return max_candidates
+
+
 def check_face_ids(face_ids: Any, name: str, *, minimum: int) -> list[str]:
     if not isinstance(face_ids, list) or not all(isinstance(f, str) for f in face_ids):
         raise BadArgument(f"'{name}' must be a list of face ids from detect.")

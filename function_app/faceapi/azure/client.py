@@ -22,9 +22,9 @@ from azure.cognitiveservices.vision.face.models import APIErrorException
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 from msrest.authentication import Authentication, CognitiveServicesCredentials
-from msrest.exceptions import ClientRequestError
+from msrest.exceptions import ClientRequestError, ValidationError
 
-from ...errors import FaceApiError, UpstreamError, UpstreamUnavailable, error_for
+from ...errors import BadArgument, FaceApiError, UpstreamError, UpstreamUnavailable, error_for
 from ...models import FaceRectangle
 
 T = TypeVar("T")
@@ -117,6 +117,8 @@ def call(operation: Callable[[], T], endpoint: str, *, sleep: Callable[[float], 
                 "Unauthorized",
                 502,
             ) from None
+        except ValidationError as exc:  # the SDK checks some limits before sending: Azure's answer to them
+            raise BadArgument(f"Invalid argument: {exc}") from None
         except ClientRequestError as exc:
             raise UpstreamUnavailable(
                 f"The Azure Face API at {endpoint} cannot be reached ({type(exc.inner_exception or exc).__name__}); "

@@ -22,6 +22,7 @@ from ..face_lists import (
     SimilarCandidates,
     SimilarFace,
     check_face_ids,
+    check_max_candidates,
 )
 from .client import target_face_param
 
@@ -167,7 +168,7 @@ class AzureFaceListApi:
                 face_list_id=candidates.face_list_id,
                 large_face_list_id=candidates.large_face_list_id,
                 face_ids=list(candidates.face_ids) if candidates.face_ids is not None else None,
-                max_num_of_candidates_returned=max_candidates,
+                max_num_of_candidates_returned=check_max_candidates(max_candidates),
                 mode=mode.value,
                 raw=True,
             )

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import BadArgument
-from ..face_lists import MAX_SIMILAR_CANDIDATES, MatchMode
+from ..face_lists import MatchMode, check_max_candidates
 from .matching import DEFAULT_CONFIDENCE_THRESHOLD, distance_to_confidence, person_distances
 from .training import TrainedIndex
 
@@ -17,8 +16,7 @@ def similar_faces(
     """(face id of the index, confidence), most similar first. matchPerson keeps the faces that match
     as identify would (confidence ≥ 0.5, i.e. distance ≤ the match threshold); matchFace keeps the
     nearest faces whatever their confidence."""
-    if not 1 <= max_candidates <= MAX_SIMILAR_CANDIDATES:
-        raise BadArgument(f"maxNumOfCandidatesReturned must be between 1 and {MAX_SIMILAR_CANDIDATES}.")
+    check_max_candidates(max_candidates)
     confidence = distance_to_confidence(person_distances(index, query[np.newaxis, :]), match_threshold)[0]
     order = np.argsort(-confidence, kind="stable")
     if mode is MatchMode.MATCH_PERSON:
