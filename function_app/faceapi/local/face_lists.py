@@ -144,6 +144,11 @@ class FaceListStore:
         base = self._faces_prefix(kind, list_id) + persisted.persisted_face_id
         self.storage.put_blob(CONTAINER, f"{base}.photo", image)
         self.storage.put_blob(CONTAINER, f"{base}.json", _dump(persisted.to_record()))
+        try:
+            self._record(kind, list_id)
+        except NotFound:  # the list was deleted while the face was being added: leave nothing behind
+            self._delete_face_blobs(base)
+            raise
         return persisted
 
     def _face_blob(self, kind: ListKind, list_id: str, face_id: str) -> str:
@@ -166,8 +171,10 @@ class FaceListStore:
 
     def delete_face(self, kind: ListKind, list_id: str, face_id: str) -> None:
         face = self.get_face(kind, list_id, face_id)
-        base = self._faces_prefix(kind, list_id) + face.persisted_face_id
-        self.storage.delete_blob(CONTAINER, f"{base}.json")
+        self._delete_face_blobs(self._faces_prefix(kind, list_id) + face.persisted_face_id)
+
+    def _delete_face_blobs(self, base: str) -> None:
+        self.storage.delete_blob(CONTAINER, f"{base}.json")  # the record first: never a record without its photo
         self.storage.delete_blob(CONTAINER, f"{base}.photo")
 
     def faces(
