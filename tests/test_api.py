@@ -16,13 +16,13 @@ from function_app.clock import utc_now
 from function_app.faceapi.local.face_ids import FaceIdStore, RememberedFace
 from function_app.local_host.functions import app_functions
 from function_app.local_host.host_config import HostConfig
-from function_app.local_host.worker import QueueWorker
 from function_app.runtime import current_runtime
 from function_app.storage.layout import ENROLL_QUEUE, GALLERY_CONTAINER, TRAIN_QUEUE, poison_queue
 from function_app.storage.layout import FACE_IDS_CONTAINER as FACE_IDS
 from function_app.storage.layout import SIGHTINGS_CONTAINER as SIGHTINGS
 
-from .support.api_client import InProcessClient, router
+from .support.api_client import InProcessClient, queue_worker, router
+from .support.api_client import drain as drain_queues
 from .support.images import blank_jpeg, zip_of
 
 KEY = f"key-{uuid.uuid4().hex}"
@@ -34,7 +34,7 @@ class Api:
     def __init__(self, runtime):
         self.runtime = runtime
         self.client = InProcessClient(KEY)
-        self.worker = QueueWorker(app_functions(), runtime.storage, HostConfig(visibility_timeout=0))
+        self.worker = queue_worker(runtime.storage)
 
     def __getattr__(self, name):
         return getattr(self.client, name)
@@ -60,10 +60,7 @@ def new_group(api: Api, name: str = "test group") -> str:
 
 
 def drain(api: Api) -> None:
-    """Run the queue functions until the queues are empty, as the host's worker would."""
-    for _ in range(20):
-        if api.worker.run_once() == 0:
-            return
+    drain_queues(api.worker)
 
 
 @pytest.fixture(scope="module")

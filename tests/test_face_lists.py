@@ -4,13 +4,17 @@ on loopback (allowed by FACE_IMAGE_URL_ALLOWED_HOSTS)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .support.api_client import InProcessClient, use_local_app
+from function_app.faceapi.local.training import handle_training_message
+from function_app.runtime import current_runtime
+
+from .support.api_client import InProcessClient, drain, queue_worker, use_local_app
 from .support.images import blank_jpeg
 from .support.photo_server import photo_server
 
@@ -112,7 +116,10 @@ def test_large_face_list_training_paging_and_find_similar(api, testdata, photos_
     assert api.put(large, json_body={"name": "crowd", "userData": "d"}).status == 200
     assert api.put(large, json_body={"name": "crowd"}).error_code == "LargeFaceListExists"
     assert api.get(f"{large}/training").error_code == "LargeFaceListNotTrained"
+    worker = queue_worker(current_runtime().storage)
     assert api.post(f"{large}/train").status == 202
+    assert api.get(f"{large}/training").json()["status"] == "running"  # queued on train-requests
+    drain(worker)
     assert api.get(f"{large}/training").json()["status"] == "failed"  # no faces yet
 
     photos = ["people/obama/1.jpg", "people/biden/1.jpg", "people/rose_leslie/1.jpg", "people/kit_harington/1.jpg"]
@@ -140,6 +147,7 @@ def test_large_face_list_training_paging_and_find_similar(api, testdata, photos_
     assert api.get(f"{large}/persistedfaces/{uuid.uuid4()}").error_code == "PersistedFaceNotFound"
 
     assert api.post(f"{large}/train").status == 202
+    drain(worker)
     status = api.get(f"{large}/training").json()
     assert status["status"] == "succeeded", status
     found = api.post(f"{V1}/findsimilars", json_body={"faceId": probe, "largeFaceListId": list_id}).json()
@@ -148,6 +156,7 @@ def test_large_face_list_training_paging_and_find_similar(api, testdata, photos_
     api.post(f"{large}/persistedfaces", data=_photo(testdata, "people/biden/2.jpg"))
     assert len(api.post(f"{V1}/findsimilars", json_body={"faceId": probe, "largeFaceListId": list_id}).json()) == 1
     api.post(f"{large}/train")
+    drain(worker)
     assert len(api.post(f"{V1}/findsimilars", json_body={"faceId": probe, "largeFaceListId": list_id}).json()) == 2
 
     listed = api.get(f"{V1}/largefacelists", params={"returnRecognitionModel": "true"}).json()
@@ -191,3 +200,14 @@ def test_add_face_refusals(api, testdata):
     assert api.post(missing, data=_photo(testdata, "people/obama/1.jpg")).error_code == "FaceListNotFound"
     large = f"{V1}/largefacelists/fl-missing/persistedfaces"
     assert api.post(large, data=_photo(testdata, "people/obama/1.jpg")).error_code == "LargeFaceListNotFound"
+
+
+def test_a_queued_training_of_a_large_face_list_deleted_since_is_skipped(api):
+    list_id = f"lfl-{uuid.uuid4().hex[:8]}"
+    api.put(f"{V1}/largefacelists/{list_id}", json_body={"name": "brief"})
+    assert api.post(f"{V1}/largefacelists/{list_id}/train").status == 202
+    api.delete(f"{V1}/largefacelists/{list_id}")
+    message = json.dumps({"largeFaceListId": list_id})
+    assert handle_training_message(current_runtime().face_api, message) is None
+    drain(queue_worker(current_runtime().storage))  # the queued message: handled, nothing to train
+    assert api.get(f"{V1}/largefacelists/{list_id}").error_code == "LargeFaceListNotFound"

@@ -28,13 +28,11 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from function_app.faceapi.azure import client as azure_client
-from function_app.local_host.functions import app_functions
-from function_app.local_host.host_config import HostConfig
 from function_app.local_host.worker import QueueWorker
 from function_app.local_host.wsgi import FunctionsWsgiApp
 from function_app.runtime import current_runtime
 
-from .support.api_client import InProcessClient, Reply, router, use_local_app
+from .support.api_client import InProcessClient, Reply, drain, queue_worker, router, use_local_app
 from .support.azurite import free_port
 from .support.face_api_proxy import FaceApiProxy
 from .support.images import blank_jpeg, zip_of
@@ -193,9 +191,7 @@ class Scenario:
         return (self.testdata / name).read_bytes()
 
     def drain(self) -> None:
-        for _ in range(20):
-            if self.worker.run_once() == 0:
-                return
+        drain(self.worker)
 
 
 def _groups_persons_and_faces(s: Scenario) -> tuple[str, dict[str, str]]:
@@ -393,7 +389,8 @@ def _face_lists_and_similarity(s: Scenario, photos_url: str) -> None:
             face = f"{base}/persistedfaces/{face_id}"
             api.get(f"{base}/training", 404)  # never trained
             api.post(f"{base}/train", 202)
-            api.get(f"{base}/training", 200)
+            api.get(f"{base}/training", 200)  # running
+            s.drain()
             api.get(f"{bad}/training", 400)
             api.post(f"{bad}/train", 400)
             api.post(f"{missing}/train", 404)
@@ -551,7 +548,7 @@ def answers(testdata, tmp_path_factory) -> Iterator[Answers]:
         env.setenv("FACE_IMAGE_URL_ALLOWED_HOSTS", "127.0.0.1")
         spec = InProcessClient(KEY).get("/api/openapi.json").json()
         answers = Answers(Document(spec))
-        worker = QueueWorker(app_functions(), current_runtime().storage, HostConfig(visibility_timeout=0))
+        worker = queue_worker(current_runtime().storage)
         s = Scenario(CheckedClient(answers), testdata, worker)
 
         s.api.get("/api/openapi.json", 200)

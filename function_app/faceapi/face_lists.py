@@ -151,8 +151,15 @@ class FaceListApi(Protocol):
         self, kind: ListKind, list_id: str, start: str | None = None, top: int = 1000
     ) -> list[PersistedFace]: ...
 
-    # large face lists only: find-similar searches the last training
-    def request_list_training(self, list_id: str) -> TrainingStatus: ...
+    # large face lists only: find-similar searches the last successful training
+    def request_list_training(self, list_id: str) -> TrainingStatus:
+        """Start a training and answer at once (the status is then `running`)."""
+        ...
+
+    def train_list(self, list_id: str) -> TrainingStatus:
+        """Train and wait: the final status, `succeeded` or `failed`."""
+        ...
+
     def list_training_status(self, list_id: str) -> TrainingStatus: ...
 
     def find_similar(

@@ -14,6 +14,8 @@ import pytest
 from function_app.local_host.functions import app_functions
 from function_app.local_host.host_config import HostConfig
 from function_app.local_host.routes import Router
+from function_app.local_host.worker import QueueWorker
+from function_app.storage import Storage
 
 _router = None
 # Settings that would point the in-process app elsewhere than its local engine and a folder.
@@ -34,6 +36,18 @@ def router() -> Router:
     if _router is None:
         _router = Router(app_functions(), HostConfig.load().route_prefix)
     return _router
+
+
+def queue_worker(storage: Storage) -> QueueWorker:
+    """The app's queue functions on this storage, run when asked (`drain`), messages visible at once."""
+    return QueueWorker(app_functions(), storage, HostConfig(visibility_timeout=0))
+
+
+def drain(worker: QueueWorker) -> None:
+    """Run the queue functions until the queues are empty, as the host's worker would."""
+    for _ in range(20):
+        if worker.run_once() == 0:
+            return
 
 
 @dataclass

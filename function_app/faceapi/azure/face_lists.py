@@ -45,6 +45,7 @@ class AzureFaceListApi:
     settings: Settings
     _client: FaceClient
     _json: Callable[[Callable[[], ClientRawResponse]], Any]
+    _wait_for_training: Callable[[Callable[[], TrainingStatus]], TrainingStatus]
 
     def _operations(self, kind: ListKind) -> Any:
         return self._client.face_list if kind is ListKind.FACE_LIST else self._client.large_face_list
@@ -141,6 +142,10 @@ class AzureFaceListApi:
         lists = self._client.large_face_list
         self._json(lambda: lists.train(list_id, raw=True))  # 202: the service trains on its own
         return self.list_training_status(list_id)
+
+    def train_list(self, list_id: str) -> TrainingStatus:
+        self.request_list_training(list_id)
+        return self._wait_for_training(lambda: self.list_training_status(list_id))
 
     def list_training_status(self, list_id: str) -> TrainingStatus:
         ListKind.LARGE_FACE_LIST.check_id(list_id)

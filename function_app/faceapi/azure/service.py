@@ -177,9 +177,13 @@ class AzureFaceApi(AzureFaceListApi):
 
     def train(self, group_id: str) -> TrainingStatus:
         self.request_training(group_id)
+        return self._wait_for_training(lambda: self.training_status(group_id))
+
+    def _wait_for_training(self, status_of: Callable[[], TrainingStatus]) -> TrainingStatus:
+        """Poll a training the service runs until it ends (or TRAINING_TIMEOUT_SECONDS pass)."""
         deadline = time.monotonic() + TRAINING_TIMEOUT_SECONDS
         while True:
-            status = self.training_status(group_id)
+            status = status_of()
             if status.status in ("succeeded", "failed") or time.monotonic() > deadline:
                 return status
             self._sleep(TRAINING_POLL_SECONDS)

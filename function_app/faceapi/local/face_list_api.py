@@ -80,6 +80,9 @@ class LocalFaceListApi:
         return list(self.face_lists.faces(kind, list_id, start, top))
 
     def request_list_training(self, list_id: str) -> TrainingStatus:
+        return self.face_lists.request_training(list_id)
+
+    def train_list(self, list_id: str) -> TrainingStatus:
         return self.face_lists.train(list_id)
 
     def list_training_status(self, list_id: str) -> TrainingStatus:

@@ -4,7 +4,8 @@ they never meet a group's blobs:
     {Kind}/lists/{listId}.json                      the list's record (listing lists reads only these)
     {Kind}/data/{listId}/faces/{persistedFaceId}.json   the face's record with its embedding (gallery.py's)
     {Kind}/data/{listId}/faces/{persistedFaceId}.photo  the uploaded bytes
-    {Kind}/data/{listId}/training/...               a large face list's trainings (training.py's shapes)
+    {Kind}/data/{listId}/training/...               a large face list's trainings (training.py's shapes),
+                                                    queued on train-requests as person groups' are
 Faces are enrolled as the gallery enrolls a person's (one usable face, or the one in targetFace), and
 searched through the trained-index shape of training.py with one row group per face, so that
 matching.py's distances and confidences apply unchanged.
@@ -32,6 +33,8 @@ from ...models import RECOGNITION_MODEL, FaceRectangle, TrainingStatus
 from ...settings import Settings
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
+from ...storage.layout import TRAIN_QUEUE
+from ...storage.messages import send_json
 from ..face_lists import FaceList, ListKind
 from .gallery import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, EnrolledFace, Gallery, _check_text, _check_uuid, _dump
 from .training import TrainedIndex, TrainingState
@@ -207,30 +210,39 @@ class FaceListStore:
     def _write_state(self, list_id: str, state: TrainingState) -> None:
         self.storage.put_blob(CONTAINER, self._status_blob(list_id), json.dumps(state.to_record()).encode())
 
-    def train(self, list_id: str) -> TrainingStatus:
-        """Snapshot the list's faces as an index for find-similar. Stacking stored embeddings takes a
-        moment even for many faces, so it runs in the request; the status is then final."""
-        kind = ListKind.LARGE_FACE_LIST
-        self._record(kind, list_id)
+    def _mark_running(self, list_id: str) -> tuple[str, str | None]:
+        """Set the status to running, keeping the last index in service: (started, that index)."""
         previous = self._state(list_id)
         started = iso(utc_now())
-        self._write_state(
-            list_id,
-            TrainingState(TrainingStatus("running", started, started), previous.index_blob if previous else None),
-        )
+        index_blob = previous.index_blob if previous else None
+        self._write_state(list_id, TrainingState(TrainingStatus("running", started, started), index_blob))
+        return started, index_blob
+
+    def request_training(self, list_id: str) -> TrainingStatus:
+        """Mark the training running and queue it (train-requests), as person groups' are."""
+        self._record(ListKind.LARGE_FACE_LIST, list_id)
+        started, _ = self._mark_running(list_id)
+        send_json(self.storage, TRAIN_QUEUE, {"largeFaceListId": list_id})
+        return TrainingStatus("running", started, started)
+
+    def train(self, list_id: str) -> TrainingStatus:
+        """Snapshot the list's faces as the index find-similar searches; the final status."""
+        kind = ListKind.LARGE_FACE_LIST
+        self._record(kind, list_id)
+        started, previous_index = self._mark_running(list_id)
         faces = self.faces(kind, list_id)
         if not faces:
             message = f"Large face list {list_id!r} has no faces to train on: add faces first."
             status = TrainingStatus("failed", started, iso(utc_now()), message)
-            self._write_state(list_id, TrainingState(status, previous.index_blob if previous else None))
+            self._write_state(list_id, TrainingState(status, previous_index))
             return status
         index = face_index([f.persisted_face_id for f in faces], [f.embedding for f in faces], uuid.uuid4().hex)
         index_blob = f"{self._data(kind, list_id)}training/{index.training_id}.npz"
         self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
         status = TrainingStatus("succeeded", started, iso(utc_now()), f"Trained on {len(faces)} faces.")
         self._write_state(list_id, TrainingState(status, index_blob))
-        if previous and previous.index_blob and previous.index_blob != index_blob:
-            self.storage.delete_blob(CONTAINER, previous.index_blob)
+        if previous_index and previous_index != index_blob:
+            self.storage.delete_blob(CONTAINER, previous_index)
         return status
 
     def training_status(self, list_id: str) -> TrainingStatus:

@@ -15,13 +15,14 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ...clock import iso, utc_now
-from ...errors import PersonGroupNotFound, PersonGroupNotTrained
+from ...errors import LargeFaceListNotFound, NotFound, PersonGroupNotFound, PersonGroupNotTrained
 from ...models import TrainingStatus
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
@@ -192,12 +193,19 @@ class Trainer:
 
 
 def handle_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
-    """Train the group a train-requests message names. A group deleted since has nothing left to train."""
-    group_id = parse_message(content, "personGroupId")["personGroupId"]
+    """Train the person group (or large face list) a train-requests message names. One deleted since
+    has nothing left to train."""
+    train: Callable[[str], TrainingStatus]
+    gone: type[NotFound]
+    if "largeFaceListId" in parse_message(content):
+        field, train, gone = "largeFaceListId", face_api.train_list, LargeFaceListNotFound
+    else:
+        field, train, gone = "personGroupId", face_api.train, PersonGroupNotFound
+    target = parse_message(content, field)[field]
     try:
-        status = face_api.train(group_id)
-    except PersonGroupNotFound:
-        log.info("Training of person group %s skipped: the group was deleted.", group_id)
+        status = train(target)
+    except gone:
+        log.info("Training of %s %s skipped: it was deleted.", field, target)
         return None
-    log.info("Training of person group %s: %s. %s", group_id, status.status, status.message or "")
+    log.info("Training of %s %s: %s. %s", field, target, status.status, status.message or "")
     return status
