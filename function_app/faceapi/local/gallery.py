@@ -277,7 +277,7 @@ class Gallery:
     ) -> EnrolledFace:
         """The face to enroll from `image` for its owner (a person, or a face list), not stored yet."""
         _check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
-        face = self.enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
+        face = self._enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
         return EnrolledFace(
             persisted_face_id=str(uuid.uuid4()),
             person_id=owner_id,
@@ -287,7 +287,7 @@ class Gallery:
             embedding=face.required_embedding(),
         )
 
-    def enrollable_face(self, faces: list[DetectedFace], target: FaceRectangle | None) -> DetectedFace:
+    def _enrollable_face(self, faces: list[DetectedFace], target: FaceRectangle | None) -> DetectedFace:
         if target is not None:
             inside = [f for f in faces if f.rectangle.intersection(target) >= TARGET_OVERLAP * f.rectangle.area()]
             if not inside:
