@@ -210,18 +210,20 @@ class FaceListStore:
     def _write_state(self, list_id: str, state: TrainingState) -> None:
         self.storage.put_blob(CONTAINER, self._status_blob(list_id), json.dumps(state.to_record()).encode())
 
-    def _mark_running(self, list_id: str) -> tuple[str, str | None]:
-        """Set the status to running, keeping the last index in service: (started, that index)."""
-        previous = self._state(list_id)
-        started = iso(utc_now())
-        index_blob = previous.index_blob if previous else None
-        self._write_state(list_id, TrainingState(TrainingStatus("running", started, started), index_blob))
-        return started, index_blob
+    def _set_status(self, list_id: str, status: TrainingStatus, index_blob: str | None = None) -> None:
+        """Write the status; a new index replaces the one in service (read now: another training may
+        have ended meanwhile), without one the index in service stays."""
+        current = self._state(list_id)
+        in_service = current.index_blob if current else None
+        self._write_state(list_id, TrainingState(status, index_blob or in_service))
+        if index_blob and in_service and in_service != index_blob:
+            self.storage.delete_blob(CONTAINER, in_service)  # find-similar reads the status again if it was using it
 
     def request_training(self, list_id: str) -> TrainingStatus:
         """Mark the training running and queue it (train-requests), as person groups' are."""
         self._record(ListKind.LARGE_FACE_LIST, list_id)
-        started, _ = self._mark_running(list_id)
+        started = iso(utc_now())
+        self._set_status(list_id, TrainingStatus("running", started, started))
         send_json(self.storage, TRAIN_QUEUE, {"largeFaceListId": list_id})
         return TrainingStatus("running", started, started)
 
@@ -229,20 +231,19 @@ class FaceListStore:
         """Snapshot the list's faces as the index find-similar searches; the final status."""
         kind = ListKind.LARGE_FACE_LIST
         self._record(kind, list_id)
-        started, previous_index = self._mark_running(list_id)
+        started = iso(utc_now())
+        self._set_status(list_id, TrainingStatus("running", started, started))
         faces = self.faces(kind, list_id)
         if not faces:
             message = f"Large face list {list_id!r} has no faces to train on: add faces first."
             status = TrainingStatus("failed", started, iso(utc_now()), message)
-            self._write_state(list_id, TrainingState(status, previous_index))
+            self._set_status(list_id, status)
             return status
         index = face_index([f.persisted_face_id for f in faces], [f.embedding for f in faces], uuid.uuid4().hex)
         index_blob = f"{self._data(kind, list_id)}training/{index.training_id}.npz"
         self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
         status = TrainingStatus("succeeded", started, iso(utc_now()), f"Trained on {len(faces)} faces.")
-        self._write_state(list_id, TrainingState(status, index_blob))
-        if previous_index and previous_index != index_blob:
-            self.storage.delete_blob(CONTAINER, previous_index)
+        self._set_status(list_id, status, index_blob)
         return status
 
     def training_status(self, list_id: str) -> TrainingStatus:
