@@ -38,9 +38,7 @@ def check_group_id(group_id: str) -> None:
         raise BadArgument(f"Invalid personGroupId {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
 
 
-class FaceApi(FaceListApi, Protocol):
-    """The Face API; its face lists, find-similar and group are declared in face_lists.py."""
-
+class FaceApi(FaceListApi, Protocol):  # face lists, find-similar and group: face_lists.py
     # person groups
     def create_group(
         self, group_id: str, name: str, user_data: str | None = None, recognition_model: str | None = None
