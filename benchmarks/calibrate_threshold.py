@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from function_app.engines.dlib_engine import DlibFaceEngine
-from function_app.imaging import decode_image
+
+from .photo_faces import central_face, read_photo
 
 ENROLLED_LFW = ["ariel_sharon", "arnold_schwarzenegger", "colin_powell", "donald_rumsfeld", "george_w_bush"]
 UNKNOWN_LFW = ["gerhard_schroeder", "hugo_chavez", "jacques_chirac", "vladimir_putin"]
@@ -33,18 +34,9 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "de
 
 
 def central_embedding(engine: DlibFaceEngine, path: Path) -> np.ndarray | None:
-    """The embedding of the face nearest the centre (LFW photos may show others at the edges)."""
-    rgb = decode_image(path.read_bytes(), max_bytes=1 << 30, max_side=8192)
-    faces = engine.detect(rgb)
-    if not faces:
-        return None
-    cy, cx = rgb.shape[0] / 2, rgb.shape[1] / 2
-
-    def off_centre(face) -> float:
-        r = face.rectangle
-        return (r.left + r.width / 2 - cx) ** 2 + (r.top + r.height / 2 - cy) ** 2
-
-    return min(faces, key=off_centre).embedding
+    rgb = read_photo(path)
+    face = central_face(engine.detect(rgb), rgb)
+    return None if face is None else face.embedding
 
 
 def collect(data: Path, engine: DlibFaceEngine):

@@ -3,6 +3,10 @@ the Azure Face API error code and HTTP status. `error_for` maps another Face API
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+E = TypeVar("E", bound="FaceApiError")
+
 
 class FaceApiError(Exception):
     code = "BadArgument"
@@ -71,7 +75,35 @@ class PersonGroupTrainingNotFinished(Conflict):
 
 
 class PersonGroupNotTrained(FaceApiError):
+    """400 where a trained group is needed (identify); 404 from a training status that was never
+    started (`never_trained`), as Azure answers both."""
+
     code = "PersonGroupNotTrained"
+
+
+# The large person group's errors: the same conditions under their own codes, subclasses so that a
+# caller catching the person group's error catches both.
+class LargePersonGroupNotFound(PersonGroupNotFound):
+    code = "LargePersonGroupNotFound"
+
+
+class LargePersonGroupExists(PersonGroupExists):
+    code = "LargePersonGroupExists"
+
+
+class LargePersonGroupTrainingNotFinished(PersonGroupTrainingNotFinished):
+    code = "LargePersonGroupTrainingNotFinished"
+
+
+class LargePersonGroupNotTrained(PersonGroupNotTrained):
+    code = "LargePersonGroupNotTrained"
+
+
+def with_status(error: E, status: int) -> E:
+    """The error answered with another status, where Azure does so for the same code: the training status
+    of a group never trained is 404 PersonGroupNotTrained, identify's unknown group 400 PersonGroupNotFound."""
+    error.status = status
+    return error
 
 
 class InvalidURL(FaceApiError):
@@ -110,6 +142,12 @@ class FaceNotFound(NotFound):
     """A faceId from detect that is unknown or has expired."""
 
     code = "FaceNotFound"
+
+
+class OperationNotFound(NotFound):
+    """A long-running operation's id (v1.1 and later) that this service never handed out."""
+
+    code = "OperationNotFound"
 
 
 class EnrollmentNotFound(NotFound):
@@ -157,6 +195,10 @@ ERRORS_BY_CODE: dict[str, type[FaceApiError]] = {
         FaceListExists,
         LargeFaceListExists,
         LargeFaceListNotTrained,
+        LargePersonGroupNotFound,
+        LargePersonGroupExists,
+        LargePersonGroupTrainingNotFinished,
+        LargePersonGroupNotTrained,
     )
 }
 
@@ -165,4 +207,10 @@ def error_for(code: str, status: int, message: str) -> FaceApiError | None:
     """The domain error another Face API service means by `code` and `status`, if it is one of ours,
     so that callers catch `PersonGroupNotFound` whichever backend answered."""
     cls = ERRORS_BY_CODE.get(code)
-    return cls(message) if cls is not None and cls.status == status else None
+    if cls is None or (cls.status != status and status not in REUSED_STATUSES):
+        return None
+    return with_status(cls(message), status)
+
+
+# Statuses Azure also answers some of these codes with (see with_status).
+REUSED_STATUSES = (400, 404)

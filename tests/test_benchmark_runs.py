@@ -44,3 +44,26 @@ def test_the_calibration_protocol_runs_through_the_http_api(testdata):
     )
     assert result.returncode == 0, result.stderr
     assert "training: succeeded" in result.stdout and "(default) |" in result.stdout
+
+
+def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
+    from function_app.engines.faceres import model_json_path
+    from function_app.engines.model_files import ModelFilesMissing
+
+    try:
+        model_json_path()
+    except ModelFilesMissing as missing:
+        pytest.skip(str(missing))
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.fusion_study", "--data", str(testdata.parent)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines() if line[:1].isalpha()}
+    # At one stranger of 120 named: (method, budget) → [method, budget, named, right, wrong, missed, cut-off]
+    dlib, fused = rows[("dlib", "1")], rows[("fused", "1")]
+    assert int(fused[3]) > int(dlib[3]) and int(fused[4]) == 0, result.stdout
+    assert "faceres/dlib" in result.stdout

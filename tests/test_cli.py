@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from function_app.errors import PersonGroupNotTrained
+
 from .support.service import run_cli
 
 
@@ -69,7 +71,8 @@ def test_train_exits_1_with_the_failed_status_when_the_group_has_no_faces(enroll
     face_api = runtime_for(Settings(storage_backend="local", storage_dir=str(tmp_path))).face_api
     face_api.create_group("nobody-yet", "persons without photos")
     face_api.create_person("nobody-yet", "obama")
-    assert face_api.training_status("nobody-yet").status == "notStarted"
+    with pytest.raises(PersonGroupNotTrained, match="never been trained"):
+        face_api.training_status("nobody-yet")
     failed = run_cli("train", "--group", "nobody-yet", data=tmp_path)
     assert failed.returncode == 1, failed.stderr
     status = json.loads(failed.stdout)

@@ -131,6 +131,53 @@ def test_sdk_errors_carry_the_face_api_codes(server, face_client, family):
     assert denied.value.error is not None and denied.value.error.error.code == "401"
 
 
+def test_the_training_status_of_a_group_never_trained_is_azures_404(face_client):
+    """The old SDK models the 404 as an error; a 200 `notStarted` made it fail to deserialize."""
+    grupo = f"nunca-{uuid.uuid4().hex[:6]}"
+    face_client.person_group.create(grupo, name=grupo)
+    with pytest.raises(APIErrorException) as never:
+        face_client.person_group.get_training_status(grupo)
+    assert never.value.response.status_code == 404
+    assert never.value.error is not None and never.value.error.error.code == "PersonGroupNotTrained"
+    face_client.person_group.delete(grupo)
+
+
+def test_a_large_person_group_through_the_sdk(face_client, testdata):
+    """The old SDK's large person group calls, identify and verify with largePersonGroupId and the update of
+    a persisted face's userData, on each backend (the Azure engine passes them on to its Face API)."""
+    grupo = f"grande-{uuid.uuid4().hex[:6]}"
+    groups, persons = face_client.large_person_group, face_client.large_person_group_person
+    groups.create(grupo, name=grupo, recognition_model="recognition_04")
+    assert groups.get(grupo, return_recognition_model=True).recognition_model == "recognition_04"
+    ids = {}
+    for pessoa in ("obama", "biden"):
+        ids[pessoa] = persons.create(grupo, pessoa).person_id
+        for image in sorted((testdata / "people" / pessoa).iterdir()):
+            with open(image, "rb") as stream:
+                added = persons.add_face_from_stream(grupo, ids[pessoa], stream, user_data=image.name)
+    persons.update_face(grupo, ids["biden"], added.persisted_face_id, user_data="checked")
+    assert persons.get_face(grupo, ids["biden"], added.persisted_face_id).user_data == "checked"
+    assert {p.name for p in persons.list(grupo)} == set(ids)
+    groups.train(grupo)
+
+    def trained():
+        status = groups.get_training_status(grupo)
+        assert status.status != "failed", status.message
+        return status.status == "succeeded"
+
+    wait_for(trained)
+    with open(testdata / "scenes/obama1.jpg", "rb") as stream:
+        [face] = face_client.face.detect_with_stream(stream)
+    [result] = face_client.face.identify([face.face_id], large_person_group_id=grupo)
+    assert result.candidates[0].person_id == ids["obama"]
+    verdict = face_client.face.verify_face_to_person(face.face_id, ids["obama"], large_person_group_id=grupo)
+    assert verdict.is_identical
+    groups.delete(grupo)
+    with pytest.raises(APIErrorException) as gone:
+        groups.get(grupo)
+    assert gone.value.error is not None and gone.value.error.error.code == "LargePersonGroupNotFound"
+
+
 def test_a_chunked_upload_is_accepted(server, family, testdata):
     grupo, ids = family
     data = (testdata / "people/biden/2.jpg").read_bytes()
@@ -197,7 +244,7 @@ def test_routes_keys_and_the_openapi_document(server):
     headers = {"Ocp-Apim-Subscription-Key": KEY}
     assert requests.get(f"{server.url}/face/v1.0/persongroups").status_code == 401
     spec = requests.get(f"{server.url}/api/openapi.json", headers=headers).json()
-    assert spec["openapi"].startswith("3.") and "/face/v1.0/detect" in spec["paths"]
+    assert spec["openapi"].startswith("3.") and "/face/{apiVersion}/detect" in spec["paths"]
     assert requests.get(f"{server.url}/nowhere", headers=headers).json()["error"]["code"] == "ResourceNotFound"
     wrong_method = requests.delete(f"{server.url}/face/v1.0/detect", headers=headers)
     assert wrong_method.status_code == 405

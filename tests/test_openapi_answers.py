@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
@@ -28,6 +29,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from function_app.faceapi.azure import client as azure_client
+from function_app.faceapi.group_kinds import LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
 from function_app.local_host.worker import QueueWorker
 from function_app.local_host.wsgi import FunctionsWsgiApp
 from function_app.runtime import current_runtime
@@ -39,7 +41,7 @@ from .support.images import blank_jpeg, zip_of
 from .support.photo_server import photo_server
 
 KEY = f"key-{uuid.uuid4().hex}"
-GROUPS = "/face/v1.0/persongroups"
+PREFIXES = ("", "large_person_group_")  # of the person functions' names, by kind
 JSON = "application/json"
 DOCUMENT_URI = "urn:video-face-recognition:openapi.json"
 FORMATS = jsonschema.FormatChecker()  # date-time and uuid are checked too
@@ -186,6 +188,7 @@ class Scenario:
     api: CheckedClient
     testdata: Path
     worker: QueueWorker
+    operation_id: str = ""  # a training's long-running operation, once the scenario has one
 
     def photo(self, name: str) -> bytes:
         return (self.testdata / name).read_bytes()
@@ -194,16 +197,18 @@ class Scenario:
         drain(self.worker)
 
 
-def _groups_persons_and_faces(s: Scenario) -> tuple[str, dict[str, str]]:
-    """A group of people/ (every photo added through the API), trained: (group id, {name: personId})."""
+def _groups_persons_and_faces(s: Scenario, kind: GroupKind = PERSON_GROUP) -> tuple[str, dict[str, str]]:
+    """A group of people/ (every photo added through the API), trained: (group id, {name: personId}).
+    Person groups in v1.0, large person groups in v1.2-preview.1 (training with an Operation-Location)."""
     api = s.api
+    collection = f"/face/{'v1.0' if kind == PERSON_GROUP else 'v1.2-preview.1'}/{kind.route}"
     group = f"g-{uuid.uuid4().hex[:12]}"
-    base = f"{GROUPS}/{group}"
-    missing = f"{GROUPS}/g-missing-{uuid.uuid4().hex[:6]}"
+    base = f"{collection}/{group}"
+    missing = f"{collection}/g-missing-{uuid.uuid4().hex[:6]}"
     api.put(base, 200, json_body={"name": "family"})
     api.put(base, 409, json_body={"name": "again"})
-    api.put(f"{GROUPS}/Bad Id", 400, json_body={"name": "x"})
-    api.put(f"{GROUPS}/g-{uuid.uuid4().hex[:8]}", 400, data=b"", content_type=JSON)
+    api.put(f"{collection}/Bad Id", 400, json_body={"name": "x"})
+    api.put(f"{collection}/g-{uuid.uuid4().hex[:8]}", 400, data=b"", content_type=JSON)
     api.get(base, 200)  # userData null
     api.get(base, 400, params={"returnRecognitionModel": "maybe"})
     api.get(missing, 404)
@@ -211,9 +216,11 @@ def _groups_persons_and_faces(s: Scenario) -> tuple[str, dict[str, str]]:
     api.patch(base, 400, data=b"{not json", content_type=JSON)
     api.patch(missing, 404, json_body={"name": "x"})
     api.get(base, 200, params={"returnRecognitionModel": "true"})
-    assert group in [g["personGroupId"] for g in api.get(GROUPS, 200, params={"top": "1000"}).json()]
-    api.get(GROUPS, 200, params={"returnRecognitionModel": "true"})
-    api.get(GROUPS, 400, params={"top": "0"})
+    assert group in [g[kind.id_name] for g in api.get(collection, 200, params={"top": "1000"}).json()]
+    api.get(collection, 200, params={"returnRecognitionModel": "true"})
+    api.get(collection, 400, params={"top": "0"})
+    api.get(collection.replace("/face/v1", "/face/v9"), 404)  # a version this service does not speak
+    api.put(base.replace("/face/v1", "/face/v9"), 404, json_body={"name": "x"})
 
     persons: dict[str, str] = {}
     for folder in sorted((s.testdata / "people").iterdir()):
@@ -233,7 +240,7 @@ def _groups_persons_and_faces(s: Scenario) -> tuple[str, dict[str, str]]:
     obama = f"{base}/persons/{persons['obama']}"
     nobody = f"{base}/persons/{uuid.uuid4()}"
     api.get(obama, 200)
-    api.get(f"{GROUPS}/Bad Id/persons/{persons['obama']}", 400)
+    api.get(f"{collection}/Bad Id/persons/{persons['obama']}", 400)
     api.get(nobody, 404)
     api.patch(obama, 200, json_body={"userData": "44th"})
     api.patch(obama, 400, data=b"[1]", content_type=JSON)
@@ -242,32 +249,59 @@ def _groups_persons_and_faces(s: Scenario) -> tuple[str, dict[str, str]]:
     faces = api.get(obama, 200).json()["persistedFaceIds"]
     for face in faces:  # the first with userData, the others with null
         api.get(f"{obama}/persistedfaces/{face}", 200)
-    api.get(f"{GROUPS}/Bad Id/persons/{persons['obama']}/persistedfaces/{faces[0]}", 400)
+    api.get(f"{collection}/Bad Id/persons/{persons['obama']}/persistedfaces/{faces[0]}", 400)
     api.get(f"{obama}/persistedfaces/{uuid.uuid4()}", 404)
+    api.patch(f"{obama}/persistedfaces/{faces[0]}", 200, json_body={"userData": "checked"})
+    assert api.get(f"{obama}/persistedfaces/{faces[0]}", 200).json()["userData"] == "checked"
+    api.patch(f"{obama}/persistedfaces/{faces[0]}", 400, data=b"{not json", content_type=JSON)
+    api.patch(f"{obama}/persistedfaces/{uuid.uuid4()}", 404, json_body={"userData": "x"})
+    # v1.2 answers adding a face as a long-running operation, already succeeded
+    v12 = re.sub(r"^/face/[^/]+/", "/face/v1.2/", f"{obama}/persistedfaces")
+    added = api.post(v12, 202, data=s.photo("people/obama/1.jpg"))
+    operation = api.get(_path_of(added.headers["Operation-Location"]), 200).json()
+    assert operation["status"] == "succeeded" and added.json()["persistedFaceId"] in operation["message"]
+    api.delete(f"{obama}/persistedfaces/{added.json()['persistedFaceId']}", 200)
     api.post(f"{obama}/persistedfaces", 400, data=blank_jpeg())
     api.post(f"{obama}/persistedfaces", 400, json_body={"url": "http://127.0.0.1:9/obama.jpg"})
     api.post(f"{obama}/persistedfaces", 400, data=blank_jpeg(), params={"targetFace": "1,2,3"})
     api.post(f"{nobody}/persistedfaces", 404, data=s.photo("people/obama/1.jpg"))
 
-    fresh = f"{GROUPS}/g-{uuid.uuid4().hex[:12]}"
-    api.put(fresh, 200, json_body={"name": "empty", "recognitionModel": "recognition_04"})
-    api.get(f"{fresh}/training", 200)  # notStarted: every date and the message null
+    fresh = f"{collection}/g-{uuid.uuid4().hex[:12]}"
+    api.put(fresh, 200, json_body={"name": "empty", "recognitionModel": "recognition_03"})
+    assert api.get(fresh, 200, params={"returnRecognitionModel": "true"}).json()["recognitionModel"] == "recognition_03"
+    api.get(f"{fresh}/training", 404)  # never trained: Azure's 404 (Large)PersonGroupNotTrained
     api.post(f"{fresh}/train", 202)
+    api.delete(fresh, 409)  # while it trains
     s.drain()
     api.get(f"{fresh}/training", 200)  # failed, with a message
-    api.post(f"{GROUPS}/Bad Id/train", 400)
+    api.delete(fresh, 200)
+    api.post(f"{collection}/Bad Id/train", 400)
     api.post(f"{missing}/train", 404)
-    api.get(f"{GROUPS}/Bad Id/training", 400)
+    api.get(f"{collection}/Bad Id/training", 400)
     api.get(f"{missing}/training", 404)
 
-    api.post(f"{base}/train", 202)
+    training = api.post(f"{base}/train", 202)
     assert api.get(f"{base}/training", 200).json()["status"] == "running"
+    if kind != PERSON_GROUP:  # v1.1 and later: the operation to poll
+        operation = _path_of(training.headers["Operation-Location"])
+        assert api.get(operation, 200).json()["status"] == "running"
+        s.operation_id = operation.rsplit("/", 1)[1]
     s.drain()
     assert api.get(f"{base}/training", 200).json()["status"] == "succeeded"
+    if kind != PERSON_GROUP:
+        done = api.get(operation, 200).json()
+        assert done["status"] == "succeeded" and done["finishedTime"], done
+        api.get(f"{operation.rsplit('/', 1)[0]}/{uuid.uuid4()}", 404)
     return group, persons
 
 
-def _detect_identify_verify(s: Scenario, group: str, persons: dict[str, str]) -> None:
+def _path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _detect_identify_verify(
+    s: Scenario, group: str, persons: dict[str, str], large: str, large_persons: dict[str, str]
+) -> None:
     api = s.api
     every = {
         "returnFaceId": "true",
@@ -289,13 +323,17 @@ def _detect_identify_verify(s: Scenario, group: str, persons: dict[str, str]) ->
     identify = "/face/v1.0/identify"
     api.post(identify, 200, json_body={"faceIds": [*face_ids, stranger], "personGroupId": group})
     api.post(identify, 200, json_body={"faceIds": face_ids, "personGroupId": group, "maxNumOfCandidatesReturned": 3})
-    api.post(identify, 404, json_body={"faceIds": [str(uuid.uuid4())], "personGroupId": group})
-    api.post(identify, 404, json_body={"faceIds": face_ids, "personGroupId": "g-no-such-group"})
+    api.post(identify, 400, json_body={"faceIds": [str(uuid.uuid4())], "personGroupId": group})  # as Azure
+    api.post(identify, 400, json_body={"faceIds": face_ids, "personGroupId": "g-no-such-group"})
     api.post(identify, 400, json_body={"faceIds": face_ids})
+    found = api.post(identify, 200, json_body={"faceIds": face_ids, "largePersonGroupId": large}).json()
+    assert {r["candidates"][0]["personId"] for r in found} == {large_persons["obama"], large_persons["biden"]}
 
     verify = "/face/v1.0/verify"
     api.post(verify, 200, json_body={"faceId1": face_ids[0], "faceId2": face_ids[1]})
     api.post(verify, 200, json_body={"faceId": face_ids[0], "personGroupId": group, "personId": persons["obama"]})
+    to_large = {"faceId": face_ids[0], "largePersonGroupId": large, "personId": large_persons["obama"]}
+    api.post(verify, 200, json_body=to_large)
     api.post(verify, 404, json_body={"faceId1": face_ids[0], "faceId2": str(uuid.uuid4())})
     api.post(verify, 400, json_body={"faceId1": face_ids[0]})
 
@@ -427,35 +465,42 @@ def _face_lists_and_similarity(s: Scenario, photos_url: str) -> None:
         api.delete(f"/face/v1.0/{kind}/Bad Id", 400)
 
 
-def _deletes(s: Scenario, group: str, persons: dict[str, str]) -> None:
+def _deletes(s: Scenario, group: str, persons: dict[str, str], kind: GroupKind = PERSON_GROUP) -> None:
     api = s.api
-    base = f"{GROUPS}/{group}"
+    collection = f"/face/v1.0/{kind.route}"
+    base = f"{collection}/{group}"
     biden = f"{base}/persons/{persons['biden']}"
     face = api.get(biden, 200).json()["persistedFaceIds"][0]
     api.delete(f"{biden}/persistedfaces/{face}", 200)
     api.delete(f"{biden}/persistedfaces/{face}", 404)
-    api.delete(f"{GROUPS}/Bad Id/persons/{persons['biden']}/persistedfaces/{face}", 400)
+    api.delete(f"{collection}/Bad Id/persons/{persons['biden']}/persistedfaces/{face}", 400)
     api.delete(biden, 200)
     api.delete(biden, 404)
-    api.delete(f"{GROUPS}/Bad Id/persons/{persons['biden']}", 400)
+    api.delete(f"{collection}/Bad Id/persons/{persons['biden']}", 400)
     api.delete(base, 200)
     api.delete(base, 404)
-    api.delete(f"{GROUPS}/Bad Id", 400)
+    api.delete(f"{collection}/Bad Id", 400)
 
 
 # -- every operation at once, for the answers every route can give ----------------------------------
-def _sample(operation: Operation, photo: bytes) -> tuple[str, dict[str, Any]]:
+def _sample(operation: Operation, photo: bytes, operation_id: str) -> tuple[str, dict[str, Any]]:
     """A well-formed request to the operation (its ids need not exist): it gets past the checks of the
     input to the storage or the Face API behind."""
-    ids = {"personGroupId": "g-sample", "enrollmentId": str(uuid.uuid4())}
+    ids = {
+        "apiVersion": "v1.0",
+        "personGroupId": "g-sample",
+        "largePersonGroupId": "g-sample",
+        "enrollmentId": str(uuid.uuid4()),
+        "operationId": operation_id,
+    }
     path = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1)) or str(uuid.uuid4()), operation.path)
     image = {"data": photo, "content_type": "application/octet-stream"}
     bodies: dict[str, dict[str, Any]] = {
-        "create_person_group": {"json_body": {"name": "sample"}},
-        "update_person_group": {"json_body": {"name": "sample"}},
-        "create_person": {"json_body": {"name": "sample"}},
-        "update_person": {"json_body": {"name": "sample"}},
-        "add_person_face": image,
+        **{f"create_{g}": {"json_body": {"name": "sample"}} for g in ("person_group", "large_person_group")},
+        **{f"update_{g}": {"json_body": {"name": "sample"}} for g in ("person_group", "large_person_group")},
+        **{f"{verb}_{p}person": {"json_body": {"name": "sample"}} for verb in ("create", "update") for p in PREFIXES},
+        **{f"add_{p}person_face": image for p in PREFIXES},
+        **{f"update_{p}person_face": {"json_body": {"userData": "sample"}} for p in PREFIXES},
         "detect": image,
         "identify": {"json_body": {"faceIds": [str(uuid.uuid4())], "personGroupId": "g-sample"}},
         "verify": {"json_body": {"faceId1": str(uuid.uuid4()), "faceId2": str(uuid.uuid4())}},
@@ -483,8 +528,16 @@ def _every_operation(s: Scenario, status: int, key: str | None = KEY) -> None:
     api = CheckedClient(s.api.answers, key)
     for operation in s.api.answers.document.operations.values():
         if status in operation.statuses():
-            path, kw = _sample(operation, s.photo("scenes/obama1.jpg"))
+            path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id)
             api.request(operation.method.upper(), path, status, **kw)
+
+
+def _every_face_operation_at_an_unknown_version(s: Scenario) -> None:
+    """404 from every route of the Face API asked for a version this service does not speak."""
+    for operation in s.api.answers.document.operations.values():
+        if "{apiVersion}" in operation.path:
+            path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id)
+            s.api.request(operation.method.upper(), path.replace("/face/v1.0/", "/face/v9.9/"), 404, **kw)
 
 
 def _too_large(s: Scenario) -> None:
@@ -495,7 +548,7 @@ def _too_large(s: Scenario) -> None:
         if 413 not in operation.statuses():
             continue
         assert operation.has_body, f"{operation.id} declares 413 and takes no body"
-        path, kw = _sample(operation, s.photo("scenes/obama1.jpg"))
+        path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id)
         body = b"x" * (SMALL_BODY_LIMIT + 1)
         environ = {
             "REQUEST_METHOD": operation.method.upper(),
@@ -553,11 +606,14 @@ def answers(testdata, tmp_path_factory) -> Iterator[Answers]:
 
         s.api.get("/api/openapi.json", 200)
         group, persons = _groups_persons_and_faces(s)
-        _detect_identify_verify(s, group, persons)
+        large, large_persons = _groups_persons_and_faces(s, LARGE_PERSON_GROUP)
+        _detect_identify_verify(s, group, persons, large, large_persons)
         _face_lists_and_similarity(s, photos_url)
         _frames_and_sightings(s, group)
         _enrollments(s)
         _deletes(s, group, persons)
+        _deletes(s, large, large_persons, LARGE_PERSON_GROUP)
+        _every_face_operation_at_an_unknown_version(s)
 
         _every_operation(s, 401, key=None)
         _every_operation(s, 401, key="wrong-key")

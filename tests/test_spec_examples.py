@@ -19,9 +19,7 @@ What is substituted, and why:
   predates that model, Azure's default since 2021.
 
 Skipped: the Snapshot examples (issue 11 leaves Snapshot out: it copies groups between Azure
-subscriptions), and, until part A of issue 11 (branch faceapi-large) merges, the examples of its routes
-(large person groups, identify and verify with largePersonGroupId, updating a person's face) when their
-route answers 404 ResourceNotFound or their setup is not possible yet.
+subscriptions). Every other example must answer as written.
 """
 
 from __future__ import annotations
@@ -52,21 +50,11 @@ V1 = "/face/v1.0"
 ADD_PHOTO = "people/obama/1.jpg"
 DETECT_PHOTO = "scenes/two_people.jpg"
 SUPPORTED_ATTRIBUTES = ("headPose", "blur", "exposure")
-# The examples of part A's operations (branch faceapi-large): available once it merges.
-AFTER_PART_A = {
-    "AddLargePersonGroupPersonFaceFromStream", "AddLargePersonGroupPersonFaceFromUrl", "CreateNewLargePersonGroup",
-    "CreateNewLargePersonGroupPerson", "DeleteLargePersonGroup", "DeleteLargePersonGroupPerson",
-    "DeleteLargePersonGroupPersonFace", "GetLargePersonGroup", "GetLargePersonGroupPersistedFace",
-    "GetLargePersonGroupPerson", "GetLargePersonGroupTrainingStatus", "ListLargePersonGroupPersons",
-    "ListLargePersonGroups", "QueueLargePersonGroupTraining", "UpdateLargePersonGroup",
-    "UpdateLargePersonGroupPerson", "UpdateLargePersonGroupPersonFace", "UpdatePersonGroupPersonFace",
-    "Identify", "VerifyFaceToPerson",
-}  # fmt: skip
 RESULTS: Counter[str] = Counter()
 
 
 class Unavailable(Exception):
-    """A route or a setup step of part A that this branch does not have."""
+    """A setup step the service refused: the example cannot be prepared."""
 
 
 @dataclass(frozen=True)
@@ -324,14 +312,7 @@ def test_spec_example(example: Example, world: World, validator: SpecValidator):
     if "Snapshot" in example.name:
         RESULTS["skipped: Snapshot"] += 1
         pytest.skip("Snapshot is out of scope (issue 11): it copies groups and lists between Azure subscriptions")
-    part_a = example.name in AFTER_PART_A
-    try:
-        request = prepare(world, example)
-    except Unavailable as missing:
-        if not part_a:
-            raise
-        RESULTS["skipped: after part A"] += 1
-        pytest.skip(f"part A's route (faceapi-large), available after it merges: {missing}")
+    request = prepare(world, example)
     if "returnFaceAttributes" in request["params"]:
         as_written = world.call(example.method, request["path"], params=request["params"], data=world.photo(ADD_PHOTO))
         assert (as_written.status_code, as_written.json()["error"]["code"]) == (400, "BadArgument")
@@ -339,9 +320,6 @@ def test_spec_example(example: Example, world: World, validator: SpecValidator):
     path = request.pop("path")
     reply = world.call(example.method, path, **request)
     RESULTS["sent"] += 1
-    if part_a and reply.status_code != example.status:
-        RESULTS["skipped: after part A"] += 1
-        pytest.skip(f"part A's operation (faceapi-large), available after it merges: {reply.status_code} {reply.text}")
     assert reply.status_code == example.status, f"{example.method} {path}: {reply.status_code} {reply.text[:300]}"
     if example.schema is None:
         assert not reply.content, reply.content[:200]
@@ -351,10 +329,10 @@ def test_spec_example(example: Example, world: World, validator: SpecValidator):
     RESULTS["validated"] += 1
 
 
-def test_every_example_outside_part_a_and_snapshot_was_validated():
-    """The counts, printed for the report: every example but Snapshot's and part A's is validated here."""
+def test_every_example_outside_snapshot_was_validated():
+    """The counts, printed for the report: every example but Snapshot's is validated here."""
     if not EXAMPLES:
         pytest.skip("the Face v1.0 spec is not there")
-    mine = [e for e in EXAMPLES if "Snapshot" not in e.name and e.name not in AFTER_PART_A]
+    mine = [e for e in EXAMPLES if "Snapshot" not in e.name]
     print(f"\nspec examples: {len(EXAMPLES)} in all, {dict(RESULTS)}")
     assert RESULTS["validated"] >= len(mine)

@@ -10,7 +10,9 @@ from . import (
     face_lists,
     face_operations,
     frames,
+    large_person_groups,
     openapi,
+    operations,
     person_groups,
     persons,
     sightings,
@@ -21,6 +23,8 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 FEATURES = (
     person_groups,
     persons,
+    large_person_groups,
+    operations,
     face_operations,
     face_lists,
     similarity,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -44,24 +43,6 @@ def endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> C
         def http_function(req: func.HttpRequest) -> func.HttpResponse:
             return respond(handler, req)
 
-        return handler
-
-    return register
-
-
-# The Face API versions a Face API route answers under: `face_api_endpoint` registers a handler once per
-# version, so a version added here serves every such route.
-FACE_API_VERSIONS = ("face/v1.0",)
-
-
-def face_api_endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> Callable[[Handler], Handler]:
-    """`endpoint` under every version of FACE_API_VERSIONS: `route` is relative to the version
-    (`facelists/{faceListId}`); the first version keeps `name`, the others add theirs to it."""
-
-    def register(handler: Handler) -> Handler:
-        for n, version in enumerate(FACE_API_VERSIONS):
-            suffix = "" if n == 0 else "_" + re.sub(r"\W", "_", version.rsplit("/", 1)[-1])
-            endpoint(blueprint, name + suffix, f"{version}/{route}", method)(handler)
         return handler
 
     return register

@@ -12,18 +12,18 @@ from typing import Any
 import azure.functions as func
 
 from ..faceapi.base import DETECTION_MODELS, MAX_IDENTIFY_FACES, RECOGNITION_MODELS
+from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
 from ..features.sightings import CAMERA_PATTERN, MAX_LOCATION
 from ..runtime import Runtime
+from . import versions
 from .face_operations import SUPPORTED_ATTRIBUTES
 from .http import endpoint, json_response
 
 bp = func.Blueprint()
 
-GROUP = "/face/v1.0/persongroups/{personGroupId}"
-PERSON = GROUP + "/persons/{personId}"
-FACE = PERSON + "/persistedfaces/{persistedFaceId}"
-FACE_LIST = "/face/v1.0/facelists/{faceListId}"
-LARGE_FACE_LIST = "/face/v1.0/largefacelists/{largeFaceListId}"
+FACE = "/" + versions.FACE
+FACE_LIST = FACE + "/facelists/{faceListId}"
+LARGE_FACE_LIST = FACE + "/largefacelists/{largeFaceListId}"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -83,48 +83,214 @@ _ADD_FACE_QUERY = [
     _query("targetFace", description="left,top,width,height"),
     _query("detectionModel", enum=list(DETECTION_MODELS)),
 ]
+Operation = tuple[str, str, str, str, list, dict | None, int, dict | None, tuple[int, ...]]
+
+
+def _group_operations(kind: GroupKind) -> list[Operation]:
+    """The routes of api/person_groups.py and api/persons.py for one kind of group."""
+    groups = f"{FACE}/{kind.route}"
+    group = f"{groups}/{{{kind.id_name}}}"
+    person = group + "/persons/{personId}"
+    face = person + "/persistedfaces/{persistedFaceId}"
+    g, p = kind.snake, "" if kind == PERSON_GROUP else f"{kind.snake}_"
+    label = "large person group" if kind == LARGE_PERSON_GROUP else "person group"
+    schema = "LargePersonGroup" if kind == LARGE_PERSON_GROUP else "PersonGroup"
+    paging = [_query("start"), _query("top", "integer", minimum=1, maximum=1000)]
+    add_face_query = [
+        _query("userData"),
+        _query("targetFace", description="left,top,width,height"),
+        _query("detectionModel", enum=list(DETECTION_MODELS)),
+    ]
+    return [
+        (
+            "put",
+            group,
+            f"create_{g}",
+            f"Create a {label}.",
+            [],
+            {JSON: {"schema": _ref("NewPersonGroup")}},
+            200,
+            None,
+            (400, 404, 409, *AZURE),
+        ),
+        (
+            "get",
+            group,
+            f"get_{g}",
+            f"Get a {label}.",
+            [_query("returnRecognitionModel", "boolean")],
+            None,
+            200,
+            _ref(schema),
+            (400, 404, *AZURE),
+        ),
+        (
+            "patch",
+            group,
+            f"update_{g}",
+            "Update a group's name or userData.",
+            [],
+            {JSON: {"schema": _ref("NameAndUserData")}},
+            200,
+            None,
+            (400, 404, *AZURE),
+        ),
+        (
+            "delete",
+            group,
+            f"delete_{g}",
+            "Delete a group with its persons and faces (409 while it trains).",
+            [],
+            None,
+            200,
+            None,
+            (400, 404, 409, *AZURE),
+        ),
+        (
+            "get",
+            groups,
+            f"list_{g}s",
+            f"List {label}s.",
+            [*paging, _query("returnRecognitionModel", "boolean")],
+            None,
+            200,
+            _array(_ref(schema)),
+            (400, 404, *AZURE),
+        ),
+        (
+            "post",
+            group + "/train",
+            f"train_{g}",
+            "Queue the group's training (202 at once; from v1.1 with an Operation-Location).",
+            [],
+            None,
+            202,
+            None,
+            (400, 404, *AZURE),
+        ),
+        (
+            "get",
+            group + "/training",
+            f"get_{g}_training_status",
+            "The group's training status (404 NotTrained if never trained).",
+            [],
+            None,
+            200,
+            _ref("TrainingStatus"),
+            (400, 404, *AZURE),
+        ),
+        (
+            "post",
+            group + "/persons",
+            f"create_{p}person",
+            "Create a person.",
+            [],
+            {JSON: {"schema": _ref("NewPerson")}},
+            200,
+            _ref("CreatedPerson"),
+            (400, 404, *AZURE),
+        ),
+        (
+            "get",
+            group + "/persons",
+            f"list_{p}persons",
+            "List the group's persons.",
+            paging,
+            None,
+            200,
+            _array(_ref("Person")),
+            (400, 404, *AZURE),
+        ),
+        ("get", person, f"get_{p}person", "Get a person.", [], None, 200, _ref("Person"), (400, 404, *AZURE)),
+        (
+            "patch",
+            person,
+            f"update_{p}person",
+            "Update a person's name or userData.",
+            [],
+            {JSON: {"schema": _ref("NameAndUserData")}},
+            200,
+            None,
+            (400, 404, *AZURE),
+        ),
+        (
+            "delete",
+            person,
+            f"delete_{p}person",
+            "Delete a person and their faces.",
+            [],
+            None,
+            200,
+            None,
+            (400, 404, *AZURE),
+        ),
+        (
+            "post",
+            person + "/persistedfaces",
+            f"add_{p}person_face",
+            "Add a face photo to a person, from the image or its URL (v1.2: 202 with an Operation-Location).",
+            add_face_query,
+            IMAGE_OR_URL,
+            200,
+            _ref("AddedFace"),
+            (202, 400, 404, *AZURE),
+        ),
+        (
+            "get",
+            face,
+            f"get_{p}person_face",
+            "Get a persisted face.",
+            [],
+            None,
+            200,
+            _ref("PersistedFace"),
+            (400, 404, *AZURE),
+        ),
+        (
+            "patch",
+            face,
+            f"update_{p}person_face",
+            "Update a persisted face's userData.",
+            [],
+            {JSON: {"schema": _ref("UserData")}},
+            200,
+            None,
+            (400, 404, *AZURE),
+        ),
+        ("delete", face, f"delete_{p}person_face", "Delete a persisted face.", [], None, 200, None, (400, 404, *AZURE)),
+    ]
+
+
 # (method, path, operationId = function name, summary, query parameters, request body, success status, answer,
-# error statuses besides 401 and 500; 413 is added to every operation with a body)
-OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None, tuple[int, ...]]] = [
-    ("put", GROUP, "create_person_group", "Create a person group.", [], {JSON: {"schema": _ref("NewPersonGroup")}}, 200, None, (400, 409, *AZURE)),
-    ("get", GROUP, "get_person_group", "Get a person group.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("PersonGroup"), (400, 404, *AZURE)),
-    ("patch", GROUP, "update_person_group", "Update a group's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
-    ("delete", GROUP, "delete_person_group", "Delete a group with its persons and faces.", [], None, 200, None, (400, 404, *AZURE)),
-    ("get", "/face/v1.0/persongroups", "list_person_groups", "List person groups.", [_query("start"), _query("top", "integer", minimum=1, maximum=1000)], None, 200, _array(_ref("PersonGroup")), (400, *AZURE)),
-    ("post", GROUP + "/train", "train_person_group", "Queue the group's training (answers 202 at once).", [], None, 202, None, (400, 404, *AZURE)),
-    ("get", GROUP + "/training", "get_person_group_training_status", "The group's training status.", [], None, 200, _ref("TrainingStatus"), (400, 404, *AZURE)),
-    ("post", GROUP + "/persons", "create_person", "Create a person.", [], {JSON: {"schema": _ref("NewPerson")}}, 200, _ref("CreatedPerson"), (400, 404, *AZURE)),
-    ("get", GROUP + "/persons", "list_persons", "List the group's persons.", [_query("start"), _query("top", "integer", minimum=1, maximum=1000)], None, 200, _array(_ref("Person")), (400, 404, *AZURE)),
-    ("get", PERSON, "get_person", "Get a person.", [], None, 200, _ref("Person"), (400, 404, *AZURE)),
-    ("patch", PERSON, "update_person", "Update a person's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
-    ("delete", PERSON, "delete_person", "Delete a person and their faces.", [], None, 200, None, (400, 404, *AZURE)),
-    ("post", PERSON + "/persistedfaces", "add_person_face", "Add a face photo to a person.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
-    ("get", FACE, "get_person_face", "Get a persisted face.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
-    ("delete", FACE, "delete_person_face", "Delete a persisted face.", [], None, 200, None, (400, 404, *AZURE)),
-    ("post", "/face/v1.0/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE_OR_URL, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
-    ("post", "/face/v1.0/identify", "identify", "Identify detected faces against a trained group.", [], {JSON: {"schema": _ref("IdentifyBody")}}, 200, _array(_ref("IdentifyResult")), (400, 404, *AZURE)),
-    ("post", "/face/v1.0/verify", "verify", "Verify two faces, or a face against a person.", [], {JSON: {"schema": _ref("VerifyBody")}}, 200, _ref("VerifyResult"), (400, 404, *AZURE)),
+# error statuses besides 401 and 500 (and other successes); 413 is added to every operation with a body)
+OPERATIONS: list[Operation] = [
+    *_group_operations(PERSON_GROUP),
+    *_group_operations(LARGE_PERSON_GROUP),
+    ("get", FACE + "/operations/{operationId}", "get_operation_status", "A long-running operation's status (v1.1 and later).", [], None, 200, _ref("OperationStatus"), (404, *AZURE)),
+    ("post", FACE + "/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("returnRecognitionModel", "boolean"), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE_OR_URL, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
+    ("post", FACE + "/identify", "identify", "Identify detected faces against a trained group.", [], {JSON: {"schema": _ref("IdentifyBody")}}, 200, _array(_ref("IdentifyResult")), (400, 404, *AZURE)),
+    ("post", FACE + "/verify", "verify", "Verify two faces, or a face against a person.", [], {JSON: {"schema": _ref("VerifyBody")}}, 200, _ref("VerifyResult"), (400, 404, *AZURE)),
     ("put", FACE_LIST, "create_face_list", "Create a face list (up to 1,000 faces, searched by find-similar as they are).", [], {JSON: {"schema": _ref("NewFaceList")}}, 200, None, (400, 409, *AZURE)),
     ("get", FACE_LIST, "get_face_list", "Get a face list with its faces.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("FaceList"), (400, 404, *AZURE)),
     ("patch", FACE_LIST, "update_face_list", "Update a face list's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
     ("delete", FACE_LIST, "delete_face_list", "Delete a face list and its faces.", [], None, 200, None, (400, 404, *AZURE)),
-    ("get", "/face/v1.0/facelists", "list_face_lists", "List face lists (without their faces).", _LIST_QUERY, None, 200, _array(_ref("FaceListInfo")), (400, *AZURE)),
+    ("get", FACE + "/facelists", "list_face_lists", "List face lists (without their faces).", _LIST_QUERY, None, 200, _array(_ref("FaceListInfo")), (400, *AZURE)),
     ("post", FACE_LIST + "/persistedfaces", "add_face_list_face", "Add a face to a face list, from the image or its URL.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
     ("delete", FACE_LIST + "/persistedfaces/{persistedFaceId}", "delete_face_list_face", "Delete a face of a face list.", [], None, 200, None, (400, 404, *AZURE)),
     ("put", LARGE_FACE_LIST, "create_large_face_list", "Create a large face list (searched by find-similar as of its last training).", [], {JSON: {"schema": _ref("NewFaceList")}}, 200, None, (400, 409, *AZURE)),
     ("get", LARGE_FACE_LIST, "get_large_face_list", "Get a large face list.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("LargeFaceList"), (400, 404, *AZURE)),
     ("patch", LARGE_FACE_LIST, "update_large_face_list", "Update a large face list's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
     ("delete", LARGE_FACE_LIST, "delete_large_face_list", "Delete a large face list, its faces and trainings.", [], None, 200, None, (400, 404, *AZURE)),
-    ("get", "/face/v1.0/largefacelists", "list_large_face_lists", "List large face lists.", _LIST_QUERY, None, 200, _array(_ref("LargeFaceList")), (400, *AZURE)),
+    ("get", FACE + "/largefacelists", "list_large_face_lists", "List large face lists.", _LIST_QUERY, None, 200, _array(_ref("LargeFaceList")), (400, *AZURE)),
     ("post", LARGE_FACE_LIST + "/persistedfaces", "add_large_face_list_face", "Add a face to a large face list, from the image or its URL.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
     ("get", LARGE_FACE_LIST + "/persistedfaces", "list_large_face_list_faces", "List a large face list's faces, in persistedFaceId order.", [_query("start"), _query("top", "integer", minimum=1, maximum=1000)], None, 200, _array(_ref("PersistedFace")), (400, 404, *AZURE)),
     ("get", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "get_large_face_list_face", "Get a face of a large face list.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
-    ("patch", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "update_large_face_list_face", "Update a face's userData.", [], {JSON: {"schema": _ref("FaceUserData")}}, 200, None, (400, 404, *AZURE)),
+    ("patch", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "update_large_face_list_face", "Update a face's userData.", [], {JSON: {"schema": _ref("UserData")}}, 200, None, (400, 404, *AZURE)),
     ("delete", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "delete_large_face_list_face", "Delete a face of a large face list.", [], None, 200, None, (400, 404, *AZURE)),
-    ("post", LARGE_FACE_LIST + "/train", "train_large_face_list", "Queue the large face list's training (answers 202 at once).", [], None, 202, None, (400, 404, *AZURE)),
+    ("post", LARGE_FACE_LIST + "/train", "train_large_face_list", "Queue the large face list's training (202 at once; from v1.1 with an Operation-Location).", [], None, 202, None, (400, 404, *AZURE)),
     ("get", LARGE_FACE_LIST + "/training", "get_large_face_list_training_status", "The large face list's training status (404 LargeFaceListNotTrained before the first).", [], None, 200, _ref("TrainingStatus"), (400, 404, *AZURE)),
-    ("post", "/face/v1.0/findsimilars", "find_similar", "Faces similar to a detected face, in a face list, a large face list or among detected faces.", [], {JSON: {"schema": _ref("FindSimilarBody")}}, 200, _array(_ref("SimilarFace")), (400, 404, *AZURE)),
-    ("post", "/face/v1.0/group", "group", "Divide detected faces into groups of similar faces, and a messy group.", [], {JSON: {"schema": _ref("GroupBody")}}, 200, _ref("GroupResult"), (400, 404, *AZURE)),
+    ("post", FACE + "/findsimilars", "find_similar", "Faces similar to a detected face, in a face list, a large face list or among detected faces.", [], {JSON: {"schema": _ref("FindSimilarBody")}}, 200, _array(_ref("SimilarFace")), (400, 404, *AZURE)),
+    ("post", FACE + "/group", "group", "Divide detected faces into groups of similar faces, and a messy group.", [], {JSON: {"schema": _ref("GroupBody")}}, 200, _ref("GroupResult"), (400, 404, *AZURE)),
     ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call, and record the sighting.", [_query("personGroupId", required=True), _query("cameraId", required=True, pattern=CAMERA_PATTERN.pattern), _query("location", maxLength=MAX_LOCATION), _query("confidenceThreshold", "number", minimum=0, maximum=1)], {"image/jpeg": {"schema": BINARY}, **IMAGE}, 200, _ref("FrameResult"), (400, 404, *AZURE)),
     ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, paged.", [_query("day", description="YYYYMMDD, default today", pattern=r"^\d{8}$"), _query("personId"), _query("cameraId"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("SightingsPage"), (400,)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
@@ -133,21 +299,43 @@ OPERATIONS: list[tuple[str, str, str, str, list, dict | None, int, dict | None, 
 ]  # fmt: skip
 
 ERRORS = {
-    400: "Invalid input: BadArgument, InvalidImage, InvalidImageSize, InvalidURL, PersonGroupNotTrained or LargeFaceListNotTrained.",
+    400: "Invalid input: BadArgument, InvalidImage, InvalidImageSize, InvalidURL, (Large)PersonGroupNotTrained, "
+    "LargeFaceListNotTrained; identify answers an unknown group or faceId here too ((Large)PersonGroupNotFound, "
+    "FaceNotFound), as Azure does.",
     401: 'Missing or wrong key (code "401").',
-    404: "Not found: PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, LargeFaceListNotFound, LargeFaceListNotTrained (training status) or EnrollmentNotFound.",
-    409: "PersonGroupExists, FaceListExists or LargeFaceListExists.",
+    404: "Not found: (Large)PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, "
+    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound; (Large)PersonGroupNotTrained or "
+    "LargeFaceListNotTrained for the training status of a group or list never trained; "
+    'code "404" for an API version this service does not speak.',
+    409: "(Large)PersonGroupExists, FaceListExists, LargeFaceListExists; (Large)PersonGroupTrainingNotFinished when "
+    "deleting a group that trains.",
     413: "The request body is larger than the host accepts (100 MB); the local host answers it as InvalidImageSize.",
     429: "FACE_ENGINE=azure: the Azure Face API still throttles this app after retries; Retry-After says when to try again.",
     500: "InternalServerError: an unexpected failure, or a bad setting; the details are logged, not answered.",
     502: "FACE_ENGINE=azure: the Azure Face API failed, or refused this app's credentials.",
     503: "FACE_ENGINE=azure: the Azure Face API cannot be reached (ServiceUnavailable).",
 }
+
+
+def _operation_location(required: bool) -> dict[str, Any]:
+    where = "From v1.1 on: the" if not required else "The"
+    return {
+        "Operation-Location": {
+            "description": f"{where} operation's status, /face/{{apiVersion}}/operations/{{operationId}}.",
+            "required": required,
+            "schema": {"type": "string"},
+        }
+    }
+
+
 HEADERS: dict[tuple[int, str | None], dict[str, Any]] = {
     (202, "start_enrollment"): {"Location": {"description": "The job's address, /api/enrollments/{enrollmentId}.", "required": True, "schema": {"type": "string"}}},
+    **{(202, f"train_{kind.snake}"): _operation_location(False) for kind in GROUP_KINDS},
+    **{(202, f"add_{'' if kind == PERSON_GROUP else kind.snake + '_'}person_face"): _operation_location(True) for kind in GROUP_KINDS},
     (429, None): {"Retry-After": {"description": "Seconds to wait, when the Azure Face API said.", "schema": {"type": "integer", "minimum": 0}}},
 }  # fmt: skip
 
+_VERSION = {"type": "string", "enum": list(versions.API_VERSIONS)}
 _STRING, _INT, _NUMBER, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 _UUID, _TIME = {"type": "string", "format": "uuid"}, {"type": "string", "format": "date-time"}
 _CONFIDENCE = {"type": "number", "minimum": 0, "maximum": 1}
@@ -161,16 +349,18 @@ SCHEMAS: dict[str, Any] = {
     "NewPersonGroup": {"type": "object", "required": ["name"], "properties": {"name": _STRING, "userData": _STRING, "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS)}}},
     "NewPerson": {"type": "object", "required": ["name"], "properties": {"name": _STRING, "userData": _STRING}},
     "NameAndUserData": {"type": "object", "properties": {"name": _STRING, "userData": _STRING}},
-    "IdentifyBody": {"type": "object", "required": ["faceIds", "personGroupId"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": MAX_IDENTIFY_FACES}, "personGroupId": _STRING, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 100}, "confidenceThreshold": _CONFIDENCE}},
-    "VerifyBody": {"type": "object", "description": "faceId1 and faceId2, or faceId, personId and personGroupId.", "properties": {"faceId1": _STRING, "faceId2": _STRING, "faceId": _STRING, "personId": _STRING, "personGroupId": _STRING}},
+    "UserData": {"type": "object", "properties": {"userData": _STRING}},
+    "IdentifyBody": {"type": "object", "description": "personGroupId or largePersonGroupId.", "required": ["faceIds"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": MAX_IDENTIFY_FACES}, "personGroupId": _STRING, "largePersonGroupId": _STRING, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 100}, "confidenceThreshold": _CONFIDENCE}},
+    "VerifyBody": {"type": "object", "description": "faceId1 and faceId2, or faceId, personId and personGroupId (or largePersonGroupId).", "properties": {"faceId1": _STRING, "faceId2": _STRING, "faceId": _STRING, "personId": _STRING, "personGroupId": _STRING, "largePersonGroupId": _STRING}},
     "NewFaceList": {"type": "object", "required": ["name"], "properties": {"name": _STRING, "userData": _STRING, "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS)}}},
-    "FaceUserData": {"type": "object", "properties": {"userData": _STRING}},
     "ImageUrl": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string", "description": "http or https; public addresses only, unless FACE_IMAGE_URL_ALLOWED_HOSTS lists the host."}}},
     "FindSimilarBody": {"type": "object", "required": ["faceId"], "description": "faceId, and one of faceListId, largeFaceListId and faceIds.", "properties": {"faceId": _STRING, "faceListId": _STRING, "largeFaceListId": _STRING, "faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 1000}, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 1000}, "mode": {"type": "string", "enum": ["matchPerson", "matchFace"]}}},
     "GroupBody": {"type": "object", "required": ["faceIds"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 1000}}},
     "EnrollmentBody": {"type": "object", "required": ["personGroupId", "container"], "properties": {"personGroupId": _STRING, "container": _STRING, "prefix": _STRING, "train": _BOOL}},
     # Answers.
     "PersonGroup": _object({"personGroupId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}}, optional=("recognitionModel",)),
+    "LargePersonGroup": _object({"largePersonGroupId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}}, optional=("recognitionModel",)),
+    "OperationStatus": _object({"operationId": _UUID, "status": _STATUS, "createdTime": _TIME, "lastActionTime": _nullable(_TIME), "finishedTime": _nullable(_TIME), "message": _nullable(_STRING)}),
     "CreatedPerson": _object({"personId": _UUID}),
     "Person": _object({"personId": _UUID, "name": _STRING, "userData": _nullable(_STRING), "persistedFaceIds": _array(_UUID)}),
     "AddedFace": _object({"persistedFaceId": _UUID}),
@@ -186,7 +376,7 @@ SCHEMAS: dict[str, Any] = {
     # The local engine finds these five; the Azure Face API answers them among its 27.
     "FaceLandmarks": {"type": "object", "required": list(_LANDMARKS), "properties": {k: _ref("Point") for k in _LANDMARKS}, "additionalProperties": _ref("Point")},
     "FaceAttributes": {**_object({"headPose": _object({"pitch": _NUMBER, "roll": _NUMBER, "yaw": _NUMBER}), "blur": _object({"blurLevel": _LEVEL, "value": _NUMBER}), "exposure": _object({"exposureLevel": {"type": "string", "enum": ["underExposure", "goodExposure", "overExposure"]}, "value": _NUMBER}), "qualityForRecognition": _LEVEL}, optional=SUPPORTED_ATTRIBUTES), "description": "The attributes asked for in returnFaceAttributes."},
-    "DetectedFace": _object({"faceId": {**_UUID, "description": "Unless returnFaceId=false."}, "faceRectangle": _ref("FaceRectangle"), "faceLandmarks": _ref("FaceLandmarks"), "faceAttributes": _ref("FaceAttributes")}, optional=("faceId", "faceLandmarks", "faceAttributes")),
+    "DetectedFace": _object({"faceId": {**_UUID, "description": "Unless returnFaceId=false."}, "faceRectangle": _ref("FaceRectangle"), "faceLandmarks": _ref("FaceLandmarks"), "faceAttributes": _ref("FaceAttributes"), "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}}, optional=("faceId", "faceLandmarks", "faceAttributes", "recognitionModel")),
     "Candidate": _object({"personId": _UUID, "confidence": _CONFIDENCE}),
     "IdentifyResult": _object({"faceId": _UUID, "candidates": _array(_ref("Candidate"))}),
     "VerifyResult": _object({"isIdentical": _BOOL, "confidence": _CONFIDENCE}),
@@ -221,13 +411,16 @@ def _response(description: str, schema: dict[str, Any] | None, headers: dict[str
 
 def _operation(operation_id, summary, query, body, status, answer, errors, path) -> dict[str, Any]:
     path_params = [
-        {"name": p.strip("{}"), "in": "path", "required": True, "schema": _STRING}
+        {"name": p.strip("{}"), "in": "path", "required": True, "schema": _VERSION if p == "{apiVersion}" else _STRING}
         for p in path.split("/")
         if p.startswith("{")
     ]
     responses = {str(status): _response("Success", answer, HEADERS.get((status, operation_id)))}
     for code in sorted({*errors, *ALWAYS, *((413,) if body is not None else ())}):
-        responses[str(code)] = _response(ERRORS[code], _ref("Error"), HEADERS.get((code, None)))
+        if code < 400:  # another success: v1.2's long-running form of the operation
+            responses[str(code)] = _response("Success (v1.2)", answer, HEADERS.get((code, operation_id)))
+        else:
+            responses[str(code)] = _response(ERRORS[code], _ref("Error"), HEADERS.get((code, None)))
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": summary,
@@ -243,6 +436,8 @@ def _operation(operation_id, summary, query, body, status, answer, errors, path)
 def openapi_spec() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, operation_id, summary, query, body, status, answer, errors in OPERATIONS:
+        if "{apiVersion}" in path:
+            errors = (*errors, 404)  # a version this service does not speak
         paths.setdefault(path, {})[method] = _operation(
             operation_id, summary, query, body, status, answer, errors, path
         )
@@ -251,9 +446,10 @@ def openapi_spec() -> dict[str, Any]:
         "info": {
             "title": "Video face recognition",
             "version": "1.0",
-            "description": "The Azure Face API v1.0's person groups, face lists, large face lists, detect, identify, verify, "
-            "find-similar and group, as the FaceClient SDK uses them, "
-            "plus one-call frame identification, sightings and bulk enrollment. Errors answer the Face API's "
+            "description": "The Azure Face API's person groups, large person groups, face lists, large face lists, detect, "
+            "identify, verify, find-similar and group, in v1.0 (the old FaceClient SDK) and v1.1-preview.1, v1.2-preview.1 "
+            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings and bulk enrollment. "
+            "Errors answer the Face API's "
             "envelope; with FACE_ENGINE=azure, the Face API routes pass on the Azure Face API's own errors in it.",
         },
         "security": [{"subscriptionKey": []}, {"functionsKey": []}],

@@ -1,4 +1,5 @@
-"""Persons of a person group, and their persisted faces."""
+"""Persons of a person group or large person group, and their persisted faces; the same handlers for
+both kinds, registered once per kind (`register_person_routes`)."""
 
 from __future__ import annotations
 
@@ -6,64 +7,16 @@ import azure.functions as func
 
 from ..errors import BadArgument
 from ..faceapi.base import DETECTION_MODELS
+from ..faceapi.group_kinds import PERSON_GROUP, GroupKind
 from ..models import FaceRectangle
 from ..runtime import Runtime
 from .http import empty_response, endpoint, image_body, json_body, json_response, param, top_param
+from .operations import added_face_response
 from .params import check_model
+from .person_groups import route_group_id
+from .versions import FACE, api_version
 
 bp = func.Blueprint()
-PERSONS = "face/v1.0/persongroups/{personGroupId}/persons"
-PERSON = PERSONS + "/{personId}"
-FACES = PERSON + "/persistedfaces"
-
-
-@endpoint(bp, "create_person", PERSONS, "POST")
-def create_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    body = json_body(req)
-    person = runtime.face_api.create_person(
-        req.route_params["personGroupId"], body.get("name", ""), body.get("userData")
-    )
-    return json_response({"personId": person.person_id})
-
-
-@endpoint(bp, "list_persons", PERSONS, "GET")
-def list_persons(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    persons = runtime.face_api.list_persons(req.route_params["personGroupId"], param(req, "start"), top_param(req))
-    return json_response([p.to_dict() for p in persons])
-
-
-@endpoint(bp, "get_person", PERSON, "GET")
-def get_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    person = runtime.face_api.get_person(req.route_params["personGroupId"], req.route_params["personId"])
-    return json_response(person.to_dict())
-
-
-@endpoint(bp, "update_person", PERSON, "PATCH")
-def update_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    body = json_body(req)
-    runtime.face_api.update_person(
-        req.route_params["personGroupId"], req.route_params["personId"], body.get("name"), body.get("userData")
-    )
-    return empty_response()
-
-
-@endpoint(bp, "delete_person", PERSON, "DELETE")
-def delete_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    runtime.face_api.delete_person(req.route_params["personGroupId"], req.route_params["personId"])
-    return empty_response()
-
-
-@endpoint(bp, "add_person_face", FACES, "POST")
-def add_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    check_model(param(req, "detectionModel"), DETECTION_MODELS, "detectionModel")
-    face = runtime.face_api.add_face(
-        req.route_params["personGroupId"],
-        req.route_params["personId"],
-        image_body(req),
-        target_face=parse_target_face(param(req, "targetFace")),
-        user_data=param(req, "userData"),
-    )
-    return json_response({"persistedFaceId": face.persisted_face_id})
 
 
 def parse_target_face(text: str | None) -> FaceRectangle | None:
@@ -79,15 +32,80 @@ def parse_target_face(text: str | None) -> FaceRectangle | None:
     return target
 
 
-@endpoint(bp, "get_person_face", FACES + "/{persistedFaceId}", "GET")
-def get_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    route = req.route_params
-    face = runtime.face_api.get_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
-    return json_response(face.to_dict())
+def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
+    """The person routes of one kind: person groups' functions keep their names (create_person, ...),
+    the other kinds' are prefixed with the kind (create_large_person_group_person, ...)."""
+    persons = f"{FACE}/{kind.route}/{{{kind.id_name}}}/persons"
+    person = persons + "/{personId}"
+    faces = person + "/persistedfaces"
+    face = faces + "/{persistedFaceId}"
+    prefix = "" if kind == PERSON_GROUP else f"{kind.snake}_"
+
+    def group_id(req: func.HttpRequest) -> str:
+        return route_group_id(req, kind)
+
+    @endpoint(bp, f"create_{prefix}person", persons, "POST")
+    def create_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        body = json_body(req)
+        created = runtime.face_api.create_person(group_id(req), body.get("name", ""), body.get("userData"), kind=kind)
+        return json_response({"personId": created.person_id})
+
+    @endpoint(bp, f"list_{prefix}persons", persons, "GET")
+    def list_persons(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        found = runtime.face_api.list_persons(group_id(req), param(req, "start"), top_param(req), kind=kind)
+        return json_response([p.to_dict() for p in found])
+
+    @endpoint(bp, f"get_{prefix}person", person, "GET")
+    def get_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        found = runtime.face_api.get_person(group_id(req), req.route_params["personId"], kind=kind)
+        return json_response(found.to_dict())
+
+    @endpoint(bp, f"update_{prefix}person", person, "PATCH")
+    def update_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        body = json_body(req)
+        runtime.face_api.update_person(
+            group_id(req), req.route_params["personId"], body.get("name"), body.get("userData"), kind=kind
+        )
+        return empty_response()
+
+    @endpoint(bp, f"delete_{prefix}person", person, "DELETE")
+    def delete_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        runtime.face_api.delete_person(group_id(req), req.route_params["personId"], kind=kind)
+        return empty_response()
+
+    @endpoint(bp, f"add_{prefix}person_face", faces, "POST")
+    def add_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        version = api_version(req)
+        check_model(param(req, "detectionModel"), DETECTION_MODELS, "detectionModel")
+        added = runtime.face_api.add_face(
+            group_id(req),
+            req.route_params["personId"],
+            image_body(req),
+            target_face=parse_target_face(param(req, "targetFace")),
+            user_data=param(req, "userData"),
+            kind=kind,
+        )
+        return added_face_response(req, runtime, version, added.persisted_face_id)
+
+    @endpoint(bp, f"get_{prefix}person_face", face, "GET")
+    def get_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        route = req.route_params
+        found = runtime.face_api.get_face(group_id(req), route["personId"], route["persistedFaceId"], kind=kind)
+        return json_response(found.to_dict())
+
+    @endpoint(bp, f"update_{prefix}person_face", face, "PATCH")
+    def update_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        route, body = req.route_params, json_body(req)
+        runtime.face_api.update_face(
+            group_id(req), route["personId"], route["persistedFaceId"], body.get("userData"), kind=kind
+        )
+        return empty_response()
+
+    @endpoint(bp, f"delete_{prefix}person_face", face, "DELETE")
+    def delete_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+        route = req.route_params
+        runtime.face_api.delete_face(group_id(req), route["personId"], route["persistedFaceId"], kind=kind)
+        return empty_response()
 
 
-@endpoint(bp, "delete_person_face", FACES + "/{persistedFaceId}", "DELETE")
-def delete_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    route = req.route_params
-    runtime.face_api.delete_face(route["personGroupId"], route["personId"], route["persistedFaceId"])
-    return empty_response()
+register_person_routes(bp, PERSON_GROUP)

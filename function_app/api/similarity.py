@@ -7,8 +7,9 @@ import azure.functions as func
 from ..errors import BadArgument
 from ..faceapi.face_lists import DEFAULT_SIMILAR_CANDIDATES, MatchMode, SimilarCandidates, check_face_ids
 from ..runtime import Runtime
-from .http import face_api_endpoint, json_body, json_response
+from .http import endpoint, json_body, json_response
 from .params import parse_int
+from .versions import FACE, api_version
 
 bp = func.Blueprint()
 
@@ -22,8 +23,9 @@ def _mode(value: object) -> MatchMode:
         raise BadArgument("'mode' is invalid: use matchPerson or matchFace.") from None
 
 
-@face_api_endpoint(bp, "find_similar", "findsimilars", "POST")
+@endpoint(bp, "find_similar", f"{FACE}/findsimilars", "POST")
 def find_similar(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    api_version(req)
     body = json_body(req)
     face_id = body.get("faceId")
     if not isinstance(face_id, str) or not face_id:
@@ -45,7 +47,8 @@ def find_similar(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
     return json_response([f.to_dict() for f in found])
 
 
-@face_api_endpoint(bp, "group", "group", "POST")
+@endpoint(bp, "group", f"{FACE}/group", "POST")
 def group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
+    api_version(req)
     face_ids = check_face_ids(json_body(req).get("faceIds"), "faceIds", minimum=1)
     return json_response(runtime.face_api.group_faces(face_ids).to_dict())

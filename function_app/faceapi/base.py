@@ -23,6 +23,7 @@ from ..models import (
     TrainingStatus,
 )
 from .face_lists import FaceListApi
+from .group_kinds import PERSON_GROUP, GroupKind
 
 # The Face API's limits and model names, as Azure documents them.
 DETECTION_MODELS = ("detection_01", "detection_02", "detection_03")
@@ -33,29 +34,55 @@ PAGE_SIZE = 1000  # the most persons or groups a list answers
 GROUP_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
 
 
-def check_group_id(group_id: str) -> None:
-    if not isinstance(group_id, str) or not GROUP_ID_PATTERN.match(group_id):
-        raise BadArgument(f"Invalid personGroupId {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
+def check_group_id(group_id: str, id_name: str = "personGroupId") -> None:
+    if not isinstance(group_id, str) or not GROUP_ID_PATTERN.fullmatch(group_id):
+        raise BadArgument(f"Invalid {id_name} {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
 
 
-class FaceApi(FaceListApi, Protocol):  # face lists, find-similar and group: face_lists.py
+class FaceApi(FaceListApi, Protocol):
+    """Every group operation takes the kind of group (group_kinds.py): person groups by default.
+    Face lists, find-similar and group are FaceListApi's (face_lists.py)."""
+
     # person groups
     def create_group(
-        self, group_id: str, name: str, user_data: str | None = None, recognition_model: str | None = None
+        self,
+        group_id: str,
+        name: str,
+        user_data: str | None = None,
+        recognition_model: str | None = None,
+        *,
+        kind: GroupKind = PERSON_GROUP,
     ) -> PersonGroup: ...
-    def get_group(self, group_id: str) -> PersonGroup: ...
-    def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup: ...
-    def delete_group(self, group_id: str) -> None: ...
-    def list_groups(self, start: str | None = None, top: int = PAGE_SIZE) -> list[PersonGroup]: ...
+    def get_group(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> PersonGroup: ...
+    def update_group(
+        self, group_id: str, name: str | None = None, user_data: str | None = None, *, kind: GroupKind = PERSON_GROUP
+    ) -> PersonGroup: ...
+    def delete_group(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> None:
+        """Refused while the group trains (PersonGroupTrainingNotFinished, 409), as Azure does."""
+        ...
+
+    def list_groups(
+        self, start: str | None = None, top: int = PAGE_SIZE, *, kind: GroupKind = PERSON_GROUP
+    ) -> list[PersonGroup]: ...
 
     # persons and their faces
-    def create_person(self, group_id: str, name: str, user_data: str | None = None) -> Person: ...
-    def get_person(self, group_id: str, person_id: str) -> Person: ...
-    def update_person(
-        self, group_id: str, person_id: str, name: str | None = None, user_data: str | None = None
+    def create_person(
+        self, group_id: str, name: str, user_data: str | None = None, *, kind: GroupKind = PERSON_GROUP
     ) -> Person: ...
-    def delete_person(self, group_id: str, person_id: str) -> None: ...
-    def list_persons(self, group_id: str, start: str | None = None, top: int = PAGE_SIZE) -> list[Person]: ...
+    def get_person(self, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP) -> Person: ...
+    def update_person(
+        self,
+        group_id: str,
+        person_id: str,
+        name: str | None = None,
+        user_data: str | None = None,
+        *,
+        kind: GroupKind = PERSON_GROUP,
+    ) -> Person: ...
+    def delete_person(self, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP) -> None: ...
+    def list_persons(
+        self, group_id: str, start: str | None = None, top: int = PAGE_SIZE, *, kind: GroupKind = PERSON_GROUP
+    ) -> list[Person]: ...
     def add_face(
         self,
         group_id: str,
@@ -64,29 +91,50 @@ class FaceApi(FaceListApi, Protocol):  # face lists, find-similar and group: fac
         *,
         target_face: FaceRectangle | None = None,
         user_data: str | None = None,
+        kind: GroupKind = PERSON_GROUP,
     ) -> PersistedFace: ...
-    def get_face(self, group_id: str, person_id: str, face_id: str) -> PersistedFace: ...
-    def delete_face(self, group_id: str, person_id: str, face_id: str) -> None: ...
-    def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[PersistedFace]: ...
+    def get_face(
+        self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP
+    ) -> PersistedFace: ...
+    def update_face(
+        self, group_id: str, person_id: str, face_id: str, user_data: str | None, *, kind: GroupKind = PERSON_GROUP
+    ) -> PersistedFace: ...
+    def delete_face(self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP) -> None: ...
+    def iter_faces(
+        self, group_id: str, person_id: str | None = None, *, kind: GroupKind = PERSON_GROUP
+    ) -> Iterator[PersistedFace]: ...
 
     # training
-    def request_training(self, group_id: str) -> TrainingStatus:
+    def request_training(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
         """Start a training and answer at once (the status is then `running`)."""
         ...
 
-    def train(self, group_id: str) -> TrainingStatus:
+    def train(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
         """Train and wait: the final status, `succeeded` or `failed`."""
         ...
 
-    def training_status(self, group_id: str) -> TrainingStatus: ...
+    def training_status(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        """A group never trained answers 404 PersonGroupNotTrained, as Azure does."""
+        ...
 
     # operations on images and face ids, answered in the Face API's JSON
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]: ...
     def identify(
-        self, group_id: str, face_ids: list[str], *, max_candidates: int = 10, confidence_threshold: float | None = None
-    ) -> list[dict[str, Any]]: ...
+        self,
+        group_id: str,
+        face_ids: list[str],
+        *,
+        max_candidates: int = 10,
+        confidence_threshold: float | None = None,
+        kind: GroupKind = PERSON_GROUP,
+    ) -> list[dict[str, Any]]:
+        """Azure's answers: an unknown group or faceId is 400 here (PersonGroupNotFound, FaceNotFound)."""
+        ...
+
     def verify_faces(self, face_id1: str, face_id2: str) -> dict[str, Any]: ...
-    def verify_person(self, face_id: str, group_id: str, person_id: str) -> dict[str, Any]: ...
+    def verify_person(
+        self, face_id: str, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP
+    ) -> dict[str, Any]: ...
 
     # what the product adds: one image to named faces in one call
     def recognize(
@@ -94,3 +142,14 @@ class FaceApi(FaceListApi, Protocol):  # face lists, find-similar and group: fac
     ) -> list[RecognizedFace]:
         """Every face of the image, largest first, each with its candidates and their names."""
         ...
+
+
+def all_persons(face_api: FaceApi, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> Iterator[Person]:
+    """Every person of a group, a page at a time: list_persons answers at most PAGE_SIZE."""
+    start = None
+    while True:
+        page = face_api.list_persons(group_id, start, PAGE_SIZE, kind=kind)
+        yield from page
+        if len(page) < PAGE_SIZE:
+            return
+        start = page[-1].person_id

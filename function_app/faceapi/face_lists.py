@@ -20,24 +20,33 @@ MAX_COMPARED_FACES = 1000  # faceIds of find-similar and group
 
 class ListKind(Enum):
     """The two kinds of face list; the value is their route segment. A face list holds up to 1,000
-    faces and is searched as it is; a large face list is searched as of its last training."""
+    faces and is searched as it is; a large face list is searched as of its last training.
+    Its attributes are named as GroupKind's (group_kinds.py), which is a separate type because the
+    two kinds of collection have different operations (no persons here, no training of a face list)."""
 
     FACE_LIST = "facelists"
     LARGE_FACE_LIST = "largefacelists"
 
     @property
-    def id_field(self) -> str:
+    def route(self) -> str:
+        return self.value
+
+    @property
+    def id_name(self) -> str:
         return "faceListId" if self is ListKind.FACE_LIST else "largeFaceListId"
 
     @property
     def label(self) -> str:
         return "Face list" if self is ListKind.FACE_LIST else "Large face list"
 
+    @property
+    def snake(self) -> str:
+        """In the names of its functions: create_face_list, create_large_face_list."""
+        return "face_list" if self is ListKind.FACE_LIST else "large_face_list"
+
     def check_id(self, list_id: str) -> None:
         if not isinstance(list_id, str) or not LIST_ID_PATTERN.fullmatch(list_id):
-            raise BadArgument(
-                f"Invalid {self.id_field} {list_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'."
-            )
+            raise BadArgument(f"Invalid {self.id_name} {list_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
 
 
 class MatchMode(Enum):
@@ -58,7 +67,7 @@ class FaceList:
     persisted_faces: tuple[PersistedFace, ...] | None = None  # a face list's get answers its faces
 
     def to_dict(self, *, with_recognition_model: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {self.kind.id_field: self.list_id, "name": self.name, "userData": self.user_data}
+        data: dict[str, Any] = {self.kind.id_name: self.list_id, "name": self.name, "userData": self.user_data}
         if with_recognition_model:
             data["recognitionModel"] = self.recognition_model
         if self.persisted_faces is not None:

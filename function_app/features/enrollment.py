@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import BadArgument, FaceApiError, PersonGroupNotFound
 from ..faceapi import FaceApi
+from ..faceapi.base import all_persons
 from ..models import TrainingStatus
 from .photos import PHOTO_SUFFIXES, Photo, photos_by_person, photos_in_folder
 
@@ -55,7 +56,7 @@ def enroll_photos(
         face_api.get_group(group_id)
     except PersonGroupNotFound:
         face_api.create_group(group_id, group_id)
-    existing = {p.name: p.person_id for p in face_api.list_persons(group_id)}
+    existing = {p.name: p.person_id for p in all_persons(face_api, group_id)}
     enrolled = {(f.person_id, f.user_data) for f in face_api.iter_faces(group_id)}
     report = EnrollmentReport(group_id, total=sum(len(p) for p in people.values()))
     for name, person_photos in people.items():

@@ -4,6 +4,8 @@ Containers:
     persongroups  {groupId}.json: the group records, so that listing groups reads only them
     facegroups    {groupId}/persons/, {groupId}/faces/, {groupId}/training/: the local gallery (see
                   faceapi/local/gallery.py and training.py), one prefix per group so a delete is one sweep;
+                  large person groups under large.groups/; .operations/{operationId}.json: the long-running
+                  operations of the v1.1+ API (features/operations.py). No group id contains a '.'.
                   FaceLists/ and LargeFaceLists/: the face lists (faceapi/local/face_lists.py), capitalised
                   so that no group id can meet them
     faceids       {faceId}.json: faces from detect, kept for their time to live
@@ -21,6 +23,7 @@ GALLERY_CONTAINER = "facegroups"
 FACE_IDS_CONTAINER = "faceids"
 SIGHTINGS_CONTAINER = "sightings"
 ENROLLMENTS_CONTAINER = "enrollments"
+OPERATIONS_PREFIX = ".operations/"  # in GALLERY_CONTAINER
 APP_CONTAINERS = (GROUPS_CONTAINER, GALLERY_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER, ENROLLMENTS_CONTAINER)
 
 TRAIN_QUEUE = "train-requests"

@@ -31,11 +31,11 @@ def _face_list(kind: ListKind, data: dict[str, Any]) -> FaceList:
     faces = data.get("persistedFaces")
     return FaceList(
         kind,
-        data[kind.id_field],
+        data[kind.id_name],
         data.get("name", ""),
         data.get("userData"),
         data.get("recognitionModel") or RECOGNITION_MODEL,
-        tuple(PersistedFace(f["persistedFaceId"], data[kind.id_field], f.get("userData")) for f in faces)
+        tuple(PersistedFace(f["persistedFaceId"], data[kind.id_name], f.get("userData")) for f in faces)
         if faces is not None
         else None,
     )
@@ -87,7 +87,7 @@ class AzureFaceListApi:
             found = self._json(lambda: lists.list(return_recognition_model=True, start=start, top=top, raw=True))
         else:  # the service pages large face lists only: a face list's page is cut here
             found = self._json(lambda: lists.list(return_recognition_model=True, raw=True))
-            found = [f for f in found if start is None or f[kind.id_field] > start][:top]
+            found = [f for f in found if start is None or f[kind.id_name] > start][:top]
         return [_face_list(kind, {**f, "persistedFaces": None}) for f in found]
 
     def add_list_face(

@@ -1,7 +1,9 @@
-"""The Face API answered by the Azure Face API (FACE_ENGINE=azure): this app's groups, persons,
-faces, training, detect, identify and verify are the service's person groups and calls, made with
-its SDK (`azure-cognitiveservices-vision-face`). Answers are passed on as the service's JSON, and its
-errors with their codes. Identification and verification need Limited Access approval on Azure.
+"""The Face API answered by the Azure Face API (FACE_ENGINE=azure): this app's groups (person groups
+and large person groups), persons, faces, training, detect, identify and verify are the service's own
+and its calls, made with its v1.0 SDK (`azure-cognitiveservices-vision-face`, which has both kinds of
+group; the maintained `azure-ai-vision-face` has large person groups only). Answers are passed on as
+the service's JSON, and its errors with their codes. Identification and verification need Limited
+Access approval on Azure.
 
 Because this app speaks the same API, AZURE_FACE_ENDPOINT may also be another instance of it.
 """
@@ -31,7 +33,8 @@ from ...models import (
     TrainingStatus,
 )
 from ...settings import Settings
-from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
+from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE, all_persons
+from ..group_kinds import LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
 from .client import call, create_face_client, target_face_param
 from .face_lists import AzureFaceListApi
 
@@ -66,69 +69,91 @@ class AzureFaceApi(AzureFaceListApi):
         response = call(operation, self.endpoint, sleep=self._sleep).response
         return response.json() if response.content else None
 
-    # -- person groups -------------------------------------------------------------------------
+    # -- the SDK's operations for a kind of group ----------------------------------------------
+    def _groups(self, kind: GroupKind) -> Any:
+        return self._client.large_person_group if kind == LARGE_PERSON_GROUP else self._client.person_group
+
+    def _persons(self, kind: GroupKind) -> Any:
+        client = self._client
+        return client.large_person_group_person if kind == LARGE_PERSON_GROUP else client.person_group_person
+
+    @staticmethod
+    def _group(data: dict[str, Any], kind: GroupKind) -> PersonGroup:
+        return PersonGroup.from_dict({**data, "personGroupId": data[kind.id_name]})
+
+    # -- groups --------------------------------------------------------------------------------
     def create_group(
-        self, group_id: str, name: str, user_data: str | None = None, recognition_model: str | None = None
+        self,
+        group_id: str,
+        name: str,
+        user_data: str | None = None,
+        recognition_model: str | None = None,
+        *,
+        kind: GroupKind = PERSON_GROUP,
     ) -> PersonGroup:
         model = recognition_model or self.settings.azure_face_recognition_model
-        groups = self._client.person_group
+        groups = self._groups(kind)
         self._json(lambda: groups.create(group_id, name, user_data, recognition_model=model, raw=True))
         return PersonGroup(group_id, name, user_data, recognition_model=model)
 
-    def get_group(self, group_id: str) -> PersonGroup:
-        groups = self._client.person_group
-        return PersonGroup.from_dict(self._json(lambda: groups.get(group_id, return_recognition_model=True, raw=True)))
+    def get_group(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> PersonGroup:
+        groups = self._groups(kind)
+        return self._group(self._json(lambda: groups.get(group_id, return_recognition_model=True, raw=True)), kind)
 
-    def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
-        groups = self._client.person_group
+    def update_group(
+        self, group_id: str, name: str | None = None, user_data: str | None = None, *, kind: GroupKind = PERSON_GROUP
+    ) -> PersonGroup:
+        groups = self._groups(kind)
         self._json(lambda: groups.update(group_id, name or None, user_data, raw=True))
-        return self.get_group(group_id)
+        return self.get_group(group_id, kind=kind)
 
-    def delete_group(self, group_id: str) -> None:
-        groups = self._client.person_group
+    def delete_group(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> None:
+        groups = self._groups(kind)
         self._json(lambda: groups.delete(group_id, raw=True))
         with self._names_lock:
             self._names.pop(group_id, None)
 
-    def list_groups(self, start: str | None = None, top: int = PAGE_SIZE) -> list[PersonGroup]:
-        groups = self._client.person_group
+    def list_groups(
+        self, start: str | None = None, top: int = PAGE_SIZE, *, kind: GroupKind = PERSON_GROUP
+    ) -> list[PersonGroup]:
+        groups = self._groups(kind)
         found = self._json(lambda: groups.list(start, top, return_recognition_model=True, raw=True))
-        return [PersonGroup.from_dict(g) for g in found]
+        return [self._group(g, kind) for g in found]
 
     # -- persons and their faces ---------------------------------------------------------------
-    def create_person(self, group_id: str, name: str, user_data: str | None = None) -> Person:
-        persons = self._client.person_group_person
+    def create_person(
+        self, group_id: str, name: str, user_data: str | None = None, *, kind: GroupKind = PERSON_GROUP
+    ) -> Person:
+        persons = self._persons(kind)
         created = self._json(lambda: persons.create(group_id, name, user_data, raw=True))
         return Person(created["personId"], name, user_data)
 
-    def get_person(self, group_id: str, person_id: str) -> Person:
-        persons = self._client.person_group_person
+    def get_person(self, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP) -> Person:
+        persons = self._persons(kind)
         return Person.from_dict(self._json(lambda: persons.get(group_id, person_id, raw=True)))
 
     def update_person(
-        self, group_id: str, person_id: str, name: str | None = None, user_data: str | None = None
+        self,
+        group_id: str,
+        person_id: str,
+        name: str | None = None,
+        user_data: str | None = None,
+        *,
+        kind: GroupKind = PERSON_GROUP,
     ) -> Person:
-        persons = self._client.person_group_person
+        persons = self._persons(kind)
         self._json(lambda: persons.update(group_id, person_id, name or None, user_data, raw=True))
-        return self.get_person(group_id, person_id)
+        return self.get_person(group_id, person_id, kind=kind)
 
-    def delete_person(self, group_id: str, person_id: str) -> None:
-        persons = self._client.person_group_person
+    def delete_person(self, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP) -> None:
+        persons = self._persons(kind)
         self._json(lambda: persons.delete(group_id, person_id, raw=True))
 
-    def list_persons(self, group_id: str, start: str | None = None, top: int = PAGE_SIZE) -> list[Person]:
-        persons = self._client.person_group_person
+    def list_persons(
+        self, group_id: str, start: str | None = None, top: int = PAGE_SIZE, *, kind: GroupKind = PERSON_GROUP
+    ) -> list[Person]:
+        persons = self._persons(kind)
         return [Person.from_dict(p) for p in self._json(lambda: persons.list(group_id, start, top, raw=True))]
-
-    def _all_persons(self, group_id: str) -> Iterator[Person]:
-        """Every person of the group, a page of the service's 1000 at a time."""
-        start = None
-        while True:
-            page = self.list_persons(group_id, start, PAGE_SIZE)
-            yield from page
-            if len(page) < PAGE_SIZE:
-                return
-            start = page[-1].person_id
 
     def add_face(
         self,
@@ -138,8 +163,9 @@ class AzureFaceApi(AzureFaceListApi):
         *,
         target_face: FaceRectangle | None = None,
         user_data: str | None = None,
+        kind: GroupKind = PERSON_GROUP,
     ) -> PersistedFace:
-        persons = self._client.person_group_person
+        persons = self._persons(kind)
         added = self._json(
             lambda: persons.add_face_from_stream(
                 group_id,
@@ -153,31 +179,42 @@ class AzureFaceApi(AzureFaceListApi):
         )
         return PersistedFace(added["persistedFaceId"], person_id, user_data)
 
-    def get_face(self, group_id: str, person_id: str, face_id: str) -> PersistedFace:
-        persons = self._client.person_group_person
+    def get_face(self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP) -> PersistedFace:
+        persons = self._persons(kind)
         face = self._json(lambda: persons.get_face(group_id, person_id, face_id, raw=True))
         return PersistedFace(face["persistedFaceId"], person_id, face.get("userData"))
 
-    def delete_face(self, group_id: str, person_id: str, face_id: str) -> None:
-        persons = self._client.person_group_person
+    def update_face(
+        self, group_id: str, person_id: str, face_id: str, user_data: str | None, *, kind: GroupKind = PERSON_GROUP
+    ) -> PersistedFace:
+        persons = self._persons(kind)
+        self._json(lambda: persons.update_face(group_id, person_id, face_id, user_data, raw=True))
+        return self.get_face(group_id, person_id, face_id, kind=kind)
+
+    def delete_face(self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP) -> None:
+        persons = self._persons(kind)
         self._json(lambda: persons.delete_face(group_id, person_id, face_id, raw=True))
 
-    def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[PersistedFace]:
+    def iter_faces(
+        self, group_id: str, person_id: str | None = None, *, kind: GroupKind = PERSON_GROUP
+    ) -> Iterator[PersistedFace]:
         """One call per face (the service lists face ids only): for enrollment, not the frame path."""
-        persons = [self.get_person(group_id, person_id)] if person_id else self._all_persons(group_id)
+        persons = (
+            [self.get_person(group_id, person_id, kind=kind)] if person_id else all_persons(self, group_id, kind=kind)
+        )
         for person in persons:
             for face_id in person.persisted_face_ids:
-                yield self.get_face(group_id, person.person_id, face_id)
+                yield self.get_face(group_id, person.person_id, face_id, kind=kind)
 
     # -- training ------------------------------------------------------------------------------
-    def request_training(self, group_id: str) -> TrainingStatus:
-        groups = self._client.person_group
+    def request_training(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        groups = self._groups(kind)
         self._json(lambda: groups.train(group_id, raw=True))  # 202: the service trains on its own
-        return self.training_status(group_id)
+        return self.training_status(group_id, kind=kind)
 
-    def train(self, group_id: str) -> TrainingStatus:
-        self.request_training(group_id)
-        return self._wait_for_training(lambda: self.training_status(group_id))
+    def train(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        self.request_training(group_id, kind=kind)
+        return self._wait_for_training(lambda: self.training_status(group_id, kind=kind))
 
     def _wait_for_training(self, status_of: Callable[[], TrainingStatus]) -> TrainingStatus:
         """Poll a training the service runs until it ends (or TRAINING_TIMEOUT_SECONDS pass)."""
@@ -188,8 +225,8 @@ class AzureFaceApi(AzureFaceListApi):
                 return status
             self._sleep(TRAINING_POLL_SECONDS)
 
-    def training_status(self, group_id: str) -> TrainingStatus:
-        groups = self._client.person_group
+    def training_status(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        groups = self._groups(kind)
         return TrainingStatus.from_dict(self._json(lambda: groups.get_training_status(group_id, raw=True)))
 
     # -- operations on images and face ids -----------------------------------------------------
@@ -209,13 +246,19 @@ class AzureFaceApi(AzureFaceListApi):
         )
 
     def identify(
-        self, group_id: str, face_ids: list[str], *, max_candidates: int = 10, confidence_threshold: float | None = None
+        self,
+        group_id: str,
+        face_ids: list[str],
+        *,
+        max_candidates: int = 10,
+        confidence_threshold: float | None = None,
+        kind: GroupKind = PERSON_GROUP,
     ) -> list[dict[str, Any]]:
         faces = self._client.face
         return self._json(
             lambda: faces.identify(
                 face_ids,
-                person_group_id=group_id,
+                **{_sdk_group_argument(kind): group_id},
                 max_num_of_candidates_returned=max_candidates,
                 confidence_threshold=confidence_threshold,
                 raw=True,
@@ -226,9 +269,12 @@ class AzureFaceApi(AzureFaceListApi):
         faces = self._client.face
         return self._json(lambda: faces.verify_face_to_face(face_id1, face_id2, raw=True))
 
-    def verify_person(self, face_id: str, group_id: str, person_id: str) -> dict[str, Any]:
+    def verify_person(
+        self, face_id: str, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP
+    ) -> dict[str, Any]:
         faces = self._client.face
-        return self._json(lambda: faces.verify_face_to_person(face_id, person_id, person_group_id=group_id, raw=True))
+        group = {_sdk_group_argument(kind): group_id}
+        return self._json(lambda: faces.verify_face_to_person(face_id, person_id, raw=True, **group))
 
     # -- recognize: the frame pipeline ---------------------------------------------------------
     def recognize(
@@ -265,7 +311,12 @@ class AzureFaceApi(AzureFaceListApi):
         with self._names_lock:
             fetched, names = self._names.get(group_id, (0.0, {}))
         if time.monotonic() - fetched > NAMES_TTL_SECONDS or not person_ids <= names.keys():
-            names = {p.person_id: p.name for p in self._all_persons(group_id)}
+            names = {p.person_id: p.name for p in all_persons(self, group_id)}
             with self._names_lock:
                 self._names[group_id] = (time.monotonic(), names)
         return names
+
+
+def _sdk_group_argument(kind: GroupKind) -> str:
+    """The SDK's keyword for the group in identify and verify."""
+    return "large_person_group_id" if kind == LARGE_PERSON_GROUP else "person_group_id"

@@ -36,7 +36,8 @@ from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import TRAIN_QUEUE
 from ...storage.messages import send_json
 from ..face_lists import FaceList, ListKind
-from .gallery import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, EnrolledFace, Gallery, _check_text, _check_uuid, _dump
+from .gallery import EnrolledFace, Gallery
+from .records import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, check_text, check_uuid, dump_json
 from .training import TrainedIndex, TrainingState
 
 _PREFIX = {ListKind.FACE_LIST: "FaceLists", ListKind.LARGE_FACE_LIST: "LargeFaceLists"}
@@ -84,12 +85,12 @@ class FaceListStore:
         self, kind: ListKind, list_id: str, name: str, user_data: str | None, recognition_model: str | None
     ) -> FaceList:
         kind.check_id(list_id)
-        _check_text(name, "name", MAX_NAME, required=True)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        check_text(name, "name", MAX_NAME, required=True)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         face_list = FaceList(kind, list_id, name, user_data or None, recognition_model or RECOGNITION_MODEL)
         record = {**face_list.to_dict(with_recognition_model=True), "createdDateTime": iso(utc_now())}
         try:
-            self.storage.put_blob(CONTAINER, self._record_blob(kind, list_id), _dump(record), only_if_new=True)
+            self.storage.put_blob(CONTAINER, self._record_blob(kind, list_id), dump_json(record), only_if_new=True)
         except PreconditionFailed:
             raise _EXISTS[kind](f"{kind.label} {list_id!r} already exists.") from None
         return face_list
@@ -146,7 +147,7 @@ class FaceListStore:
         persisted = self.gallery.enroll(image, target_face, list_id, user_data)
         base = self._faces_prefix(kind, list_id) + persisted.persisted_face_id
         self.storage.put_blob(CONTAINER, f"{base}.photo", image)
-        self.storage.put_blob(CONTAINER, f"{base}.json", _dump(persisted.to_record()))
+        self.storage.put_blob(CONTAINER, f"{base}.json", dump_json(persisted.to_record()))
         try:
             self._record(kind, list_id)
         except NotFound:  # the list was deleted while the face was being added: leave nothing behind
@@ -156,7 +157,7 @@ class FaceListStore:
 
     def _face_blob(self, kind: ListKind, list_id: str, face_id: str) -> str:
         self._record(kind, list_id)
-        face_id = _check_uuid(face_id, PersistedFaceNotFound, "Persisted face")
+        face_id = check_uuid(face_id, PersistedFaceNotFound, "Persisted face")
         return f"{self._faces_prefix(kind, list_id)}{face_id}.json"
 
     def get_face(self, kind: ListKind, list_id: str, face_id: str) -> EnrolledFace:
@@ -167,10 +168,10 @@ class FaceListStore:
         return EnrolledFace.from_record(json.loads(data))
 
     def update_face(self, kind: ListKind, list_id: str, face_id: str, user_data: str | None) -> None:
-        _check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
+        check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
         face = self.get_face(kind, list_id, face_id)
         record = {**face.to_record(), "userData": user_data or None}
-        self.storage.put_blob(CONTAINER, self._face_blob(kind, list_id, face_id), _dump(record))
+        self.storage.put_blob(CONTAINER, self._face_blob(kind, list_id, face_id), dump_json(record))
 
     def delete_face(self, kind: ListKind, list_id: str, face_id: str) -> None:
         face = self.get_face(kind, list_id, face_id)

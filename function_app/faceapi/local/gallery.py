@@ -1,12 +1,14 @@
-"""Person groups, persons and their persisted faces (photo and embedding), kept in blob storage.
+"""Person groups (or large person groups), persons and their persisted faces (photo and embedding),
+kept in blob storage.
 
-Group records live in the groups container (`{groupId}.json`), so listing groups reads only
+Group records live in the groups container (`{prefix}{groupId}.json`), so listing groups reads only
 them. Everything else lies in the gallery container, one prefix per group so that deleting a
 group is one sweep (storage/layout.py):
-    {groupId}/persons/{personId}.json
-    {groupId}/faces/{personId}/{persistedFaceId}.json   record with the embedding
-    {groupId}/faces/{personId}/{persistedFaceId}.photo  the uploaded bytes
-    {groupId}/training/...                              see training.py
+    {prefix}{groupId}/persons/{personId}.json
+    {prefix}{groupId}/faces/{personId}/{persistedFaceId}.json   record with the embedding
+    {prefix}{groupId}/faces/{personId}/{persistedFaceId}.photo  the uploaded bytes
+    {prefix}{groupId}/training/...                              see training.py
+`{prefix}` is the kind's (group_kinds.py): empty for person groups, `large.groups/` for large ones.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,14 +25,11 @@ import numpy as np
 from ...clock import iso, utc_now
 from ...engines import FaceEngine
 from ...errors import (
-    BadArgument,
     FaceTooBlurry,
     FaceTooSmall,
     MultipleFaces,
     NoFaceFound,
     PersistedFaceNotFound,
-    PersonGroupExists,
-    PersonGroupNotFound,
     PersonNotFound,
 )
 from ...imaging import decode_upload
@@ -39,11 +38,10 @@ from ...settings import Settings
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import GROUPS_CONTAINER
-from ..base import check_group_id
+from ..base import PAGE_SIZE, check_group_id
+from ..group_kinds import PERSON_GROUP, GroupKind
+from .records import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, check_text, check_uuid, dump_json
 
-MAX_NAME = 128
-MAX_USER_DATA = 16 * 1024
-MAX_FACE_USER_DATA = 1024
 # A detected face belongs to the target rectangle when at least this share of it lies inside.
 TARGET_OVERLAP = 0.5
 
@@ -78,33 +76,22 @@ class EnrolledFace(PersistedFace):
         )
 
 
-def _check_text(value: str | None, what: str, limit: int, *, required: bool) -> None:
-    if value is None or value == "":
-        if required:
-            raise BadArgument(f"{what} is required.")
-        return
-    if not isinstance(value, str):
-        raise BadArgument(f"{what} must be a string.")
-    if len(value) > limit:
-        raise BadArgument(f"{what} is {len(value)} characters long; the limit is {limit}.")
-
-
-def _check_uuid(value: str, error: type[Exception], what: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise error(f"{what} {value!r} is not found.") from None
-
-
-def _dump(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 class Gallery:
-    def __init__(self, storage: Storage, engine: FaceEngine, settings: Settings):
+    def __init__(self, storage: Storage, engine: FaceEngine, settings: Settings, kind: GroupKind = PERSON_GROUP):
         self.storage = storage
         self.engine = engine
         self.settings = settings
+        self.kind = kind
+
+    def root(self, group_id: str) -> str:
+        """The prefix of everything the group holds in the gallery container."""
+        return f"{self.kind.storage_prefix}{group_id}/"
+
+    def _group_blob(self, group_id: str) -> str:
+        return f"{self.kind.storage_prefix}{group_id}.json"
+
+    def _not_found(self, group_id: str) -> Exception:
+        return self.kind.not_found(f"{self.kind.label} {group_id!r} is not found.")
 
     # -- blobs ---------------------------------------------------------------------------------
     def _read(self, name: str, container: str = CONTAINER) -> dict[str, Any] | None:
@@ -123,27 +110,32 @@ class Gallery:
     def create_group(
         self, group_id: str, name: str, user_data: str | None = None, recognition_model: str | None = None
     ) -> PersonGroup:
-        """`recognition_model` is checked by the caller and not kept: embeddings are always dlib's."""
-        check_group_id(group_id)
-        _check_text(name, "name", MAX_NAME, required=True)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        """`recognition_model` (checked by the caller) is kept to be echoed as Azure does; the
+        embeddings are the engine's whichever is named."""
+        check_group_id(group_id, self.kind.id_name)
+        check_text(name, "name", MAX_NAME, required=True)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         group = PersonGroup(group_id, name, user_data or None, iso(utc_now()))
-        record = {**group.to_dict(), "createdDateTime": group.created}
+        if recognition_model:
+            group = replace(group, recognition_model=recognition_model.strip().lower())
+        record = {**group.to_dict(), "createdDateTime": group.created, "recognitionModel": group.recognition_model}
         try:
-            self.storage.put_blob(GROUPS_CONTAINER, f"{group_id}.json", _dump(record), only_if_new=True)
+            self.storage.put_blob(GROUPS_CONTAINER, self._group_blob(group_id), dump_json(record), only_if_new=True)
         except PreconditionFailed:
-            raise PersonGroupExists(f"Person group {group_id!r} already exists.") from None
+            raise self.kind.exists(f"{self.kind.label} {group_id!r} already exists.") from None
         return group
 
     def get_group(self, group_id: str) -> PersonGroup:
-        check_group_id(group_id)
-        data = self._read(f"{group_id}.json", GROUPS_CONTAINER)
+        check_group_id(group_id, self.kind.id_name)
+        data = self._read(self._group_blob(group_id), GROUPS_CONTAINER)
         if data is None:
-            raise PersonGroupNotFound(f"Person group {group_id!r} is not found.")
+            raise self._not_found(group_id)
         return PersonGroup.from_dict(data)
 
     def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
-        self.update_record(GROUPS_CONTAINER, f"{group_id}.json", name, user_data, lambda: self.get_group(group_id))
+        self.update_record(
+            GROUPS_CONTAINER, self._group_blob(group_id), name, user_data, lambda: self.get_group(group_id)
+        )
         return self.get_group(group_id)
 
     def update_record(
@@ -151,8 +143,8 @@ class Gallery:
     ) -> None:
         """Set the name and userData of a group's or list's record (`check` raises if it is gone), with
         its ETag, so that a concurrent change is never lost."""
-        _check_text(name, "name", MAX_NAME, required=False)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        check_text(name, "name", MAX_NAME, required=False)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         while True:
             check()
             blob = self.storage.get_blob(container, blob_name)
@@ -162,7 +154,7 @@ class Gallery:
             if user_data is not None:
                 data["userData"] = user_data or None
             try:
-                self.storage.put_blob(container, blob_name, _dump(data), if_match=blob.etag)
+                self.storage.put_blob(container, blob_name, dump_json(data), if_match=blob.etag)
                 return
             except PreconditionFailed:
                 continue  # changed or deleted meanwhile: read again
@@ -170,13 +162,16 @@ class Gallery:
     def delete_group(self, group_id: str) -> None:
         self.get_group(group_id)
         # Contents first, the record last: an interrupted delete can be run again.
-        self._delete_prefix(f"{group_id}/")
-        self.storage.delete_blob(GROUPS_CONTAINER, f"{group_id}.json")
+        self._delete_prefix(self.root(group_id))
+        self.storage.delete_blob(GROUPS_CONTAINER, self._group_blob(group_id))
 
-    def list_groups(self, start: str | None = None, top: int = 1000) -> list[PersonGroup]:
+    def list_groups(self, start: str | None = None, top: int = PAGE_SIZE) -> list[PersonGroup]:
         groups = []
-        for blob in self.storage.list_blobs(GROUPS_CONTAINER):
-            group_id = blob.name.removesuffix(".json")
+        prefix = self.kind.storage_prefix
+        for blob in self.storage.list_blobs(GROUPS_CONTAINER, prefix):
+            group_id = blob.name[len(prefix) :].removesuffix(".json")
+            if "/" in group_id:
+                continue  # another kind's record
             if start is None or group_id > start:
                 groups.append(self.get_group(group_id))
                 if len(groups) >= top:
@@ -186,23 +181,23 @@ class Gallery:
     # -- persons -------------------------------------------------------------------------------
     def create_person(self, group_id: str, name: str, user_data: str | None = None) -> Person:
         self.get_group(group_id)
-        _check_text(name, "name", MAX_NAME, required=True)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        check_text(name, "name", MAX_NAME, required=True)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         person = Person(str(uuid.uuid4()), name, user_data or None)
         record = {"personId": person.person_id, "name": name, "userData": person.user_data}
-        self.storage.put_blob(CONTAINER, f"{group_id}/persons/{person.person_id}.json", _dump(record))
+        self.storage.put_blob(CONTAINER, f"{self.root(group_id)}persons/{person.person_id}.json", dump_json(record))
         return person
 
     def _person_record(self, group_id: str, person_id: str) -> dict[str, Any]:
         self.get_group(group_id)
-        person_id = _check_uuid(person_id, PersonNotFound, "Person")
-        data = self._read(f"{group_id}/persons/{person_id}.json")
+        person_id = check_uuid(person_id, PersonNotFound, "Person")
+        data = self._read(f"{self.root(group_id)}persons/{person_id}.json")
         if data is None:
-            raise PersonNotFound(f"Person {person_id} is not found in person group {group_id!r}.")
+            raise PersonNotFound(f"Person {person_id} is not found in {self.kind.label.lower()} {group_id!r}.")
         return data
 
     def _face_ids(self, group_id: str, person_id: str) -> tuple[str, ...]:
-        prefix = f"{group_id}/faces/{person_id}/"
+        prefix = f"{self.root(group_id)}faces/{person_id}/"
         return tuple(
             b.name[len(prefix) : -len(".json")]
             for b in self.storage.list_blobs(CONTAINER, prefix)
@@ -216,38 +211,47 @@ class Gallery:
     def update_person(
         self, group_id: str, person_id: str, name: str | None = None, user_data: str | None = None
     ) -> Person:
-        _check_text(name, "name", MAX_NAME, required=False)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        check_text(name, "name", MAX_NAME, required=False)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         data = self._person_record(group_id, person_id)
         if name:
             data["name"] = name
         if user_data is not None:
             data["userData"] = user_data or None
-        self.storage.put_blob(CONTAINER, f"{group_id}/persons/{data['personId']}.json", _dump(data))
+        self.storage.put_blob(CONTAINER, f"{self.root(group_id)}persons/{data['personId']}.json", dump_json(data))
         return self.get_person(group_id, data["personId"])
 
     def delete_person(self, group_id: str, person_id: str) -> None:
         person_id = self._person_record(group_id, person_id)["personId"]
-        self.storage.delete_blob(CONTAINER, f"{group_id}/persons/{person_id}.json")
-        self._delete_prefix(f"{group_id}/faces/{person_id}/")
+        self.storage.delete_blob(CONTAINER, f"{self.root(group_id)}persons/{person_id}.json")
+        self._delete_prefix(f"{self.root(group_id)}faces/{person_id}/")
 
-    def list_persons(self, group_id: str, start: str | None = None, top: int = 1000) -> list[Person]:
-        self.get_group(group_id)
-        face_ids: dict[str, list[str]] = {}
-        for face in self.storage.list_blobs(CONTAINER, f"{group_id}/faces/"):
-            if face.name.endswith(".json"):
-                _, _, person_id, file = face.name.split("/")
-                face_ids.setdefault(person_id, []).append(file[: -len(".json")])
+    def list_persons(self, group_id: str, start: str | None = None, top: int = PAGE_SIZE) -> list[Person]:
+        """A page of persons in personId order, after `start`."""
         persons = []
-        for blob in self.storage.list_blobs(CONTAINER, f"{group_id}/persons/"):
-            data = self._read(blob.name)
-            if data is None or (start is not None and data["personId"] <= start):
-                continue
-            pid = data["personId"]
-            persons.append(Person(pid, data["name"], data.get("userData"), tuple(face_ids.get(pid, ()))))
+        for person in self.iter_persons(group_id, start):
+            persons.append(person)
             if len(persons) >= top:
                 break
         return persons
+
+    def iter_persons(self, group_id: str, start: str | None = None) -> Iterator[Person]:
+        """Every person of the group in personId order (after `start`), with their face ids."""
+        self.get_group(group_id)
+        faces_prefix = f"{self.root(group_id)}faces/"
+        face_ids: dict[str, list[str]] = {}
+        for face in self.storage.list_blobs(CONTAINER, faces_prefix):
+            if face.name.endswith(".json"):
+                person_id, file = face.name[len(faces_prefix) :].split("/")
+                face_ids.setdefault(person_id, []).append(file[: -len(".json")])
+        persons_prefix = f"{self.root(group_id)}persons/"
+        for blob in self.storage.list_blobs(CONTAINER, persons_prefix):
+            if start is not None and blob.name[len(persons_prefix) :].removesuffix(".json") <= start:
+                continue  # before the page: not read at all
+            data = self._read(blob.name)
+            if data is not None:
+                pid = data["personId"]
+                yield Person(pid, data["name"], data.get("userData"), tuple(face_ids.get(pid, ())))
 
     # -- persisted faces -----------------------------------------------------------------------
     def add_face(
@@ -263,10 +267,10 @@ class Gallery:
         recognition, and store the photo with its embedding."""
         person_id = self._person_record(group_id, person_id)["personId"]
         persisted = self.enroll(image, target_face, person_id, user_data)
-        base = f"{group_id}/faces/{person_id}/{persisted.persisted_face_id}"
+        base = f"{self.root(group_id)}faces/{person_id}/{persisted.persisted_face_id}"
         self.storage.put_blob(CONTAINER, f"{base}.photo", image)
-        self.storage.put_blob(CONTAINER, f"{base}.json", _dump(persisted.to_record()))
-        if self._read(f"{group_id}/persons/{person_id}.json") is None:
+        self.storage.put_blob(CONTAINER, f"{base}.json", dump_json(persisted.to_record()))
+        if self._read(f"{self.root(group_id)}persons/{person_id}.json") is None:
             # The person was deleted while the face was being added: leave nothing behind.
             self._delete_prefix(f"{base}.")
             raise PersonNotFound(f"Person {person_id} was deleted while the face was being added.")
@@ -276,7 +280,7 @@ class Gallery:
         self, image: bytes, target_face: FaceRectangle | None, owner_id: str, user_data: str | None
     ) -> EnrolledFace:
         """The face to enroll from `image` for its owner (a person, or a face list), not stored yet."""
-        _check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
+        check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
         face = self._enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
         return EnrolledFace(
             persisted_face_id=str(uuid.uuid4()),
@@ -313,23 +317,41 @@ class Gallery:
 
     def get_face(self, group_id: str, person_id: str, face_id: str) -> EnrolledFace:
         person_id = self._person_record(group_id, person_id)["personId"]
-        face_id = _check_uuid(face_id, PersistedFaceNotFound, "Persisted face")
-        data = self._read(f"{group_id}/faces/{person_id}/{face_id}.json")
+        face_id = check_uuid(face_id, PersistedFaceNotFound, "Persisted face")
+        data = self._read(self._face_blob(group_id, person_id, face_id))
         if data is None:
             raise PersistedFaceNotFound(f"Persisted face {face_id} is not found.")
         return EnrolledFace.from_record(data)
 
+    def _face_blob(self, group_id: str, person_id: str, face_id: str, suffix: str = ".json") -> str:
+        return f"{self.root(group_id)}faces/{person_id}/{face_id}{suffix}"
+
+    def update_face(self, group_id: str, person_id: str, face_id: str, user_data: str | None) -> EnrolledFace:
+        """A persisted face's userData: the one thing about it that can change."""
+        check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
+        while True:
+            face = self.get_face(group_id, person_id, face_id)
+            name = self._face_blob(group_id, face.person_id, face.persisted_face_id)
+            try:
+                blob = self.storage.get_blob(CONTAINER, name)
+                face = replace(EnrolledFace.from_record(json.loads(blob.data)), user_data=user_data or None)
+                # Only over the version read: a face deleted meanwhile is not written back.
+                self.storage.put_blob(CONTAINER, name, dump_json(face.to_record()), if_match=blob.etag)
+                return face
+            except (BlobNotFound, PreconditionFailed):
+                continue  # deleted (get_face then says so) or changed meanwhile: read again
+
     def get_face_photo(self, group_id: str, person_id: str, face_id: str) -> bytes:
         face = self.get_face(group_id, person_id, face_id)
-        return self.storage.get_blob(CONTAINER, f"{group_id}/faces/{face.person_id}/{face_id}.photo").data
+        return self.storage.get_blob(CONTAINER, self._face_blob(group_id, face.person_id, face_id, ".photo")).data
 
     def delete_face(self, group_id: str, person_id: str, face_id: str) -> None:
         face = self.get_face(group_id, person_id, face_id)
-        self._delete_prefix(f"{group_id}/faces/{face.person_id}/{face.persisted_face_id}.")
+        self._delete_prefix(self._face_blob(group_id, face.person_id, face.persisted_face_id, "."))
 
     def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[EnrolledFace]:
         """Every persisted face of the group (or of one person), grouped by person."""
-        prefix = f"{group_id}/faces/" if person_id is None else f"{group_id}/faces/{person_id}/"
+        prefix = f"{self.root(group_id)}faces/" + (f"{person_id}/" if person_id else "")
         for blob in self.storage.list_blobs(CONTAINER, prefix):
             if blob.name.endswith(".json"):
                 data = self._read(blob.name)

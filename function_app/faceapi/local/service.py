@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from ...engines import FaceEngine
-from ...errors import BadArgument
+from ...errors import BadArgument, FaceNotFound, PersonGroupNotFound, with_status
 from ...imaging import decode_upload
 from ...models import DetectOptions, FaceRectangle, Image, Person, PersonGroup, RecognizedFace, TrainingStatus
 from ...settings import Settings
 from ...storage import Storage
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
+from ..group_kinds import GROUP_KINDS, PERSON_GROUP, GroupKind
 from .face_ids import FaceIdStore
 from .face_list_api import LocalFaceListApi
 from .face_lists import FaceListStore
@@ -29,45 +30,69 @@ class LocalFaceApi(LocalFaceListApi):
         self.settings = settings
         self.storage = storage
         self.engine = engine
-        self.gallery = Gallery(storage, engine, settings)
-        self.trainer = Trainer(self.gallery, storage)
+        self.galleries = {kind: Gallery(storage, engine, settings, kind) for kind in GROUP_KINDS}
+        self.trainers = {kind: Trainer(self.galleries[kind], storage) for kind in GROUP_KINDS}
+        self.gallery = self.galleries[PERSON_GROUP]  # the person groups', which the tools use
+        self.trainer = self.trainers[PERSON_GROUP]
         self.face_ids = FaceIdStore(storage)
         self.face_lists = FaceListStore(storage, self.gallery, settings)
 
-    # -- person groups, persons, faces: the gallery ----------------------------------------------
+    # -- groups, persons, faces: the gallery of the kind ---------------------------------------
     def create_group(
-        self, group_id: str, name: str, user_data: str | None = None, recognition_model: str | None = None
+        self,
+        group_id: str,
+        name: str,
+        user_data: str | None = None,
+        recognition_model: str | None = None,
+        *,
+        kind: GroupKind = PERSON_GROUP,
     ) -> PersonGroup:
-        return self.gallery.create_group(group_id, name, user_data, recognition_model)
+        return self.galleries[kind].create_group(group_id, name, user_data, recognition_model)
 
-    def get_group(self, group_id: str) -> PersonGroup:
-        return self.gallery.get_group(group_id)
+    def get_group(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> PersonGroup:
+        return self.galleries[kind].get_group(group_id)
 
-    def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
-        return self.gallery.update_group(group_id, name, user_data)
+    def update_group(
+        self, group_id: str, name: str | None = None, user_data: str | None = None, *, kind: GroupKind = PERSON_GROUP
+    ) -> PersonGroup:
+        return self.galleries[kind].update_group(group_id, name, user_data)
 
-    def delete_group(self, group_id: str) -> None:
-        self.gallery.delete_group(group_id)
+    def delete_group(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> None:
+        self.galleries[kind].get_group(group_id)
+        self.trainers[kind].check_not_training(group_id)
+        self.galleries[kind].delete_group(group_id)
 
-    def list_groups(self, start: str | None = None, top: int = PAGE_SIZE) -> list[PersonGroup]:
-        return self.gallery.list_groups(start, top)
+    def list_groups(
+        self, start: str | None = None, top: int = PAGE_SIZE, *, kind: GroupKind = PERSON_GROUP
+    ) -> list[PersonGroup]:
+        return self.galleries[kind].list_groups(start, top)
 
-    def create_person(self, group_id: str, name: str, user_data: str | None = None) -> Person:
-        return self.gallery.create_person(group_id, name, user_data)
+    def create_person(
+        self, group_id: str, name: str, user_data: str | None = None, *, kind: GroupKind = PERSON_GROUP
+    ) -> Person:
+        return self.galleries[kind].create_person(group_id, name, user_data)
 
-    def get_person(self, group_id: str, person_id: str) -> Person:
-        return self.gallery.get_person(group_id, person_id)
+    def get_person(self, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP) -> Person:
+        return self.galleries[kind].get_person(group_id, person_id)
 
     def update_person(
-        self, group_id: str, person_id: str, name: str | None = None, user_data: str | None = None
+        self,
+        group_id: str,
+        person_id: str,
+        name: str | None = None,
+        user_data: str | None = None,
+        *,
+        kind: GroupKind = PERSON_GROUP,
     ) -> Person:
-        return self.gallery.update_person(group_id, person_id, name, user_data)
+        return self.galleries[kind].update_person(group_id, person_id, name, user_data)
 
-    def delete_person(self, group_id: str, person_id: str) -> None:
-        self.gallery.delete_person(group_id, person_id)
+    def delete_person(self, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP) -> None:
+        self.galleries[kind].delete_person(group_id, person_id)
 
-    def list_persons(self, group_id: str, start: str | None = None, top: int = PAGE_SIZE) -> list[Person]:
-        return self.gallery.list_persons(group_id, start, top)
+    def list_persons(
+        self, group_id: str, start: str | None = None, top: int = PAGE_SIZE, *, kind: GroupKind = PERSON_GROUP
+    ) -> list[Person]:
+        return self.galleries[kind].list_persons(group_id, start, top)
 
     def add_face(
         self,
@@ -77,27 +102,35 @@ class LocalFaceApi(LocalFaceListApi):
         *,
         target_face: FaceRectangle | None = None,
         user_data: str | None = None,
+        kind: GroupKind = PERSON_GROUP,
     ) -> EnrolledFace:
-        return self.gallery.add_face(group_id, person_id, image, target_face=target_face, user_data=user_data)
+        return self.galleries[kind].add_face(group_id, person_id, image, target_face=target_face, user_data=user_data)
 
-    def get_face(self, group_id: str, person_id: str, face_id: str) -> EnrolledFace:
-        return self.gallery.get_face(group_id, person_id, face_id)
+    def get_face(self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP) -> EnrolledFace:
+        return self.galleries[kind].get_face(group_id, person_id, face_id)
 
-    def delete_face(self, group_id: str, person_id: str, face_id: str) -> None:
-        self.gallery.delete_face(group_id, person_id, face_id)
+    def update_face(
+        self, group_id: str, person_id: str, face_id: str, user_data: str | None, *, kind: GroupKind = PERSON_GROUP
+    ) -> EnrolledFace:
+        return self.galleries[kind].update_face(group_id, person_id, face_id, user_data)
 
-    def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[EnrolledFace]:
-        return self.gallery.iter_faces(group_id, person_id)
+    def delete_face(self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP) -> None:
+        self.galleries[kind].delete_face(group_id, person_id, face_id)
+
+    def iter_faces(
+        self, group_id: str, person_id: str | None = None, *, kind: GroupKind = PERSON_GROUP
+    ) -> Iterator[EnrolledFace]:
+        return self.galleries[kind].iter_faces(group_id, person_id)
 
     # -- training ------------------------------------------------------------------------------
-    def request_training(self, group_id: str) -> TrainingStatus:
-        return self.trainer.request(group_id)
+    def request_training(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        return self.trainers[kind].request(group_id)
 
-    def train(self, group_id: str) -> TrainingStatus:
-        return self.trainer.train(group_id)
+    def train(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        return self.trainers[kind].train(group_id)
 
-    def training_status(self, group_id: str) -> TrainingStatus:
-        return self.trainer.status(group_id)
+    def training_status(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        return self.trainers[kind].status(group_id)
 
     # -- detect, identify, verify --------------------------------------------------------------
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]:
@@ -120,14 +153,24 @@ class LocalFaceApi(LocalFaceListApi):
         return answers
 
     def identify(
-        self, group_id: str, face_ids: list[str], *, max_candidates: int = 10, confidence_threshold: float | None = None
+        self,
+        group_id: str,
+        face_ids: list[str],
+        *,
+        max_candidates: int = 10,
+        confidence_threshold: float | None = None,
+        kind: GroupKind = PERSON_GROUP,
     ) -> list[dict[str, Any]]:
         if not isinstance(face_ids, list) or not face_ids or not all(isinstance(f, str) for f in face_ids):
             raise BadArgument("'faceIds' must be a non-empty list of face ids from detect.")
         if len(face_ids) > MAX_IDENTIFY_FACES:
             raise BadArgument(f"'faceIds' holds {len(face_ids)} ids; at most {MAX_IDENTIFY_FACES} are allowed.")
-        index = self.trainer.load_index(group_id)
-        queries = np.stack([self.face_ids.recall(f) for f in face_ids])
+        # Azure answers identify's unknown group and unknown faceIds with 400, not 404.
+        try:
+            index = self.trainers[kind].load_index(group_id)
+            queries = np.stack([self.face_ids.recall(f) for f in face_ids])
+        except (PersonGroupNotFound, FaceNotFound) as error:
+            raise with_status(error, 400) from None
         candidates = match_embeddings(
             index,
             queries,
@@ -145,12 +188,15 @@ class LocalFaceApi(LocalFaceListApi):
         a, b = self.face_ids.recall(face_id1), self.face_ids.recall(face_id2)
         return self._verdict(float(np.linalg.norm(a - b)))
 
-    def verify_person(self, face_id: str, group_id: str, person_id: str) -> dict[str, Any]:
+    def verify_person(
+        self, face_id: str, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP
+    ) -> dict[str, Any]:
         """Does a detected face belong to a person? Compared with the person's faces themselves,
         so that no training is needed (as in Azure)."""
         vector = self.face_ids.recall(face_id)
-        person = self.gallery.get_person(group_id, person_id)
-        faces = [f.embedding for f in self.gallery.iter_faces(group_id, person.person_id)]
+        gallery = self.galleries[kind]
+        person = gallery.get_person(group_id, person_id)
+        faces = [f.embedding for f in gallery.iter_faces(group_id, person.person_id)]
         if not faces:
             raise BadArgument(f"Person {person.person_id} has no faces to verify against.")
         return self._verdict(float(np.min(np.linalg.norm(np.stack(faces) - vector, axis=1))))

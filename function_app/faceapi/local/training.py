@@ -1,7 +1,8 @@
 """Training as Azure defines it: an immutable snapshot of a group's embeddings and persons.
 
-`{groupId}/training/status.json` holds the status and names the last successful index,
-`{groupId}/training/{trainingId}.npz`: embeddings (rows sorted by person), person ids and names.
+`{group root}training/status.json` holds the status and names the last successful index,
+`{group root}training/{trainingId}.npz`: embeddings (rows sorted by person), person ids and names
+(the group's root is the gallery's, by kind of group).
 Identify reads the last successful index, so changes after a training wait for the next one.
 A training is requested by a message on the train-requests queue (answered 202 at once); the
 queue function trains.
@@ -15,20 +16,21 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from ...clock import iso, utc_now
-from ...errors import LargeFaceListNotFound, NotFound, PersonGroupNotFound, PersonGroupNotTrained
+from ...errors import LargeFaceListNotFound, PersonGroupNotFound, with_status
 from ...models import TrainingStatus
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import TRAIN_QUEUE
 from ...storage.messages import parse_message, send_json
 from ..base import FaceApi, check_group_id
+from ..group_kinds import kind_named
 from .gallery import Gallery
 
 log = logging.getLogger(__name__)
@@ -76,13 +78,12 @@ class TrainedIndex:
             return cls(training_id, z["embeddings"], z["person_ids"], z["person_names"], z["person_starts"])
 
 
-def _status_blob(group_id: str) -> str:
-    return f"{group_id}/training/status.json"
-
-
 _cache_lock = threading.Lock()
 _index_cache: OrderedDict[str, TrainedIndex] = OrderedDict()
 _CACHE_SIZE = 16
+# A training still `running` after this long was lost (a worker stopped mid-way): it no longer blocks
+# deleting the group. The Functions host stops a queue function after 10 minutes (host.json).
+STALE_TRAINING = timedelta(minutes=15)
 
 
 class Trainer:
@@ -91,10 +92,14 @@ class Trainer:
     def __init__(self, gallery: Gallery, storage: Storage):
         self.gallery = gallery
         self.storage = storage
+        self.kind = gallery.kind
+
+    def _status_blob(self, group_id: str) -> str:
+        return f"{self.gallery.root(group_id)}training/status.json"
 
     def _read_state(self, group_id: str) -> tuple[TrainingState, str | None]:
         try:
-            blob = self.storage.get_blob(CONTAINER, _status_blob(group_id))
+            blob = self.storage.get_blob(CONTAINER, self._status_blob(group_id))
         except BlobNotFound:
             return TrainingState(TrainingStatus("notStarted")), None
         return TrainingState.from_record(json.loads(blob.data)), blob.etag
@@ -102,8 +107,8 @@ class Trainer:
     def _write_state(self, group_id: str, state: TrainingState, etag: str | None) -> str:
         data = json.dumps(state.to_record()).encode()
         if etag is None:
-            return self.storage.put_blob(CONTAINER, _status_blob(group_id), data, only_if_new=True)
-        return self.storage.put_blob(CONTAINER, _status_blob(group_id), data, if_match=etag)
+            return self.storage.put_blob(CONTAINER, self._status_blob(group_id), data, only_if_new=True)
+        return self.storage.put_blob(CONTAINER, self._status_blob(group_id), data, if_match=etag)
 
     def _update(self, group_id: str, index_blob: str | None = None, **changes: Any) -> tuple[TrainingState, str | None]:
         """Read-modify-write of the status with its ETag, so concurrent trainings never lose an update.
@@ -120,7 +125,19 @@ class Trainer:
 
     def status(self, group_id: str) -> TrainingStatus:
         self.gallery.get_group(group_id)
-        return self._read_state(group_id)[0].status
+        state, etag = self._read_state(group_id)
+        if etag is None:
+            message = f"{self.kind.label} {group_id!r} has never been trained."
+            raise with_status(self.kind.not_trained(message), 404)
+        return state.status
+
+    def check_not_training(self, group_id: str) -> None:
+        """Refuse to change the group wholesale (delete it) while a training runs, as Azure does."""
+        status = self._read_state(group_id)[0].status
+        if status.status == "running" and not _stale(status):
+            raise self.kind.training_not_finished(
+                f"{self.kind.label} {group_id!r} is training; try again once the training has finished."
+            )
 
     def mark_requested(self, group_id: str) -> TrainingStatus:
         """Set the status to running when a training is queued (Azure answers `running` at once)."""
@@ -130,7 +147,7 @@ class Trainer:
     def request(self, group_id: str) -> TrainingStatus:
         """Mark the group's training as running and queue it."""
         status = self.mark_requested(group_id)
-        send_json(self.storage, TRAIN_QUEUE, {"personGroupId": group_id})
+        send_json(self.storage, TRAIN_QUEUE, {"personGroupId": group_id, "kind": self.kind.route})
         return status
 
     def train(self, group_id: str) -> TrainingStatus:
@@ -138,10 +155,10 @@ class Trainer:
         self.gallery.get_group(group_id)
         if self._read_state(group_id)[0].status.status != "running":
             self.mark_requested(group_id)
-        persons = {p.person_id: p.name for p in self.gallery.list_persons(group_id)}
+        persons = {p.person_id: p.name for p in self.gallery.iter_persons(group_id)}
         faces = [f for f in self.gallery.iter_faces(group_id) if f.person_id in persons]
         if not faces:
-            message = f"Person group {group_id!r} has no faces to train on: add persons and their faces first."
+            message = f"{self.kind.label} {group_id!r} has no faces to train on: add persons and their faces first."
             return self._update(group_id, status="failed", message=message)[0].status
         faces.sort(key=lambda f: f.person_id)
         person_ids = sorted({f.person_id for f in faces})
@@ -153,7 +170,7 @@ class Trainer:
             person_names=np.array([persons[p] for p in person_ids]),
             person_starts=np.searchsorted(rows_person, person_ids).astype(np.int64),
         )
-        index_blob = f"{group_id}/training/{index.training_id}.npz"
+        index_blob = f"{self.gallery.root(group_id)}training/{index.training_id}.npz"
         self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
         state, replaced = self._update(
             group_id,
@@ -169,12 +186,12 @@ class Trainer:
         """The last successful training of the group; indexes are immutable, so they are cached. On the
         frame path: one status read per call when the index is cached (the group is read only to tell
         a missing group from an untrained one)."""
-        check_group_id(group_id)
+        check_group_id(group_id, self.kind.id_name)
         for _attempt in range(2):
             index_blob = self._read_state(group_id)[0].index_blob
             if not index_blob:
                 self.gallery.get_group(group_id)
-                raise PersonGroupNotTrained(f"Person group {group_id!r} is not trained: train it first.")
+                raise self.kind.not_trained(f"{self.kind.label} {group_id!r} is not trained: train it first.")
             with _cache_lock:
                 if index_blob in _index_cache:
                     _index_cache.move_to_end(index_blob)
@@ -189,23 +206,35 @@ class Trainer:
                 while len(_index_cache) > _CACHE_SIZE:
                     _index_cache.popitem(last=False)
             return index
-        raise PersonGroupNotTrained(f"Person group {group_id!r} is being retrained; try again.")
+        raise self.kind.not_trained(f"{self.kind.label} {group_id!r} is being retrained; try again.")
+
+
+def _stale(status: TrainingStatus) -> bool:
+    if not status.last_action:
+        return True
+    return utc_now() - datetime.fromisoformat(status.last_action.replace("Z", "+00:00")) > STALE_TRAINING
 
 
 def handle_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
-    """Train the person group (or large face list) a train-requests message names. One deleted since
-    has nothing left to train."""
-    train: Callable[[str], TrainingStatus]
-    gone: type[NotFound]
-    if "largeFaceListId" in parse_message(content):
-        field, train, gone = "largeFaceListId", face_api.train_list, LargeFaceListNotFound
-    else:
-        field, train, gone = "personGroupId", face_api.train, PersonGroupNotFound
-    target = parse_message(content, field)[field]
+    """Train the group or large face list a train-requests message names (a large face list's names
+    largeFaceListId; a group's personGroupId, a person group unless its `kind` says otherwise). One
+    deleted since has nothing left to train."""
+    message = parse_message(content)
+    if "largeFaceListId" in message:
+        list_id = parse_message(content, "largeFaceListId")["largeFaceListId"]
+        try:
+            status = face_api.train_list(list_id)
+        except LargeFaceListNotFound:
+            log.info("Training of large face list %s skipped: it was deleted.", list_id)
+            return None
+        log.info("Training of large face list %s: %s. %s", list_id, status.status, status.message or "")
+        return status
+    message = parse_message(content, "personGroupId")
+    group_id, kind = message["personGroupId"], kind_named(message.get("kind"))
     try:
-        status = train(target)
-    except gone:
-        log.info("Training of %s %s skipped: it was deleted.", field, target)
+        status = face_api.train(group_id, kind=kind)
+    except PersonGroupNotFound:
+        log.info("Training of %s %s skipped: the group was deleted.", kind.label.lower(), group_id)
         return None
-    log.info("Training of %s %s: %s. %s", field, target, status.status, status.message or "")
+    log.info("Training of %s %s: %s. %s", kind.label.lower(), group_id, status.status, status.message or "")
     return status
