@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from function_app.api.versions import API_VERSIONS, adds_faces_as_operation
 from function_app.faceapi.local.training import handle_training_message
 from function_app.runtime import current_runtime
 
@@ -211,3 +212,57 @@ def test_a_queued_training_of_a_large_face_list_deleted_since_is_skipped(api):
     assert handle_training_message(current_runtime().face_api, message) is None
     drain(queue_worker(current_runtime().storage))  # the queued message: handled, nothing to train
     assert api.get(f"{V1}/largefacelists/{list_id}").error_code == "LargeFaceListNotFound"
+
+
+def _path_of(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+@pytest.mark.parametrize("version", API_VERSIONS)
+def test_every_version_answers_face_lists_find_similar_and_group(api, testdata, version):
+    """The same routes under each version of the Face API; adding a face to a large face list is an
+    operation in v1.2, as adding one to a large person group."""
+    base = f"/face/{version}"
+    face_list = f"{base}/facelists/fl-{uuid.uuid4().hex[:8]}"
+    large = f"{base}/largefacelists/lfl-{uuid.uuid4().hex[:8]}"
+    for one in (face_list, large):
+        assert api.put(one, json_body={"name": "versions"}).status == 200
+    photo = _photo(testdata, "people/obama/1.jpg")
+    assert api.post(f"{face_list}/persistedfaces", data=photo).status == 200
+    added = api.post(f"{large}/persistedfaces", data=photo)
+    assert added.status == (202 if adds_faces_as_operation(version) else 200), added.body
+    if added.status == 202:
+        operation = api.get(_path_of(added.headers["Operation-Location"])).json()
+        assert operation["status"] == "succeeded" and added.json()["persistedFaceId"] in operation["message"]
+    assert api.get(f"{large}/persistedfaces/{added.json()['persistedFaceId']}").status == 200
+    probe = _detect(api, _photo(testdata, "people/obama/2.jpg"))[0]
+    body = {"faceId": probe, "faceListId": face_list.rsplit("/", 1)[1]}
+    assert len(api.post(f"{base}/findsimilars", json_body=body).json()) == 1
+    assert api.post(f"{base}/group", json_body={"faceIds": [probe]}).json()["messyGroup"] == [probe]
+    for one in (face_list, large):
+        assert api.delete(one).status == 200
+
+
+def test_large_face_list_training_is_an_operation_from_v1_1(api, testdata):
+    list_id = f"lfl-{uuid.uuid4().hex[:8]}"
+    large = f"/face/v1.1-preview.1/largefacelists/{list_id}"
+    api.put(large, json_body={"name": "trained"})
+    api.post(f"{large}/persistedfaces", data=_photo(testdata, "people/obama/1.jpg"))
+    trained = api.post(f"{large}/train")
+    assert trained.status == 202 and not trained.body
+    operation = _path_of(trained.headers["Operation-Location"])
+    assert operation.startswith("/face/v1.1-preview.1/operations/")
+    assert api.get(operation).json()["status"] == "running"
+    drain(queue_worker(current_runtime().storage))
+    assert api.get(operation).json()["status"] == "succeeded"
+    assert "Operation-Location" not in api.post(f"{V1}/largefacelists/{list_id}/train").headers  # v1.0: none
+    api.delete(large)
+    gone = api.get(operation).json()
+    assert gone["status"] == "failed" and "Large face list" in gone["message"]
+
+
+def test_unknown_versions_have_no_face_list_routes(api):
+    routes = [("GET", "facelists"), ("PUT", "largefacelists/x"), ("POST", "largefacelists/x/train")]
+    for method, path in [*routes, ("POST", "findsimilars"), ("POST", "group")]:
+        reply = api.request(method, f"/face/v9.9/{path}")
+        assert (reply.status, reply.error_code) == (404, "404"), path

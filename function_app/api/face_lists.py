@@ -37,10 +37,10 @@ def _handlers(kind: ListKind) -> list[tuple[str, str, str, Handler]]:
     face = f"{faces}/{{persistedFaceId}}"
 
     def create(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
+        list_id, body = _list_id(req, kind), json_body(req)
         check_model(body.get("recognitionModel"), RECOGNITION_MODELS, "recognitionModel")
         runtime.face_api.create_face_list(
-            kind, _list_id(req, kind), body.get("name", ""), body.get("userData"), body.get("recognitionModel")
+            kind, list_id, body.get("name", ""), body.get("userData"), body.get("recognitionModel")
         )
         return empty_response()
 
@@ -49,8 +49,8 @@ def _handlers(kind: ListKind) -> list[tuple[str, str, str, Handler]]:
         return json_response(found.to_dict(with_recognition_model=_with_model(req)))
 
     def update(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
-        runtime.face_api.update_face_list(kind, _list_id(req, kind), body.get("name"), body.get("userData"))
+        list_id, body = _list_id(req, kind), json_body(req)
+        runtime.face_api.update_face_list(kind, list_id, body.get("name"), body.get("userData"))
         return empty_response()
 
     def delete(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
@@ -100,9 +100,8 @@ def _handlers(kind: ListKind) -> list[tuple[str, str, str, Handler]]:
         return json_response(found.to_dict())
 
     def update_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
-        route = req.route_params
-        runtime.face_api.update_list_face(kind, _list_id(req, kind), route["persistedFaceId"], body.get("userData"))
+        list_id, body = _list_id(req, kind), json_body(req)
+        runtime.face_api.update_list_face(kind, list_id, req.route_params["persistedFaceId"], body.get("userData"))
         return empty_response()
 
     def train(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:

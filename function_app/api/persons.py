@@ -46,8 +46,8 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"create_{prefix}person", persons, "POST")
     def create_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
-        created = runtime.face_api.create_person(group_id(req), body.get("name", ""), body.get("userData"), kind=kind)
+        gid, body = group_id(req), json_body(req)
+        created = runtime.face_api.create_person(gid, body.get("name", ""), body.get("userData"), kind=kind)
         return json_response({"personId": created.person_id})
 
     @endpoint(bp, f"list_{prefix}persons", persons, "GET")
@@ -62,9 +62,9 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"update_{prefix}person", person, "PATCH")
     def update_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
+        gid, body = group_id(req), json_body(req)
         runtime.face_api.update_person(
-            group_id(req), req.route_params["personId"], body.get("name"), body.get("userData"), kind=kind
+            gid, req.route_params["personId"], body.get("name"), body.get("userData"), kind=kind
         )
         return empty_response()
 
@@ -95,10 +95,8 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"update_{prefix}person_face", face, "PATCH")
     def update_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        route, body = req.route_params, json_body(req)
-        runtime.face_api.update_face(
-            group_id(req), route["personId"], route["persistedFaceId"], body.get("userData"), kind=kind
-        )
+        gid, route, body = group_id(req), req.route_params, json_body(req)
+        runtime.face_api.update_face(gid, route["personId"], route["persistedFaceId"], body.get("userData"), kind=kind)
         return empty_response()
 
     @endpoint(bp, f"delete_{prefix}person_face", face, "DELETE")
