@@ -12,6 +12,7 @@ from typing import Any
 import azure.functions as func
 
 from ..faceapi.base import DETECTION_MODELS, MAX_IDENTIFY_FACES, RECOGNITION_MODELS
+from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
 from ..features.sightings import CAMERA_PATTERN, MAX_LOCATION
 from ..runtime import Runtime
@@ -22,8 +23,6 @@ from .http import endpoint, json_response
 bp = func.Blueprint()
 
 FACE = "/" + versions.FACE
-FACE_LIST = FACE + "/facelists/{faceListId}"
-LARGE_FACE_LIST = FACE + "/largefacelists/{largeFaceListId}"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -73,11 +72,7 @@ IMAGE_OR_URL = {**IMAGE, "application/json": {"schema": {"$ref": "#/components/s
 ALWAYS = (401, 500)
 # FACE_ENGINE=azure: the Face API routes and the frame route call the Azure Face API.
 AZURE = (429, 502, 503)
-_LIST_QUERY = [
-    _query("returnRecognitionModel", "boolean"),
-    _query("start"),
-    _query("top", "integer", minimum=1, maximum=1000),
-]
+_PAGING = [_query("start"), _query("top", "integer", minimum=1, maximum=1000)]
 _ADD_FACE_QUERY = [
     _query("userData"),
     _query("targetFace", description="left,top,width,height"),
@@ -95,12 +90,7 @@ def _group_operations(kind: GroupKind) -> list[Operation]:
     g, p = kind.snake, "" if kind == PERSON_GROUP else f"{kind.snake}_"
     label = "large person group" if kind == LARGE_PERSON_GROUP else "person group"
     schema = "LargePersonGroup" if kind == LARGE_PERSON_GROUP else "PersonGroup"
-    paging = [_query("start"), _query("top", "integer", minimum=1, maximum=1000)]
-    add_face_query = [
-        _query("userData"),
-        _query("targetFace", description="left,top,width,height"),
-        _query("detectionModel", enum=list(DETECTION_MODELS)),
-    ]
+    paging = _PAGING
     return [
         (
             "put",
@@ -229,7 +219,7 @@ def _group_operations(kind: GroupKind) -> list[Operation]:
             person + "/persistedfaces",
             f"add_{p}person_face",
             "Add a face photo to a person, from the image or its URL (v1.2: 202 with an Operation-Location).",
-            add_face_query,
+            _ADD_FACE_QUERY,
             IMAGE_OR_URL,
             200,
             _ref("AddedFace"),
@@ -261,34 +251,47 @@ def _group_operations(kind: GroupKind) -> list[Operation]:
     ]
 
 
+def _list_operations(kind: ListKind) -> list[Operation]:
+    """The routes of api/face_lists.py for one kind of face list."""
+    lists = f"{FACE}/{kind.route}"
+    one = f"{lists}/{{{kind.id_name}}}"
+    face = one + "/persistedfaces/{persistedFaceId}"
+    n, label, small = kind.snake, kind.label.lower(), kind is ListKind.FACE_LIST
+    with_model = [_query("returnRecognitionModel", "boolean")]
+    # fmt: off
+    operations: list[Operation] = [
+        ("put", one, f"create_{n}", f"Create a {label}.", [], {JSON: {"schema": _ref("NewFaceList")}}, 200, None, (400, 409, *AZURE)),
+        ("get", one, f"get_{n}", f"Get a {label}" + (" with its faces." if small else "."), with_model, None, 200, _ref("FaceList" if small else "LargeFaceList"), (400, 404, *AZURE)),
+        ("patch", one, f"update_{n}", f"Update a {label}'s name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
+        ("delete", one, f"delete_{n}", f"Delete a {label} and its faces.", [], None, 200, None, (400, 404, *AZURE)),
+        ("get", lists, f"list_{n}s", f"List {label}s (without their faces).", [*with_model, *_PAGING], None, 200, _array(_ref("FaceListInfo" if small else "LargeFaceList")), (400, *AZURE)),
+        ("delete", face, f"delete_{n}_face", f"Delete a face of a {label}.", [], None, 200, None, (400, 404, *AZURE)),
+    ]
+    if small:
+        return [*operations, ("post", one + "/persistedfaces", "add_face_list_face", "Add a face to a face list, from the image or its URL.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE))]
+    return [
+        *operations,
+        ("post", one + "/persistedfaces", "add_large_face_list_face", "Add a face to a large face list, from the image or its URL (v1.2: 202 with an Operation-Location).", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (202, 400, 404, *AZURE)),
+        ("get", one + "/persistedfaces", "list_large_face_list_faces", "List a large face list's faces, in persistedFaceId order.", _PAGING, None, 200, _array(_ref("PersistedFace")), (400, 404, *AZURE)),
+        ("get", face, "get_large_face_list_face", "Get a face of a large face list.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
+        ("patch", face, "update_large_face_list_face", "Update a face's userData.", [], {JSON: {"schema": _ref("UserData")}}, 200, None, (400, 404, *AZURE)),
+        ("post", one + "/train", "train_large_face_list", "Queue the large face list's training (202 at once; from v1.1 with an Operation-Location).", [], None, 202, None, (400, 404, *AZURE)),
+        ("get", one + "/training", "get_large_face_list_training_status", "The large face list's training status (404 LargeFaceListNotTrained before the first).", [], None, 200, _ref("TrainingStatus"), (400, 404, *AZURE)),
+    ]
+    # fmt: on
+
+
 # (method, path, operationId = function name, summary, query parameters, request body, success status, answer,
 # error statuses besides 401 and 500 (and other successes); 413 is added to every operation with a body)
 OPERATIONS: list[Operation] = [
     *_group_operations(PERSON_GROUP),
     *_group_operations(LARGE_PERSON_GROUP),
+    *_list_operations(ListKind.FACE_LIST),
+    *_list_operations(ListKind.LARGE_FACE_LIST),
     ("get", FACE + "/operations/{operationId}", "get_operation_status", "A long-running operation's status (v1.1 and later).", [], None, 200, _ref("OperationStatus"), (404, *AZURE)),
     ("post", FACE + "/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("returnRecognitionModel", "boolean"), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE_OR_URL, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
     ("post", FACE + "/identify", "identify", "Identify detected faces against a trained group.", [], {JSON: {"schema": _ref("IdentifyBody")}}, 200, _array(_ref("IdentifyResult")), (400, 404, *AZURE)),
     ("post", FACE + "/verify", "verify", "Verify two faces, or a face against a person.", [], {JSON: {"schema": _ref("VerifyBody")}}, 200, _ref("VerifyResult"), (400, 404, *AZURE)),
-    ("put", FACE_LIST, "create_face_list", "Create a face list (up to 1,000 faces, searched by find-similar as they are).", [], {JSON: {"schema": _ref("NewFaceList")}}, 200, None, (400, 409, *AZURE)),
-    ("get", FACE_LIST, "get_face_list", "Get a face list with its faces.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("FaceList"), (400, 404, *AZURE)),
-    ("patch", FACE_LIST, "update_face_list", "Update a face list's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
-    ("delete", FACE_LIST, "delete_face_list", "Delete a face list and its faces.", [], None, 200, None, (400, 404, *AZURE)),
-    ("get", FACE + "/facelists", "list_face_lists", "List face lists (without their faces).", _LIST_QUERY, None, 200, _array(_ref("FaceListInfo")), (400, *AZURE)),
-    ("post", FACE_LIST + "/persistedfaces", "add_face_list_face", "Add a face to a face list, from the image or its URL.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
-    ("delete", FACE_LIST + "/persistedfaces/{persistedFaceId}", "delete_face_list_face", "Delete a face of a face list.", [], None, 200, None, (400, 404, *AZURE)),
-    ("put", LARGE_FACE_LIST, "create_large_face_list", "Create a large face list (searched by find-similar as of its last training).", [], {JSON: {"schema": _ref("NewFaceList")}}, 200, None, (400, 409, *AZURE)),
-    ("get", LARGE_FACE_LIST, "get_large_face_list", "Get a large face list.", [_query("returnRecognitionModel", "boolean")], None, 200, _ref("LargeFaceList"), (400, 404, *AZURE)),
-    ("patch", LARGE_FACE_LIST, "update_large_face_list", "Update a large face list's name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
-    ("delete", LARGE_FACE_LIST, "delete_large_face_list", "Delete a large face list, its faces and trainings.", [], None, 200, None, (400, 404, *AZURE)),
-    ("get", FACE + "/largefacelists", "list_large_face_lists", "List large face lists.", _LIST_QUERY, None, 200, _array(_ref("LargeFaceList")), (400, *AZURE)),
-    ("post", LARGE_FACE_LIST + "/persistedfaces", "add_large_face_list_face", "Add a face to a large face list, from the image or its URL.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE)),
-    ("get", LARGE_FACE_LIST + "/persistedfaces", "list_large_face_list_faces", "List a large face list's faces, in persistedFaceId order.", [_query("start"), _query("top", "integer", minimum=1, maximum=1000)], None, 200, _array(_ref("PersistedFace")), (400, 404, *AZURE)),
-    ("get", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "get_large_face_list_face", "Get a face of a large face list.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
-    ("patch", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "update_large_face_list_face", "Update a face's userData.", [], {JSON: {"schema": _ref("UserData")}}, 200, None, (400, 404, *AZURE)),
-    ("delete", LARGE_FACE_LIST + "/persistedfaces/{persistedFaceId}", "delete_large_face_list_face", "Delete a face of a large face list.", [], None, 200, None, (400, 404, *AZURE)),
-    ("post", LARGE_FACE_LIST + "/train", "train_large_face_list", "Queue the large face list's training (202 at once; from v1.1 with an Operation-Location).", [], None, 202, None, (400, 404, *AZURE)),
-    ("get", LARGE_FACE_LIST + "/training", "get_large_face_list_training_status", "The large face list's training status (404 LargeFaceListNotTrained before the first).", [], None, 200, _ref("TrainingStatus"), (400, 404, *AZURE)),
     ("post", FACE + "/findsimilars", "find_similar", "Faces similar to a detected face, in a face list, a large face list or among detected faces.", [], {JSON: {"schema": _ref("FindSimilarBody")}}, 200, _array(_ref("SimilarFace")), (400, 404, *AZURE)),
     ("post", FACE + "/group", "group", "Divide detected faces into groups of similar faces, and a messy group.", [], {JSON: {"schema": _ref("GroupBody")}}, 200, _ref("GroupResult"), (400, 404, *AZURE)),
     ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call, and record the sighting.", [_query("personGroupId", required=True), _query("cameraId", required=True, pattern=CAMERA_PATTERN.pattern), _query("location", maxLength=MAX_LOCATION), _query("confidenceThreshold", "number", minimum=0, maximum=1)], {"image/jpeg": {"schema": BINARY}, **IMAGE}, 200, _ref("FrameResult"), (400, 404, *AZURE)),
