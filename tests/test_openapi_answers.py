@@ -460,12 +460,15 @@ def _face_lists_and_similarity(s: Scenario, photos_url: str) -> None:
     for id_field, (list_id, face_id) in lists.items():
         kind = "facelists" if id_field == "faceListId" else "largefacelists"
         base = f"/face/v1.0/{kind}/{list_id}"
-        api.delete(f"{base}/persistedfaces/{face_id}", 200)
-        api.delete(f"{base}/persistedfaces/{face_id}", 404)
-        api.delete(f"/face/v1.0/{kind}/Bad Id/persistedfaces/{face_id}", 400)
-        api.delete(base, 200)
-        api.delete(base, 404)
-        api.delete(f"/face/v1.0/{kind}/Bad Id", 400)
+        _delete(api, f"{base}/persistedfaces/{face_id}", f"/face/v1.0/{kind}/Bad Id/persistedfaces/{face_id}")
+        _delete(api, base, f"/face/v1.0/{kind}/Bad Id")
+
+
+def _delete(api: CheckedClient, path: str, under_a_bad_id: str) -> None:
+    """Delete: 200, then 404 as it is gone; and 400 for the same path under an invalid group or list id."""
+    api.delete(path, 200)
+    api.delete(path, 404)
+    api.delete(under_a_bad_id, 400)
 
 
 def _deletes(s: Scenario, group: str, persons: dict[str, str], kind: GroupKind = PERSON_GROUP) -> None:
@@ -474,15 +477,11 @@ def _deletes(s: Scenario, group: str, persons: dict[str, str], kind: GroupKind =
     base = f"{collection}/{group}"
     biden = f"{base}/persons/{persons['biden']}"
     face = api.get(biden, 200).json()["persistedFaceIds"][0]
-    api.delete(f"{biden}/persistedfaces/{face}", 200)
-    api.delete(f"{biden}/persistedfaces/{face}", 404)
-    api.delete(f"{collection}/Bad Id/persons/{persons['biden']}/persistedfaces/{face}", 400)
-    api.delete(biden, 200)
-    api.delete(biden, 404)
-    api.delete(f"{collection}/Bad Id/persons/{persons['biden']}", 400)
-    api.delete(base, 200)
-    api.delete(base, 404)
-    api.delete(f"{collection}/Bad Id", 400)
+    _delete(
+        api, f"{biden}/persistedfaces/{face}", f"{collection}/Bad Id/persons/{persons['biden']}/persistedfaces/{face}"
+    )
+    _delete(api, biden, f"{collection}/Bad Id/persons/{persons['biden']}")
+    _delete(api, base, f"{collection}/Bad Id")
 
 
 # -- every operation at once, for the answers every route can give ----------------------------------
