@@ -213,3 +213,17 @@ def test_large_face_list_and_find_similar_in_it(admin, face_client, testdata):
     similar = face_client.find_similar_from_large_face_list(face_id=probe.face_id, large_face_list_id=list_id)
     assert similar[0].persisted_face_id == added["obama"]
     lists.delete(list_id)
+
+
+def test_large_face_list_through_v1_2(endpoint, testdata):
+    """v1.2 as for large person groups: adding a face answers 202 (which this preview SDK does not
+    expect, the face is added all the same), and training is polled through its Operation-Location."""
+    lists = FaceAdministrationClient(endpoint, AzureKeyCredential(KEY), api_version="v1.2").large_face_list
+    list_id = f"lfl-{uuid.uuid4().hex[:12]}"
+    lists.create(list_id, name="v1.2")
+    with pytest.raises(HttpResponseError) as accepted:
+        lists.add_face(list_id, (testdata / "people/obama/1.jpg").read_bytes())
+    assert accepted.value.status_code == 202 and len(lists.get_faces(list_id)) == 1
+    lists.begin_train(list_id, polling_interval=POLL).result(timeout=120)
+    assert lists.get_training_status(list_id).status == "succeeded"
+    lists.delete(list_id)
