@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from ..errors import BadArgument
+from ..errors import (
+    BadArgument,
+    Conflict,
+    FaceListExists,
+    FaceListNotFound,
+    LargeFaceListExists,
+    LargeFaceListNotFound,
+    NotFound,
+)
 from ..models import FaceRectangle, PersistedFace, TrainingStatus
 
 LIST_ID_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
@@ -43,6 +51,14 @@ class ListKind(Enum):
     def snake(self) -> str:
         """In the names of its functions: create_face_list, create_large_face_list."""
         return "face_list" if self is ListKind.FACE_LIST else "large_face_list"
+
+    @property
+    def not_found(self) -> type[NotFound]:
+        return FaceListNotFound if self is ListKind.FACE_LIST else LargeFaceListNotFound
+
+    @property
+    def exists(self) -> type[Conflict]:
+        return FaceListExists if self is ListKind.FACE_LIST else LargeFaceListExists
 
     def check_id(self, list_id: str) -> None:
         if not isinstance(list_id, str) or not LIST_ID_PATTERN.fullmatch(list_id):

@@ -20,10 +20,6 @@ import numpy as np
 
 from ...clock import iso, utc_now
 from ...errors import (
-    FaceListExists,
-    FaceListNotFound,
-    LargeFaceListExists,
-    LargeFaceListNotFound,
     LargeFaceListNotTrained,
     LargeFaceListTrainingNotFound,
     NotFound,
@@ -41,11 +37,6 @@ from .records import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, check_text, ch
 from .training import TrainedIndex, TrainingState
 
 _PREFIX = {ListKind.FACE_LIST: "FaceLists", ListKind.LARGE_FACE_LIST: "LargeFaceLists"}
-_NOT_FOUND: dict[ListKind, type[NotFound]] = {
-    ListKind.FACE_LIST: FaceListNotFound,
-    ListKind.LARGE_FACE_LIST: LargeFaceListNotFound,
-}
-_EXISTS = {ListKind.FACE_LIST: FaceListExists, ListKind.LARGE_FACE_LIST: LargeFaceListExists}
 
 
 def face_index(face_ids: list[str], embeddings: list[np.ndarray], training_id: str = "") -> TrainedIndex:
@@ -92,7 +83,7 @@ class FaceListStore:
         try:
             self.storage.put_blob(CONTAINER, self._record_blob(kind, list_id), dump_json(record), only_if_new=True)
         except PreconditionFailed:
-            raise _EXISTS[kind](f"{kind.label} {list_id!r} already exists.") from None
+            raise kind.exists(f"{kind.label} {list_id!r} already exists.") from None
         return face_list
 
     def _record(self, kind: ListKind, list_id: str) -> dict:
@@ -100,7 +91,7 @@ class FaceListStore:
         try:
             return json.loads(self.storage.get_blob(CONTAINER, self._record_blob(kind, list_id)).data)
         except BlobNotFound:
-            raise _NOT_FOUND[kind](f"{kind.label} {list_id!r} is not found.") from None
+            raise kind.not_found(f"{kind.label} {list_id!r} is not found.") from None
 
     def get(self, kind: ListKind, list_id: str, *, with_faces: bool = False) -> FaceList:
         record = self._record(kind, list_id)
