@@ -110,6 +110,34 @@ class InvalidURL(FaceApiError):
     code = "InvalidURL"
 
 
+class FaceListNotFound(NotFound):
+    code = "FaceListNotFound"
+
+
+class LargeFaceListNotFound(NotFound):
+    code = "LargeFaceListNotFound"
+
+
+class FaceListExists(Conflict):
+    code = "FaceListExists"
+
+
+class LargeFaceListExists(Conflict):
+    code = "LargeFaceListExists"
+
+
+class LargeFaceListNotTrained(FaceApiError):
+    """Find-similar on a large face list never trained."""
+
+    code = "LargeFaceListNotTrained"
+
+
+class LargeFaceListTrainingNotFound(NotFound):
+    """The training status of a large face list never trained: Azure answers 404 with this code."""
+
+    code = "LargeFaceListNotTrained"
+
+
 class FaceNotFound(NotFound):
     """A faceId from detect that is unknown or has expired."""
 
@@ -162,6 +190,11 @@ ERRORS_BY_CODE: dict[str, type[FaceApiError]] = {
         PersonGroupExists,
         PersonGroupTrainingNotFinished,
         PersonGroupNotTrained,
+        FaceListNotFound,
+        LargeFaceListNotFound,
+        FaceListExists,
+        LargeFaceListExists,
+        LargeFaceListNotTrained,
         LargePersonGroupNotFound,
         LargePersonGroupExists,
         LargePersonGroupTrainingNotFinished,

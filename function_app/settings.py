@@ -123,6 +123,18 @@ class Settings:
     max_image_side: int = _setting(
         "FACE_MAX_IMAGE_SIDE", 8192, "Largest image width or height, in pixels.", bounds=(64, 65536)
     )
+    image_url_allowed_hosts: str = _setting(
+        "FACE_IMAGE_URL_ALLOWED_HOSTS",
+        "",
+        'Image URLs (`{"url": ...}`) are fetched only from public addresses; hosts listed here (comma-separated '
+        "names or addresses) may also resolve to private or loopback ones. Empty: none may.",
+    )
+    image_url_timeout: float = _setting(
+        "FACE_IMAGE_URL_TIMEOUT",
+        10.0,
+        "Seconds an image URL's whole download may take (redirects included).",
+        bounds=(0.5, 120.0),
+    )
     storage_backend: str = _setting(
         "STORAGE_BACKEND",
         "local",

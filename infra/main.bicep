@@ -322,6 +322,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: '8192'
         }
         {
+          name: 'FACE_IMAGE_URL_ALLOWED_HOSTS'
+          value: ''
+        }
+        {
+          name: 'FACE_IMAGE_URL_TIMEOUT'
+          value: '10.0'
+        }
+        {
           name: 'STORAGE_BACKEND'
           value: 'azure'
         }

@@ -16,6 +16,7 @@ import json
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,16 +30,15 @@ from referencing.jsonschema import DRAFT4
 
 from function_app.faceapi.azure import client as azure_client
 from function_app.faceapi.group_kinds import LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
-from function_app.local_host.functions import app_functions
-from function_app.local_host.host_config import HostConfig
 from function_app.local_host.worker import QueueWorker
 from function_app.local_host.wsgi import FunctionsWsgiApp
 from function_app.runtime import current_runtime
 
-from .support.api_client import InProcessClient, Reply, router
+from .support.api_client import InProcessClient, Reply, drain, queue_worker, router, use_local_app
 from .support.azurite import free_port
 from .support.face_api_proxy import FaceApiProxy
 from .support.images import blank_jpeg, zip_of
+from .support.photo_server import photo_server
 
 KEY = f"key-{uuid.uuid4().hex}"
 PREFIXES = ("", "large_person_group_")  # of the person functions' names, by kind
@@ -194,9 +194,7 @@ class Scenario:
         return (self.testdata / name).read_bytes()
 
     def drain(self) -> None:
-        for _ in range(20):
-            if self.worker.run_once() == 0:
-                return
+        drain(self.worker)
 
 
 def _groups_persons_and_faces(s: Scenario, kind: GroupKind = PERSON_GROUP) -> tuple[str, dict[str, str]]:
@@ -264,7 +262,7 @@ def _groups_persons_and_faces(s: Scenario, kind: GroupKind = PERSON_GROUP) -> tu
     assert operation["status"] == "succeeded" and added.json()["persistedFaceId"] in operation["message"]
     api.delete(f"{obama}/persistedfaces/{added.json()['persistedFaceId']}", 200)
     api.post(f"{obama}/persistedfaces", 400, data=blank_jpeg())
-    api.post(f"{obama}/persistedfaces", 400, json_body={"url": "https://example.com/obama.jpg"})
+    api.post(f"{obama}/persistedfaces", 400, json_body={"url": "http://127.0.0.1:9/obama.jpg"})
     api.post(f"{obama}/persistedfaces", 400, data=blank_jpeg(), params={"targetFace": "1,2,3"})
     api.post(f"{nobody}/persistedfaces", 404, data=s.photo("people/obama/1.jpg"))
 
@@ -398,21 +396,92 @@ def _enrollments(s: Scenario) -> None:
     api.get("/api/enrollments/not-an-id", 404)
 
 
+def _face_lists_and_similarity(s: Scenario, photos_url: str) -> None:
+    """Both kinds of face list, find-similar and group: every status of each, photos by stream and URL."""
+    api = s.api
+    lists: dict[str, tuple[str, str]] = {}  # id field: (list id, a persisted face id)
+    for kind, id_field in (("facelists", "faceListId"), ("largefacelists", "largeFaceListId")):
+        list_id = f"l-{uuid.uuid4().hex[:12]}"
+        base, missing, bad = f"/face/v1.0/{kind}/{list_id}", f"/face/v1.0/{kind}/l-missing", f"/face/v1.0/{kind}/Bad Id"
+        api.put(base, 200, json_body={"name": "lists", "recognitionModel": "recognition_04"})
+        api.put(base, 409, json_body={"name": "again"})
+        api.put(bad, 400, json_body={"name": "x"})
+        api.patch(base, 200, json_body={"userData": "data"})
+        api.patch(bad, 400, json_body={"name": "x"})
+        api.patch(missing, 404, json_body={"name": "x"})
+        api.get(base, 200, params={"returnRecognitionModel": "true"})
+        api.get(base, 200)
+        api.get(bad, 400)
+        api.get(missing, 404)
+        api.get(f"/face/v1.0/{kind}", 200, params={"returnRecognitionModel": "true", "top": "5"})
+        api.get(f"/face/v1.0/{kind}", 400, params={"top": "0"})
+        face_id = api.post(
+            f"{base}/persistedfaces", 200, data=s.photo("people/obama/1.jpg"), params={"userData": "o"}
+        ).json()["persistedFaceId"]
+        api.post(f"{base}/persistedfaces", 200, json_body={"url": f"{photos_url}/people/biden/1.jpg"})
+        api.post(f"{base}/persistedfaces", 400, json_body={"url": f"{photos_url}/no-such-photo.jpg"})
+        api.post(f"{base}/persistedfaces", 400, data=blank_jpeg())
+        api.post(f"{missing}/persistedfaces", 404, data=s.photo("people/obama/2.jpg"))
+        lists[id_field] = (list_id, face_id)
+        if kind == "largefacelists":
+            face = f"{base}/persistedfaces/{face_id}"
+            # v1.2 answers adding a face as a long-running operation, already succeeded
+            added = api.post(f"/face/v1.2/{kind}/{list_id}/persistedfaces", 202, data=s.photo("people/obama/2.jpg"))
+            assert api.get(_path_of(added.headers["Operation-Location"]), 200).json()["status"] == "succeeded"
+            api.get(f"{base}/training", 404)  # never trained
+            api.post(f"{base}/train", 202)
+            api.get(f"{base}/training", 200)  # running
+            s.drain()
+            api.get(f"{bad}/training", 400)
+            api.post(f"{bad}/train", 400)
+            api.post(f"{missing}/train", 404)
+            api.get(f"{base}/persistedfaces", 200, params={"top": "1"})
+            api.get(f"{base}/persistedfaces", 400, params={"top": "x"})
+            api.get(f"{missing}/persistedfaces", 404)
+            api.get(face, 200)
+            api.get(f"{bad}/persistedfaces/{face_id}", 400)
+            api.get(f"{base}/persistedfaces/{uuid.uuid4()}", 404)
+            api.patch(face, 200, json_body={"userData": "obama"})
+            api.patch(face, 400, data=b"[", content_type=JSON)
+            api.patch(f"{base}/persistedfaces/{uuid.uuid4()}", 404, json_body={"userData": "x"})
+
+    probe = api.post("/face/v1.0/detect", 200, data=s.photo("people/obama/2.jpg")).json()[0]["faceId"]
+    other = api.post("/face/v1.0/detect", 200, json_body={"url": f"{photos_url}/people/biden/2.jpg"}).json()[0]
+    similar = "/face/v1.0/findsimilars"
+    for id_field, (list_id, _) in lists.items():
+        assert api.post(similar, 200, json_body={"faceId": probe, id_field: list_id}).json()
+    api.post(similar, 200, json_body={"faceId": probe, "faceIds": [other["faceId"]], "mode": "matchFace"})
+    api.post(similar, 400, json_body={"faceId": probe})
+    api.post(similar, 404, json_body={"faceId": str(uuid.uuid4()), "faceIds": [probe]})
+    api.post("/face/v1.0/group", 200, json_body={"faceIds": [probe, other["faceId"]]})
+    api.post("/face/v1.0/group", 400, json_body={"faceIds": "x"})
+    api.post("/face/v1.0/group", 404, json_body={"faceIds": [str(uuid.uuid4())]})
+
+    for id_field, (list_id, face_id) in lists.items():
+        kind = "facelists" if id_field == "faceListId" else "largefacelists"
+        base = f"/face/v1.0/{kind}/{list_id}"
+        _delete(api, f"{base}/persistedfaces/{face_id}", f"/face/v1.0/{kind}/Bad Id/persistedfaces/{face_id}")
+        _delete(api, base, f"/face/v1.0/{kind}/Bad Id")
+
+
+def _delete(api: CheckedClient, path: str, under_a_bad_id: str) -> None:
+    """Delete: 200, then 404 as it is gone; and 400 for the same path under an invalid group or list id."""
+    api.delete(path, 200)
+    api.delete(path, 404)
+    api.delete(under_a_bad_id, 400)
+
+
 def _deletes(s: Scenario, group: str, persons: dict[str, str], kind: GroupKind = PERSON_GROUP) -> None:
     api = s.api
     collection = f"/face/v1.0/{kind.route}"
     base = f"{collection}/{group}"
     biden = f"{base}/persons/{persons['biden']}"
     face = api.get(biden, 200).json()["persistedFaceIds"][0]
-    api.delete(f"{biden}/persistedfaces/{face}", 200)
-    api.delete(f"{biden}/persistedfaces/{face}", 404)
-    api.delete(f"{collection}/Bad Id/persons/{persons['biden']}/persistedfaces/{face}", 400)
-    api.delete(biden, 200)
-    api.delete(biden, 404)
-    api.delete(f"{collection}/Bad Id/persons/{persons['biden']}", 400)
-    api.delete(base, 200)
-    api.delete(base, 404)
-    api.delete(f"{collection}/Bad Id", 400)
+    _delete(
+        api, f"{biden}/persistedfaces/{face}", f"{collection}/Bad Id/persons/{persons['biden']}/persistedfaces/{face}"
+    )
+    _delete(api, biden, f"{collection}/Bad Id/persons/{persons['biden']}")
+    _delete(api, base, f"{collection}/Bad Id")
 
 
 # -- every operation at once, for the answers every route can give ----------------------------------
@@ -438,6 +507,15 @@ def _sample(operation: Operation, photo: bytes, operation_id: str) -> tuple[str,
         "identify": {"json_body": {"faceIds": [str(uuid.uuid4())], "personGroupId": "g-sample"}},
         "verify": {"json_body": {"faceId1": str(uuid.uuid4()), "faceId2": str(uuid.uuid4())}},
         "recognize_frame": {**image, "params": {"personGroupId": "g-sample", "cameraId": "c1"}},
+        "create_face_list": {"json_body": {"name": "sample"}},
+        "update_face_list": {"json_body": {"name": "sample"}},
+        "add_face_list_face": image,
+        "create_large_face_list": {"json_body": {"name": "sample"}},
+        "update_large_face_list": {"json_body": {"name": "sample"}},
+        "add_large_face_list_face": image,
+        "update_large_face_list_face": {"json_body": {"userData": "sample"}},
+        "find_similar": {"json_body": {"faceId": str(uuid.uuid4()), "faceIds": [str(uuid.uuid4())]}},
+        "group": {"json_body": {"faceIds": [str(uuid.uuid4())]}},
         "start_enrollment": {
             "data": zip_of({"sample/1.jpg": photo}),
             "content_type": "application/zip",
@@ -519,22 +597,20 @@ def _azure_face_api_failures(s: Scenario, env: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def answers(testdata, tmp_path_factory) -> Answers:
-    with pytest.MonkeyPatch.context() as env:
-        for name in ("FACE_ENGINE", "AZURE_FACE_ENDPOINT", "AZURE_FACE_KEY", "AZURE_STORAGE_CONNECTION_STRING"):
-            env.delenv(name, raising=False)
-        env.setenv("FACE_API_KEY", KEY)
-        env.setenv("STORAGE_BACKEND", "local")
-        env.setenv("STORAGE_DIR", str(tmp_path_factory.mktemp("openapi-answers")))
+def answers(testdata, tmp_path_factory) -> Iterator[Answers]:
+    with pytest.MonkeyPatch.context() as env, photo_server(testdata) as photos_url:
+        use_local_app(env, KEY, tmp_path_factory.mktemp("openapi-answers"))
+        env.setenv("FACE_IMAGE_URL_ALLOWED_HOSTS", "127.0.0.1")
         spec = InProcessClient(KEY).get("/api/openapi.json").json()
         answers = Answers(Document(spec))
-        worker = QueueWorker(app_functions(), current_runtime().storage, HostConfig(visibility_timeout=0))
+        worker = queue_worker(current_runtime().storage)
         s = Scenario(CheckedClient(answers), testdata, worker)
 
         s.api.get("/api/openapi.json", 200)
         group, persons = _groups_persons_and_faces(s)
         large, large_persons = _groups_persons_and_faces(s, LARGE_PERSON_GROUP)
         _detect_identify_verify(s, group, persons, large, large_persons)
+        _face_lists_and_similarity(s, photos_url)
         _frames_and_sightings(s, group)
         _enrollments(s)
         _deletes(s, group, persons)
@@ -549,7 +625,7 @@ def answers(testdata, tmp_path_factory) -> Answers:
             _every_operation(s, 500)
         with pytest.MonkeyPatch.context() as azure:
             _azure_face_api_failures(s, azure)
-        return answers
+        yield answers
 
 
 # -- the checks ------------------------------------------------------------------------------------

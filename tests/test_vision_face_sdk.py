@@ -1,10 +1,8 @@
 """Microsoft's maintained Face SDK, `azure-ai-vision-face`, against the service over real HTTP: its own
 `FaceClient` and `FaceAdministrationClient` with an `AzureKeyCredential`, the endpoint a server started
 here on real photos. The SDK speaks v1.2-preview.1 (and v1.2 when asked): large person groups, training
-polled through the Operation-Location the service answers, identify and verify.
-
-Find-similar, group and large face lists are part of the same SDK; the routes come with another branch
-(face lists). Their tests skip, saying so, while the service answers their paths 404 ResourceNotFound."""
+polled through the Operation-Location the service answers, identify and verify; find-similar, group
+and large face lists (their training polled the same way)."""
 
 from __future__ import annotations
 
@@ -182,21 +180,12 @@ def test_errors_reach_the_sdk_with_azures_codes(admin, face_client, testdata):
         groups.get(untrained)
 
 
-# -- the operations of the face-lists branch: skipped while their routes answer 404 ----------------
-def _skip_if_missing(error: HttpResponseError) -> None:
-    if error.status_code == 404 and _code(error) == "ResourceNotFound":
-        pytest.skip(f"the service has no route for this yet (face lists, find-similar, group): {error.message}")
-
-
+# -- find-similar, group, large face lists -----------------------------------------------------------
 def test_find_similar_among_face_ids(face_client, testdata):
     [obama1] = _detect(face_client, testdata / "scenes/obama1.jpg")
     [obama3] = _detect(face_client, testdata / "scenes/obama3.jpg")
     [biden] = _detect(face_client, testdata / "people/biden/2.jpg")
-    try:
-        similar = face_client.find_similar(face_id=obama1.face_id, face_ids=[biden.face_id, obama3.face_id])
-    except HttpResponseError as error:
-        _skip_if_missing(error)
-        raise
+    similar = face_client.find_similar(face_id=obama1.face_id, face_ids=[biden.face_id, obama3.face_id])
     assert similar[0].face_id == obama3.face_id
 
 
@@ -205,11 +194,7 @@ def test_group_faces(face_client, testdata):
         _detect(face_client, testdata / photo)[0]
         for photo in ("scenes/obama1.jpg", "scenes/obama3.jpg", "people/biden/2.jpg")
     ]
-    try:
-        grouped = face_client.group(face_ids=[f.face_id for f in faces])
-    except HttpResponseError as error:
-        _skip_if_missing(error)
-        raise
+    grouped = face_client.group(face_ids=[f.face_id for f in faces])
     assert [faces[0].face_id, faces[1].face_id] in [sorted(g) for g in grouped.groups] or any(
         {faces[0].face_id, faces[1].face_id} <= set(g) for g in grouped.groups
     )
@@ -218,11 +203,7 @@ def test_group_faces(face_client, testdata):
 def test_large_face_list_and_find_similar_in_it(admin, face_client, testdata):
     lists = admin.large_face_list
     list_id = f"lfl-{uuid.uuid4().hex[:12]}"
-    try:
-        lists.create(list_id, name="faces", recognition_model=FaceRecognitionModel.RECOGNITION04)
-    except HttpResponseError as error:
-        _skip_if_missing(error)
-        raise
+    lists.create(list_id, name="faces", recognition_model=FaceRecognitionModel.RECOGNITION04)
     added = {
         name: lists.add_face(list_id, (testdata / "people" / name / "1.jpg").read_bytes()).persisted_face_id
         for name in PEOPLE
@@ -231,4 +212,18 @@ def test_large_face_list_and_find_similar_in_it(admin, face_client, testdata):
     [probe] = _detect(face_client, testdata / "scenes/obama1.jpg")
     similar = face_client.find_similar_from_large_face_list(face_id=probe.face_id, large_face_list_id=list_id)
     assert similar[0].persisted_face_id == added["obama"]
+    lists.delete(list_id)
+
+
+def test_large_face_list_through_v1_2(endpoint, testdata):
+    """v1.2 as for large person groups: adding a face answers 202 (which this preview SDK does not
+    expect, the face is added all the same), and training is polled through its Operation-Location."""
+    lists = FaceAdministrationClient(endpoint, AzureKeyCredential(KEY), api_version="v1.2").large_face_list
+    list_id = f"lfl-{uuid.uuid4().hex[:12]}"
+    lists.create(list_id, name="v1.2")
+    with pytest.raises(HttpResponseError) as accepted:
+        lists.add_face(list_id, (testdata / "people/obama/1.jpg").read_bytes())
+    assert accepted.value.status_code == 202 and len(lists.get_faces(list_id)) == 1
+    lists.begin_train(list_id, polling_interval=POLL).result(timeout=120)
+    assert lists.get_training_status(list_id).status == "succeeded"
     lists.delete(list_id)

@@ -7,6 +7,7 @@ import azure.functions as func
 from . import (
     background,
     enrollments,
+    face_lists,
     face_operations,
     frames,
     large_person_groups,
@@ -15,6 +16,7 @@ from . import (
     person_groups,
     persons,
     sightings,
+    similarity,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -24,6 +26,8 @@ FEATURES = (
     large_person_groups,
     operations,
     face_operations,
+    face_lists,
+    similarity,
     frames,
     sightings,
     enrollments,

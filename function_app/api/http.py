@@ -11,6 +11,7 @@ from typing import Any
 import azure.functions as func
 
 from ..errors import BadArgument, FaceApiError, InvalidURL
+from ..image_urls import fetch_image
 from ..runtime import Runtime, current_runtime
 from .auth import check_key
 from .params import parse_int
@@ -78,11 +79,14 @@ def json_body(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]
 
 
 def image_body(req: func.HttpRequest) -> bytes:
-    """The image bytes of an `application/octet-stream` body. Image URLs are refused: the
-    service may run where it cannot reach them."""
+    """The image of a request: the bytes of an `application/octet-stream` body, or those at the URL
+    of a JSON body `{"url": ...}`, fetched as image_urls.py allows."""
     content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        raise InvalidURL("Image URLs are not supported: send the image bytes as application/octet-stream.")
+        url = json_body(req).get("url")
+        if not isinstance(url, str) or not url:
+            raise InvalidURL("Invalid image URL: the JSON body needs a 'url'.")
+        return fetch_image(url, current_runtime().settings)
     return req.get_body()
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import azure.functions as func
 
 from ..faceapi.base import DETECTION_MODELS, MAX_IDENTIFY_FACES, RECOGNITION_MODELS
+from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
 from ..features.sightings import CAMERA_PATTERN, MAX_LOCATION
 from ..runtime import Runtime
@@ -66,10 +67,17 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 JSON = "application/json"
 BINARY = {"type": "string", "format": "binary"}
 IMAGE = {"application/octet-stream": {"schema": BINARY}}
+IMAGE_OR_URL = {**IMAGE, "application/json": {"schema": {"$ref": "#/components/schemas/ImageUrl"}}}
 # Answered by every operation: the key check and the catch-all of unexpected failures.
 ALWAYS = (401, 500)
 # FACE_ENGINE=azure: the Face API routes and the frame route call the Azure Face API.
 AZURE = (429, 502, 503)
+_PAGING = [_query("start"), _query("top", "integer", minimum=1, maximum=1000)]
+_ADD_FACE_QUERY = [
+    _query("userData"),
+    _query("targetFace", description="left,top,width,height"),
+    _query("detectionModel", enum=list(DETECTION_MODELS)),
+]
 Operation = tuple[str, str, str, str, list, dict | None, int, dict | None, tuple[int, ...]]
 
 
@@ -82,12 +90,7 @@ def _group_operations(kind: GroupKind) -> list[Operation]:
     g, p = kind.snake, "" if kind == PERSON_GROUP else f"{kind.snake}_"
     label = "large person group" if kind == LARGE_PERSON_GROUP else "person group"
     schema = "LargePersonGroup" if kind == LARGE_PERSON_GROUP else "PersonGroup"
-    paging = [_query("start"), _query("top", "integer", minimum=1, maximum=1000)]
-    add_face_query = [
-        _query("userData"),
-        _query("targetFace", description="left,top,width,height"),
-        _query("detectionModel", enum=list(DETECTION_MODELS)),
-    ]
+    paging = _PAGING
     return [
         (
             "put",
@@ -215,9 +218,9 @@ def _group_operations(kind: GroupKind) -> list[Operation]:
             "post",
             person + "/persistedfaces",
             f"add_{p}person_face",
-            "Add a face photo to a person (v1.2: 202 with an Operation-Location).",
-            add_face_query,
-            IMAGE,
+            "Add a face photo to a person, from the image or its URL (v1.2: 202 with an Operation-Location).",
+            _ADD_FACE_QUERY,
+            IMAGE_OR_URL,
             200,
             _ref("AddedFace"),
             (202, 400, 404, *AZURE),
@@ -248,15 +251,49 @@ def _group_operations(kind: GroupKind) -> list[Operation]:
     ]
 
 
+def _list_operations(kind: ListKind) -> list[Operation]:
+    """The routes of api/face_lists.py for one kind of face list."""
+    lists = f"{FACE}/{kind.route}"
+    one = f"{lists}/{{{kind.id_name}}}"
+    face = one + "/persistedfaces/{persistedFaceId}"
+    n, label, small = kind.snake, kind.label.lower(), kind is ListKind.FACE_LIST
+    with_model = [_query("returnRecognitionModel", "boolean")]
+    # fmt: off
+    operations: list[Operation] = [
+        ("put", one, f"create_{n}", f"Create a {label}.", [], {JSON: {"schema": _ref("NewFaceList")}}, 200, None, (400, 409, *AZURE)),
+        ("get", one, f"get_{n}", f"Get a {label}" + (" with its faces." if small else "."), with_model, None, 200, _ref("FaceList" if small else "LargeFaceList"), (400, 404, *AZURE)),
+        ("patch", one, f"update_{n}", f"Update a {label}'s name or userData.", [], {JSON: {"schema": _ref("NameAndUserData")}}, 200, None, (400, 404, *AZURE)),
+        ("delete", one, f"delete_{n}", f"Delete a {label} and its faces.", [], None, 200, None, (400, 404, *AZURE)),
+        ("get", lists, f"list_{n}s", f"List {label}s (without their faces).", [*with_model, *_PAGING], None, 200, _array(_ref("FaceListInfo" if small else "LargeFaceList")), (400, *AZURE)),
+        ("delete", face, f"delete_{n}_face", f"Delete a face of a {label}.", [], None, 200, None, (400, 404, *AZURE)),
+    ]
+    if small:
+        return [*operations, ("post", one + "/persistedfaces", "add_face_list_face", "Add a face to a face list, from the image or its URL.", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (400, 404, *AZURE))]
+    return [
+        *operations,
+        ("post", one + "/persistedfaces", "add_large_face_list_face", "Add a face to a large face list, from the image or its URL (v1.2: 202 with an Operation-Location).", _ADD_FACE_QUERY, IMAGE_OR_URL, 200, _ref("AddedFace"), (202, 400, 404, *AZURE)),
+        ("get", one + "/persistedfaces", "list_large_face_list_faces", "List a large face list's faces, in persistedFaceId order.", _PAGING, None, 200, _array(_ref("PersistedFace")), (400, 404, *AZURE)),
+        ("get", face, "get_large_face_list_face", "Get a face of a large face list.", [], None, 200, _ref("PersistedFace"), (400, 404, *AZURE)),
+        ("patch", face, "update_large_face_list_face", "Update a face's userData.", [], {JSON: {"schema": _ref("UserData")}}, 200, None, (400, 404, *AZURE)),
+        ("post", one + "/train", "train_large_face_list", "Queue the large face list's training (202 at once; from v1.1 with an Operation-Location).", [], None, 202, None, (400, 404, *AZURE)),
+        ("get", one + "/training", "get_large_face_list_training_status", "The large face list's training status (404 LargeFaceListNotTrained before the first).", [], None, 200, _ref("TrainingStatus"), (400, 404, *AZURE)),
+    ]
+    # fmt: on
+
+
 # (method, path, operationId = function name, summary, query parameters, request body, success status, answer,
 # error statuses besides 401 and 500 (and other successes); 413 is added to every operation with a body)
 OPERATIONS: list[Operation] = [
     *_group_operations(PERSON_GROUP),
     *_group_operations(LARGE_PERSON_GROUP),
+    *_list_operations(ListKind.FACE_LIST),
+    *_list_operations(ListKind.LARGE_FACE_LIST),
     ("get", FACE + "/operations/{operationId}", "get_operation_status", "A long-running operation's status (v1.1 and later).", [], None, 200, _ref("OperationStatus"), (404, *AZURE)),
-    ("post", FACE + "/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("returnRecognitionModel", "boolean"), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
+    ("post", FACE + "/detect", "detect", "Detect faces; each gets a faceId for identify and verify.", [_query("returnFaceId", "boolean"), _query("returnFaceLandmarks", "boolean"), _query("returnFaceAttributes", description=",".join(SUPPORTED_ATTRIBUTES)), _query("faceIdTimeToLive", "integer", minimum=60, maximum=86400), _query("returnRecognitionModel", "boolean"), _query("detectionModel", enum=list(DETECTION_MODELS)), _query("recognitionModel", enum=list(RECOGNITION_MODELS))], IMAGE_OR_URL, 200, _array(_ref("DetectedFace")), (400, *AZURE)),
     ("post", FACE + "/identify", "identify", "Identify detected faces against a trained group.", [], {JSON: {"schema": _ref("IdentifyBody")}}, 200, _array(_ref("IdentifyResult")), (400, 404, *AZURE)),
     ("post", FACE + "/verify", "verify", "Verify two faces, or a face against a person.", [], {JSON: {"schema": _ref("VerifyBody")}}, 200, _ref("VerifyResult"), (400, 404, *AZURE)),
+    ("post", FACE + "/findsimilars", "find_similar", "Faces similar to a detected face, in a face list, a large face list or among detected faces.", [], {JSON: {"schema": _ref("FindSimilarBody")}}, 200, _array(_ref("SimilarFace")), (400, 404, *AZURE)),
+    ("post", FACE + "/group", "group", "Divide detected faces into groups of similar faces, and a messy group.", [], {JSON: {"schema": _ref("GroupBody")}}, 200, _ref("GroupResult"), (400, 404, *AZURE)),
     ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call, and record the sighting.", [_query("personGroupId", required=True), _query("cameraId", required=True, pattern=CAMERA_PATTERN.pattern), _query("location", maxLength=MAX_LOCATION), _query("confidenceThreshold", "number", minimum=0, maximum=1)], {"image/jpeg": {"schema": BINARY}, **IMAGE}, 200, _ref("FrameResult"), (400, 404, *AZURE)),
     ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, paged.", [_query("day", description="YYYYMMDD, default today", pattern=r"^\d{8}$"), _query("personId"), _query("cameraId"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("SightingsPage"), (400,)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
@@ -265,13 +302,16 @@ OPERATIONS: list[Operation] = [
 ]  # fmt: skip
 
 ERRORS = {
-    400: "Invalid input: BadArgument, InvalidImage, InvalidImageSize, InvalidURL, (Large)PersonGroupNotTrained; "
-    "identify answers an unknown group or faceId here too ((Large)PersonGroupNotFound, FaceNotFound), as Azure does.",
+    400: "Invalid input: BadArgument, InvalidImage, InvalidImageSize, InvalidURL, (Large)PersonGroupNotTrained, "
+    "LargeFaceListNotTrained; identify answers an unknown group or faceId here too ((Large)PersonGroupNotFound, "
+    "FaceNotFound), as Azure does.",
     401: 'Missing or wrong key (code "401").',
-    404: "Not found: (Large)PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, OperationNotFound, "
-    "EnrollmentNotFound; (Large)PersonGroupNotTrained for the training status of a group never trained; "
+    404: "Not found: (Large)PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, "
+    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound; (Large)PersonGroupNotTrained or "
+    "LargeFaceListNotTrained for the training status of a group or list never trained; "
     'code "404" for an API version this service does not speak.',
-    409: "(Large)PersonGroupExists; (Large)PersonGroupTrainingNotFinished when deleting a group that trains.",
+    409: "(Large)PersonGroupExists, FaceListExists, LargeFaceListExists; (Large)PersonGroupTrainingNotFinished when "
+    "deleting a group that trains.",
     413: "The request body is larger than the host accepts (100 MB); the local host answers it as InvalidImageSize.",
     429: "FACE_ENGINE=azure: the Azure Face API still throttles this app after retries; Retry-After says when to try again.",
     500: "InternalServerError: an unexpected failure, or a bad setting; the details are logged, not answered.",
@@ -304,6 +344,7 @@ _UUID, _TIME = {"type": "string", "format": "uuid"}, {"type": "string", "format"
 _CONFIDENCE = {"type": "number", "minimum": 0, "maximum": 1}
 _LEVEL = {"type": "string", "enum": ["low", "medium", "high"]}
 _STATUS = {"type": "string", "enum": ["notStarted", "running", "succeeded", "failed"]}
+_MODEL = {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}
 _LANDMARKS = ("pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight")
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _object({"code": _STRING, "message": _STRING})}),
@@ -314,6 +355,10 @@ SCHEMAS: dict[str, Any] = {
     "UserData": {"type": "object", "properties": {"userData": _STRING}},
     "IdentifyBody": {"type": "object", "description": "personGroupId or largePersonGroupId.", "required": ["faceIds"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": MAX_IDENTIFY_FACES}, "personGroupId": _STRING, "largePersonGroupId": _STRING, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 100}, "confidenceThreshold": _CONFIDENCE}},
     "VerifyBody": {"type": "object", "description": "faceId1 and faceId2, or faceId, personId and personGroupId (or largePersonGroupId).", "properties": {"faceId1": _STRING, "faceId2": _STRING, "faceId": _STRING, "personId": _STRING, "personGroupId": _STRING, "largePersonGroupId": _STRING}},
+    "NewFaceList": {"type": "object", "required": ["name"], "properties": {"name": _STRING, "userData": _STRING, "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS)}}},
+    "ImageUrl": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string", "description": "http or https; public addresses only, unless FACE_IMAGE_URL_ALLOWED_HOSTS lists the host."}}},
+    "FindSimilarBody": {"type": "object", "required": ["faceId"], "description": "faceId, and one of faceListId, largeFaceListId and faceIds.", "properties": {"faceId": _STRING, "faceListId": _STRING, "largeFaceListId": _STRING, "faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 1000}, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 1000}, "mode": {"type": "string", "enum": ["matchPerson", "matchFace"]}}},
+    "GroupBody": {"type": "object", "required": ["faceIds"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 1000}}},
     "EnrollmentBody": {"type": "object", "required": ["personGroupId", "container"], "properties": {"personGroupId": _STRING, "container": _STRING, "prefix": _STRING, "train": _BOOL}},
     # Answers.
     "PersonGroup": _object({"personGroupId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}}, optional=("recognitionModel",)),
@@ -323,6 +368,11 @@ SCHEMAS: dict[str, Any] = {
     "Person": _object({"personId": _UUID, "name": _STRING, "userData": _nullable(_STRING), "persistedFaceIds": _array(_UUID)}),
     "AddedFace": _object({"persistedFaceId": _UUID}),
     "PersistedFace": _object({"persistedFaceId": _UUID, "userData": _nullable(_STRING)}),
+    "FaceListInfo": _object({"faceListId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": _MODEL}, optional=("recognitionModel",)),
+    "FaceList": _object({"faceListId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": _MODEL, "persistedFaces": _array(_ref("PersistedFace"))}, optional=("recognitionModel",)),
+    "LargeFaceList": _object({"largeFaceListId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": _MODEL}, optional=("recognitionModel",)),
+    "SimilarFace": {**_object({"persistedFaceId": _UUID, "faceId": _UUID, "confidence": _CONFIDENCE}, optional=("persistedFaceId", "faceId")), "description": "persistedFaceId from a (large) face list, faceId from faceIds."},
+    "GroupResult": _object({"groups": _array(_array(_UUID)), "messyGroup": _array(_UUID)}),
     "TrainingStatus": _object({"status": _STATUS, "createdDateTime": _nullable(_TIME), "lastActionDateTime": _nullable(_TIME), "message": _nullable(_STRING)}),
     "FaceRectangle": _object({k: _INT for k in ("top", "left", "width", "height")}),
     "Point": _object({"x": _NUMBER, "y": _NUMBER}),
@@ -399,9 +449,10 @@ def openapi_spec() -> dict[str, Any]:
         "info": {
             "title": "Video face recognition",
             "version": "1.0",
-            "description": "The Azure Face API's person groups, large person groups, detect, identify and verify, "
-            "in v1.0 (the old FaceClient SDK) and v1.1-preview.1, v1.2-preview.1 and v1.2 (the azure-ai-vision-face "
-            "SDK), plus one-call frame identification, sightings and bulk enrollment. Errors answer the Face API's "
+            "description": "The Azure Face API's person groups, large person groups, face lists, large face lists, detect, "
+            "identify, verify, find-similar and group, in v1.0 (the old FaceClient SDK) and v1.1-preview.1, v1.2-preview.1 "
+            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings and bulk enrollment. "
+            "Errors answer the Face API's "
             "envelope; with FACE_ENGINE=azure, the Face API routes pass on the Azure Face API's own errors in it.",
         },
         "security": [{"subscriptionKey": []}, {"functionsKey": []}],

@@ -42,10 +42,10 @@ def register_group_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"create_{name}", group, "PUT")
     def create_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
+        gid, body = group_id(req), json_body(req)
         check_model(body.get("recognitionModel"), RECOGNITION_MODELS, "recognitionModel")
         runtime.face_api.create_group(
-            group_id(req), body.get("name", ""), body.get("userData"), body.get("recognitionModel"), kind=kind
+            gid, body.get("name", ""), body.get("userData"), body.get("recognitionModel"), kind=kind
         )
         return empty_response()
 
@@ -55,8 +55,8 @@ def register_group_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"update_{name}", group, "PATCH")
     def update_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
-        runtime.face_api.update_group(group_id(req), body.get("name"), body.get("userData"), kind=kind)
+        gid, body = group_id(req), json_body(req)
+        runtime.face_api.update_group(gid, body.get("name"), body.get("userData"), kind=kind)
         return empty_response()
 
     @endpoint(bp, f"delete_{name}", group, "DELETE")

@@ -8,18 +8,18 @@ import azure.functions as func
 from ..errors import BadArgument
 from ..faceapi.base import DETECTION_MODELS
 from ..faceapi.group_kinds import PERSON_GROUP, GroupKind
-from ..features.operations import Operations
 from ..models import FaceRectangle
 from ..runtime import Runtime
 from .http import empty_response, endpoint, image_body, json_body, json_response, param, top_param
+from .operations import added_face_response
 from .params import check_model
 from .person_groups import route_group_id
-from .versions import FACE, adds_faces_as_operation, api_version, operation_location
+from .versions import FACE, api_version
 
 bp = func.Blueprint()
 
 
-def _target_face(text: str | None) -> FaceRectangle | None:
+def parse_target_face(text: str | None) -> FaceRectangle | None:
     if not text:
         return None
     try:  # Azure's form: "left,top,width,height"
@@ -46,8 +46,8 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"create_{prefix}person", persons, "POST")
     def create_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
-        created = runtime.face_api.create_person(group_id(req), body.get("name", ""), body.get("userData"), kind=kind)
+        gid, body = group_id(req), json_body(req)
+        created = runtime.face_api.create_person(gid, body.get("name", ""), body.get("userData"), kind=kind)
         return json_response({"personId": created.person_id})
 
     @endpoint(bp, f"list_{prefix}persons", persons, "GET")
@@ -62,9 +62,9 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"update_{prefix}person", person, "PATCH")
     def update_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        body = json_body(req)
+        gid, body = group_id(req), json_body(req)
         runtime.face_api.update_person(
-            group_id(req), req.route_params["personId"], body.get("name"), body.get("userData"), kind=kind
+            gid, req.route_params["personId"], body.get("name"), body.get("userData"), kind=kind
         )
         return empty_response()
 
@@ -81,17 +81,11 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
             group_id(req),
             req.route_params["personId"],
             image_body(req),
-            target_face=_target_face(param(req, "targetFace")),
+            target_face=parse_target_face(param(req, "targetFace")),
             user_data=param(req, "userData"),
             kind=kind,
         )
-        answer = {"persistedFaceId": added.persisted_face_id}
-        if not adds_faces_as_operation(version):
-            return json_response(answer)
-        response = json_response(answer, 202)
-        operation_id = Operations(runtime.storage, runtime.face_api).done(f"Face {added.persisted_face_id} added.")
-        response.headers["Operation-Location"] = operation_location(req, version, operation_id)
-        return response
+        return added_face_response(req, runtime, version, added.persisted_face_id)
 
     @endpoint(bp, f"get_{prefix}person_face", face, "GET")
     def get_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
@@ -101,10 +95,8 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"update_{prefix}person_face", face, "PATCH")
     def update_person_face(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        route, body = req.route_params, json_body(req)
-        runtime.face_api.update_face(
-            group_id(req), route["personId"], route["persistedFaceId"], body.get("userData"), kind=kind
-        )
+        gid, route, body = group_id(req), req.route_params, json_body(req)
+        runtime.face_api.update_face(gid, route["personId"], route["persistedFaceId"], body.get("userData"), kind=kind)
         return empty_response()
 
     @endpoint(bp, f"delete_{prefix}person_face", face, "DELETE")

@@ -3,10 +3,11 @@
 v1.0 is the version of the old SDK (`azure-cognitiveservices-vision-face`) and of the OpenAPI spec in
 shared/specs. Microsoft's maintained SDK (`azure-ai-vision-face`) speaks v1.2-preview.1 by default
 (v1.1-preview.1 and v1.2 are the neighbouring versions, with the same paths and bodies). From v1.1 on,
-training is a long-running operation: `train` answers 202 with an `Operation-Location` header naming
-`/face/{apiVersion}/operations/{operationId}`, which the SDK's poller reads. In v1.2 adding a face to a
-large person group is one too (202, the header, and the persistedFaceId in the body); the previews answer
-it 200 as v1.0 does, which the preview SDK requires.
+training (of a group or a large face list) is a long-running operation: `train` answers 202 with an
+`Operation-Location` header naming `/face/{apiVersion}/operations/{operationId}`, which the SDK's poller
+reads. In v1.2 adding a face to a person of a group, or to a large face list, is one too (202, the
+header, and the persistedFaceId in the body); the previews answer it 200 as v1.0 does, which the preview
+SDK requires. Adding a face to a face list answers 200 in every version.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def trains_as_operation(version: str) -> bool:
 
 
 def adds_faces_as_operation(version: str) -> bool:
-    """Adding a face to a large group answers 202 with an Operation-Location in v1.2."""
+    """Adding a face to a person or a large face list answers 202 with an Operation-Location in v1.2."""
     return version == "v1.2"
 
 

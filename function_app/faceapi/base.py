@@ -22,6 +22,7 @@ from ..models import (
     RecognizedFace,
     TrainingStatus,
 )
+from .face_lists import FaceListApi
 from .group_kinds import PERSON_GROUP, GroupKind
 
 # The Face API's limits and model names, as Azure documents them.
@@ -38,8 +39,9 @@ def check_group_id(group_id: str, id_name: str = "personGroupId") -> None:
         raise BadArgument(f"Invalid {id_name} {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
 
 
-class FaceApi(Protocol):
-    """Every group operation takes the kind of group (group_kinds.py): person groups by default."""
+class FaceApi(FaceListApi, Protocol):
+    """Every group operation takes the kind of group (group_kinds.py): person groups by default.
+    Face lists, find-similar and group are FaceListApi's (face_lists.py)."""
 
     # person groups
     def create_group(

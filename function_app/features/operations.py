@@ -3,10 +3,10 @@ training) answers an `Operation-Location`, and `GET /face/{apiVersion}/operation
 answers the operation's status until it has succeeded or failed (the maintained SDK's poller reads it).
 
 An operation is one small record in the gallery container (`.operations/{operationId}.json`, see
-storage/layout.py) naming what it tracks: a training's status is read from the group's training
-status whenever it is asked for, so the operation and the training never disagree; work done before
-the answer (adding a face) is recorded as succeeded. Records are kept KEEP_OPERATIONS, time enough for
-any poller; a timer purges the older ones (`purge_operations`).
+storage/layout.py) naming what it tracks: a training's status is read from the group's (or large
+face list's) training status whenever it is asked for, so the operation and the training never
+disagree; work done before the answer (adding a face) is recorded as succeeded. Records are kept
+KEEP_OPERATIONS, time enough for any poller; a timer purges the older ones (`purge_operations`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..clock import iso, utc_now
-from ..errors import OperationNotFound, PersonGroupNotFound
+from ..errors import LargeFaceListNotFound, OperationNotFound, PersonGroupNotFound
 from ..faceapi import FaceApi
+from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GroupKind, kind_named
+from ..models import TrainingStatus
 from ..storage import BlobNotFound, Storage
 from ..storage.layout import GALLERY_CONTAINER, OPERATIONS_PREFIX
 
@@ -61,9 +63,14 @@ class Operations:
         self.storage.put_blob(GALLERY_CONTAINER, f"{OPERATIONS_PREFIX}{operation_id}.json", data)
         return operation_id
 
-    def training(self, group_id: str, kind: GroupKind) -> str:
-        """An operation following the group's training (just requested)."""
+    def training(self, group_id: str, kind: GroupKind | ListKind) -> str:
+        """An operation following the training (just requested) of a group or a large face list."""
         return self._save({"kind": "train", "groupKind": kind.route, "groupId": group_id})
+
+    def _training_status(self, route: str, group_id: str) -> TrainingStatus:
+        if route == ListKind.LARGE_FACE_LIST.route:
+            return self.face_api.list_training_status(group_id)
+        return self.face_api.training_status(group_id, kind=kind_named(route))
 
     def done(self, message: str | None = None) -> str:
         """An operation whose work was done before the answer."""
@@ -79,11 +86,12 @@ class Operations:
         created = record["createdTime"]
         if record["kind"] == "done":
             return OperationStatus(operation_id, "succeeded", created, created, created, record.get("message"))
-        kind = kind_named(record["groupKind"])
+        route = record["groupKind"]
         try:
-            training = self.face_api.training_status(record["groupId"], kind=kind)
-        except PersonGroupNotFound:
-            message = f"{kind.label} {record['groupId']!r} was deleted before its training finished."
+            training = self._training_status(route, record["groupId"])
+        except (PersonGroupNotFound, LargeFaceListNotFound):
+            label = ListKind(route).label if route == ListKind.LARGE_FACE_LIST.route else kind_named(route).label
+            message = f"{label} {record['groupId']!r} was deleted before its training finished."
             return OperationStatus(operation_id, "failed", created, iso(utc_now()), iso(utc_now()), message)
         finished = training.last_action if training.status in FINISHED else None
         return OperationStatus(operation_id, training.status, created, training.last_action, finished, training.message)

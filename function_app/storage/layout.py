@@ -6,6 +6,8 @@ Containers:
                   faceapi/local/gallery.py and training.py), one prefix per group so a delete is one sweep;
                   large person groups under large.groups/; .operations/{operationId}.json: the long-running
                   operations of the v1.1+ API (features/operations.py). No group id contains a '.'.
+                  FaceLists/ and LargeFaceLists/: the face lists (faceapi/local/face_lists.py), capitalised
+                  so that no group id can meet them
     faceids       {faceId}.json: faces from detect, kept for their time to live
     sightings     {YYYYMMDD}/mydata-{YYYYMMDD_HHMMSS}-{suffix}.json: one record per frame with faces
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs

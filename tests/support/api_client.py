@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import azure.functions as func
+import pytest
 
 from function_app.local_host.functions import app_functions
 from function_app.local_host.host_config import HostConfig
 from function_app.local_host.routes import Router
+from function_app.local_host.worker import QueueWorker
+from function_app.storage import Storage
 
 _router = None
+# Settings that would point the in-process app elsewhere than its local engine and a folder.
+OUTSIDE_SETTINGS = ("FACE_ENGINE", "AZURE_FACE_ENDPOINT", "AZURE_FACE_KEY", "AZURE_STORAGE_CONNECTION_STRING")
+
+
+def use_local_app(env: pytest.MonkeyPatch, key: str, storage_dir: Path) -> None:
+    """Settings for the in-process app: the local engine, a storage folder of its own, this key."""
+    for name in OUTSIDE_SETTINGS:
+        env.delenv(name, raising=False)
+    env.setenv("FACE_API_KEY", key)
+    env.setenv("STORAGE_BACKEND", "local")
+    env.setenv("STORAGE_DIR", str(storage_dir))
 
 
 def router() -> Router:
@@ -21,6 +36,18 @@ def router() -> Router:
     if _router is None:
         _router = Router(app_functions(), HostConfig.load().route_prefix)
     return _router
+
+
+def queue_worker(storage: Storage) -> QueueWorker:
+    """The app's queue functions on this storage, run when asked (`drain`), messages visible at once."""
+    return QueueWorker(app_functions(), storage, HostConfig(visibility_timeout=0))
+
+
+def drain(worker: QueueWorker) -> None:
+    """Run the queue functions until the queues are empty, as the host's worker would."""
+    for _ in range(20):
+        if worker.run_once() == 0:
+            return
 
 
 @dataclass

@@ -26,7 +26,10 @@ class AzureEngineServers:
 
 
 @contextlib.contextmanager
-def azure_engine_servers(folder: Path, key: str) -> Iterator[AzureEngineServers]:
+def azure_engine_servers(
+    folder: Path, key: str, front_settings: dict[str, str] | None = None
+) -> Iterator[AzureEngineServers]:
+    """`front_settings`: more settings of the server on the Azure engine."""
     upstream_key = f"upstream-{uuid.uuid4().hex}"
     upstream_env = {"FACE_API_KEY": upstream_key, "STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "upstream")}
     upstream, upstream_url = start_server(upstream_env, folder / "upstream.log")
@@ -38,6 +41,7 @@ def azure_engine_servers(folder: Path, key: str) -> Iterator[AzureEngineServers]
         "FACE_ENGINE": "azure",
         "AZURE_FACE_ENDPOINT": proxy.url,
         "AZURE_FACE_KEY": upstream_key,
+        **(front_settings or {}),
     }
     try:
         front, url = start_server(front_env, folder / "front.log")

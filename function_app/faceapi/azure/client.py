@@ -22,9 +22,10 @@ from azure.cognitiveservices.vision.face.models import APIErrorException
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 from msrest.authentication import Authentication, CognitiveServicesCredentials
-from msrest.exceptions import ClientRequestError
+from msrest.exceptions import ClientRequestError, ValidationError
 
-from ...errors import FaceApiError, UpstreamError, UpstreamUnavailable, error_for
+from ...errors import BadArgument, FaceApiError, UpstreamError, UpstreamUnavailable, error_for
+from ...models import FaceRectangle
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -73,6 +74,11 @@ def create_face_client(endpoint: str, key: str, credential: TokenCredential | No
     return client
 
 
+def target_face_param(target: FaceRectangle | None) -> list[int] | None:
+    """targetFace as the SDK sends it: [left, top, width, height]."""
+    return [target.left, target.top, target.width, target.height] if target else None
+
+
 def retry_delay(retry_after: str | None, attempt: int) -> float:
     """Seconds to wait before the next try: the service's `Retry-After` (seconds or an HTTP date),
     else an exponential backoff from 1 s."""
@@ -111,6 +117,8 @@ def call(operation: Callable[[], T], endpoint: str, *, sleep: Callable[[float], 
                 "Unauthorized",
                 502,
             ) from None
+        except ValidationError as exc:  # the SDK checks some limits before sending: Azure's answer to them
+            raise BadArgument(f"Invalid argument: {exc}") from None
         except ClientRequestError as exc:
             raise UpstreamUnavailable(
                 f"The Azure Face API at {endpoint} cannot be reached ({type(exc.inner_exception or exc).__name__}); "

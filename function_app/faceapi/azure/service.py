@@ -35,7 +35,8 @@ from ...models import (
 from ...settings import Settings
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE, all_persons
 from ..group_kinds import LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
-from .client import call, create_face_client
+from .client import call, create_face_client, target_face_param
+from .face_lists import AzureFaceListApi
 
 # Person names change rarely; identify answers ids only, so names are looked up and kept a while.
 NAMES_TTL_SECONDS = 60.0
@@ -45,7 +46,7 @@ TRAINING_TIMEOUT_SECONDS = 600.0
 FRAME_FACE_ID_TTL = 60
 
 
-class AzureFaceApi:
+class AzureFaceApi(AzureFaceListApi):
     def __init__(
         self,
         settings: Settings,
@@ -165,14 +166,13 @@ class AzureFaceApi:
         kind: GroupKind = PERSON_GROUP,
     ) -> PersistedFace:
         persons = self._persons(kind)
-        target = [target_face.left, target_face.top, target_face.width, target_face.height] if target_face else None
         added = self._json(
             lambda: persons.add_face_from_stream(
                 group_id,
                 person_id,
                 io.BytesIO(image),
                 user_data=user_data,
-                target_face=target,
+                target_face=target_face_param(target_face),
                 detection_model=self.settings.azure_face_detection_model,
                 raw=True,
             )
@@ -214,9 +214,13 @@ class AzureFaceApi:
 
     def train(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
         self.request_training(group_id, kind=kind)
+        return self._wait_for_training(lambda: self.training_status(group_id, kind=kind))
+
+    def _wait_for_training(self, status_of: Callable[[], TrainingStatus]) -> TrainingStatus:
+        """Poll a training the service runs until it ends (or TRAINING_TIMEOUT_SECONDS pass)."""
         deadline = time.monotonic() + TRAINING_TIMEOUT_SECONDS
         while True:
-            status = self.training_status(group_id, kind=kind)
+            status = status_of()
             if status.status in ("succeeded", "failed") or time.monotonic() > deadline:
                 return status
             self._sleep(TRAINING_POLL_SECONDS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,7 +25,6 @@ import numpy as np
 from ...clock import iso, utc_now
 from ...engines import FaceEngine
 from ...errors import (
-    BadArgument,
     FaceTooBlurry,
     FaceTooSmall,
     MultipleFaces,
@@ -41,9 +40,8 @@ from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import GROUPS_CONTAINER
 from ..base import PAGE_SIZE, check_group_id
 from ..group_kinds import PERSON_GROUP, GroupKind
+from .records import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, check_text, check_uuid, dump_json
 
-MAX_NAME = 128
-MAX_USER_DATA = 16 * 1024
 # A detected face belongs to the target rectangle when at least this share of it lies inside.
 TARGET_OVERLAP = 0.5
 
@@ -76,28 +74,6 @@ class EnrolledFace(PersistedFace):
             quality_for_recognition=data["qualityForRecognition"],
             embedding=np.frombuffer(base64.b64decode(data["embedding"]), dtype="<f4").astype(np.float32),
         )
-
-
-def _check_text(value: str | None, what: str, limit: int, *, required: bool) -> None:
-    if value is None or value == "":
-        if required:
-            raise BadArgument(f"{what} is required.")
-        return
-    if not isinstance(value, str):
-        raise BadArgument(f"{what} must be a string.")
-    if len(value) > limit:
-        raise BadArgument(f"{what} is {len(value)} characters long; the limit is {limit}.")
-
-
-def _check_uuid(value: str, error: type[Exception], what: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise error(f"{what} {value!r} is not found.") from None
-
-
-def _dump(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class Gallery:
@@ -137,14 +113,14 @@ class Gallery:
         """`recognition_model` (checked by the caller) is kept to be echoed as Azure does; the
         embeddings are the engine's whichever is named."""
         check_group_id(group_id, self.kind.id_name)
-        _check_text(name, "name", MAX_NAME, required=True)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        check_text(name, "name", MAX_NAME, required=True)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         group = PersonGroup(group_id, name, user_data or None, iso(utc_now()))
         if recognition_model:
             group = replace(group, recognition_model=recognition_model.strip().lower())
         record = {**group.to_dict(), "createdDateTime": group.created, "recognitionModel": group.recognition_model}
         try:
-            self.storage.put_blob(GROUPS_CONTAINER, self._group_blob(group_id), _dump(record), only_if_new=True)
+            self.storage.put_blob(GROUPS_CONTAINER, self._group_blob(group_id), dump_json(record), only_if_new=True)
         except PreconditionFailed:
             raise self.kind.exists(f"{self.kind.label} {group_id!r} already exists.") from None
         return group
@@ -157,20 +133,29 @@ class Gallery:
         return PersonGroup.from_dict(data)
 
     def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
-        _check_text(name, "name", MAX_NAME, required=False)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
-        blob_name = self._group_blob(group_id)
+        self.update_record(
+            GROUPS_CONTAINER, self._group_blob(group_id), name, user_data, lambda: self.get_group(group_id)
+        )
+        return self.get_group(group_id)
+
+    def update_record(
+        self, container: str, blob_name: str, name: str | None, user_data: str | None, check: Callable[[], object]
+    ) -> None:
+        """Set the name and userData of a group's or list's record (`check` raises if it is gone), with
+        its ETag, so that a concurrent change is never lost."""
+        check_text(name, "name", MAX_NAME, required=False)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         while True:
-            self.get_group(group_id)
-            blob = self.storage.get_blob(GROUPS_CONTAINER, blob_name)
+            check()
+            blob = self.storage.get_blob(container, blob_name)
             data = json.loads(blob.data)
             if name:
                 data["name"] = name
             if user_data is not None:
                 data["userData"] = user_data or None
             try:
-                self.storage.put_blob(GROUPS_CONTAINER, blob_name, _dump(data), if_match=blob.etag)
-                return self.get_group(group_id)
+                self.storage.put_blob(container, blob_name, dump_json(data), if_match=blob.etag)
+                return
             except PreconditionFailed:
                 continue  # changed or deleted meanwhile: read again
 
@@ -196,16 +181,16 @@ class Gallery:
     # -- persons -------------------------------------------------------------------------------
     def create_person(self, group_id: str, name: str, user_data: str | None = None) -> Person:
         self.get_group(group_id)
-        _check_text(name, "name", MAX_NAME, required=True)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        check_text(name, "name", MAX_NAME, required=True)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         person = Person(str(uuid.uuid4()), name, user_data or None)
         record = {"personId": person.person_id, "name": name, "userData": person.user_data}
-        self.storage.put_blob(CONTAINER, f"{self.root(group_id)}persons/{person.person_id}.json", _dump(record))
+        self.storage.put_blob(CONTAINER, f"{self.root(group_id)}persons/{person.person_id}.json", dump_json(record))
         return person
 
     def _person_record(self, group_id: str, person_id: str) -> dict[str, Any]:
         self.get_group(group_id)
-        person_id = _check_uuid(person_id, PersonNotFound, "Person")
+        person_id = check_uuid(person_id, PersonNotFound, "Person")
         data = self._read(f"{self.root(group_id)}persons/{person_id}.json")
         if data is None:
             raise PersonNotFound(f"Person {person_id} is not found in {self.kind.label.lower()} {group_id!r}.")
@@ -226,14 +211,14 @@ class Gallery:
     def update_person(
         self, group_id: str, person_id: str, name: str | None = None, user_data: str | None = None
     ) -> Person:
-        _check_text(name, "name", MAX_NAME, required=False)
-        _check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        check_text(name, "name", MAX_NAME, required=False)
+        check_text(user_data, "userData", MAX_USER_DATA, required=False)
         data = self._person_record(group_id, person_id)
         if name:
             data["name"] = name
         if user_data is not None:
             data["userData"] = user_data or None
-        self.storage.put_blob(CONTAINER, f"{self.root(group_id)}persons/{data['personId']}.json", _dump(data))
+        self.storage.put_blob(CONTAINER, f"{self.root(group_id)}persons/{data['personId']}.json", dump_json(data))
         return self.get_person(group_id, data["personId"])
 
     def delete_person(self, group_id: str, person_id: str) -> None:
@@ -281,24 +266,30 @@ class Gallery:
         """Detect the one face in `image` (or the one in `target_face`), check it is usable for
         recognition, and store the photo with its embedding."""
         person_id = self._person_record(group_id, person_id)["personId"]
-        _check_text(user_data, "userData", 1024, required=False)
-        face = self._enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
-        persisted = EnrolledFace(
-            persisted_face_id=str(uuid.uuid4()),
-            person_id=person_id,
-            user_data=user_data or None,
-            rectangle=face.rectangle,
-            quality_for_recognition=face.quality.quality_for_recognition,
-            embedding=face.required_embedding(),
-        )
+        persisted = self.enroll(image, target_face, person_id, user_data)
         base = f"{self.root(group_id)}faces/{person_id}/{persisted.persisted_face_id}"
         self.storage.put_blob(CONTAINER, f"{base}.photo", image)
-        self.storage.put_blob(CONTAINER, f"{base}.json", _dump(persisted.to_record()))
+        self.storage.put_blob(CONTAINER, f"{base}.json", dump_json(persisted.to_record()))
         if self._read(f"{self.root(group_id)}persons/{person_id}.json") is None:
             # The person was deleted while the face was being added: leave nothing behind.
             self._delete_prefix(f"{base}.")
             raise PersonNotFound(f"Person {person_id} was deleted while the face was being added.")
         return persisted
+
+    def enroll(
+        self, image: bytes, target_face: FaceRectangle | None, owner_id: str, user_data: str | None
+    ) -> EnrolledFace:
+        """The face to enroll from `image` for its owner (a person, or a face list), not stored yet."""
+        check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
+        face = self._enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
+        return EnrolledFace(
+            persisted_face_id=str(uuid.uuid4()),
+            person_id=owner_id,
+            user_data=user_data or None,
+            rectangle=face.rectangle,
+            quality_for_recognition=face.quality.quality_for_recognition,
+            embedding=face.required_embedding(),
+        )
 
     def _enrollable_face(self, faces: list[DetectedFace], target: FaceRectangle | None) -> DetectedFace:
         if target is not None:
@@ -326,7 +317,7 @@ class Gallery:
 
     def get_face(self, group_id: str, person_id: str, face_id: str) -> EnrolledFace:
         person_id = self._person_record(group_id, person_id)["personId"]
-        face_id = _check_uuid(face_id, PersistedFaceNotFound, "Persisted face")
+        face_id = check_uuid(face_id, PersistedFaceNotFound, "Persisted face")
         data = self._read(self._face_blob(group_id, person_id, face_id))
         if data is None:
             raise PersistedFaceNotFound(f"Persisted face {face_id} is not found.")
@@ -337,7 +328,7 @@ class Gallery:
 
     def update_face(self, group_id: str, person_id: str, face_id: str, user_data: str | None) -> EnrolledFace:
         """A persisted face's userData: the one thing about it that can change."""
-        _check_text(user_data, "userData", 1024, required=False)
+        check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
         while True:
             face = self.get_face(group_id, person_id, face_id)
             name = self._face_blob(group_id, face.person_id, face.persisted_face_id)
@@ -345,7 +336,7 @@ class Gallery:
                 blob = self.storage.get_blob(CONTAINER, name)
                 face = replace(EnrolledFace.from_record(json.loads(blob.data)), user_data=user_data or None)
                 # Only over the version read: a face deleted meanwhile is not written back.
-                self.storage.put_blob(CONTAINER, name, _dump(face.to_record()), if_match=blob.etag)
+                self.storage.put_blob(CONTAINER, name, dump_json(face.to_record()), if_match=blob.etag)
                 return face
             except (BlobNotFound, PreconditionFailed):
                 continue  # deleted (get_face then says so) or changed meanwhile: read again

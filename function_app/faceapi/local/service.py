@@ -19,12 +19,14 @@ from ...storage import Storage
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
 from ..group_kinds import GROUP_KINDS, PERSON_GROUP, GroupKind
 from .face_ids import FaceIdStore
+from .face_list_api import LocalFaceListApi
+from .face_lists import FaceListStore
 from .gallery import EnrolledFace, Gallery
 from .matching import MatchRule, distance_to_confidence, match_embeddings
 from .training import Trainer
 
 
-class LocalFaceApi:
+class LocalFaceApi(LocalFaceListApi):
     def __init__(self, storage: Storage, engine: FaceEngine, settings: Settings):
         self.settings = settings
         self.storage = storage
@@ -35,6 +37,7 @@ class LocalFaceApi:
         self.trainer = self.trainers[PERSON_GROUP]
         self.face_ids = FaceIdStore(storage)
         self.match_rule = MatchRule(settings.match_rule == "calibrated", settings.match_threshold)
+        self.face_lists = FaceListStore(storage, self.gallery, settings)
 
     # -- groups, persons, faces: the gallery of the kind ---------------------------------------
     def create_group(

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...clock import iso, utc_now
-from ...errors import PersonGroupNotFound, with_status
+from ...errors import LargeFaceListNotFound, PersonGroupNotFound, with_status
 from ...models import TrainingStatus
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
@@ -216,8 +216,19 @@ def _stale(status: TrainingStatus) -> bool:
 
 
 def handle_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
-    """Train the group a train-requests message names (a person group unless its `kind` says
-    otherwise). A group deleted since has nothing left to train."""
+    """Train the group or large face list a train-requests message names (a large face list's names
+    largeFaceListId; a group's personGroupId, a person group unless its `kind` says otherwise). One
+    deleted since has nothing left to train."""
+    message = parse_message(content)
+    if "largeFaceListId" in message:
+        list_id = parse_message(content, "largeFaceListId")["largeFaceListId"]
+        try:
+            status = face_api.train_list(list_id)
+        except LargeFaceListNotFound:
+            log.info("Training of large face list %s skipped: it was deleted.", list_id)
+            return None
+        log.info("Training of large face list %s: %s. %s", list_id, status.status, status.message or "")
+        return status
     message = parse_message(content, "personGroupId")
     group_id, kind = message["personGroupId"], kind_named(message.get("kind"))
     try:
