@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ...models import FaceRectangle, PersistedFace, TrainingStatus
-from ...settings import Settings
 from ..face_lists import (
     DEFAULT_SIMILAR_CANDIDATES,
     FaceGroups,
@@ -20,14 +19,15 @@ from ..face_lists import (
 from .face_ids import FaceIdStore
 from .face_lists import FaceListStore, face_index
 from .gallery import EnrolledFace
+from .matching import MatchRule
 from .similarity import group_embeddings, similar_faces
 from .training import TrainedIndex
 
 
 class LocalFaceListApi:
-    settings: Settings
     face_ids: FaceIdStore
     face_lists: FaceListStore
+    match_rule: MatchRule
 
     def create_face_list(
         self,
@@ -107,16 +107,12 @@ class LocalFaceListApi:
             index = self.face_lists.index(ListKind.LARGE_FACE_LIST, str(candidates.large_face_list_id))
         if index is None:  # an empty face list: nothing is similar
             return []
-        found = similar_faces(
-            index, query, match_threshold=self.settings.match_threshold, max_candidates=max_candidates, mode=mode
-        )
+        found = similar_faces(index, query, rule=self.match_rule, max_candidates=max_candidates, mode=mode)
         if candidates.face_ids is not None:
             return [SimilarFace(confidence, face_id=candidate) for candidate, confidence in found]
         return [SimilarFace(confidence, persisted_face_id=candidate) for candidate, confidence in found]
 
     def group_faces(self, face_ids: list[str]) -> FaceGroups:
         ids = list(dict.fromkeys(check_face_ids(face_ids, "faceIds", minimum=1)))
-        groups, messy = group_embeddings(
-            np.stack([self.face_ids.recall(f) for f in ids]), self.settings.match_threshold
-        )
+        groups, messy = group_embeddings(np.stack([self.face_ids.recall(f) for f in ids]), self.match_rule)
         return FaceGroups(tuple(tuple(ids[i] for i in g) for g in groups), tuple(ids[i] for i in messy))

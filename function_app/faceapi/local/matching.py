@@ -28,6 +28,9 @@ The default cut-off is the calibrated operating point: on the calibration set at
 strangers named and no known face named as somebody else. Each distance has its own fit (FUSED,
 DLIB_ONLY).
 
+Face against face (verify, find-similar, group) there is no other person to take a margin over: the
+same logistic of the distance itself, and two faces are the same person from a confidence of 0.5.
+
 **The nearest rule** (FACE_MATCH_RULE=nearest), the earlier one, kept to compare: dlib's distance
 alone, `confidence = clip(1 - d / (2 * T), 0, 1)` with T = FACE_MATCH_THRESHOLD, cut-off 0.5 (d ≤ T).
 """
@@ -65,6 +68,8 @@ FUSED = Calibration(margin_weight=0.25, midpoint=-4.819, slope=3.863, cut_off=0.
 FUSION = FusionNorm.load()
 DEFAULT_CONFIDENCE_THRESHOLD = FUSED.cut_off
 NEAREST_CONFIDENCE_THRESHOLD = 0.5
+# Verify's isIdentical, find-similar's matchPerson and group's links: more likely the same person than not.
+PAIR_CUT_OFF = 0.5
 
 
 def distance_to_confidence(distance: np.ndarray, match_threshold: float) -> np.ndarray:
@@ -84,11 +89,14 @@ def margin_scores(distances: np.ndarray, margin_weight: float) -> np.ndarray:
     return distances - margin_weight * (nearest_other - distances)
 
 
+def _logistic(scores: np.ndarray, calibration: Calibration) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(calibration.slope * (scores - calibration.midpoint)))
+
+
 def calibrated_confidence(distances: np.ndarray, calibration: Calibration) -> np.ndarray:
     """(queries, persons) distances → the estimated probability that each face is each person."""
     # float64: exp() of a far face overflows float32.
-    scores = margin_scores(distances.astype(np.float64), calibration.margin_weight)
-    return 1.0 / (1.0 + np.exp(calibration.slope * (scores - calibration.midpoint)))
+    return _logistic(margin_scores(distances.astype(np.float64), calibration.margin_weight), calibration)
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,13 @@ class MatchRule:
     def confidences(self, distances: np.ndarray, fused: bool) -> np.ndarray:
         if self.calibrated:
             return calibrated_confidence(distances, self.calibration(fused))
+        return distance_to_confidence(distances, self.match_threshold)
+
+    def pair_confidences(self, distances: np.ndarray, fused: bool) -> np.ndarray:
+        """Face against face (verify, find-similar, group): the same fit with no other person to take a
+        margin over; two faces are called the same person from PAIR_CUT_OFF."""
+        if self.calibrated:
+            return _logistic(distances.astype(np.float64), self.calibration(fused))
         return distance_to_confidence(distances, self.match_threshold)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...engines import FaceEngine
-from ...engines.embedding_layout import dlib_part
+from ...engines.embedding_layout import is_fused
 from ...errors import BadArgument, FaceNotFound, PersonGroupNotFound, with_status
 from ...imaging import decode_upload
 from ...models import DetectOptions, FaceRectangle, Image, Person, PersonGroup, RecognizedFace, TrainingStatus
@@ -22,7 +22,7 @@ from .face_ids import FaceIdStore
 from .face_list_api import LocalFaceListApi
 from .face_lists import FaceListStore
 from .gallery import EnrolledFace, Gallery
-from .matching import MatchRule, distance_to_confidence, match_embeddings
+from .matching import PAIR_CUT_OFF, MatchRule, face_distances, match_embeddings
 from .training import Trainer
 
 
@@ -188,7 +188,7 @@ class LocalFaceApi(LocalFaceListApi):
     def verify_faces(self, face_id1: str, face_id2: str) -> dict[str, Any]:
         """Are two detected faces the same person?"""
         a, b = self.face_ids.recall(face_id1), self.face_ids.recall(face_id2)
-        return self._verdict(float(np.linalg.norm(dlib_part(a) - dlib_part(b))))
+        return self._verdict(face_distances(a[np.newaxis, :], b[np.newaxis, :])[0], is_fused(a))
 
     def verify_person(
         self, face_id: str, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP
@@ -201,14 +201,12 @@ class LocalFaceApi(LocalFaceListApi):
         faces = [f.embedding for f in gallery.iter_faces(group_id, person.person_id)]
         if not faces:
             raise BadArgument(f"Person {person.person_id} has no faces to verify against.")
-        return self._verdict(float(np.min(np.linalg.norm(dlib_part(np.stack(faces)) - dlib_part(vector), axis=1))))
+        return self._verdict(face_distances(vector[np.newaxis, :], np.stack(faces))[0], is_fused(vector))
 
-    def _verdict(self, distance: float) -> dict[str, Any]:
-        """From dlib's distance alone (FACE_MATCH_THRESHOLD is a dlib distance): verify is 1:1, with no
-        group to take a margin over."""
-        threshold = self.settings.match_threshold
-        confidence = float(distance_to_confidence(np.asarray(distance, np.float32), threshold))
-        return {"isIdentical": distance <= threshold, "confidence": round(confidence, 5)}
+    def _verdict(self, distances: np.ndarray, fused: bool) -> dict[str, Any]:
+        """From the nearest of the faces compared: verify is 1:1, with no other person to take a margin over."""
+        confidence = float(np.max(self.match_rule.pair_confidences(distances, fused)))
+        return {"isIdentical": confidence >= PAIR_CUT_OFF, "confidence": round(confidence, 5)}
 
     # -- recognize: the frame pipeline ---------------------------------------------------------
     def recognize(

@@ -5,33 +5,34 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engines import embedding_layout
 from ..face_lists import MatchMode, check_max_candidates
-from .matching import DEFAULT_CONFIDENCE_THRESHOLD, distance_to_confidence, person_distances
+from .matching import PAIR_CUT_OFF, MatchRule, face_distances, person_distances
 from .training import TrainedIndex
 
 
 def similar_faces(
-    index: TrainedIndex, query: np.ndarray, *, match_threshold: float, max_candidates: int, mode: MatchMode
+    index: TrainedIndex, query: np.ndarray, *, rule: MatchRule, max_candidates: int, mode: MatchMode
 ) -> list[tuple[str, float]]:
-    """(face id of the index, confidence), most similar first. matchPerson keeps the faces that match
-    as identify would (confidence ≥ 0.5, i.e. distance ≤ the match threshold); matchFace keeps the
-    nearest faces whatever their confidence."""
+    """(face id of the index, confidence), most similar first. matchPerson keeps the faces more likely
+    the same person than not (the rule's pair confidence ≥ PAIR_CUT_OFF); matchFace keeps the nearest
+    faces whatever their confidence."""
     check_max_candidates(max_candidates)
-    confidence = distance_to_confidence(person_distances(index, query[np.newaxis, :]), match_threshold)[0]
+    distances = person_distances(index, query[np.newaxis, :])
+    confidence = rule.pair_confidences(distances, embedding_layout.is_fused(query))[0]
     order = np.argsort(-confidence, kind="stable")
     if mode is MatchMode.MATCH_PERSON:
-        order = order[confidence[order] >= DEFAULT_CONFIDENCE_THRESHOLD]
+        order = order[confidence[order] >= PAIR_CUT_OFF]
     return [(str(index.person_ids[j]), float(confidence[j])) for j in order[:max_candidates]]
 
 
-def group_embeddings(embeddings: np.ndarray, match_threshold: float) -> tuple[list[list[int]], list[int]]:
-    """Rows partitioned into groups of faces linked by distances within the match threshold (single
+def group_embeddings(embeddings: np.ndarray, rule: MatchRule) -> tuple[list[list[int]], list[int]]:
+    """Rows partitioned into groups of faces linked when more likely the same person than not (single
     linkage: connected components), largest group first, each in input order; rows similar to no
     other row form the messy group."""
     count = len(embeddings)
-    vectors = embeddings.astype(np.float32)
-    squared = np.maximum(2.0 - 2.0 * (vectors @ vectors.T), 0.0)
-    linked = squared <= match_threshold**2
+    distances = face_distances(embeddings, embeddings)
+    linked = rule.pair_confidences(distances, embedding_layout.is_fused(embeddings)) >= PAIR_CUT_OFF
     parent = list(range(count))
 
     def root(i: int) -> int:
