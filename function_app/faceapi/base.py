@@ -29,11 +29,11 @@ RECOGNITION_MODELS = ("recognition_01", "recognition_02", "recognition_03", "rec
 MAX_IDENTIFY_FACES = 10
 MAX_CANDIDATES = 100
 PAGE_SIZE = 1000  # the most persons or groups a list answers
-GROUP_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
+GROUP_ID_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
 
 
 def check_group_id(group_id: str) -> None:
-    if not isinstance(group_id, str) or not GROUP_ID_PATTERN.match(group_id):
+    if not isinstance(group_id, str) or not GROUP_ID_PATTERN.fullmatch(group_id):
         raise BadArgument(f"Invalid personGroupId {group_id!r}: use 1 to 64 lowercase letters, digits, '-' or '_'.")
 
 

@@ -21,10 +21,11 @@ from ..storage import BlobNotFound, Storage
 from ..storage.layout import APP_CONTAINERS, ENROLL_QUEUE
 from ..storage.layout import ENROLLMENTS_CONTAINER as CONTAINER
 from ..storage.messages import parse_message, send_json
+from ..storage.names import InvalidBlobName, check_prefix
 from .enrollment import EnrollmentReport, enroll_photos
 from .photos import Photo, photos_in_blobs, photos_in_zip
 
-CONTAINER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+CONTAINER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 # The status is written after every this many photos (and at the end): progress without a write per photo.
 PROGRESS_EVERY = 5
 
@@ -117,6 +118,7 @@ def start_enrollment(
         source = "zip"
     elif container is not None and zip_data is None:
         _check_source_container(container)
+        _check_prefix(prefix)
         if not photos_in_blobs(storage, container, prefix):
             raise BadArgument(f"No photos under {container}/{prefix}.")
         source = f"blobs:{container}/{prefix}"
@@ -128,10 +130,17 @@ def start_enrollment(
 
 
 def _check_source_container(container: str) -> None:
-    if not CONTAINER_NAME.match(container) or "--" in container:
+    if not CONTAINER_NAME.fullmatch(container) or "--" in container:
         raise BadArgument(f"'container' {container!r} is not a valid blob container name.")
     if container in APP_CONTAINERS:
         raise BadArgument(f"'container' {container!r} holds the app's own data; upload photos to another container.")
+
+
+def _check_prefix(prefix: str) -> None:
+    try:
+        check_prefix(prefix.strip("/"))
+    except InvalidBlobName as exc:
+        raise BadArgument(f"'prefix' is invalid: {exc}") from None
 
 
 def _photos(storage: Storage, job: EnrollmentJob) -> list[Photo]:

@@ -16,14 +16,14 @@ from ..errors import BadArgument
 from ..storage import BlobNotFound, Storage
 from ..storage.layout import SIGHTINGS_CONTAINER as CONTAINER
 
-CAMERA_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-DAY_PATTERN = re.compile(r"^\d{8}$")
+CAMERA_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+DAY_PATTERN = re.compile(r"\d{8}")
 MAX_LOCATION = 256
 MAX_PAGE = 1000
 
 
 def check_camera(camera: str | None) -> str:
-    if not camera or not CAMERA_PATTERN.match(camera):
+    if not camera or not CAMERA_PATTERN.fullmatch(camera):
         raise BadArgument("'cameraId' is required: 1 to 64 letters, digits, '_', '-', '.' or ':'.")
     return camera
 
@@ -108,7 +108,7 @@ def query_sightings(
     """Faces seen on one UTC day (today by default), oldest first, optionally of one person or one
     camera; at most `top` per page, the next page from `continuation_token`."""
     day = day or utc_now().strftime("%Y%m%d")
-    if not DAY_PATTERN.match(day):
+    if not DAY_PATTERN.fullmatch(day):
         raise BadArgument("'day' is invalid: use YYYYMMDD.")
     if not 1 <= top <= MAX_PAGE:
         raise BadArgument(f"'top' is invalid: use 1 to {MAX_PAGE}.")

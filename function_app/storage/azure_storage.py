@@ -40,6 +40,7 @@ from .base import (
     PreconditionFailed,
     QueueMessage,
 )
+from .names import check_blob_name, check_prefix
 
 
 # The SDK's default retry waits 15 s, then more: right for batch jobs, wrong for video frames.
@@ -118,7 +119,7 @@ class AzureStorage:
     def put_blob(
         self, container: str, name: str, data: bytes, *, if_match: str | None = None, only_if_new: bool = False
     ) -> str:
-        blob = self._container(container).get_blob_client(name)
+        blob = self._container(container).get_blob_client(check_blob_name(name))
         conditions = _unchanged_since(if_match)
         try:
             result = blob.upload_blob(data, overwrite=not only_if_new, **conditions)
@@ -130,17 +131,17 @@ class AzureStorage:
 
     def get_blob(self, container: str, name: str) -> Blob:
         try:
-            download = self._container(container).get_blob_client(name).download_blob()
+            download = self._container(container).get_blob_client(check_blob_name(name)).download_blob()
             return Blob(data=download.readall(), etag=download.properties.etag)
         except ResourceNotFoundError:
             raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
 
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
-        for item in self._container(container).list_blobs(name_starts_with=prefix or None):
+        for item in self._container(container).list_blobs(name_starts_with=check_prefix(prefix) or None):
             yield BlobInfo(item.name, item.etag, item.size, item.last_modified)
 
     def delete_blob(self, container: str, name: str, *, if_match: str | None = None) -> bool:
-        blob = self._container(container).get_blob_client(name)
+        blob = self._container(container).get_blob_client(check_blob_name(name))
         conditions = _unchanged_since(if_match)
         try:
             blob.delete_blob(**conditions)

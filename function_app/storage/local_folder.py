@@ -22,6 +22,7 @@ from .base import (
     PreconditionFailed,
     QueueMessage,
 )
+from .names import InvalidBlobName, check_prefix, confined
 
 _TEMP_PREFIX = ".tmp-"
 _LOCK_NAME = ".lock"
@@ -62,10 +63,9 @@ class LocalFolderStorage:
         return self.root / "blobs" / container
 
     def _blob_path(self, container: str, name: str) -> Path:
-        parts = name.split("/")
-        if not name or any(p in ("", ".", "..") or p.startswith(_TEMP_PREFIX) or p == _LOCK_NAME for p in parts):
-            raise ValueError(f"Invalid blob name {name!r}")
-        return self._container(container).joinpath(*parts)
+        if any(p.startswith(_TEMP_PREFIX) or p == _LOCK_NAME for p in name.split("/")):
+            raise InvalidBlobName(f"Invalid blob name {name!r}")
+        return confined(self._container(container), name)
 
     @contextlib.contextmanager
     def _locked(self, folder: Path):
@@ -106,7 +106,8 @@ class LocalFolderStorage:
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
         base = self._container(container)
         # Walk only the folder the prefix names, not the whole container.
-        start = base.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else base
+        folder = check_prefix(prefix).rpartition("/")[0]
+        start = confined(base, folder) if folder else base
         found = []
         for folder, dirs, files in os.walk(start):
             dirs[:] = [d for d in dirs if not d.startswith(".")]

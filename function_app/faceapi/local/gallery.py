@@ -40,6 +40,7 @@ from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import GROUPS_CONTAINER
 from ..base import check_group_id
+from .detection import detect_faces
 
 MAX_NAME = 128
 MAX_USER_DATA = 16 * 1024
@@ -255,7 +256,7 @@ class Gallery:
         recognition, and store the photo with its embedding."""
         person_id = self._person_record(group_id, person_id)["personId"]
         _check_text(user_data, "userData", 1024, required=False)
-        face = self._enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
+        face = self._enrollable_face(detect_faces(self.engine, decode_upload(image, self.settings)), target_face)
         persisted = EnrolledFace(
             persisted_face_id=str(uuid.uuid4()),
             person_id=person_id,

@@ -16,6 +16,7 @@ from ...models import DetectOptions, FaceRectangle, Image, Person, PersonGroup, 
 from ...settings import Settings
 from ...storage import Storage
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
+from .detection import detect_faces
 from .face_ids import FaceIdStore
 from .gallery import EnrolledFace, Gallery
 from .matching import distance_to_confidence, match_embeddings
@@ -98,7 +99,7 @@ class LocalFaceApi:
 
     # -- detect, identify, verify --------------------------------------------------------------
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]:
-        faces = self.engine.detect(decode_upload(image, self.settings).rgb, embeddings=options.return_face_id)
+        faces = detect_faces(self.engine, decode_upload(image, self.settings), embeddings=options.return_face_id)
         ids = (
             self.face_ids.remember([f.required_embedding() for f in faces], options.face_id_ttl)
             if options.return_face_id
@@ -162,7 +163,7 @@ class LocalFaceApi:
         self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
     ) -> list[RecognizedFace]:
         index = self.trainer.load_index(group_id)
-        faces = self.engine.detect(image.rgb)
+        faces = detect_faces(self.engine, image)
         if not faces:
             return []
         candidates = match_embeddings(

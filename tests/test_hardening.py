@@ -1,0 +1,277 @@
+"""The defects issue 12 found, each checked over real HTTP against the local host (waitress in a thread, on a
+free port), on real photos: path traversal, decodes over the pixel budget, zip bombs, 16-bit PNGs, ids with a
+trailing newline, malformed JSON, and bodies sent without a key."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from function_app.errors import InvalidImageSize
+from function_app.features.photos import MAX_PHOTO_BYTES, photos_in_zip
+from function_app.imaging import PIXEL_BUDGET, decode_image, decode_within_budget
+from function_app.local_host.server import create_host
+from function_app.storage.local_folder import LocalFolderStorage
+from function_app.storage.names import InvalidBlobName
+
+from .support.in_process_server import serving
+from .support.raw_http import send_head_only
+from .support.waiting import wait_for
+
+KEY = f"hardening-{uuid.uuid4().hex}"
+GROUPS = "/face/v1.0/persongroups"
+LIMITS = {"max_bytes": 6 * 1024 * 1024, "max_side": 8192}
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    """The local host as `scripts/run` builds it, on local storage, served from a thread: (url, storage folder)."""
+    data = tmp_path_factory.mktemp("hardening") / "data"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FACE_API_KEY", KEY)
+        env.setenv("STORAGE_BACKEND", "local")
+        env.setenv("STORAGE_DIR", str(data))
+        local = create_host(port=0)
+        local.worker.poll_interval = 0.05
+        local.worker.start()
+        with serving(local.server) as url:
+            yield url, data
+        local.worker.stop()
+
+
+def call(host, method: str, path: str, **kw) -> requests.Response:
+    url, _ = host
+    headers = {"Ocp-Apim-Subscription-Key": KEY, **kw.pop("headers", {})}
+    return requests.request(method, f"{url}{path}", headers=headers, timeout=120, **kw)
+
+
+def assert_error(reply: requests.Response, status: int, code: str) -> None:
+    assert reply.headers["Content-Type"].startswith("application/json"), reply.text
+    assert (reply.status_code, reply.json()["error"]["code"]) == (status, code), reply.text
+
+
+def new_group(host) -> str:
+    group_id = f"g-{uuid.uuid4().hex[:12]}"
+    assert call(host, "PUT", f"{GROUPS}/{group_id}", json={"name": group_id}).status_code == 200
+    return group_id
+
+
+# -- 1. paths built from input stay inside their root ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prefix", ["../../../../etc", "a/../../..", "/../etc", "a\\..\\..", "a\x00b", "a//b", "./a", "ok\n"]
+)
+def test_an_enrollment_prefix_outside_its_container_is_refused(host, prefix):
+    reply = call(host, "POST", "/api/enrollments", json={"personGroupId": "g", "container": "photos", "prefix": prefix})
+    assert_error(reply, 400, "BadArgument")
+    assert "prefix" in reply.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "name", ["../x", "a/../../x", "/abs", "a\\b", "a\x00b", "a//b", "a/./b", "x\n", "", "a" * 1025]
+)
+def test_the_local_folder_refuses_every_unsafe_blob_name(tmp_path, name):
+    storage = LocalFolderStorage(tmp_path / "data")
+    for attempt in (
+        lambda: storage.put_blob("photos", name, b"x"),
+        lambda: storage.get_blob("photos", name),
+        lambda: storage.delete_blob("photos", name),
+    ):
+        with pytest.raises(InvalidBlobName):
+            attempt()
+    assert not any(p.is_file() for p in tmp_path.rglob("*") if p.name != ".lock")
+
+
+def test_a_symbolic_link_inside_the_container_cannot_lead_outside(tmp_path):
+    storage = LocalFolderStorage(tmp_path / "data")
+    storage.put_blob("photos", "a/one.jpg", b"x")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.jpg").write_bytes(b"secret")
+    (tmp_path / "data/blobs/photos/link").symlink_to(outside)
+    with pytest.raises(InvalidBlobName):
+        storage.get_blob("photos", "link/secret.jpg")
+    with pytest.raises(InvalidBlobName):
+        list(storage.list_blobs("photos", "link/"))
+    assert [b.name for b in storage.list_blobs("photos")] == ["a/one.jpg"]  # the walk does not follow it
+
+
+# -- 2. one pixel budget for every decode ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_obama(testdata) -> tuple[bytes, float]:
+    """A real photo blown up to 6000×7497 (45 megapixels, under 6 MB as a JPEG): the factor it was scaled by."""
+    photo = Image.open(testdata / "people/obama/1.jpg")
+    factor = 6000 / photo.width
+    out = io.BytesIO()
+    photo.resize((6000, round(photo.height * factor)), Image.Resampling.BILINEAR).save(out, "JPEG", quality=70)
+    assert len(out.getvalue()) < LIMITS["max_bytes"]
+    return out.getvalue(), factor
+
+
+def test_a_jpeg_over_the_budget_is_decoded_reduced_by_the_decoder(big_obama):
+    decoded = decode_within_budget(big_obama[0], **LIMITS)
+    assert decoded.scale == 2.0
+    assert decoded.rgb.shape == (3749, 3000, 3)
+    assert decoded.rgb.shape[0] * decoded.rgb.shape[1] <= PIXEL_BUDGET
+
+
+def test_a_big_photo_s_face_is_answered_where_it_lies_in_the_original(host, big_obama, testdata):
+    small = call(
+        host, "POST", "/face/v1.0/detect?returnFaceId=false", data=(testdata / "people/obama/1.jpg").read_bytes()
+    )
+    big = call(host, "POST", "/face/v1.0/detect?returnFaceId=false", data=big_obama[0])
+    assert big.status_code == 200 and len(big.json()) == 1, big.text
+    expected = {k: v * big_obama[1] for k, v in small.json()[0]["faceRectangle"].items()}
+    for side, value in big.json()[0]["faceRectangle"].items():
+        assert value == pytest.approx(expected[side], rel=0.05, abs=20)
+
+
+def test_a_tiny_jpeg_claiming_8192_squared_is_never_decoded_whole():
+    out = io.BytesIO()
+    Image.new("L", (8192, 8192), 90).save(out, "JPEG", quality=10)
+    assert len(out.getvalue()) < 2 * 1024 * 1024
+    assert decode_image(out.getvalue(), **LIMITS).shape == (4096, 4096, 3)  # decoded at half scale by libjpeg
+
+
+def test_other_formats_over_the_budget_are_refused_before_decoding():
+    out = io.BytesIO()
+    Image.new("L", (8000, 4000)).save(out, "PNG")
+    with pytest.raises(InvalidImageSize, match="at most"):
+        decode_image(out.getvalue(), **LIMITS)
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_zip_entry_is_refused_by_its_size_before_it_is_read_whole(testdata):
+    bomb = _zip({"obama/1.jpg": (testdata / "people/obama/1.jpg").read_bytes(), "obama/2.jpg": bytes(64 << 20)})
+    assert len(bomb) < 400_000  # the photo and 64 MiB of zeros
+    photos = {p.path: p for p in photos_in_zip(bomb)}
+    assert photos["obama/1.jpg"].read()[:2] == b"\xff\xd8"
+    with pytest.raises(InvalidImageSize, match=str(MAX_PHOTO_BYTES)):
+        photos["obama/2.jpg"].read()
+
+
+def test_a_zip_bomb_enrollment_rejects_the_bomb_and_enrolls_the_rest(host, testdata):
+    bomb = _zip({"obama/1.jpg": (testdata / "people/obama/1.jpg").read_bytes(), "obama/2.jpg": bytes(64 << 20)})
+    group_id = f"g-{uuid.uuid4().hex[:12]}"
+    started = call(
+        host,
+        "POST",
+        f"/api/enrollments?personGroupId={group_id}&train=false",
+        data=bomb,
+        headers={"Content-Type": "application/zip"},
+    )
+    assert started.status_code == 202, started.text
+    job = wait_for(lambda: (j := call(host, "GET", started.headers["Location"]).json())["status"] == "succeeded" and j)
+    assert job["added"] == 1
+    assert [r["photo"] for r in job["rejected"]] == ["obama/2.jpg"]
+
+
+# -- 7. smaller defects -----------------------------------------------------------------------------------------
+
+
+def _png16(rgb: np.ndarray, *, gray: bool) -> bytes:
+    wide = rgb.astype(np.uint16) * 257  # 8-bit values spread over 16 bits, as a 16-bit camera would give
+    if gray:
+        wide = (cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.uint16)) * 257
+        ok, data = cv2.imencode(".png", wide)
+    else:
+        ok, data = cv2.imencode(".png", cv2.cvtColor(wide, cv2.COLOR_RGB2BGR))
+    assert ok
+    return data.tobytes()
+
+
+@pytest.mark.parametrize("gray", [True, False], ids=["gray16", "rgb48"])
+def test_a_16_bit_png_decodes_to_the_same_picture_and_its_face_is_found(host, testdata, gray):
+    rgb = decode_image((testdata / "people/obama/1.jpg").read_bytes(), **LIMITS)
+    data = _png16(rgb, gray=gray)
+    decoded = decode_image(data, **LIMITS)
+    expected = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2) if gray else rgb
+    assert np.abs(decoded.astype(int) - expected.astype(int)).max() <= 1
+    reply = call(host, "POST", "/face/v1.0/detect?returnFaceId=false", data=data)
+    assert reply.status_code == 200 and len(reply.json()) == 1, reply.text
+
+
+@pytest.mark.parametrize("group_id", ["fam\n", "fam%0A"])
+def test_a_group_id_with_a_trailing_newline_is_refused(host, group_id):
+    reply = call(host, "PUT", f"{GROUPS}/{group_id}", json={"name": "fam"})
+    assert_error(reply, 400, "BadArgument")
+
+
+def test_a_camera_id_with_a_trailing_newline_is_refused(host, testdata):
+    group_id = new_group(host)
+    reply = call(
+        host,
+        "POST",
+        "/api/frames",
+        params={"personGroupId": group_id, "cameraId": "door\n"},
+        data=(testdata / "people/obama/1.jpg").read_bytes(),
+    )
+    assert_error(reply, 400, "BadArgument")
+
+
+MALFORMED = {
+    "nested-100k": ("PUT", f"{GROUPS}/g-nested", b"[" * 100_000 + b"]" * 100_000),
+    "nested-object": ("PUT", f"{GROUPS}/g-nested", b'{"name":' + b'{"a":' * 100_000 + b"1" + b"}" * 100_001),
+    "infinity": (
+        "POST",
+        "/face/v1.0/identify",
+        b'{"personGroupId":"g","faceIds":["x"],"confidenceThreshold":Infinity}',
+    ),
+    "nan": ("POST", "/face/v1.0/identify", b'{"personGroupId":"g","faceIds":["x"],"confidenceThreshold":NaN}'),
+    "model-number": ("PUT", f"{GROUPS}/g-model", b'{"name":"x","recognitionModel":4}'),
+    "model-list": ("PUT", f"{GROUPS}/g-model", b'{"name":"x","recognitionModel":["recognition_04"]}'),
+    "enroll-group-number": ("POST", "/api/enrollments", b'{"personGroupId":5,"container":"photos"}'),
+    "enroll-container-list": ("POST", "/api/enrollments", b'{"personGroupId":"g","container":["photos"]}'),
+    "enroll-prefix-object": ("POST", "/api/enrollments", b'{"personGroupId":"g","container":"photos","prefix":{}}'),
+    "enroll-train-string": ("POST", "/api/enrollments", b'{"personGroupId":"g","container":"photos","train":"no"}'),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_malformed_json_answers_400_in_the_envelope(host, case):
+    method, path, body = MALFORMED[case]
+    reply = call(host, method, path, data=body, headers={"Content-Type": "application/json"})
+    assert_error(reply, 400, "BadArgument")
+
+
+@pytest.mark.parametrize("key", [None, "wrong"], ids=["no-key", "wrong-key"])
+def test_a_body_without_a_valid_key_is_refused_before_it_is_read(host, key):
+    headers = {"Content-Length": str(50 * 1024 * 1024), "Content-Type": "application/octet-stream"}
+    if key:
+        headers["Ocp-Apim-Subscription-Key"] = key
+    status, content_type, body = send_head_only(host[0], "/face/v1.0/detect", headers)  # the 50 MB never come
+    assert (status, content_type) == (401, "application/json")
+    assert json.loads(body)["error"]["code"] == "401"
+
+
+def test_a_body_with_the_key_is_still_read(host, testdata):
+    reply = call(
+        host, "POST", "/face/v1.0/detect?returnFaceId=false", data=(testdata / "people/obama/1.jpg").read_bytes()
+    )
+    assert reply.status_code == 200 and len(reply.json()) == 1
+
+
+def test_the_over_size_answer_is_the_envelope(host):
+    status, content_type, body = send_head_only(
+        host[0], "/face/v1.0/detect", {"Ocp-Apim-Subscription-Key": KEY, "Content-Length": str(200 * 1024 * 1024)}
+    )
+    assert (status, content_type) == (413, "application/json")
+    assert json.loads(body)["error"]["code"] == "InvalidImageSize"
