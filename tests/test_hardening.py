@@ -4,10 +4,14 @@ trailing newline, malformed JSON, and bodies sent without a key."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import threading
+import time
 import uuid
 import zipfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,9 +20,20 @@ import requests
 from PIL import Image
 
 from function_app.errors import InvalidImageSize
+from function_app.faceapi.local.training import Trainer
 from function_app.features.photos import MAX_PHOTO_BYTES, photos_in_zip
-from function_app.imaging import PIXEL_BUDGET, decode_image, decode_within_budget
+from function_app.imaging import PIXEL_BUDGET, decode_image, decode_upload, decode_within_budget
+from function_app.local_host.host_config import HostConfig
 from function_app.local_host.server import create_host
+from function_app.local_host.worker import LEASE_SECONDS, QueueFunction, QueueWorker
+from function_app.settings import Settings
+from function_app.storage.layout import (
+    ENROLLMENTS_CONTAINER,
+    GALLERY_CONTAINER,
+    GROUPS_CONTAINER,
+    SIGHTINGS_CONTAINER,
+    TRAIN_QUEUE,
+)
 from function_app.storage.local_folder import LocalFolderStorage
 from function_app.storage.names import InvalidBlobName
 
@@ -41,6 +56,7 @@ def host(tmp_path_factory):
         env.setenv("STORAGE_DIR", str(data))
         local = create_host(port=0)
         local.worker.poll_interval = 0.05
+        local.worker.config = dataclasses.replace(local.worker.config, visibility_timeout=0)  # retry at once
         local.worker.start()
         with serving(local.server) as url:
             yield url, data
@@ -56,6 +72,27 @@ def call(host, method: str, path: str, **kw) -> requests.Response:
 def assert_error(reply: requests.Response, status: int, code: str) -> None:
     assert reply.headers["Content-Type"].startswith("application/json"), reply.text
     assert (reply.status_code, reply.json()["error"]["code"]) == (status, code), reply.text
+
+
+def finished_training(host, group_id: str) -> dict:
+    """The group's training status once it is no longer running."""
+    return wait_for(
+        lambda: (s := call(host, "GET", f"{GROUPS}/{group_id}/training").json())["status"] != "running" and s
+    )
+
+
+def add_person(host, group_id: str, name: str, photo: Path) -> tuple[str, str]:
+    """A new person with one face from `photo`: (personId, persistedFaceId)."""
+    person = call(host, "POST", f"{GROUPS}/{group_id}/persons", json={"name": name}).json()["personId"]
+    added = call(host, "POST", f"{GROUPS}/{group_id}/persons/{person}/persistedfaces", data=photo.read_bytes())
+    assert added.status_code == 200, added.text
+    return person, added.json()["persistedFaceId"]
+
+
+def send_frame(host, group_id: str, photo: Path, camera: str = "door") -> requests.Response:
+    return call(
+        host, "POST", "/api/frames", params={"personGroupId": group_id, "cameraId": camera}, data=photo.read_bytes()
+    )
 
 
 def new_group(host) -> str:
@@ -217,13 +254,7 @@ def test_a_group_id_with_a_trailing_newline_is_refused(host, group_id):
 
 def test_a_camera_id_with_a_trailing_newline_is_refused(host, testdata):
     group_id = new_group(host)
-    reply = call(
-        host,
-        "POST",
-        "/api/frames",
-        params={"personGroupId": group_id, "cameraId": "door\n"},
-        data=(testdata / "people/obama/1.jpg").read_bytes(),
-    )
+    reply = send_frame(host, group_id, testdata / "people/obama/1.jpg", camera="door\n")
     assert_error(reply, 400, "BadArgument")
 
 
@@ -275,3 +306,192 @@ def test_the_over_size_answer_is_the_envelope(host):
     )
     assert (status, content_type) == (413, "application/json")
     assert json.loads(body)["error"]["code"] == "InvalidImageSize"
+
+
+# -- 3. only the newest training publishes ---------------------------------------------------------------------
+
+
+def _enroll(face_api, group_id: str, testdata, names: list[str]) -> dict[str, str]:
+    face_api.create_group(group_id, group_id)
+    persons = {}
+    for name in names:
+        persons[name] = face_api.create_person(group_id, name).person_id
+        for photo in sorted((testdata / "people" / name).iterdir()):
+            face_api.add_face(group_id, persons[name], photo.read_bytes())
+    return persons
+
+
+def test_a_training_that_finishes_after_a_newer_one_never_replaces_its_index(local_api, group_id, testdata):
+    """Training A reads the gallery, then stalls; obama is deleted and training B runs and publishes; then A
+    finishes. B's index stays: obama is not named again."""
+    persons = _enroll(local_api, group_id, testdata, ["obama", "lin_manuel_miranda"])
+    gallery = local_api.trainer.gallery
+    read_faces, finish_a = threading.Event(), threading.Event()
+    original = gallery.iter_faces
+
+    def stalling_iter_faces(*args, **kwargs):
+        faces = list(original(*args, **kwargs))
+        if threading.current_thread().name == "training-a":
+            read_faces.set()
+            finish_a.wait(60)
+        return iter(faces)
+
+    gallery.iter_faces = stalling_iter_faces
+    try:
+        a = threading.Thread(target=local_api.train, args=(group_id,), name="training-a")
+        a.start()
+        assert read_faces.wait(60)
+        local_api.delete_person(group_id, persons["obama"])
+        assert local_api.train(group_id).status == "succeeded"  # B
+        finish_a.set()
+        a.join(60)
+    finally:
+        del gallery.iter_faces
+    photo = decode_upload((testdata / "scenes/obama1.jpg").read_bytes(), Settings())
+    named = [f.name for f in local_api.recognize(group_id, photo)]
+    assert "obama" not in named
+    assert local_api.training_status(group_id).status == "succeeded"
+
+
+# -- 4. short, renewed leases; given-up work marked failed -----------------------------------------------------
+
+
+def test_a_message_stays_hidden_while_its_function_runs_past_the_lease(tmp_path):
+    storage = LocalFolderStorage(tmp_path / "data")
+    storage.send_message("slow", "{}")
+    seen_by_another: list[int] = []
+
+    def slow(_msg) -> None:
+        for _ in range(6):  # three lease lengths, checking every half lease whether another worker gets it
+            time.sleep(0.5)
+            seen_by_another.append(len(storage.receive_messages("slow", visibility_timeout=1)))
+
+    worker = QueueWorker([], storage, HostConfig(), lease_seconds=1)
+    worker.queue_functions.append(QueueFunction("slow", _function_calling(slow)))
+    assert worker.run_once() == 1
+    assert seen_by_another == [0] * 6
+    assert storage.receive_messages("slow") == []  # deleted once done
+
+
+def test_a_message_whose_worker_died_is_visible_again_within_the_lease(tmp_path):
+    storage = LocalFolderStorage(tmp_path / "data")
+    storage.send_message(TRAIN_QUEUE, "{}")
+    assert storage.receive_messages(TRAIN_QUEUE, visibility_timeout=LEASE_SECONDS)  # then the process dies
+    assert LEASE_SECONDS <= 60
+    assert storage.receive_messages(TRAIN_QUEUE) == []
+
+
+def _function_calling(target):
+    """A stand-in for a registered queue function (the worker calls `get_user_function()(message)`)."""
+
+    class Function:
+        def get_user_function(self):
+            return target
+
+        def get_function_name(self) -> str:
+            return target.__name__
+
+    return Function()
+
+
+def test_a_training_given_up_is_marked_failed_with_the_reason(host, testdata, monkeypatch):
+    group_id = new_group(host)
+    add_person(host, group_id, "obama", testdata / "people/obama/1.jpg")
+    monkeypatch.setattr(Trainer, "train", _always_fails)
+    assert call(host, "POST", f"{GROUPS}/{group_id}/train").status_code == 202
+    status = finished_training(host, group_id)
+    assert status["status"] == "failed"
+    assert "given up" in status["message"]
+    monkeypatch.undo()  # the repair: train again
+    assert call(host, "POST", f"{GROUPS}/{group_id}/train").status_code == 202
+    assert finished_training(host, group_id)["status"] == "succeeded"
+
+
+def test_an_enrollment_given_up_is_marked_failed_with_the_reason(host, testdata, monkeypatch):
+    monkeypatch.setattr("function_app.features.bulk_enrollment.enroll_photos", _always_fails)
+    zip_data = _zip({"obama/1.jpg": (testdata / "people/obama/1.jpg").read_bytes()})
+    started = call(
+        host,
+        "POST",
+        f"/api/enrollments?personGroupId=g-{uuid.uuid4().hex[:8]}",
+        data=zip_data,
+        headers={"Content-Type": "application/zip"},
+    )
+    job = wait_for(lambda: (j := call(host, "GET", started.headers["Location"]).json())["status"] == "failed" and j)
+    assert "given up" in job["message"]
+
+
+def _always_fails(*args, **kwargs):
+    raise RuntimeError("a fault that happens on every try")
+
+
+# -- 5. one damaged record breaks nothing else -------------------------------------------------------------------
+
+GARBAGE = b'{"not": "what it should be"'
+
+
+def test_a_damaged_group_record_is_left_out_of_the_list_and_named_when_asked_for(host):
+    good, bad = new_group(host), new_group(host)
+    LocalFolderStorage(host[1]).put_blob(GROUPS_CONTAINER, f"{bad}.json", GARBAGE)
+    listed = call(host, "GET", GROUPS)
+    assert listed.status_code == 200
+    ids = [g["personGroupId"] for g in listed.json()]
+    assert good in ids and bad not in ids
+    reply = call(host, "GET", f"{GROUPS}/{bad}")
+    assert_error(reply, 500, "DamagedRecord")
+    assert f"{GROUPS_CONTAINER}/{bad}.json" in reply.json()["error"]["message"]
+    assert call(host, "DELETE", f"{GROUPS}/{good}").status_code == 200
+
+
+def test_a_damaged_training_status_is_named_and_training_again_repairs_it(host, testdata):
+    group_id = new_group(host)
+    add_person(host, group_id, "obama", testdata / "people/obama/1.jpg")
+    LocalFolderStorage(host[1]).put_blob(GALLERY_CONTAINER, f"{group_id}/training/status.json", b"\x00garbage")
+    for path in (f"{GROUPS}/{group_id}/training",):
+        assert_error(call(host, "GET", path), 500, "DamagedRecord")
+    frame = send_frame(host, group_id, testdata / "scenes/obama1.jpg")
+    assert_error(frame, 500, "DamagedRecord")
+    assert "Train the group again" in frame.json()["error"]["message"]
+    assert call(host, "GET", f"{GROUPS}/{group_id}/persons").status_code == 200  # the rest of the group works
+    assert call(host, "POST", f"{GROUPS}/{group_id}/train").status_code == 202
+    assert finished_training(host, group_id)["status"] == "succeeded"
+    frame = send_frame(host, group_id, testdata / "scenes/obama1.jpg")
+    assert [f["name"] for f in frame.json()["faces"]] == ["obama"]
+
+
+def test_damaged_person_and_face_records_leave_the_rest_of_the_group_working(host, testdata):
+    group_id = new_group(host)
+    add_person(host, group_id, "obama", testdata / "people/obama/1.jpg")
+    biden, face = add_person(host, group_id, "biden", testdata / "people/biden/1.jpg")
+    storage = LocalFolderStorage(host[1])
+    extra = call(host, "POST", f"{GROUPS}/{group_id}/persons", json={"name": "extra"}).json()["personId"]
+    storage.put_blob(GALLERY_CONTAINER, f"{group_id}/persons/{extra}.json", GARBAGE)
+    storage.put_blob(GALLERY_CONTAINER, f"{group_id}/faces/{biden}/{face}.json", b"[]")
+    listed = call(host, "GET", f"{GROUPS}/{group_id}/persons")
+    assert sorted(p["name"] for p in listed.json()) == ["biden", "obama"]
+    assert_error(call(host, "GET", f"{GROUPS}/{group_id}/persons/{extra}"), 500, "DamagedRecord")
+    assert call(host, "POST", f"{GROUPS}/{group_id}/train").status_code == 202
+    status = finished_training(host, group_id)
+    assert status["status"] == "succeeded" and "1 faces" in status["message"]  # the damaged face left out
+
+
+def test_a_damaged_sighting_is_left_out_of_the_day_s_query(host, testdata):
+    group_id = new_group(host)
+    add_person(host, group_id, "obama", testdata / "people/obama/1.jpg")
+    call(host, "POST", f"{GROUPS}/{group_id}/train")
+    assert finished_training(host, group_id)["status"] == "succeeded"
+    camera = f"cam-{uuid.uuid4().hex[:6]}"
+    frame = send_frame(host, group_id, testdata / "scenes/obama1.jpg", camera).json()
+    day = frame["record"].split("/")[1]
+    storage = LocalFolderStorage(host[1])
+    for n, garbage in enumerate((GARBAGE, b"[1, 2]", b'{"faces": "x"}', b'{"faces": [1]}')):
+        storage.put_blob(SIGHTINGS_CONTAINER, f"{day}/mydata-{day}_000000-damaged{n}.json", garbage)
+    found = call(host, "GET", "/api/sightings", params={"day": day, "cameraId": camera})
+    assert found.status_code == 200, found.text
+    assert [s["name"] for s in found.json()["sightings"]] == ["obama"]
+
+
+def test_a_damaged_enrollment_job_is_named_not_called_missing(host):
+    job_id = str(uuid.uuid4())
+    LocalFolderStorage(host[1]).put_blob(ENROLLMENTS_CONTAINER, f"{job_id}.json", GARBAGE)
+    assert_error(call(host, "GET", f"/api/enrollments/{job_id}"), 500, "DamagedRecord")

@@ -29,7 +29,7 @@ RECOGNITION_MODELS = ("recognition_01", "recognition_02", "recognition_03", "rec
 MAX_IDENTIFY_FACES = 10
 MAX_CANDIDATES = 100
 PAGE_SIZE = 1000  # the most persons or groups a list answers
-GROUP_ID_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
+GROUP_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
 
 
 def check_group_id(group_id: str) -> None:
@@ -78,6 +78,10 @@ class FaceApi(Protocol):
         ...
 
     def training_status(self, group_id: str) -> TrainingStatus: ...
+
+    def mark_training_failed(self, group_id: str, reason: str) -> TrainingStatus:
+        """Record that a queued training will never finish (its message was given up on), with the reason."""
+        ...
 
     # operations on images and face ids, answered in the Face API's JSON
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]: ...

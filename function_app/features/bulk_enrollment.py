@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..clock import iso, utc_now
-from ..errors import BadArgument, EnrollmentNotFound, FaceApiError
+from ..errors import BadArgument, DamagedRecord, EnrollmentNotFound, FaceApiError
 from ..faceapi import FaceApi
 from ..faceapi.base import check_group_id
 from ..storage import BlobNotFound, Storage
@@ -22,10 +22,11 @@ from ..storage.layout import APP_CONTAINERS, ENROLL_QUEUE
 from ..storage.layout import ENROLLMENTS_CONTAINER as CONTAINER
 from ..storage.messages import parse_message, send_json
 from ..storage.names import InvalidBlobName, check_prefix
+from ..storage.records import parse_record
 from .enrollment import EnrollmentReport, enroll_photos
 from .photos import Photo, photos_in_blobs, photos_in_zip
 
-CONTAINER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+CONTAINER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 # The status is written after every this many photos (and at the end): progress without a write per photo.
 PROGRESS_EVERY = 5
 
@@ -91,11 +92,13 @@ def _save(storage: Storage, job: EnrollmentJob) -> EnrollmentJob:
 
 
 def get_enrollment(storage: Storage, enrollment_id: str) -> EnrollmentJob:
+    """The job's record; EnrollmentNotFound, or DamagedRecord when its record is not a job."""
     try:
         name = f"{uuid.UUID(str(enrollment_id))}.json"
-        return EnrollmentJob.from_dict(json.loads(storage.get_blob(CONTAINER, name).data))
+        data = storage.get_blob(CONTAINER, name).data
     except (ValueError, BlobNotFound):
         raise EnrollmentNotFound(f"Enrollment {enrollment_id} is not found.") from None
+    return parse_record(data, f"{CONTAINER}/{name}", EnrollmentJob.from_dict, repair="Start the enrollment again.")
 
 
 def start_enrollment(
@@ -177,6 +180,22 @@ def handle_enrollment_message(face_api: FaceApi, storage: Storage, content: str 
     if job.source == "zip":
         storage.delete_blob(CONTAINER, f"{job.enrollment_id}.zip")
     return done
+
+
+GIVEN_UP = "The enrollment failed on every try (see the service log) and was given up; start it again."
+
+
+def handle_poisoned_enrollment_message(storage: Storage, content: str | bytes) -> EnrollmentJob | None:
+    """An enroll-requests message given up on (moved to the poison queue): mark its job failed, so that it
+    never shows `running` for ever. The photos it added stay; starting it again skips them."""
+    try:
+        job = get_enrollment(storage, parse_message(content, "enrollmentId")["enrollmentId"])
+    except (BadArgument, EnrollmentNotFound, DamagedRecord) as exc:
+        log.warning("%s Poisoned message dropped.", exc.message)
+        return None
+    if job.status in ("succeeded", "failed"):
+        return job
+    return _save(storage, replace(job, status="failed", message=GIVEN_UP))
 
 
 def _summary(report: EnrollmentReport) -> str:

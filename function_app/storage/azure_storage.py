@@ -8,6 +8,7 @@ on first use."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import threading
 from collections.abc import Callable, Iterator
@@ -184,9 +185,12 @@ class AzureStorage:
         with _message_errors(message):
             self._queue(queue).delete_message(message.id, message.pop_receipt)
 
-    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> None:
+    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> QueueMessage:
         with _message_errors(message):
-            self._queue(queue).update_message(message.id, message.pop_receipt, visibility_timeout=visibility_timeout)
+            updated = self._queue(queue).update_message(
+                message.id, message.pop_receipt, visibility_timeout=visibility_timeout
+            )
+        return dataclasses.replace(message, pop_receipt=updated.pop_receipt or message.pop_receipt)
 
 
 class _Conditions(TypedDict, total=False):

@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -214,9 +215,10 @@ class LocalFolderStorage:
             self._received_record(folder, message)
             (folder / f"{message.id}.json").unlink()
 
-    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> None:
+    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> QueueMessage:
         folder = self._queue(queue)
         with self._locked(folder):
             record = self._received_record(folder, message)
             record.update(visibleAt=time.time() + visibility_timeout, popReceipt=uuid.uuid4().hex)
             _write_atomically(folder / f"{message.id}.json", json.dumps(record).encode())
+        return replace(message, pop_receipt=record["popReceipt"])

@@ -184,6 +184,10 @@ class AzureFaceApi:
                 return status
             self._sleep(TRAINING_POLL_SECONDS)
 
+    def mark_training_failed(self, group_id: str, reason: str) -> TrainingStatus:
+        """Azure trains on its own, never through this app's queue: there is nothing to mark."""
+        return self.training_status(group_id)
+
     def training_status(self, group_id: str) -> TrainingStatus:
         groups = self._client.person_group
         return TrainingStatus.from_dict(self._json(lambda: groups.get_training_status(group_id, raw=True)))

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from ...clock import iso, utc_now
 from ...engines import FaceEngine
 from ...errors import (
     BadArgument,
+    DamagedRecord,
     FaceTooBlurry,
     FaceTooSmall,
     MultipleFaces,
@@ -39,10 +41,14 @@ from ...settings import Settings
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import GROUPS_CONTAINER
+from ...storage.records import as_dict, parse_record
 from ..base import check_group_id
 from .detection import detect_faces
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_NAME = 128
+_REPAIR = "Delete it (or what holds it) and add it again; the rest of the group keeps working."
 MAX_USER_DATA = 16 * 1024
 # A detected face belongs to the target rectangle when at least this share of it lies inside.
 TARGET_OVERLAP = 0.5
@@ -96,6 +102,10 @@ def _check_uuid(value: str, error: type[Exception], what: str) -> str:
         raise error(f"{what} {value!r} is not found.") from None
 
 
+def _person_from_record(data: dict[str, Any]) -> Person:
+    return Person(str(data["personId"]), str(data["name"]), data.get("userData"))
+
+
 def _dump(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -108,10 +118,15 @@ class Gallery:
 
     # -- blobs ---------------------------------------------------------------------------------
     def _read(self, name: str, container: str = CONTAINER) -> dict[str, Any] | None:
+        """The JSON record, None when there is none; DamagedRecord naming it when it is not JSON."""
+        return self._read_as(name, as_dict, container)
+
+    def _read_as(self, name: str, build: Callable[[dict[str, Any]], T], container: str = CONTAINER) -> T | None:
         try:
-            return json.loads(self.storage.get_blob(container, name).data)
+            data = self.storage.get_blob(container, name).data
         except BlobNotFound:
             return None
+        return parse_record(data, f"{container}/{name}", build, repair=_REPAIR)
 
     def _delete_prefix(self, prefix: str) -> None:
         # Records before photos, so an interrupted delete never leaves a record without its photo.
@@ -137,10 +152,10 @@ class Gallery:
 
     def get_group(self, group_id: str) -> PersonGroup:
         check_group_id(group_id)
-        data = self._read(f"{group_id}.json", GROUPS_CONTAINER)
-        if data is None:
+        group = self._read_as(f"{group_id}.json", PersonGroup.from_dict, GROUPS_CONTAINER)
+        if group is None:
             raise PersonGroupNotFound(f"Person group {group_id!r} is not found.")
-        return PersonGroup.from_dict(data)
+        return group
 
     def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
         _check_text(name, "name", MAX_NAME, required=False)
@@ -171,7 +186,11 @@ class Gallery:
         for blob in self.storage.list_blobs(GROUPS_CONTAINER):
             group_id = blob.name.removesuffix(".json")
             if start is None or group_id > start:
-                groups.append(self.get_group(group_id))
+                try:
+                    groups.append(self.get_group(group_id))
+                except (DamagedRecord, BadArgument) as damaged:  # one bad record never hides the others
+                    log.warning("Person group %s left out of the list: %s", group_id, damaged.message)
+                    continue
                 if len(groups) >= top:
                     break
         return groups
@@ -233,11 +252,14 @@ class Gallery:
                 face_ids.setdefault(person_id, []).append(file[: -len(".json")])
         persons = []
         for blob in self.storage.list_blobs(CONTAINER, f"{group_id}/persons/"):
-            data = self._read(blob.name)
-            if data is None or (start is not None and data["personId"] <= start):
+            try:
+                person = self._read_as(blob.name, _person_from_record)
+            except DamagedRecord as damaged:
+                log.warning("%s Left out of the list of persons.", damaged.message)
                 continue
-            pid = data["personId"]
-            persons.append(Person(pid, data["name"], data.get("userData"), tuple(face_ids.get(pid, ()))))
+            if person is None or (start is not None and person.person_id <= start):
+                continue
+            persons.append(replace(person, persisted_face_ids=tuple(face_ids.get(person.person_id, ()))))
             if len(persons) >= top:
                 break
         return persons
@@ -319,6 +341,10 @@ class Gallery:
         prefix = f"{group_id}/faces/" if person_id is None else f"{group_id}/faces/{person_id}/"
         for blob in self.storage.list_blobs(CONTAINER, prefix):
             if blob.name.endswith(".json"):
-                data = self._read(blob.name)
-                if data is not None:
-                    yield EnrolledFace.from_record(data)
+                try:
+                    face = self._read_as(blob.name, EnrolledFace.from_record)
+                except DamagedRecord as damaged:  # one bad face never stops a training
+                    log.warning("%s Left out.", damaged.message)
+                    continue
+                if face is not None:
+                    yield face

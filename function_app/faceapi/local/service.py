@@ -97,6 +97,9 @@ class LocalFaceApi:
     def training_status(self, group_id: str) -> TrainingStatus:
         return self.trainer.status(group_id)
 
+    def mark_training_failed(self, group_id: str, reason: str) -> TrainingStatus:
+        return self.trainer.mark_failed(group_id, reason)
+
     # -- detect, identify, verify --------------------------------------------------------------
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]:
         faces = detect_faces(self.engine, decode_upload(image, self.settings), embeddings=options.return_face_id)
