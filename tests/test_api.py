@@ -542,14 +542,15 @@ def test_every_route_needs_the_key(api, key):
         assert KEY not in reply.body.decode()
 
 
-def test_a_broken_storage_answers_500_in_the_envelope_without_a_traceback(monkeypatch, tmp_path):
+def test_a_broken_storage_answers_503_in_the_envelope_without_a_traceback(monkeypatch, tmp_path):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("STORAGE_DIR points at a file")
     monkeypatch.setenv("FACE_API_KEY", KEY)
     monkeypatch.setenv("STORAGE_BACKEND", "local")
     monkeypatch.setenv("STORAGE_DIR", str(not_a_folder))
     reply = InProcessClient(KEY).put(f"{GROUPS}/broken", json_body={"name": "x"})
-    assert (reply.status, reply.error_code) == (500, "InternalServerError")
+    assert (reply.status, reply.error_code) == (503, "StorageUnavailable")  # the storage, not the request
+    assert int(reply.headers["Retry-After"]) > 0
     assert "Traceback" not in reply.body.decode() and str(tmp_path) not in reply.body.decode()
 
 

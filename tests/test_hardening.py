@@ -4,9 +4,12 @@ trailing newline, malformed JSON, and bodies sent without a key."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
+import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -495,3 +498,29 @@ def test_a_damaged_enrollment_job_is_named_not_called_missing(host):
     job_id = str(uuid.uuid4())
     LocalFolderStorage(host[1]).put_blob(ENROLLMENTS_CONTAINER, f"{job_id}.json", GARBAGE)
     assert_error(call(host, "GET", f"/api/enrollments/{job_id}"), 500, "DamagedRecord")
+
+
+# -- 6. storage down or read-only: 503 with Retry-After ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def read_only(folder: Path):
+    """The folder and everything in it made immutable (`chattr +i`: even root cannot write), as a read-only
+    mount would be; restored after."""
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "-R", "+i", str(folder)]).returncode != 0:
+        subprocess.run(["chattr", "-R", "-i", str(folder)], check=False)
+        pytest.skip("chattr +i is not available here (needs root on ext4 or a similar file system)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-R", "-i", str(folder)], check=True)
+
+
+def test_a_read_only_data_folder_answers_503_with_retry_after_and_reads_still_work(host):
+    group_id = new_group(host)
+    with read_only(host[1]):
+        refused = call(host, "PUT", f"{GROUPS}/g-{uuid.uuid4().hex[:12]}", json={"name": "x"})
+        assert_error(refused, 503, "StorageUnavailable")
+        assert int(refused.headers["Retry-After"]) > 0
+        assert call(host, "GET", f"{GROUPS}/{group_id}").status_code == 200
+    assert call(host, "PUT", f"{GROUPS}/g-{uuid.uuid4().hex[:12]}", json={"name": "x"}).status_code == 200

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..clock import iso, utc_now
-from ..errors import BadArgument, DamagedRecord, EnrollmentNotFound, FaceApiError
+from ..errors import BadArgument, DamagedRecord, EnrollmentNotFound, FaceApiError, StorageUnavailable
 from ..faceapi import FaceApi
 from ..faceapi.base import check_group_id
 from ..storage import BlobNotFound, Storage
@@ -173,6 +173,8 @@ def handle_enrollment_message(face_api: FaceApi, storage: Storage, content: str 
     try:
         report = enroll_photos(face_api, job.person_group_id, _photos(storage, job), progress=progress, train=job.train)
     except FaceApiError as exc:
+        if exc.status == StorageUnavailable.status:
+            raise  # the storage is down: the message is tried again later
         return _save(storage, replace(job, status="failed", message=exc.message))
     training = report.training.status if report.training else None
     done = job.with_progress(report, status="succeeded", training_status=training)

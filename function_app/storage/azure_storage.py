@@ -20,6 +20,8 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
 )
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.blob import ExponentialRetry as BlobRetry
@@ -42,15 +44,17 @@ from .base import (
     QueueMessage,
 )
 from .names import check_blob_name, check_prefix
+from .outages import outages_as_unavailable
 
 
 # The SDK's default retry waits 15 s, then more: right for batch jobs, wrong for video frames.
-# Three quick retries (about 0.5, 2.5 and 4.5 s) ride out a blip and fail within seconds otherwise.
+# Two quick retries (about 0.5 and 2.5 s) ride out a blip; a storage that is down answers 503 within
+# seconds (storage/outages.py), and one that hangs within about a minute, not after minutes.
 def _client_options(retry_class: type) -> dict:
     return {
-        "retry_policy": retry_class(initial_backoff=0.5, increment_base=2, retry_total=3, random_jitter_range=0.5),
+        "retry_policy": retry_class(initial_backoff=0.5, increment_base=2, retry_total=2, random_jitter_range=0.5),
         "connection_timeout": 5,
-        "read_timeout": 60,
+        "read_timeout": 20,
     }
 
 
@@ -74,6 +78,14 @@ def azure_storage_from_settings(settings: Settings) -> AzureStorage:
     )
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """No connection, no answer, or a server error once the retries are spent."""
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    return isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 500
+
+
+@outages_as_unavailable(_is_outage)
 class AzureStorage:
     def __init__(
         self,

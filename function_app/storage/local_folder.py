@@ -24,6 +24,7 @@ from .base import (
     QueueMessage,
 )
 from .names import InvalidBlobName, check_prefix, confined
+from .outages import outages_as_unavailable
 
 _TEMP_PREFIX = ".tmp-"
 _LOCK_NAME = ".lock"
@@ -53,6 +54,13 @@ def _write_atomically(path: Path, data: bytes) -> os.stat_result:
     return path.stat()
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """An OS error that escaped the backend's own handling (a missing blob is BlobNotFound by then): a read-only,
+    full, unmounted or failing disk."""
+    return isinstance(exc, OSError)
+
+
+@outages_as_unavailable(_is_outage)
 class LocalFolderStorage:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).resolve()
