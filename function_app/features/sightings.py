@@ -116,6 +116,8 @@ def query_sightings(
         raise BadArgument("'day' is invalid: use YYYYMMDD.")
     if not 1 <= top <= MAX_PAGE:
         raise BadArgument(f"'top' is invalid: use 1 to {MAX_PAGE}.")
+    if camera:
+        check_camera(camera)  # a camera no frame can have ("door\n") is a mistake, not an empty answer
     after_record, after_face = _parse_token(continuation_token, day)
     rows: list[dict[str, Any]] = []
     for info in storage.list_blobs(CONTAINER, f"{day}/"):
