@@ -17,7 +17,7 @@ import cv2
 from azure.core.exceptions import AzureError
 
 from .engines.model_files import ModelFilesMissing
-from .errors import FaceApiError
+from .errors import FaceApiError, StorageUnavailable
 from .features.enrollment import EnrollmentReport, enroll_folder
 from .features.photos import PHOTO_SUFFIXES, Photo
 from .imaging import decode_upload
@@ -136,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(runtime, args)
+    except StorageUnavailable as exc:  # the cause (which host, which error) helps here; HTTP answers leave it out
+        print(f"error: {exc.message} {exc.__cause__ or ''}".rstrip(), file=sys.stderr)
+        return 3
     except FaceApiError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -191,17 +191,16 @@ class Trainer:
         )
         index_blob = f"{group_id}/training/{index.training_id}.npz"
         self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
+        trained = f"Trained on {len(faces)} faces of {len(person_ids)} persons."
         state, replaced = self._update(
-            group_id,
-            index_blob=index_blob,
-            only_generation=generation,
-            status="succeeded",
-            message=f"Trained on {len(faces)} faces of {len(person_ids)} persons.",
+            group_id, index_blob=index_blob, only_generation=generation, status="succeeded", message=trained
         )
         if state.index_blob != index_blob:  # a newer training started meanwhile: its index wins
             log.info("Training %d of person group %s superseded by %d.", generation, group_id, state.generation)
             self.storage.delete_blob(CONTAINER, index_blob)
-        elif replaced and replaced != index_blob:
+            # This training did succeed; the group's status is the newer one's to set.
+            return replace(state.status, status="succeeded", message=f"{trained} A newer training replaces it.")
+        if replaced and replaced != index_blob:
             self.storage.delete_blob(CONTAINER, replaced)  # identify re-reads the status if it was using it
         return state.status
 
