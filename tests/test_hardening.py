@@ -42,6 +42,7 @@ from function_app.storage.names import InvalidBlobName
 
 from .support.in_process_server import serving
 from .support.raw_http import send_head_only
+from .support.service import run_cli
 from .support.waiting import wait_for
 
 KEY = f"hardening-{uuid.uuid4().hex}"
@@ -524,3 +525,15 @@ def test_a_read_only_data_folder_answers_503_with_retry_after_and_reads_still_wo
         assert int(refused.headers["Retry-After"]) > 0
         assert call(host, "GET", f"{GROUPS}/{group_id}").status_code == 200
     assert call(host, "PUT", f"{GROUPS}/g-{uuid.uuid4().hex[:12]}", json={"name": "x"}).status_code == 200
+
+
+def test_the_command_line_refuses_a_video_whose_frames_are_over_the_budget(tmp_path, testdata):
+    side = 4200  # 17.6 megapixels a frame: over the budget
+    frame = cv2.resize(cv2.imread(str(testdata / "people/obama/1.jpg")), (side, side))
+    video = tmp_path / "huge.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 5, (side, side))
+    for _ in range(2):
+        writer.write(frame)
+    writer.release()
+    result = run_cli("identify", "--group", "g", str(video), data=tmp_path / "data")
+    assert result.returncode == 2 and f"at most {PIXEL_BUDGET} pixels" in result.stderr, result.stderr
