@@ -82,6 +82,9 @@ class TrainedIndex:
             return cls(training_id, z["embeddings"], z["person_ids"], z["person_names"], z["person_starts"])
 
 
+_RETRAIN = "Train the group again to replace it."
+
+
 def _status_blob(group_id: str) -> str:
     return f"{group_id}/training/status.json"
 
@@ -98,26 +101,22 @@ class Trainer:
         self.gallery = gallery
         self.storage = storage
 
-    def _read_state(self, group_id: str) -> tuple[TrainingState, str | None]:
-        """The status and its ETag; DamagedRecord if the status blob is not a status."""
+    def _read_state(self, group_id: str, *, replacing_damaged: bool = False) -> tuple[TrainingState, str | None]:
+        """The status and its ETag; DamagedRecord if the status blob is not a status. `replacing_damaged`: a
+        damaged status reads as never trained (with its ETag), so that requesting a training overwrites it:
+        the way to repair it through the API."""
         try:
             blob = self.storage.get_blob(CONTAINER, _status_blob(group_id))
         except BlobNotFound:
             return TrainingState(TrainingStatus("notStarted")), None
         where = f"{CONTAINER}/{_status_blob(group_id)}"
-        repair = "Train the group again to replace it."
-        return parse_record(blob.data, where, TrainingState.from_record, repair=repair), blob.etag
-
-    def _read_state_to_replace(self, group_id: str) -> tuple[TrainingState, str | None]:
-        """As `_read_state`, but a damaged status reads as never trained (with its ETag), so that requesting a
-        training overwrites it: the way to repair it through the API."""
         try:
-            return self._read_state(group_id)
+            return parse_record(blob.data, where, TrainingState.from_record, repair=_RETRAIN), blob.etag
         except DamagedRecord as damaged:
+            if not replacing_damaged:
+                raise
             log.warning("%s Replacing it.", damaged.message)
-            return TrainingState(TrainingStatus("notStarted")), self.storage.get_blob(
-                CONTAINER, _status_blob(group_id)
-            ).etag
+            return TrainingState(TrainingStatus("notStarted")), blob.etag
 
     def _write_state(self, group_id: str, state: TrainingState, etag: str | None) -> str:
         data = json.dumps(state.to_record()).encode()
@@ -138,7 +137,7 @@ class Trainer:
         `new_generation`: start the next generation; `only_generation`: change nothing unless it is still the
         newest. Answers (the status now stored, the index it replaced or None)."""
         while True:
-            current, etag = self._read_state_to_replace(group_id)
+            current, etag = self._read_state(group_id, replacing_damaged=True)
             if only_generation is not None and current.generation != only_generation:
                 return current, None
             status = replace(current.status, last_action=iso(utc_now()), **changes)
@@ -168,7 +167,7 @@ class Trainer:
     def train(self, group_id: str) -> TrainingStatus:
         """Build and store the group's index; answer the final status (succeeded or failed)."""
         self.gallery.get_group(group_id)
-        if self._read_state_to_replace(group_id)[0].status.status != "running":
+        if self._read_state(group_id, replacing_damaged=True)[0].status.status != "running":
             self.mark_requested(group_id)
         # Claim the next generation before reading the gallery: a training started later reads newer faces,
         # and only the newest generation may publish.
@@ -207,7 +206,7 @@ class Trainer:
     def mark_failed(self, group_id: str, reason: str) -> TrainingStatus:
         """Record a training that will not finish (its message went to the poison queue), unless a training
         has finished since."""
-        current = self._read_state_to_replace(group_id)[0]
+        current = self._read_state(group_id, replacing_damaged=True)[0]
         if current.status.status != "running":
             return current.status
         return self._update(group_id, only_generation=current.generation, status="failed", message=reason)[0].status
@@ -244,8 +243,7 @@ def _parse_index(index_blob: str, data: bytes) -> TrainedIndex:
         return TrainedIndex.from_bytes(index_blob, data)
     except (ValueError, KeyError, OSError, EOFError) as exc:
         raise DamagedRecord(
-            f"The trained index {CONTAINER}/{index_blob} is damaged ({type(exc).__name__}). "
-            "Train the group again to replace it."
+            f"The trained index {CONTAINER}/{index_blob} is damaged ({type(exc).__name__}). {_RETRAIN}"
         ) from None
 
 
