@@ -529,7 +529,9 @@ def test_a_read_only_data_folder_answers_503_with_retry_after_and_reads_still_wo
 
 def test_the_command_line_refuses_a_video_whose_frames_are_over_the_budget(tmp_path, testdata):
     side = 4200  # 17.6 megapixels a frame: over the budget
-    frame = cv2.resize(cv2.imread(str(testdata / "people/obama/1.jpg")), (side, side))
+    photo = cv2.imread(str(testdata / "people/obama/1.jpg"))
+    assert photo is not None
+    frame = cv2.resize(photo, (side, side))
     video = tmp_path / "huge.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 5, (side, side))
     for _ in range(2):
