@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import cv2
@@ -22,7 +23,9 @@ import pytest
 import requests
 from PIL import Image
 
+from function_app.clock import utc_now
 from function_app.errors import InvalidImageSize
+from function_app.faceapi.local.face_ids import FaceIdStore, RememberedFace
 from function_app.faceapi.local.training import Trainer
 from function_app.features.photos import MAX_PHOTO_BYTES, photos_in_zip
 from function_app.imaging import PIXEL_BUDGET, decode_image, decode_upload, decode_within_budget
@@ -32,6 +35,7 @@ from function_app.local_host.worker import LEASE_SECONDS, QueueFunction, QueueWo
 from function_app.settings import Settings
 from function_app.storage.layout import (
     ENROLLMENTS_CONTAINER,
+    FACE_IDS_CONTAINER,
     GALLERY_CONTAINER,
     GROUPS_CONTAINER,
     SIGHTINGS_CONTAINER,
@@ -120,16 +124,16 @@ def test_an_enrollment_prefix_outside_its_container_is_refused(host, prefix):
 @pytest.mark.parametrize(
     "name", ["../x", "a/../../x", "/abs", "a\\b", "a\x00b", "a//b", "a/./b", "x\n", "", "a" * 1025]
 )
-def test_the_local_folder_refuses_every_unsafe_blob_name(tmp_path, name):
-    storage = LocalFolderStorage(tmp_path / "data")
+def test_both_backends_refuse_every_unsafe_blob_name(storage, unique_name, name):
     for attempt in (
-        lambda: storage.put_blob("photos", name, b"x"),
-        lambda: storage.get_blob("photos", name),
-        lambda: storage.delete_blob("photos", name),
+        lambda: storage.put_blob(unique_name, name, b"x"),
+        lambda: storage.get_blob(unique_name, name),
+        lambda: storage.delete_blob(unique_name, name),
+        lambda: list(storage.list_blobs(unique_name, name + "/")),
     ):
         with pytest.raises(InvalidBlobName):
             attempt()
-    assert not any(p.is_file() for p in tmp_path.rglob("*") if p.name != ".lock")
+    assert list(storage.list_blobs(unique_name)) == []
 
 
 def test_a_symbolic_link_inside_the_container_cannot_lead_outside(tmp_path):
@@ -539,3 +543,14 @@ def test_the_command_line_refuses_a_video_whose_frames_are_over_the_budget(tmp_p
     writer.release()
     result = run_cli("identify", "--group", "g", str(video), data=tmp_path / "data")
     assert result.returncode == 2 and f"at most {PIXEL_BUDGET} pixels" in result.stderr, result.stderr
+
+
+def test_a_damaged_face_id_record_never_stops_the_hourly_purge(tmp_path):
+    storage = LocalFolderStorage(tmp_path / "data")
+    face_ids = FaceIdStore(storage)
+    expired = RememberedFace(str(uuid.uuid4()), np.zeros(128, np.float32), utc_now() - timedelta(seconds=1))
+    storage.put_blob(FACE_IDS_CONTAINER, f"{expired.face_id}.json", expired.to_record())
+    storage.put_blob(FACE_IDS_CONTAINER, f"{uuid.uuid4()}.json", GARBAGE)
+    kept = face_ids.remember([np.ones(128, np.float32)])[0]
+    assert face_ids.purge_expired() == 2  # the expired one and the damaged one
+    assert [b.name for b in storage.list_blobs(FACE_IDS_CONTAINER)] == [f"{kept}.json"]
