@@ -370,11 +370,13 @@ def test_a_message_stays_hidden_while_its_function_runs_past_the_lease(tmp_path)
     seen_by_another: list[int] = []
 
     def slow(_msg) -> None:
-        for _ in range(6):  # three lease lengths, checking every half lease whether another worker gets it
-            time.sleep(0.5)
+        # Three lease lengths, checking every half lease whether another worker gets it. The lease is renewed
+        # every third of it, so a renewal may come 1.3 s late before another worker could see the message.
+        for _ in range(6):
+            time.sleep(1)
             seen_by_another.append(len(storage.receive_messages("slow", visibility_timeout=1)))
 
-    worker = QueueWorker([], storage, HostConfig(), lease_seconds=1)
+    worker = QueueWorker([], storage, HostConfig(), lease_seconds=2)
     worker.queue_functions.append(QueueFunction("slow", _function_calling(slow)))
     assert worker.run_once() == 1
     assert seen_by_another == [0] * 6
