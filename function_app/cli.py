@@ -17,10 +17,10 @@ import cv2
 from azure.core.exceptions import AzureError
 
 from .engines.model_files import ModelFilesMissing
-from .errors import FaceApiError
+from .errors import FaceApiError, StorageUnavailable
 from .features.enrollment import EnrollmentReport, enroll_folder
 from .features.photos import PHOTO_SUFFIXES, Photo
-from .imaging import decode_upload
+from .imaging import PIXEL_BUDGET, decode_upload
 from .models import Image, RecognizedFace
 from .runtime import Runtime, runtime_for
 from .settings import Settings
@@ -67,6 +67,11 @@ def cmd_identify(runtime: Runtime, args: argparse.Namespace) -> int:
     video = cv2.VideoCapture(str(source))
     if not video.isOpened():
         print(f"error: cannot open {source} as an image or a video", file=sys.stderr)
+        return 2
+    width, height = int(video.get(cv2.CAP_PROP_FRAME_WIDTH)), int(video.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if width * height > PIXEL_BUDGET:  # the same budget as every image decode
+        video.release()
+        print(f"error: {source} is {width}×{height}; frames may have at most {PIXEL_BUDGET} pixels", file=sys.stderr)
         return 2
     fps = video.get(cv2.CAP_PROP_FPS) or 30.0
     frame_index = 0
@@ -136,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(runtime, args)
+    except StorageUnavailable as exc:  # the cause (which host, which error) helps here; HTTP answers leave it out
+        print(f"error: {exc.message} {exc.__cause__ or ''}".rstrip(), file=sys.stderr)
+        return 3
     except FaceApiError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -159,6 +159,22 @@ class Unauthorized(FaceApiError):
     status = 401
 
 
+class DamagedRecord(FaceApiError):
+    """A stored record that cannot be read (not JSON, or not the shape it should have): the message names it
+    and says how to repair it. The rest of the store keeps working."""
+
+    code = "DamagedRecord"
+    status = 500
+
+
+class StorageUnavailable(FaceApiError):
+    """The app's storage is down, unreachable or read-only: try again later."""
+
+    code = "StorageUnavailable"
+    status = 503
+    retry_after = 10
+
+
 class UpstreamError(FaceApiError):
     """An error the Azure Face API answered, passed on with its code and status."""
 

@@ -1,9 +1,16 @@
-"""Turn uploaded bytes into an RGB pixel array, or refuse them with a clear reason."""
+"""Turn uploaded bytes into an RGB pixel array, or refuse them with a clear reason.
+
+Every decode keeps to one pixel budget, checked from the header before any pixel is decoded: a
+few kilobytes can claim 8192×8192 pixels, which decode to 200 MB (and several copies of that while
+converting). A JPEG over the budget is decoded at a reduced scale (1/2, 1/4 or 1/8, by the JPEG
+decoder itself, so the full size is never in memory); other formats over it are refused."""
 
 from __future__ import annotations
 
 import io
+import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -14,13 +21,55 @@ from .settings import Settings
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF")
 MIN_SIDE = 36  # Azure's smallest accepted image side
+# The most pixels any decode produces: 16.8 M (4096×4096, 50 MB as RGB). A 12-megapixel photo
+# decodes whole; a 24-megapixel JPEG at half scale. Detection never looks at more than
+# FACE_DETECT_MAX_SIDE pixels a side anyway.
+PIXEL_BUDGET = 4096 * 4096
+_JPEG_SCALES = (1, 2, 4, 8)  # the reductions libjpeg decodes directly
+_SIXTEEN_BIT_GRAY = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
-def decode_image(data: bytes, *, max_bytes: int, max_side: int) -> np.ndarray:
+@dataclass(frozen=True)
+class Decoded:
+    """The pixels, and how many pixels of the original each stands for (1.0 unless decoded reduced)."""
+
+    rgb: np.ndarray  # H×W×3 uint8, contiguous
+    scale: float = 1.0
+
+
+def decode_image(data: bytes, *, max_bytes: int, max_side: int, max_pixels: int = PIXEL_BUDGET) -> np.ndarray:
     """Decode JPEG / PNG / BMP / WebP / GIF bytes to a contiguous H×W×3 uint8 RGB array.
 
-    EXIF orientation is applied, so phone photos come out upright.
-    """
+    EXIF orientation is applied, so phone photos come out upright. A JPEG over `max_pixels` comes
+    out reduced (see `decode_within_budget` for the scale)."""
+    return decode_within_budget(data, max_bytes=max_bytes, max_side=max_side, max_pixels=max_pixels).rgb
+
+
+def decode_within_budget(data: bytes, *, max_bytes: int, max_side: int, max_pixels: int = PIXEL_BUDGET) -> Decoded:
+    image = _open(data, max_bytes=max_bytes, max_side=max_side)
+    width, height = image.size
+    scale = _jpeg_reduction(image, max_pixels)
+    if width * height > max_pixels and scale == 1:
+        raise InvalidImageSize(
+            f"The image is {width}×{height} pixels; a {image.format} image may have at most {max_pixels} pixels "
+            "(a JPEG may be larger)."
+        )
+    if scale > 1:
+        image.draft("RGB", (width // scale, height // scale))  # Pillow picks the reduction from the floors
+    try:
+        # Raises on truncated data as long as Pillow's ImageFile.LOAD_TRUNCATED_IMAGES keeps its
+        # default (False); the face_recognition package turns it on when imported, so the service
+        # never imports it (only the benchmark does, in its own process).
+        image.load()
+        actual_scale = width / image.size[0]
+        rgb = ImageOps.exif_transpose(_eight_bit(image)).convert("RGB")
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImage(f"The image is truncated or corrupt: {exc}.") from None
+    return Decoded(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)), actual_scale)
+
+
+def _open(data: bytes, *, max_bytes: int, max_side: int) -> Image.Image:
+    """The image with its header read and checked; no pixel decoded yet."""
     if not data:
         raise InvalidImage("The image is empty.")
     if len(data) > max_bytes:
@@ -42,20 +91,30 @@ def decode_image(data: bytes, *, max_bytes: int, max_side: int) -> np.ndarray:
         raise InvalidImageSize(f"The image is {width}×{height} pixels; each side must be at least {MIN_SIDE}.")
     if max(width, height) > max_side:
         raise InvalidImageSize(f"The image is {width}×{height} pixels; each side must be at most {max_side}.")
-    try:
-        # Raises on truncated data as long as Pillow's ImageFile.LOAD_TRUNCATED_IMAGES keeps its
-        # default (False); the face_recognition package turns it on when imported, so the service
-        # never imports it (only the benchmark does, in its own process).
-        image.load()
-        rgb = ImageOps.exif_transpose(image).convert("RGB")
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InvalidImage(f"The image is truncated or corrupt: {exc}.") from None
-    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    return image
+
+
+def _jpeg_reduction(image: Image.Image, max_pixels: int) -> int:
+    """The smallest JPEG reduction that fits the budget (1: none needed, or not a JPEG)."""
+    if image.format != "JPEG":
+        return 1
+    width, height = image.size
+    return next((s for s in _JPEG_SCALES if math.ceil(width / s) * math.ceil(height / s) <= max_pixels), 1)
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit grayscale scaled to 8 bits: Pillow's own conversion clips it (all white)."""
+    if image.mode not in _SIXTEEN_BIT_GRAY:
+        return image
+    wide = np.asarray(image).astype(np.uint32)
+    return Image.fromarray((np.clip(wide, 0, 65535) >> 8).astype(np.uint8), mode="L")
 
 
 def decode_upload(data: bytes, settings: Settings) -> models.Image:
-    """Uploaded bytes as an `Image` (pixels and those bytes), within the settings' size limits."""
-    return models.Image(decode_image(data, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side), data)
+    """Uploaded bytes as an `Image` (pixels, the scale they were decoded at, and those bytes), within the
+    settings' size limits and the pixel budget."""
+    decoded = decode_within_budget(data, max_bytes=settings.max_image_bytes, max_side=settings.max_image_side)
+    return models.Image(decoded.rgb, data, decoded.scale)
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:

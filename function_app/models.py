@@ -4,7 +4,7 @@ Azure Face API's field names at the edges (`to_dict` / `from_dict`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,9 @@ class FaceRectangle:
     def to_dict(self) -> dict[str, int]:
         return {"top": self.top, "left": self.left, "width": self.width, "height": self.height}
 
+    def scaled(self, factor: float) -> FaceRectangle:
+        return FaceRectangle(*(round(v * factor) for v in (self.top, self.left, self.width, self.height)))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaceRectangle:
         return cls(int(data["top"]), int(data["left"]), int(data["width"]), int(data["height"]))
@@ -45,6 +48,9 @@ class FaceRectangle:
 class Point:
     x: float
     y: float
+
+    def scaled(self, factor: float) -> Point:
+        return Point(self.x * factor, self.y * factor)
 
     def to_dict(self) -> dict[str, float]:
         return {"x": round(self.x, 1), "y": round(self.y, 1)}
@@ -60,6 +66,9 @@ class FaceLandmarks:
     nose_tip: Point | None = None
     mouth_left: Point | None = None
     mouth_right: Point | None = None
+
+    def scaled(self, factor: float) -> FaceLandmarks:
+        return FaceLandmarks(*(getattr(self, f.name).scaled(factor) for f in fields(self)))
 
     def to_dict(self) -> dict[str, dict[str, float]]:
         points = {
@@ -110,6 +119,12 @@ class DetectedFace:
     # L2-normalised float32 embedding; None when embeddings were not asked for.
     embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
 
+    def scaled(self, factor: float) -> DetectedFace:
+        """The face as it lies in a picture `factor` times bigger than the one it was found in."""
+        if factor == 1:
+            return self
+        return replace(self, rectangle=self.rectangle.scaled(factor), landmarks=self.landmarks.scaled(factor))
+
     def required_embedding(self) -> np.ndarray:
         """The embedding, which an engine computes unless it was told not to."""
         if self.embedding is None:
@@ -131,14 +146,17 @@ class Image:
 
     rgb: np.ndarray = field(repr=False)  # H×W×3 uint8, contiguous
     encoded: bytes | None = field(default=None, repr=False)
+    # Pixels of the original per pixel of `rgb`: above 1 when a big photo was decoded reduced (imaging.py).
+    scale: float = 1.0
 
     @property
     def width(self) -> int:
-        return int(self.rgb.shape[1])
+        """The original picture's width (what the faces' rectangles refer to)."""
+        return round(self.rgb.shape[1] * self.scale)
 
     @property
     def height(self) -> int:
-        return int(self.rgb.shape[0])
+        return round(self.rgb.shape[0] * self.scale)
 
 
 # Embeddings are the local engine's whatever a client asks for; groups report the newest model name.

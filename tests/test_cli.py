@@ -133,5 +133,5 @@ def test_bad_settings_and_unreachable_storage_are_explained(tmp_path, testdata):
         AZURE_STORAGE_CONNECTION_STRING=nobody_listening,
         AZURE_STORAGE_RETRIES="0",
     )
-    assert unreachable.returncode == 3 and "Azure Storage did not answer" in unreachable.stderr
+    assert unreachable.returncode == 3 and "The storage is unavailable" in unreachable.stderr
     assert "Traceback" not in bad_value.stderr + no_backend.stderr + unreachable.stderr

@@ -5,11 +5,9 @@ API's error envelope, never plain text or a traceback."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import logging
 import uuid
-from urllib.parse import urlsplit
 
 import azure.functions as func
 import pytest
@@ -23,6 +21,7 @@ from function_app.local_host.server import MAX_REQUEST_BODY, create_host, create
 from function_app.local_host.wsgi import FunctionsWsgiApp
 
 from .support.in_process_server import serving
+from .support.raw_http import send_head_only
 
 KEY = f"host-{uuid.uuid4().hex}"
 TOO_LARGE = {"error": {"code": "InvalidImageSize", "message": "The request body is too large."}}
@@ -42,23 +41,8 @@ def served_host(tmp_path_factory):
             yield url
 
 
-def _send_head_only(url: str, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
-    """A request's line and headers alone, as a client starting an upload sends them; then its answer."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-    try:
-        connection.putrequest("POST", path, skip_accept_encoding=True)
-        for name, value in headers.items():
-            connection.putheader(name, value)
-        connection.endheaders()
-        answer = connection.getresponse()
-        return answer.status, answer.getheader("Content-Type") or "", answer.read()
-    finally:
-        connection.close()
-
-
 def test_a_body_over_the_limit_is_refused_in_the_envelope_before_it_is_sent(served_host):
-    status, content_type, body = _send_head_only(
+    status, content_type, body = send_head_only(
         served_host,
         "/face/v1.0/detect",
         {"Ocp-Apim-Subscription-Key": KEY, "Content-Length": str(MAX_REQUEST_BODY + 1)},
@@ -68,7 +52,7 @@ def test_a_body_over_the_limit_is_refused_in_the_envelope_before_it_is_sent(serv
 
 
 def test_a_request_waitress_cannot_parse_is_refused_in_the_envelope(served_host):
-    status, content_type, body = _send_head_only(
+    status, content_type, body = send_head_only(
         served_host, "/face/v1.0/detect", {"Ocp-Apim-Subscription-Key": KEY, "Content-Length": "12x"}
     )
     assert (status, content_type) == (400, "application/json")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import azure.functions as func
 
 from ..faceapi.local.face_ids import FaceIdStore
-from ..faceapi.local.training import handle_training_message
-from ..features.bulk_enrollment import handle_enrollment_message
+from ..faceapi.local.training import handle_poisoned_training_message, handle_training_message
+from ..features.bulk_enrollment import handle_enrollment_message, handle_poisoned_enrollment_message
 from ..runtime import current_runtime
-from ..storage.layout import ENROLL_QUEUE, TRAIN_QUEUE
+from ..storage.layout import ENROLL_QUEUE, TRAIN_QUEUE, poison_queue
 
 bp = func.Blueprint()
 STORAGE_CONNECTION = "AzureWebJobsStorage"
@@ -25,6 +25,20 @@ def train_worker(msg: func.QueueMessage) -> None:
 def enroll_worker(msg: func.QueueMessage) -> None:
     runtime = current_runtime()
     handle_enrollment_message(runtime.face_api, runtime.storage, msg.get_body())
+
+
+# A message moved to its poison queue (by the host, after maxDequeueCount failed tries, or after as many
+# deliveries that each ended the process) marks its training or job failed with the reason.
+@bp.function_name("train_given_up")
+@bp.queue_trigger(arg_name="msg", queue_name=poison_queue(TRAIN_QUEUE), connection=STORAGE_CONNECTION)
+def train_given_up(msg: func.QueueMessage) -> None:
+    handle_poisoned_training_message(current_runtime().face_api, msg.get_body())
+
+
+@bp.function_name("enroll_given_up")
+@bp.queue_trigger(arg_name="msg", queue_name=poison_queue(ENROLL_QUEUE), connection=STORAGE_CONNECTION)
+def enroll_given_up(msg: func.QueueMessage) -> None:
+    handle_poisoned_enrollment_message(current_runtime().storage, msg.get_body())
 
 
 @bp.function_name("purge_expired_face_ids")

@@ -6,7 +6,7 @@ import azure.functions as func
 
 from ..features.bulk_enrollment import get_enrollment, start_enrollment
 from ..runtime import Runtime
-from .http import endpoint, json_body, json_response, param, required_param
+from .http import body_field, endpoint, json_body, json_response, param, required_param
 from .params import parse_bool
 
 bp = func.Blueprint()
@@ -21,10 +21,10 @@ def post_enrollment(req: func.HttpRequest, runtime: Runtime) -> func.HttpRespons
         body = json_body(req)
         job = start_enrollment(
             runtime.storage,
-            body.get("personGroupId") or "",
-            container=body.get("container") or None,
-            prefix=body.get("prefix") or "",
-            train=body.get("train", train) is not False,
+            body_field(body, "personGroupId", str, ""),
+            container=body_field(body, "container", str, "") or None,
+            prefix=body_field(body, "prefix", str, ""),
+            train=body_field(body, "train", bool, train),
         )
     else:
         job = start_enrollment(

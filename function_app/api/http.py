@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.functions as func
 
@@ -70,12 +70,33 @@ def json_body(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]
             raise BadArgument("Request body is invalid: a JSON object is expected.")
         return {}
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise BadArgument("JSON parsing error.") from None
     if not isinstance(data, dict):
         raise BadArgument("Request body is invalid: a JSON object is expected.")
     return data
+
+
+def _refuse_constant(name: str) -> Any:
+    """Python reads `NaN`, `Infinity` and `-Infinity`; JSON has no such numbers."""
+    raise ValueError(f"{name} is not JSON")
+
+
+T = TypeVar("T")
+
+
+def body_field(body: dict[str, Any], name: str, kind: type[T], default: T) -> T:
+    """A JSON body's field of one JSON type (absent or null: `default`), or BadArgument naming it."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise BadArgument(f"'{name}' is invalid: expected {_JSON_TYPES.get(kind, kind.__name__)}.")
+    return value
+
+
+_JSON_TYPES: dict[type, str] = {str: "a string", bool: "true or false", int: "an integer", list: "a list"}
 
 
 def image_body(req: func.HttpRequest) -> bytes:

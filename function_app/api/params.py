@@ -7,8 +7,8 @@ from typing import Any
 from ..errors import BadArgument
 
 
-def check_model(value: str | None, allowed: tuple[str, ...], name: str) -> None:
-    if value is not None and value.strip().lower() not in allowed:
+def check_model(value: Any, allowed: tuple[str, ...], name: str) -> None:
+    if value is not None and (not isinstance(value, str) or value.strip().lower() not in allowed):
         raise BadArgument(f"'{name}' is invalid: use one of {', '.join(allowed)}.")
 
 

@@ -117,6 +117,10 @@ class FaceApi(FaceListApi, Protocol):
         """A group never trained answers 404 PersonGroupNotTrained, as Azure does."""
         ...
 
+    def mark_training_failed(self, group_id: str, reason: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        """Record that a queued training will never finish (its message was given up on), with the reason."""
+        ...
+
     # operations on images and face ids, answered in the Face API's JSON
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]: ...
     def identify(

@@ -14,13 +14,15 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..clock import iso, utc_now
-from ..errors import BadArgument, EnrollmentNotFound, FaceApiError
+from ..errors import BadArgument, DamagedRecord, EnrollmentNotFound, FaceApiError, StorageUnavailable
 from ..faceapi import FaceApi
 from ..faceapi.base import check_group_id
 from ..storage import BlobNotFound, Storage
 from ..storage.layout import APP_CONTAINERS, ENROLL_QUEUE
 from ..storage.layout import ENROLLMENTS_CONTAINER as CONTAINER
 from ..storage.messages import parse_message, send_json
+from ..storage.names import InvalidBlobName, check_prefix
+from ..storage.records import parse_record
 from .enrollment import EnrollmentReport, enroll_photos
 from .photos import Photo, photos_in_blobs, photos_in_zip
 
@@ -90,11 +92,13 @@ def _save(storage: Storage, job: EnrollmentJob) -> EnrollmentJob:
 
 
 def get_enrollment(storage: Storage, enrollment_id: str) -> EnrollmentJob:
+    """The job's record; EnrollmentNotFound, or DamagedRecord when its record is not a job."""
     try:
         name = f"{uuid.UUID(str(enrollment_id))}.json"
-        return EnrollmentJob.from_dict(json.loads(storage.get_blob(CONTAINER, name).data))
+        data = storage.get_blob(CONTAINER, name).data
     except (ValueError, BlobNotFound):
         raise EnrollmentNotFound(f"Enrollment {enrollment_id} is not found.") from None
+    return parse_record(data, f"{CONTAINER}/{name}", EnrollmentJob.from_dict, repair="Start the enrollment again.")
 
 
 def start_enrollment(
@@ -117,6 +121,7 @@ def start_enrollment(
         source = "zip"
     elif container is not None and zip_data is None:
         _check_source_container(container)
+        _check_prefix(prefix)
         if not photos_in_blobs(storage, container, prefix):
             raise BadArgument(f"No photos under {container}/{prefix}.")
         source = f"blobs:{container}/{prefix}"
@@ -128,10 +133,17 @@ def start_enrollment(
 
 
 def _check_source_container(container: str) -> None:
-    if not CONTAINER_NAME.match(container) or "--" in container:
+    if not CONTAINER_NAME.fullmatch(container) or "--" in container:
         raise BadArgument(f"'container' {container!r} is not a valid blob container name.")
     if container in APP_CONTAINERS:
         raise BadArgument(f"'container' {container!r} holds the app's own data; upload photos to another container.")
+
+
+def _check_prefix(prefix: str) -> None:
+    try:
+        check_prefix(prefix.strip("/"))
+    except InvalidBlobName as exc:
+        raise BadArgument(f"'prefix' is invalid: {exc}") from None
 
 
 def _photos(storage: Storage, job: EnrollmentJob) -> list[Photo]:
@@ -161,6 +173,8 @@ def handle_enrollment_message(face_api: FaceApi, storage: Storage, content: str 
     try:
         report = enroll_photos(face_api, job.person_group_id, _photos(storage, job), progress=progress, train=job.train)
     except FaceApiError as exc:
+        if exc.status == StorageUnavailable.status:
+            raise  # the storage is down: the message is tried again later
         return _save(storage, replace(job, status="failed", message=exc.message))
     training = report.training.status if report.training else None
     done = job.with_progress(report, status="succeeded", training_status=training)
@@ -168,6 +182,22 @@ def handle_enrollment_message(face_api: FaceApi, storage: Storage, content: str 
     if job.source == "zip":
         storage.delete_blob(CONTAINER, f"{job.enrollment_id}.zip")
     return done
+
+
+GIVEN_UP = "The enrollment failed on every try (see the service log) and was given up; start it again."
+
+
+def handle_poisoned_enrollment_message(storage: Storage, content: str | bytes) -> EnrollmentJob | None:
+    """An enroll-requests message given up on (moved to the poison queue): mark its job failed, so that it
+    never shows `running` for ever. The photos it added stay; starting it again skips them."""
+    try:
+        job = get_enrollment(storage, parse_message(content, "enrollmentId")["enrollmentId"])
+    except (BadArgument, EnrollmentNotFound, DamagedRecord) as exc:
+        log.warning("%s Poisoned message dropped.", exc.message)
+        return None
+    if job.status in ("succeeded", "failed"):
+        return job
+    return _save(storage, replace(job, status="failed", message=GIVEN_UP))
 
 
 def _summary(report: EnrollmentReport) -> str:

@@ -11,10 +11,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import BadArgument
+from ..errors import BadArgument, InvalidImage, InvalidImageSize
 from ..storage import Storage
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
+# A zip entry is read only up to this (the Face API's largest image): a few kilobytes of zip can
+# declare, or secretly hold, gigabytes.
+MAX_PHOTO_BYTES = 6 * 1024 * 1024
+# The most files one bulk enrollment looks at (in a zip, or under a blob prefix): listing stops there.
+MAX_PHOTOS = 10_000
+_CHUNK = 256 * 1024
 _TRAILING_NUMBER = re.compile(r"^(.*?)[\s_-]*\d*$")
 
 
@@ -67,16 +73,37 @@ def photos_in_zip(data: bytes) -> list[Photo]:
     ignored, so that its sub-folders name the persons."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = [i for i in archive.infolist() if not i.is_dir() and is_photo(i.filename)]
-    except zipfile.BadZipFile:
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         raise BadArgument("The upload is not a valid zip file.") from None
+    if len(infos) > MAX_PHOTOS:
+        raise BadArgument(f"The zip holds {len(infos)} files; at most {MAX_PHOTOS} are accepted.")
+    entries = [i for i in infos if not i.is_dir() and is_photo(i.filename)]
     paths = [PurePosixPath(i.filename) for i in entries]
     tops = {p.parts[0] for p in paths}
     strip = 1 if len(tops) == 1 and all(len(p.parts) > 2 for p in paths) else 0
     return [
-        Photo(PurePosixPath(*p.parts[strip:]).as_posix(), functools.partial(archive.read, info))
+        Photo(PurePosixPath(*p.parts[strip:]).as_posix(), functools.partial(_read_entry, archive, info))
         for p, info in zip(paths, entries, strict=True)
     ]
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = MAX_PHOTO_BYTES) -> bytes:
+    """The entry's bytes, refused by its declared size, or as soon as more than `limit` come out while
+    streaming (a declared size can lie)."""
+    too_big = InvalidImageSize(f"The photo is over {limit} bytes; the largest accepted is {limit} bytes.")
+    if info.file_size > limit:
+        raise too_big
+    out = bytearray()
+    try:
+        with archive.open(info) as entry:
+            while chunk := entry.read(_CHUNK):
+                out += chunk
+                if len(out) > limit:
+                    raise too_big
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        raise InvalidImage(f"The zip entry cannot be read: {exc}.") from None
+    return bytes(out)
 
 
 def photos_in_blobs(storage: Storage, container: str, prefix: str) -> list[Photo]:
@@ -85,8 +112,10 @@ def photos_in_blobs(storage: Storage, container: str, prefix: str) -> list[Photo
     def reader(name: str) -> Callable[[], bytes]:
         return lambda: storage.get_blob(container, name).data
 
-    return [
-        Photo(info.name[len(prefix) :], reader(info.name))
-        for info in storage.list_blobs(container, prefix)
-        if is_photo(info.name[len(prefix) :])
-    ]
+    photos = []
+    for seen, info in enumerate(storage.list_blobs(container, prefix)):
+        if seen >= MAX_PHOTOS:
+            raise BadArgument(f"More than {MAX_PHOTOS} files under {container}/{prefix}: enroll a narrower prefix.")
+        if is_photo(info.name[len(prefix) :]):
+            photos.append(Photo(info.name[len(prefix) :], reader(info.name)))
+    return photos

@@ -5,6 +5,7 @@ over them by day, person and camera, paged."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -12,18 +13,21 @@ from datetime import datetime
 from typing import Any
 
 from ..clock import iso, utc_now
-from ..errors import BadArgument
+from ..errors import BadArgument, DamagedRecord
 from ..storage import BlobNotFound, Storage
 from ..storage.layout import SIGHTINGS_CONTAINER as CONTAINER
+from ..storage.records import parse_record
 
-CAMERA_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+log = logging.getLogger(__name__)
+
+CAMERA_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # fullmatch: "$" alone passes "x\n"
 DAY_PATTERN = re.compile(r"^\d{8}$")
 MAX_LOCATION = 256
 MAX_PAGE = 1000
 
 
 def check_camera(camera: str | None) -> str:
-    if not camera or not CAMERA_PATTERN.match(camera):
+    if not camera or not CAMERA_PATTERN.fullmatch(camera):
         raise BadArgument("'cameraId' is required: 1 to 64 letters, digits, '_', '-', '.' or ':'.")
     return camera
 
@@ -108,22 +112,27 @@ def query_sightings(
     """Faces seen on one UTC day (today by default), oldest first, optionally of one person or one
     camera; at most `top` per page, the next page from `continuation_token`."""
     day = day or utc_now().strftime("%Y%m%d")
-    if not DAY_PATTERN.match(day):
+    if not DAY_PATTERN.fullmatch(day):
         raise BadArgument("'day' is invalid: use YYYYMMDD.")
     if not 1 <= top <= MAX_PAGE:
         raise BadArgument(f"'top' is invalid: use 1 to {MAX_PAGE}.")
+    if camera:
+        check_camera(camera)  # a camera no frame can have ("door\n") is a mistake, not an empty answer
     after_record, after_face = _parse_token(continuation_token, day)
     rows: list[dict[str, Any]] = []
     for info in storage.list_blobs(CONTAINER, f"{day}/"):
         if after_record and info.name < after_record:
             continue
         try:
-            record = json.loads(storage.get_blob(CONTAINER, info.name).data)
+            record = parse_record(storage.get_blob(CONTAINER, info.name).data, f"{CONTAINER}/{info.name}", _faces_of)
         except BlobNotFound:
+            continue
+        except DamagedRecord as damaged:  # one damaged record never hides the day's others
+            log.warning("%s Left out of the sightings query.", damaged.message)
             continue
         if camera and record.get("camera") != camera:
             continue
-        for i, face in enumerate(record.get("faces", [])):
+        for i, face in enumerate(record["faces"]):
             if info.name == after_record and i <= after_face:
                 continue
             if person_id and face.get("personId") != person_id:
@@ -132,6 +141,14 @@ def query_sightings(
                 return SightingsPage(rows, _token(info.name, i - 1))
             rows.append({**face, "record": f"{CONTAINER}/{info.name}"})
     return SightingsPage(rows, None)
+
+
+def _faces_of(record: dict[str, Any]) -> dict[str, Any]:
+    """A sighting record whose faces are JSON objects (what the query reads of it)."""
+    faces = record.get("faces", [])
+    if not isinstance(faces, list) or not all(isinstance(f, dict) for f in faces):
+        raise TypeError("'faces' is not a list of objects")
+    return {**record, "faces": faces}
 
 
 def _token(record: str, face_index: int) -> str:

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
+from waitress.utilities import Error
 
-from ..api.auth import configured_keys
+from ..api.auth import check_key, configured_keys
+from ..errors import Unauthorized
 from ..runtime import current_runtime
 from ..settings import Settings
 from .functions import app_functions
@@ -47,7 +50,7 @@ class _EnvelopeErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error  # type: ignore[attr-defined]  # the stubs call the request an Error
-        known = {413: TOO_LARGE, 500: INTERNAL_ERROR}
+        known = {413: TOO_LARGE, 500: INTERNAL_ERROR, 401: (Unauthorized.code, error.body)}
         code, message = known.get(error.code, ("BadArgument", f"{error.reason}: {error.body}."))
         body = error_body(code, message)
         self.status = f"{error.code} {error.reason}"
@@ -61,15 +64,47 @@ class _EnvelopeChannel(HTTPChannel):
     error_task_class = _EnvelopeErrorTask
 
 
-def create_wsgi_server(app: FunctionsWsgiApp, host: str, port: int, threads: int) -> BaseWSGIServer:
+class _KeyRefused(Error):
+    code = 401
+    reason = "Unauthorized"
+
+
+def _key_checking_channel(settings: Settings) -> type[HTTPChannel]:
+    """A channel that checks the key as soon as a request's headers are in: a request with a body and without
+    a valid key is answered 401 then, its body never read (the app checks the key again, for bodiless ones)."""
+
+    class KeyCheckingParser(HTTPRequestParser):
+        key_checked = False
+
+        def received(self, data: bytes) -> int:
+            consumed = super().received(data)
+            if self.headers_finished and not self.completed and not self.key_checked:
+                self.key_checked = True
+                try:
+                    check_key(settings, lambda name: self.headers.get(name.upper().replace("-", "_")))
+                except Unauthorized as refused:
+                    self.error = _KeyRefused(refused.message)
+                    self.completed = True
+            return consumed
+
+    class KeyCheckingChannel(_EnvelopeChannel):
+        parser_class = KeyCheckingParser
+
+    return KeyCheckingChannel
+
+
+def create_wsgi_server(
+    app: FunctionsWsgiApp, host: str, port: int, threads: int, settings: Settings | None = None
+) -> BaseWSGIServer:
     """Waitress serving `app`, every answer in the envelope. Waitress refuses a body of its limit or more (and
-    answers before reading it); its limit is one byte over the app's, so a body of exactly the app's limit passes."""
+    answers before reading it); its limit is one byte over the app's, so a body of exactly the app's limit passes.
+    With `settings`, a body sent without a valid key is refused before it is read, too."""
     server = create_server(
         app, host=host, port=port, threads=threads, max_request_body_size=app.max_body + 1, ident="function_app"
     )
     if not isinstance(server, BaseWSGIServer):  # one host and port: one socket, one server
         raise RuntimeError(f"Expected one server listening on {host}:{port}, got {type(server).__name__}")
-    server.channel_class = _EnvelopeChannel
+    server.channel_class = _key_checking_channel(settings) if settings else _EnvelopeChannel
     return server
 
 
@@ -99,12 +134,12 @@ class LocalHost:
 
 def create_host(host: str = "127.0.0.1", port: int = 7071, threads: int = 4) -> LocalHost:
     """Build the host for the settings in the environment (port 0: any free port)."""
-    ensure_api_key(Settings.from_env())
+    settings = ensure_api_key(Settings.from_env())
     config = HostConfig.load()
     runtime = current_runtime()  # loads the models before the first request
     app = FunctionsWsgiApp(Router(app_functions(), config.route_prefix), MAX_REQUEST_BODY)
     return LocalHost(
-        create_wsgi_server(app, host, port, threads), QueueWorker(app_functions(), runtime.storage, config)
+        create_wsgi_server(app, host, port, threads, settings), QueueWorker(app_functions(), runtime.storage, config)
     )
 
 

@@ -23,8 +23,11 @@ from .host_config import HostConfig
 
 log = logging.getLogger("function_app.local_host")
 TIMER_PERIOD = 3600.0
-# While a function runs its message stays hidden this long; then it is tried again.
-LEASE_SECONDS = 600
+# A received message stays hidden this long, and its lease is renewed every third of it while its function
+# runs: a worker that dies (killed, power cut) leaves its message to be tried again within this time, and a
+# long training never shows `running` long after nothing runs it. (The Functions host does the same with its
+# own lease, 10 minutes after a host dies; it renews it too while the function runs.)
+LEASE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,12 @@ class QueueWorker:
         config: HostConfig,
         poll_interval: float = 0.5,
         timer_period: float = TIMER_PERIOD,
+        lease_seconds: int = LEASE_SECONDS,
     ):
         self.storage = storage
         self.config = config
         self.poll_interval = poll_interval
+        self.lease_seconds = lease_seconds
         self.timer_period = timer_period  # seconds from the start to the first run of the timers, and between runs
         self.queue_functions: list[QueueFunction] = []
         self.timer_functions: list[Function] = []
@@ -60,16 +65,18 @@ class QueueWorker:
         """Handle the visible messages of every queue once; answer how many were handled."""
         handled = 0
         for entry in self.queue_functions:
-            messages = self.storage.receive_messages(
-                entry.queue, max_messages=self.config.batch_size, visibility_timeout=LEASE_SECONDS
-            )
-            for message in messages:
+            # One message a queue at a time: one received in a batch would wait out its lease behind the others.
+            for message in self.storage.receive_messages(entry.queue, visibility_timeout=self.lease_seconds):
                 self._handle(entry, message)
                 handled += 1
         return handled
 
     def _handle(self, entry: QueueFunction, message: QueueMessage) -> None:
         name = entry.function.get_function_name()
+        if message.dequeue_count > self.config.max_dequeue_count:
+            # Received that often without an answer: each try ended the process (as the Functions host does).
+            self._to_poison(entry.queue, message)
+            return
         request = TriggerMessage(
             id=message.id,
             body=message.content.encode(),
@@ -77,23 +84,33 @@ class QueueWorker:
             insertion_time=message.inserted_on,
             pop_receipt=message.pop_receipt,
         )
-        try:
-            entry.function.get_user_function()(request)
-        except Exception:
-            log.exception("%s failed on message %s (try %d)", name, message.id, message.dequeue_count)
-            self._failed(entry.queue, message)
+        with _Lease(self.storage, entry.queue, message, self.lease_seconds) as lease:
+            try:
+                entry.function.get_user_function()(request)
+            except Exception:
+                log.exception("%s failed on message %s (try %d)", name, message.id, message.dequeue_count)
+                failed = True
+            else:
+                failed = False
+        if failed:
+            self._failed(entry.queue, lease.message)
             return
         with contextlib.suppress(MessageNotFound):  # handled twice after a lease ran out: harmless by design
-            self.storage.delete_message(entry.queue, message)
+            self.storage.delete_message(entry.queue, lease.message)
 
     def _failed(self, queue: str, message: QueueMessage) -> None:
         if message.dequeue_count >= self.config.max_dequeue_count:
-            self.storage.send_message(poison_queue(queue), message.content)
-            self.storage.delete_message(queue, message)
-            log.error("Message %s moved to %s after %d tries", message.id, poison_queue(queue), message.dequeue_count)
+            self._to_poison(queue, message)
             return
         with contextlib.suppress(MessageNotFound):  # its lease ran out: it is visible already
             self.storage.release_message(queue, message, visibility_timeout=round(self.config.visibility_timeout))
+
+    def _to_poison(self, queue: str, message: QueueMessage) -> None:
+        """Move the message to `<queue>-poison`, whose function marks its job or training failed."""
+        self.storage.send_message(poison_queue(queue), message.content)
+        with contextlib.suppress(MessageNotFound):
+            self.storage.delete_message(queue, message)
+        log.error("Message %s moved to %s after %d tries", message.id, poison_queue(queue), message.dequeue_count)
 
     def run_timers(self) -> None:
         for function in self.timer_functions:
@@ -123,3 +140,31 @@ class QueueWorker:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+class _Lease:
+    """Keeps a received message hidden while its function runs, renewing it every third of the lease from a
+    thread; `message` is the message with its current pop receipt."""
+
+    def __init__(self, storage: Storage, queue: str, message: QueueMessage, seconds: int):
+        self.storage, self.queue, self.message, self.seconds = storage, queue, message, seconds
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{message.id[:8]}", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _renew(self) -> None:
+        while not self._done.wait(self.seconds / 3):
+            try:
+                self.message = self.storage.release_message(self.queue, self.message, visibility_timeout=self.seconds)
+            except MessageNotFound:
+                log.warning("Lost the lease of message %s: it may run twice (harmless by design)", self.message.id)
+                return
+            except Exception:  # storage briefly down: try again at the next renewal
+                log.warning("Could not renew the lease of message %s", self.message.id, exc_info=True)

@@ -8,10 +8,11 @@ on first use."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -19,6 +20,8 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
 )
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.blob import ExponentialRetry as BlobRetry
@@ -40,15 +43,29 @@ from .base import (
     PreconditionFailed,
     QueueMessage,
 )
+from .names import check_blob_name, check_prefix
+from .outages import outages_as_unavailable
+
+T = TypeVar("T")
 
 
 # The SDK's default retry waits 15 s, then more: right for batch jobs, wrong for video frames.
-# Three quick retries (about 0.5, 2.5 and 4.5 s) ride out a blip and fail within seconds otherwise.
+# Two quick retries, each after about 1.5 s (the SDK waits initial_backoff + increment_base ** try), ride
+# out a blip; a storage that is down answers 503 within about 3 s (storage/outages.py), and one that hangs
+# within about a minute. retry_total alone would leave the connect, read and status retries at 3 each.
 def _client_options(retry_class: type) -> dict:
     return {
-        "retry_policy": retry_class(initial_backoff=0.5, increment_base=2, retry_total=3, random_jitter_range=0.5),
+        "retry_policy": retry_class(
+            initial_backoff=0.5,
+            increment_base=1,
+            retry_total=2,
+            retry_connect=2,
+            retry_read=2,
+            retry_status=2,
+            random_jitter_range=0.5,
+        ),
         "connection_timeout": 5,
-        "read_timeout": 60,
+        "read_timeout": 20,
     }
 
 
@@ -72,6 +89,14 @@ def azure_storage_from_settings(settings: Settings) -> AzureStorage:
     )
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """No connection, no answer, or a server error once the retries are spent."""
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    return isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 500
+
+
+@outages_as_unavailable(_is_outage)
 class AzureStorage:
     def __init__(
         self,
@@ -118,29 +143,39 @@ class AzureStorage:
     def put_blob(
         self, container: str, name: str, data: bytes, *, if_match: str | None = None, only_if_new: bool = False
     ) -> str:
-        blob = self._container(container).get_blob_client(name)
+        blob = self._container(container).get_blob_client(check_blob_name(name))
         conditions = _unchanged_since(if_match)
-        try:
-            result = blob.upload_blob(data, overwrite=not only_if_new, **conditions)
-        except ResourceExistsError:
-            raise PreconditionFailed(f"Blob {name!r} already exists") from None
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise PreconditionFailed(f"Blob {name!r} has changed or is gone") from None
-        return result["etag"]
+        for attempt in range(2):
+            try:
+                return blob.upload_blob(data, overwrite=not only_if_new, **conditions)["etag"]
+            except ResourceExistsError:
+                raise PreconditionFailed(f"Blob {name!r} already exists") from None
+            except ResourceNotFoundError as exc:
+                if _error_code(exc) != "ContainerNotFound" or attempt:
+                    raise PreconditionFailed(f"Blob {name!r} has changed or is gone") from None
+                # The container went away since it was made (deleted, or lost by an Azurite that was killed).
+                self._ready_containers.discard(container)
+                self._container(container)
+            except ResourceModifiedError:
+                raise PreconditionFailed(f"Blob {name!r} has changed or is gone") from None
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def get_blob(self, container: str, name: str) -> Blob:
         try:
-            download = self._container(container).get_blob_client(name).download_blob()
+            download = self._container(container).get_blob_client(check_blob_name(name)).download_blob()
             return Blob(data=download.readall(), etag=download.properties.etag)
         except ResourceNotFoundError:
             raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
 
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
-        for item in self._container(container).list_blobs(name_starts_with=prefix or None):
-            yield BlobInfo(item.name, item.etag, item.size, item.last_modified)
+        try:
+            for item in self._container(container).list_blobs(name_starts_with=check_prefix(prefix) or None):
+                yield BlobInfo(item.name, item.etag, item.size, item.last_modified)
+        except ResourceNotFoundError:  # the container went away since it was made: nothing in it
+            self._ready_containers.discard(container)
 
     def delete_blob(self, container: str, name: str, *, if_match: str | None = None) -> bool:
-        blob = self._container(container).get_blob_client(name)
+        blob = self._container(container).get_blob_client(check_blob_name(name))
         conditions = _unchanged_since(if_match)
         try:
             blob.delete_blob(**conditions)
@@ -168,24 +203,41 @@ class AzureStorage:
                 self._queues[queue] = client
             return client
 
+    def _on_queue(self, queue: str, call: Callable[[QueueClient], T]) -> T:
+        """`call(the queue's client)`, making the queue again once if it went away since it was made."""
+        try:
+            return call(self._queue(queue))
+        except ResourceNotFoundError as exc:
+            if _error_code(exc) != "QueueNotFound":
+                raise
+            with self._lock:
+                self._queues.pop(queue, None)
+            return call(self._queue(queue))
+
     def send_message(self, queue: str, content: str, *, visibility_delay: int = 0) -> str:
-        return self._queue(queue).send_message(content, visibility_timeout=visibility_delay or None).id
+        return self._on_queue(queue, lambda q: q.send_message(content, visibility_timeout=visibility_delay or None).id)
 
     def receive_messages(
         self, queue: str, *, max_messages: int = 1, visibility_timeout: int = 30
     ) -> list[QueueMessage]:
-        pages = self._queue(queue).receive_messages(
-            messages_per_page=max_messages, visibility_timeout=visibility_timeout, max_messages=max_messages
-        )
-        return [_received(m) for m in itertools.islice(pages, max_messages)]
+        def receive(client: QueueClient) -> list[QueueMessage]:
+            pages = client.receive_messages(
+                messages_per_page=max_messages, visibility_timeout=visibility_timeout, max_messages=max_messages
+            )
+            return [_received(m) for m in itertools.islice(pages, max_messages)]
+
+        return self._on_queue(queue, receive)
 
     def delete_message(self, queue: str, message: QueueMessage) -> None:
         with _message_errors(message):
             self._queue(queue).delete_message(message.id, message.pop_receipt)
 
-    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> None:
+    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> QueueMessage:
         with _message_errors(message):
-            self._queue(queue).update_message(message.id, message.pop_receipt, visibility_timeout=visibility_timeout)
+            updated = self._queue(queue).update_message(
+                message.id, message.pop_receipt, visibility_timeout=visibility_timeout
+            )
+        return dataclasses.replace(message, pop_receipt=updated.pop_receipt or message.pop_receipt)
 
 
 class _Conditions(TypedDict, total=False):
@@ -205,6 +257,11 @@ def _received(m: ReceivedMessage) -> QueueMessage:
     return QueueMessage(m.id, m.content, m.dequeue_count, m.pop_receipt, m.inserted_on)
 
 
+def _error_code(exc: HttpResponseError) -> str | None:
+    """Azure's x-ms-error-code, which the storage SDK adds to the errors it raises."""
+    return getattr(exc, "error_code", None)
+
+
 @contextlib.contextmanager
 def _message_errors(message: QueueMessage):
     """A message gone or received again since (Azure answers PopReceiptMismatch with a 400)."""
@@ -213,7 +270,6 @@ def _message_errors(message: QueueMessage):
     except ResourceNotFoundError:
         raise MessageNotFound(f"Message {message.id} is gone") from None
     except HttpResponseError as exc:
-        # The storage SDK adds error_code (Azure's x-ms-error-code) to the errors it raises.
-        if getattr(exc, "error_code", None) != "PopReceiptMismatch":
+        if _error_code(exc) != "PopReceiptMismatch":
             raise
         raise MessageNotFound(f"Message {message.id} was received again since; its pop receipt is stale") from None

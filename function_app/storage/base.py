@@ -76,7 +76,8 @@ class Storage(Protocol):
 
     def delete_message(self, queue: str, message: QueueMessage) -> None: ...
 
-    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> None:
+    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> QueueMessage:
         """Give a received message back: visible again after `visibility_timeout` seconds, its
-        dequeue count kept (so a failing message still reaches the poison queue)."""
+        dequeue count kept (so a failing message still reaches the poison queue). Answers the message
+        with its new pop receipt: releasing it for later while still working on it renews the lease."""
         ...

@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from .base import (
     PreconditionFailed,
     QueueMessage,
 )
+from .names import InvalidBlobName, check_prefix, confined
+from .outages import outages_as_unavailable
 
 _TEMP_PREFIX = ".tmp-"
 _LOCK_NAME = ".lock"
@@ -51,6 +54,13 @@ def _write_atomically(path: Path, data: bytes) -> os.stat_result:
     return path.stat()
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """An OS error that escaped the backend's own handling (a missing blob is BlobNotFound by then): a read-only,
+    full, unmounted or failing disk."""
+    return isinstance(exc, OSError)
+
+
+@outages_as_unavailable(_is_outage)
 class LocalFolderStorage:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).resolve()
@@ -62,10 +72,9 @@ class LocalFolderStorage:
         return self.root / "blobs" / container
 
     def _blob_path(self, container: str, name: str) -> Path:
-        parts = name.split("/")
-        if not name or any(p in ("", ".", "..") or p.startswith(_TEMP_PREFIX) or p == _LOCK_NAME for p in parts):
-            raise ValueError(f"Invalid blob name {name!r}")
-        return self._container(container).joinpath(*parts)
+        if any(p.startswith(_TEMP_PREFIX) or p == _LOCK_NAME for p in name.split("/")):
+            raise InvalidBlobName(f"Invalid blob name {name!r}")
+        return confined(self._container(container), name)
 
     @contextlib.contextmanager
     def _locked(self, folder: Path):
@@ -106,7 +115,8 @@ class LocalFolderStorage:
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
         base = self._container(container)
         # Walk only the folder the prefix names, not the whole container.
-        start = base.joinpath(*prefix.split("/")[:-1]) if "/" in prefix else base
+        folder = check_prefix(prefix).rpartition("/")[0]
+        start = confined(base, folder) if folder else base
         found = []
         for folder, dirs, files in os.walk(start):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -213,9 +223,10 @@ class LocalFolderStorage:
             self._received_record(folder, message)
             (folder / f"{message.id}.json").unlink()
 
-    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> None:
+    def release_message(self, queue: str, message: QueueMessage, *, visibility_timeout: int = 0) -> QueueMessage:
         folder = self._queue(queue)
         with self._locked(folder):
             record = self._received_record(folder, message)
             record.update(visibleAt=time.time() + visibility_timeout, popReceipt=uuid.uuid4().hex)
             _write_atomically(folder / f"{message.id}.json", json.dumps(record).encode())
+        return replace(message, pop_receipt=record["popReceipt"])

@@ -225,6 +225,10 @@ class AzureFaceApi(AzureFaceListApi):
                 return status
             self._sleep(TRAINING_POLL_SECONDS)
 
+    def mark_training_failed(self, group_id: str, reason: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        """Azure trains on its own, never through this app's queue: there is nothing to mark."""
+        return self.training_status(group_id, kind=kind)
+
     def training_status(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
         groups = self._groups(kind)
         return TrainingStatus.from_dict(self._json(lambda: groups.get_training_status(group_id, raw=True)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,9 @@ def check_ttl(ttl: int) -> int:
     return ttl
 
 
+log = logging.getLogger(__name__)
+
+
 class FaceIdStore:
     def __init__(self, storage: Storage):
         self.storage = storage
@@ -75,6 +79,9 @@ class FaceIdStore:
                 face = RememberedFace.from_record(self.storage.get_blob(CONTAINER, info.name).data)
             except BlobNotFound:
                 continue
-            if face.expires <= now and self.storage.delete_blob(CONTAINER, info.name):
+            except (ValueError, KeyError, TypeError):  # damaged: a face id nobody can use; one never stops the rest
+                log.warning("Face id record %s/%s is damaged: deleted.", CONTAINER, info.name)
+                face = None
+            if (face is None or face.expires <= now) and self.storage.delete_blob(CONTAINER, info.name):
                 purged += 1
         return purged

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ...clock import iso, utc_now
 from ...engines import FaceEngine
 from ...errors import (
+    BadArgument,
+    DamagedRecord,
     FaceTooBlurry,
     FaceTooSmall,
     MultipleFaces,
@@ -38,10 +41,15 @@ from ...settings import Settings
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import GROUPS_CONTAINER
+from ...storage.records import as_dict, parse_record
 from ..base import PAGE_SIZE, check_group_id
 from ..group_kinds import PERSON_GROUP, GroupKind
+from .detection import detect_faces
 from .records import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, check_text, check_uuid, dump_json
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_REPAIR = "Delete it (or what holds it) and add it again; the rest of the group keeps working."
 # A detected face belongs to the target rectangle when at least this share of it lies inside.
 TARGET_OVERLAP = 0.5
 
@@ -76,6 +84,10 @@ class EnrolledFace(PersistedFace):
         )
 
 
+def _person_from_record(data: dict[str, Any]) -> Person:
+    return Person(str(data["personId"]), str(data["name"]), data.get("userData"))
+
+
 class Gallery:
     def __init__(self, storage: Storage, engine: FaceEngine, settings: Settings, kind: GroupKind = PERSON_GROUP):
         self.storage = storage
@@ -95,10 +107,15 @@ class Gallery:
 
     # -- blobs ---------------------------------------------------------------------------------
     def _read(self, name: str, container: str = CONTAINER) -> dict[str, Any] | None:
+        """The JSON record, None when there is none; DamagedRecord naming it when it is not JSON."""
+        return self._read_as(name, as_dict, container)
+
+    def _read_as(self, name: str, build: Callable[[dict[str, Any]], T], container: str = CONTAINER) -> T | None:
         try:
-            return json.loads(self.storage.get_blob(container, name).data)
+            data = self.storage.get_blob(container, name).data
         except BlobNotFound:
             return None
+        return parse_record(data, f"{container}/{name}", build, repair=_REPAIR)
 
     def _delete_prefix(self, prefix: str) -> None:
         # Records before photos, so an interrupted delete never leaves a record without its photo.
@@ -127,10 +144,10 @@ class Gallery:
 
     def get_group(self, group_id: str) -> PersonGroup:
         check_group_id(group_id, self.kind.id_name)
-        data = self._read(self._group_blob(group_id), GROUPS_CONTAINER)
-        if data is None:
+        group = self._read_as(self._group_blob(group_id), PersonGroup.from_dict, GROUPS_CONTAINER)
+        if group is None:
             raise self._not_found(group_id)
-        return PersonGroup.from_dict(data)
+        return group
 
     def update_group(self, group_id: str, name: str | None = None, user_data: str | None = None) -> PersonGroup:
         self.update_record(
@@ -173,7 +190,11 @@ class Gallery:
             if "/" in group_id:
                 continue  # another kind's record
             if start is None or group_id > start:
-                groups.append(self.get_group(group_id))
+                try:
+                    groups.append(self.get_group(group_id))
+                except (DamagedRecord, BadArgument) as damaged:  # one bad record never hides the others
+                    log.warning("%s %s left out of the list: %s", self.kind.label, group_id, damaged.message)
+                    continue
                 if len(groups) >= top:
                     break
         return groups
@@ -248,10 +269,13 @@ class Gallery:
         for blob in self.storage.list_blobs(CONTAINER, persons_prefix):
             if start is not None and blob.name[len(persons_prefix) :].removesuffix(".json") <= start:
                 continue  # before the page: not read at all
-            data = self._read(blob.name)
-            if data is not None:
-                pid = data["personId"]
-                yield Person(pid, data["name"], data.get("userData"), tuple(face_ids.get(pid, ())))
+            try:
+                person = self._read_as(blob.name, _person_from_record)
+            except DamagedRecord as damaged:  # one bad record never hides the others
+                log.warning("%s Left out of the persons.", damaged.message)
+                continue
+            if person is not None:
+                yield replace(person, persisted_face_ids=tuple(face_ids.get(person.person_id, ())))
 
     # -- persisted faces -----------------------------------------------------------------------
     def add_face(
@@ -281,7 +305,7 @@ class Gallery:
     ) -> EnrolledFace:
         """The face to enroll from `image` for its owner (a person, or a face list), not stored yet."""
         check_text(user_data, "userData", MAX_FACE_USER_DATA, required=False)
-        face = self._enrollable_face(self.engine.detect(decode_upload(image, self.settings).rgb), target_face)
+        face = self._enrollable_face(detect_faces(self.engine, decode_upload(image, self.settings)), target_face)
         return EnrolledFace(
             persisted_face_id=str(uuid.uuid4()),
             person_id=owner_id,
@@ -354,6 +378,10 @@ class Gallery:
         prefix = f"{self.root(group_id)}faces/" + (f"{person_id}/" if person_id else "")
         for blob in self.storage.list_blobs(CONTAINER, prefix):
             if blob.name.endswith(".json"):
-                data = self._read(blob.name)
-                if data is not None:
-                    yield EnrolledFace.from_record(data)
+                try:
+                    face = self._read_as(blob.name, EnrolledFace.from_record)
+                except DamagedRecord as damaged:  # one bad face never stops a training
+                    log.warning("%s Left out.", damaged.message)
+                    continue
+                if face is not None:
+                    yield face

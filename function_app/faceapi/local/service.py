@@ -18,6 +18,7 @@ from ...settings import Settings
 from ...storage import Storage
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
 from ..group_kinds import GROUP_KINDS, PERSON_GROUP, GroupKind
+from .detection import detect_faces
 from .face_ids import FaceIdStore
 from .face_list_api import LocalFaceListApi
 from .face_lists import FaceListStore
@@ -134,9 +135,12 @@ class LocalFaceApi(LocalFaceListApi):
     def training_status(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
         return self.trainers[kind].status(group_id)
 
+    def mark_training_failed(self, group_id: str, reason: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
+        return self.trainers[kind].mark_failed(group_id, reason)
+
     # -- detect, identify, verify --------------------------------------------------------------
     def detect(self, image: bytes, options: DetectOptions) -> list[dict[str, Any]]:
-        faces = self.engine.detect(decode_upload(image, self.settings).rgb, embeddings=options.return_face_id)
+        faces = detect_faces(self.engine, decode_upload(image, self.settings), embeddings=options.return_face_id)
         ids = (
             self.face_ids.remember([f.required_embedding() for f in faces], options.face_id_ttl)
             if options.return_face_id
@@ -213,7 +217,7 @@ class LocalFaceApi(LocalFaceListApi):
         self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
     ) -> list[RecognizedFace]:
         index = self.trainer.load_index(group_id)
-        faces = self.engine.detect(image.rgb)
+        faces = detect_faces(self.engine, image)
         if not faces:
             return []
         candidates = match_embeddings(

@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 
 from ...clock import iso, utc_now
-from ...errors import LargeFaceListNotFound, PersonGroupNotFound, with_status
+from ...errors import BadArgument, DamagedRecord, LargeFaceListNotFound, PersonGroupNotFound, with_status
 from ...models import TrainingStatus
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import TRAIN_QUEUE
 from ...storage.messages import parse_message, send_json
+from ...storage.records import parse_record
 from ..base import FaceApi, check_group_id
 from ..group_kinds import kind_named
 from .gallery import Gallery
@@ -38,17 +39,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainingState:
-    """The status record: the status as the API shows it, and the last successful training's index."""
+    """The status record: the status as the API shows it, the last successful training's index, and the
+    generation of the newest training started: only that training may publish its index, so a training
+    that started earlier but finishes later never replaces a newer one."""
 
     status: TrainingStatus
     index_blob: str | None = None
+    generation: int = 0
 
     def to_record(self) -> dict[str, Any]:
-        return {**self.status.to_dict(), "indexBlob": self.index_blob}
+        return {**self.status.to_dict(), "indexBlob": self.index_blob, "generation": self.generation}
 
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> TrainingState:
-        return cls(TrainingStatus.from_dict(data), data.get("indexBlob"))
+        index_blob, generation = data.get("indexBlob"), data.get("generation", 0)
+        if not isinstance(index_blob, str | None) or not isinstance(generation, int):
+            raise TypeError("indexBlob or generation of the wrong type")
+        return cls(TrainingStatus.from_dict(data), index_blob, generation)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,9 @@ class TrainedIndex:
             return cls(training_id, z["embeddings"], z["person_ids"], z["person_names"], z["person_starts"])
 
 
+_RETRAIN = "Train the group again to replace it."
+
+
 _cache_lock = threading.Lock()
 _index_cache: OrderedDict[str, TrainedIndex] = OrderedDict()
 _CACHE_SIZE = 16
@@ -97,12 +107,22 @@ class Trainer:
     def _status_blob(self, group_id: str) -> str:
         return f"{self.gallery.root(group_id)}training/status.json"
 
-    def _read_state(self, group_id: str) -> tuple[TrainingState, str | None]:
+    def _read_state(self, group_id: str, *, replacing_damaged: bool = False) -> tuple[TrainingState, str | None]:
+        """The status and its ETag; DamagedRecord if the status blob is not a status. `replacing_damaged`: a
+        damaged status reads as never trained (with its ETag), so that requesting a training overwrites it:
+        the way to repair it through the API."""
         try:
             blob = self.storage.get_blob(CONTAINER, self._status_blob(group_id))
         except BlobNotFound:
             return TrainingState(TrainingStatus("notStarted")), None
-        return TrainingState.from_record(json.loads(blob.data)), blob.etag
+        where = f"{CONTAINER}/{self._status_blob(group_id)}"
+        try:
+            return parse_record(blob.data, where, TrainingState.from_record, repair=_RETRAIN), blob.etag
+        except DamagedRecord as damaged:
+            if not replacing_damaged:
+                raise
+            log.warning("%s Replacing it.", damaged.message)
+            return TrainingState(TrainingStatus("notStarted")), blob.etag
 
     def _write_state(self, group_id: str, state: TrainingState, etag: str | None) -> str:
         data = json.dumps(state.to_record()).encode()
@@ -110,13 +130,25 @@ class Trainer:
             return self.storage.put_blob(CONTAINER, self._status_blob(group_id), data, only_if_new=True)
         return self.storage.put_blob(CONTAINER, self._status_blob(group_id), data, if_match=etag)
 
-    def _update(self, group_id: str, index_blob: str | None = None, **changes: Any) -> tuple[TrainingState, str | None]:
+    def _update(
+        self,
+        group_id: str,
+        index_blob: str | None = None,
+        *,
+        new_generation: bool = False,
+        only_generation: int | None = None,
+        **changes: Any,
+    ) -> tuple[TrainingState, str | None]:
         """Read-modify-write of the status with its ETag, so concurrent trainings never lose an update.
-        Answers (the status written, the index it replaced)."""
+        `new_generation`: start the next generation; `only_generation`: change nothing unless it is still the
+        newest. Answers (the status now stored, the index it replaced or None)."""
         while True:
-            current, etag = self._read_state(group_id)
+            current, etag = self._read_state(group_id, replacing_damaged=True)
+            if only_generation is not None and current.generation != only_generation:
+                return current, None
             status = replace(current.status, last_action=iso(utc_now()), **changes)
-            updated = TrainingState(status, index_blob or current.index_blob)
+            generation = current.generation + 1 if new_generation else current.generation
+            updated = TrainingState(status, index_blob or current.index_blob, generation)
             try:
                 self._write_state(group_id, updated, etag)
                 return updated, current.index_blob
@@ -153,13 +185,17 @@ class Trainer:
     def train(self, group_id: str) -> TrainingStatus:
         """Build and store the group's index; answer the final status (succeeded or failed)."""
         self.gallery.get_group(group_id)
-        if self._read_state(group_id)[0].status.status != "running":
+        if self._read_state(group_id, replacing_damaged=True)[0].status.status != "running":
             self.mark_requested(group_id)
+        # Claim the next generation before reading the gallery: a training started later reads newer faces,
+        # and only the newest generation may publish.
+        claimed, _ = self._update(group_id, new_generation=True, status="running", message=None)
+        generation = claimed.generation
         persons = {p.person_id: p.name for p in self.gallery.iter_persons(group_id)}
         faces = [f for f in self.gallery.iter_faces(group_id) if f.person_id in persons]
         if not faces:
             message = f"{self.kind.label} {group_id!r} has no faces to train on: add persons and their faces first."
-            return self._update(group_id, status="failed", message=message)[0].status
+            return self._update(group_id, only_generation=generation, status="failed", message=message)[0].status
         faces.sort(key=lambda f: f.person_id)
         person_ids = sorted({f.person_id for f in faces})
         rows_person = np.array([f.person_id for f in faces])
@@ -172,15 +208,32 @@ class Trainer:
         )
         index_blob = f"{self.gallery.root(group_id)}training/{index.training_id}.npz"
         self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
+        trained = f"Trained on {len(faces)} faces of {len(person_ids)} persons."
         state, replaced = self._update(
-            group_id,
-            index_blob=index_blob,
-            status="succeeded",
-            message=f"Trained on {len(faces)} faces of {len(person_ids)} persons.",
+            group_id, index_blob=index_blob, only_generation=generation, status="succeeded", message=trained
         )
+        if state.index_blob != index_blob:  # a newer training started meanwhile: its index wins
+            log.info(
+                "Training %d of %s %s superseded by %d.",
+                generation,
+                self.kind.label.lower(),
+                group_id,
+                state.generation,
+            )
+            self.storage.delete_blob(CONTAINER, index_blob)
+            # This training did succeed; the group's status is the newer one's to set.
+            return replace(state.status, status="succeeded", message=f"{trained} A newer training replaces it.")
         if replaced and replaced != index_blob:
             self.storage.delete_blob(CONTAINER, replaced)  # identify re-reads the status if it was using it
         return state.status
+
+    def mark_failed(self, group_id: str, reason: str) -> TrainingStatus:
+        """Record a training that will not finish (its message went to the poison queue), unless a training
+        has finished since."""
+        current = self._read_state(group_id, replacing_damaged=True)[0]
+        if current.status.status != "running":
+            return current.status
+        return self._update(group_id, only_generation=current.generation, status="failed", message=reason)[0].status
 
     def load_index(self, group_id: str) -> TrainedIndex:
         """The last successful training of the group; indexes are immutable, so they are cached. On the
@@ -200,7 +253,7 @@ class Trainer:
                 data = self.storage.get_blob(CONTAINER, index_blob).data
             except BlobNotFound:
                 continue  # replaced by a newer training between the two reads
-            index = TrainedIndex.from_bytes(index_blob, data)
+            index = _parse_index(index_blob, data)
             with _cache_lock:
                 _index_cache[index_blob] = index
                 while len(_index_cache) > _CACHE_SIZE:
@@ -213,6 +266,15 @@ def _stale(status: TrainingStatus) -> bool:
     if not status.last_action:
         return True
     return utc_now() - datetime.fromisoformat(status.last_action.replace("Z", "+00:00")) > STALE_TRAINING
+
+
+def _parse_index(index_blob: str, data: bytes) -> TrainedIndex:
+    try:
+        return TrainedIndex.from_bytes(index_blob, data)
+    except (ValueError, KeyError, OSError, EOFError) as exc:
+        raise DamagedRecord(
+            f"The trained index {CONTAINER}/{index_blob} is damaged ({type(exc).__name__}). {_RETRAIN}"
+        ) from None
 
 
 def handle_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
@@ -238,3 +300,17 @@ def handle_training_message(face_api: FaceApi, content: str | bytes) -> Training
         return None
     log.info("Training of %s %s: %s. %s", kind.label.lower(), group_id, status.status, status.message or "")
     return status
+
+
+GIVEN_UP = "The training failed on every try (see the service log) and was given up: train again."
+
+
+def handle_poisoned_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
+    """A train-requests message given up on (moved to the poison queue): mark the group's training failed, so
+    that it never shows `running` for ever."""
+    try:
+        message = parse_message(content, "personGroupId")
+        return face_api.mark_training_failed(message["personGroupId"], GIVEN_UP, kind=kind_named(message.get("kind")))
+    except (BadArgument, PersonGroupNotFound) as exc:
+        log.warning("%s Poisoned message dropped.", exc.message)
+        return None
