@@ -4,7 +4,7 @@ Azure Face API's field names at the edges (`to_dict` / `from_dict`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -68,7 +68,16 @@ class FaceLandmarks:
     mouth_right: Point | None = None
 
     def scaled(self, factor: float) -> FaceLandmarks:
-        return FaceLandmarks(*(getattr(self, f.name).scaled(factor) for f in fields(self)))
+        def scaled(point: Point | None) -> Point | None:
+            return None if point is None else point.scaled(factor)
+
+        return FaceLandmarks(
+            self.pupil_left.scaled(factor),
+            self.pupil_right.scaled(factor),
+            scaled(self.nose_tip),
+            scaled(self.mouth_left),
+            scaled(self.mouth_right),
+        )
 
     def to_dict(self) -> dict[str, dict[str, float]]:
         points = {
