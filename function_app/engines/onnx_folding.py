@@ -3,7 +3,7 @@
 A TF.js graph of a Keras network keeps its batch normalisations and ReLU6 as separate ops: a Conv followed by
 a per-channel Mul and Add, then Relu, Minimum(6) and Maximum(0). onnxruntime fuses a Conv with its bias and a
 Relu or Clip into one blocked (NCHWc) kernel, but not with Min and Max: each of those leaves the blocked layout
-and comes back (Reorder ops around every Conv), which cost a quarter of the faceres network's time. So:
+and comes back (Reorder ops around every Conv), which cost nearly a quarter of the faceres network's time. So:
 
 - a Conv's per-channel Mul is folded into its weights and bias, and its per-channel Add into its bias;
 - Relu → Min(hi) → Max(lo), or Min(hi) → Max(lo), of scalar constants becomes one Clip.
