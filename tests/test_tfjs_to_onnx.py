@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from function_app.engines import tfjs_to_onnx
@@ -48,6 +49,10 @@ def small_graph(folder: Path) -> Path:
         "flat": np.array([-1, 4 * 5 * 6], np.int32),  # the padded and pooled 4×5×6
         "w": rng.normal(size=(120, 7)).astype(np.float32),
         "b": rng.normal(size=(7,)).astype(np.float32),
+        "k4": rng.normal(size=(3, 3, 4, 3)).astype(np.float32),
+        "bn_scale": rng.normal(size=(3,)).astype(np.float32),
+        "bn_shift": rng.normal(size=(3,)).astype(np.float32),
+        "zero": np.array(0.0, np.float32),
     }
     fused_relu6 = {"fused_ops": {"list": {"s": [text("BiasAdd")["s"], text("Relu6")["s"]]}}, "num_args": {"i": "1"}}
     fused_relu = {"fused_ops": {"list": {"s": [text("BiasAdd")["s"], text("Relu")["s"]]}}, "num_args": {"i": "1"}}
@@ -67,6 +72,13 @@ def small_graph(folder: Path) -> Path:
         {"name": "pooled", "op": "Mean", "input": ["clipped", "axes"], "attr": {"keep_dims": {"b": False}}},
         {"name": "flat_image", "op": "Reshape", "input": ["clipped", "flat"]},
         {"name": "dense", "op": "_FusedMatMul", "input": ["flat_image", "w", "b"], "attr": fused_relu},
+        # A Keras convolution, batch normalisation and ReLU6 as TF.js writes them: the converter folds them.
+        image_op("Conv2D", "c4", ["c1", "k4"]),
+        {"name": "bn_scaled", "op": "Mul", "input": ["c4", "bn_scale"]},
+        {"name": "bn", "op": "AddV2", "input": ["bn_scaled", "bn_shift"]},
+        {"name": "relu", "op": "Relu", "input": ["bn"]},
+        {"name": "relu_min", "op": "Minimum", "input": ["relu", "six"]},
+        {"name": "relu6", "op": "Maximum", "input": ["relu_min", "zero"]},
     ]
     for node in nodes:
         node.setdefault("attr", {}).setdefault("T", {"type": "DT_FLOAT"})
@@ -84,7 +96,7 @@ def small_graph(folder: Path) -> Path:
     return folder / "model.json"
 
 
-@pytest.mark.parametrize("output", ["c1", "c2", "d1", "padded", "clipped", "pooled", "dense"])
+@pytest.mark.parametrize("output", ["c1", "c2", "d1", "padded", "clipped", "pooled", "dense", "relu6"])
 def test_layout_dependent_ops_match_tensorflow_js(tmp_path, output):
     model_json = small_graph(tmp_path)
     graph = tfjs_to_onnx.parse(model_json.read_bytes(), lambda name: (tmp_path / name).read_bytes())
@@ -94,6 +106,13 @@ def test_layout_dependent_ops_match_tensorflow_js(tmp_path, output):
     reference = tensorflow_js.run(model_json, images, output, tmp_path)
     assert converted.shape == reference.shape
     assert np.abs(converted - reference).max() < 1e-4 * max(1.0, np.abs(reference).max())
+
+
+def test_batch_normalisation_and_relu6_are_folded_into_a_convolution_and_a_clip(tmp_path):
+    model_json = small_graph(tmp_path)
+    graph = tfjs_to_onnx.parse(model_json.read_bytes(), lambda name: (tmp_path / name).read_bytes())
+    model = onnx.load_from_string(tfjs_to_onnx.convert(graph, ["relu6"]))
+    assert [n.op_type for n in model.graph.node] == ["Transpose", "Conv", "Conv", "Clip", "Transpose", "Identity"]
 
 
 def test_an_unknown_op_is_refused_by_name(tmp_path):

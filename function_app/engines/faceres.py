@@ -49,7 +49,8 @@ BGR_MEAN = np.array([103.939, 116.779, 123.68], np.float32)
 MARGIN = 0.2
 
 # Bump when tfjs_to_onnx builds a different graph, so that cached files of the old one are ignored.
-CONVERTER_VERSION = 1
+# 2: batch normalisations folded into the convolutions, ReLU6 as Clip (onnx_folding).
+CONVERTER_VERSION = 2
 
 
 @dataclass(frozen=True)

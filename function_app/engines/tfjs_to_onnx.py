@@ -6,6 +6,8 @@ quantised (float16, or uint8/uint16 with a scale and a minimum). The graph is NH
 convolutions are NCHW, so the input is transposed once and every 4-d activation stays NCHW from there on:
 each op that depends on the layout (convolutions, pools, Mean's axes, Pad, Concat, constants broadcast against
 an activation) is told so. An activation goes back to NHWC only when an op needs it (Reshape) or at an output.
+The graph is then folded (onnx_folding): per-channel scales and shifts into the convolutions, and
+Relu/Minimum/Maximum chains into one Clip.
 
 The ops covered are the ones of the graph models this project converts (the faceres network: Conv2D,
 DepthwiseConv2dNative, Add, Mul, Relu, Minimum, Maximum, Mean, _FusedMatMul, Sigmoid, Softmax) and their usual
@@ -24,6 +26,8 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from . import onnx_folding
 
 OPSET = 17
 _TO_NCHW = [0, 3, 1, 2]
@@ -443,6 +447,7 @@ def convert(graph: GraphModel, outputs: list[str]) -> bytes:
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="function_app.tfjs_to_onnx"
     )
+    onnx_folding.fold(model)  # batch normalisations into the convolutions, ReLU6 as one Clip
     # The outputs' shapes (batch dimension free) come from ONNX's own shape inference.
     inferred = {v.name: v for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
     model.graph.output.extend(inferred[name] for name in finals)
