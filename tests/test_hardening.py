@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import json
 import shutil
@@ -25,13 +26,16 @@ from PIL import Image
 
 from function_app.clock import utc_now
 from function_app.errors import InvalidImageSize
+from function_app.faceapi.face_lists import ListKind, MatchMode, SimilarCandidates
 from function_app.faceapi.local.face_ids import FaceIdStore, RememberedFace
+from function_app.faceapi.local.face_list_api import LocalFaceListApi
 from function_app.faceapi.local.training import Trainer
 from function_app.features.photos import MAX_PHOTO_BYTES, photos_in_zip
 from function_app.imaging import PIXEL_BUDGET, decode_image, decode_upload, decode_within_budget
 from function_app.local_host.host_config import HostConfig
 from function_app.local_host.server import create_host
 from function_app.local_host.worker import LEASE_SECONDS, QueueFunction, QueueWorker
+from function_app.models import DetectOptions
 from function_app.settings import Settings
 from function_app.storage.layout import (
     ENROLLMENTS_CONTAINER,
@@ -51,6 +55,8 @@ from .support.waiting import wait_for
 
 KEY = f"hardening-{uuid.uuid4().hex}"
 GROUPS = "/face/v1.0/persongroups"
+LARGE_FACE_LISTS = "/face/v1.0/largefacelists"
+LARGE = ListKind.LARGE_FACE_LIST
 LIMITS = {"max_bytes": 6 * 1024 * 1024, "max_side": 8192}
 
 
@@ -82,10 +88,10 @@ def assert_error(reply: requests.Response, status: int, code: str) -> None:
     assert (reply.status_code, reply.json()["error"]["code"]) == (status, code), reply.text
 
 
-def finished_training(host, group_id: str) -> dict:
-    """The group's training status once it is no longer running."""
+def finished_training(host, owner_id: str, collection: str = GROUPS) -> dict:
+    """The training status of the group (or, by `collection`, the large face list) once it is no longer running."""
     return wait_for(
-        lambda: (s := call(host, "GET", f"{GROUPS}/{group_id}/training").json())["status"] != "running" and s
+        lambda: (s := call(host, "GET", f"{collection}/{owner_id}/training").json())["status"] != "running" and s
     )
 
 
@@ -107,6 +113,23 @@ def new_group(host) -> str:
     group_id = f"g-{uuid.uuid4().hex[:12]}"
     assert call(host, "PUT", f"{GROUPS}/{group_id}", json={"name": group_id}).status_code == 200
     return group_id
+
+
+def new_large_face_list(host, photo: Path) -> tuple[str, str]:
+    """A new large face list with one face from `photo`: (largeFaceListId, persistedFaceId)."""
+    list_id = f"lfl-{uuid.uuid4().hex[:12]}"
+    assert call(host, "PUT", f"{LARGE_FACE_LISTS}/{list_id}", json={"name": list_id}).status_code == 200
+    added = call(host, "POST", f"{LARGE_FACE_LISTS}/{list_id}/persistedfaces", data=photo.read_bytes())
+    assert added.status_code == 200, added.text
+    return list_id, added.json()["persistedFaceId"]
+
+
+def find_similar_in_list(host, list_id: str, photo: Path) -> requests.Response:
+    """Find-similar of the face in `photo` among the large face list's trained faces."""
+    detected = call(host, "POST", "/face/v1.0/detect", data=photo.read_bytes())
+    assert detected.status_code == 200, detected.text
+    body = {"faceId": detected.json()[0]["faceId"], "largeFaceListId": list_id}
+    return call(host, "POST", "/face/v1.0/findsimilars", json=body)
 
 
 # -- 1. paths built from input stay inside their root ----------------------------------------------------------
@@ -329,36 +352,59 @@ def _enroll(face_api, group_id: str, testdata, names: list[str]) -> dict[str, st
     return persons
 
 
+def _train_past_a_newer_training(train, owner_id: str, reader, method: str, change) -> None:
+    """Training A (`train`) reads what it trains on through `reader.method`, then stalls; `change()` runs, and
+    training B runs and publishes; then A finishes."""
+    read, finish_a = threading.Event(), threading.Event()
+    original = getattr(reader, method)
+
+    def stalling(*args, **kwargs):
+        found = list(original(*args, **kwargs))
+        if threading.current_thread().name == "training-a":
+            read.set()
+            finish_a.wait(60)
+        return found
+
+    setattr(reader, method, stalling)
+    try:
+        a = threading.Thread(target=train, args=(owner_id,), name="training-a")
+        a.start()
+        assert read.wait(60)
+        change()
+        assert train(owner_id).status == "succeeded"  # B
+        finish_a.set()
+        a.join(60)
+    finally:
+        delattr(reader, method)
+
+
 def test_a_training_that_finishes_after_a_newer_one_never_replaces_its_index(local_api, group_id, testdata):
     """Training A reads the gallery, then stalls; obama is deleted and training B runs and publishes; then A
     finishes. B's index stays: obama is not named again."""
     persons = _enroll(local_api, group_id, testdata, ["obama", "lin_manuel_miranda"])
-    gallery = local_api.trainer.gallery
-    read_faces, finish_a = threading.Event(), threading.Event()
-    original = gallery.iter_faces
-
-    def stalling_iter_faces(*args, **kwargs):
-        faces = list(original(*args, **kwargs))
-        if threading.current_thread().name == "training-a":
-            read_faces.set()
-            finish_a.wait(60)
-        return iter(faces)
-
-    gallery.iter_faces = stalling_iter_faces
-    try:
-        a = threading.Thread(target=local_api.train, args=(group_id,), name="training-a")
-        a.start()
-        assert read_faces.wait(60)
-        local_api.delete_person(group_id, persons["obama"])
-        assert local_api.train(group_id).status == "succeeded"  # B
-        finish_a.set()
-        a.join(60)
-    finally:
-        del gallery.iter_faces
+    delete_obama = functools.partial(local_api.delete_person, group_id, persons["obama"])
+    _train_past_a_newer_training(local_api.train, group_id, local_api.gallery, "iter_faces", delete_obama)
     photo = decode_upload((testdata / "scenes/obama1.jpg").read_bytes(), Settings())
     named = [f.name for f in local_api.recognize(group_id, photo)]
     assert "obama" not in named
     assert local_api.training_status(group_id).status == "succeeded"
+
+
+def test_a_large_face_list_training_that_finishes_after_a_newer_one_never_replaces_its_index(local_api, testdata):
+    """As for groups: training A reads the list's faces, then stalls; obama's face is deleted and training B runs
+    and publishes; then A finishes. B's index stays: find-similar never finds obama's face again."""
+    list_id = f"lfl-{uuid.uuid4().hex[:12]}"
+    local_api.create_face_list(LARGE, list_id, list_id)
+    faces = {
+        name: local_api.add_list_face(LARGE, list_id, (testdata / f"people/{name}/1.jpg").read_bytes())
+        for name in ("obama", "biden")
+    }
+    delete_obama = functools.partial(local_api.delete_list_face, LARGE, list_id, faces["obama"].persisted_face_id)
+    _train_past_a_newer_training(local_api.train_list, list_id, local_api.face_lists, "faces", delete_obama)
+    probe = local_api.detect((testdata / "people/obama/2.jpg").read_bytes(), DetectOptions())[0]["faceId"]
+    found = local_api.find_similar(probe, SimilarCandidates(large_face_list_id=list_id), mode=MatchMode.MATCH_FACE)
+    assert [f.persisted_face_id for f in found] == [faces["biden"].persisted_face_id]
+    assert local_api.list_training_status(list_id).status == "succeeded"
 
 
 # -- 4. short, renewed leases; given-up work marked failed -----------------------------------------------------
@@ -417,6 +463,18 @@ def test_a_training_given_up_is_marked_failed_with_the_reason(host, testdata, mo
     assert finished_training(host, group_id)["status"] == "succeeded"
 
 
+def test_a_large_face_list_training_given_up_is_marked_failed_with_the_reason(host, testdata, monkeypatch):
+    list_id, _ = new_large_face_list(host, testdata / "people/obama/1.jpg")
+    monkeypatch.setattr(LocalFaceListApi, "train_list", _always_fails)
+    assert call(host, "POST", f"{LARGE_FACE_LISTS}/{list_id}/train").status_code == 202
+    status = finished_training(host, list_id, LARGE_FACE_LISTS)
+    assert status["status"] == "failed"
+    assert "given up" in status["message"]
+    monkeypatch.undo()  # the repair: train again
+    assert call(host, "POST", f"{LARGE_FACE_LISTS}/{list_id}/train").status_code == 202
+    assert finished_training(host, list_id, LARGE_FACE_LISTS)["status"] == "succeeded"
+
+
 def test_an_enrollment_given_up_is_marked_failed_with_the_reason(host, testdata, monkeypatch):
     monkeypatch.setattr("function_app.features.bulk_enrollment.enroll_photos", _always_fails)
     zip_data = _zip({"obama/1.jpg": (testdata / "people/obama/1.jpg").read_bytes()})
@@ -467,6 +525,21 @@ def test_a_damaged_training_status_is_named_and_training_again_repairs_it(host, 
     assert finished_training(host, group_id)["status"] == "succeeded"
     frame = send_frame(host, group_id, testdata / "scenes/obama1.jpg")
     assert [f["name"] for f in frame.json()["faces"]] == ["obama"]
+
+
+def test_a_damaged_large_face_list_training_status_is_named_and_training_again_repairs_it(host, testdata):
+    list_id, face_id = new_large_face_list(host, testdata / "people/obama/1.jpg")
+    status_blob = f"LargeFaceLists/data/{list_id}/training/status.json"
+    LocalFolderStorage(host[1]).put_blob(GALLERY_CONTAINER, status_blob, b"\x00garbage")
+    assert_error(call(host, "GET", f"{LARGE_FACE_LISTS}/{list_id}/training"), 500, "DamagedRecord")
+    similar = find_similar_in_list(host, list_id, testdata / "people/obama/2.jpg")
+    assert_error(similar, 500, "DamagedRecord")
+    assert "Train the large face list again" in similar.json()["error"]["message"]
+    assert call(host, "GET", f"{LARGE_FACE_LISTS}/{list_id}/persistedfaces").status_code == 200  # the rest works
+    assert call(host, "POST", f"{LARGE_FACE_LISTS}/{list_id}/train").status_code == 202
+    assert finished_training(host, list_id, LARGE_FACE_LISTS)["status"] == "succeeded"
+    similar = find_similar_in_list(host, list_id, testdata / "people/obama/2.jpg")
+    assert [c["persistedFaceId"] for c in similar.json()] == [face_id]
 
 
 def test_damaged_person_and_face_records_leave_the_rest_of_the_group_working(host, testdata):

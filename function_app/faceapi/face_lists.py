@@ -186,6 +186,9 @@ class FaceListApi(Protocol):
         ...
 
     def list_training_status(self, list_id: str) -> TrainingStatus: ...
+    def mark_list_training_failed(self, list_id: str, reason: str) -> TrainingStatus:
+        """Record that a queued training will never finish (its message was given up on), with the reason."""
+        ...
 
     def find_similar(
         self,

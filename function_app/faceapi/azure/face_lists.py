@@ -152,6 +152,10 @@ class AzureFaceListApi:
         lists = self._client.large_face_list
         return TrainingStatus.from_dict(self._json(lambda: lists.get_training_status(list_id, raw=True)))
 
+    def mark_list_training_failed(self, list_id: str, reason: str) -> TrainingStatus:
+        """Azure trains on its own, never through this app's queue: there is nothing to mark."""
+        return self.list_training_status(list_id)
+
     def find_similar(
         self,
         face_id: str,

@@ -21,12 +21,13 @@ from .face_lists import FaceListStore, face_index
 from .gallery import EnrolledFace
 from .matching import MatchRule
 from .similarity import group_embeddings, similar_faces
-from .training import TrainedIndex
+from .training import TrainedIndex, Trainer
 
 
 class LocalFaceListApi:
     face_ids: FaceIdStore
     face_lists: FaceListStore
+    list_trainer: Trainer  # large face lists'
     match_rule: MatchRule
 
     def create_face_list(
@@ -80,13 +81,16 @@ class LocalFaceListApi:
         return list(self.face_lists.faces(kind, list_id, start, top))
 
     def request_list_training(self, list_id: str) -> TrainingStatus:
-        return self.face_lists.request_training(list_id)
+        return self.list_trainer.request(list_id)
 
     def train_list(self, list_id: str) -> TrainingStatus:
-        return self.face_lists.train(list_id)
+        return self.list_trainer.train(list_id)
 
     def list_training_status(self, list_id: str) -> TrainingStatus:
-        return self.face_lists.training_status(list_id)
+        return self.list_trainer.status(list_id)
+
+    def mark_list_training_failed(self, list_id: str, reason: str) -> TrainingStatus:
+        return self.list_trainer.mark_failed(list_id, reason)
 
     def find_similar(
         self,
@@ -102,9 +106,9 @@ class LocalFaceListApi:
             ids = list(candidates.face_ids)
             index = face_index(ids, [self.face_ids.recall(f) for f in ids])
         elif candidates.face_list_id is not None:
-            index = self.face_lists.index(ListKind.FACE_LIST, candidates.face_list_id)
+            index = self.face_lists.face_list_index(candidates.face_list_id)
         else:
-            index = self.face_lists.index(ListKind.LARGE_FACE_LIST, str(candidates.large_face_list_id))
+            index = self.list_trainer.load_index(str(candidates.large_face_list_id))
         if index is None:  # an empty face list: nothing is similar
             return []
         found = similar_faces(index, query, rule=self.match_rule, max_candidates=max_candidates, mode=mode)

@@ -4,8 +4,8 @@ they never meet a group's blobs:
     {Kind}/lists/{listId}.json                      the list's record (listing lists reads only these)
     {Kind}/data/{listId}/faces/{persistedFaceId}.json   the face's record with its embedding (gallery.py's)
     {Kind}/data/{listId}/faces/{persistedFaceId}.photo  the uploaded bytes
-    {Kind}/data/{listId}/training/...               a large face list's trainings (training.py's shapes),
-                                                    queued on train-requests as person groups' are
+    {Kind}/data/{listId}/training/...               a large face list's trainings: training.py's Trainer,
+                                                    as person groups' (LargeFaceListTrainee below)
 Faces are enrolled as the gallery enrolls a person's (one usable face, or the one in targetFace), and
 searched through the trained-index shape of training.py with one row group per face, so that
 matching.py's distances and confidences apply unchanged.
@@ -14,27 +14,25 @@ matching.py's distances and confidences apply unchanged.
 from __future__ import annotations
 
 import json
-import uuid
 
 import numpy as np
 
 from ...clock import iso, utc_now
 from ...errors import (
+    FaceApiError,
     LargeFaceListNotTrained,
     LargeFaceListTrainingNotFound,
     NotFound,
     PersistedFaceNotFound,
 )
-from ...models import RECOGNITION_MODEL, FaceRectangle, TrainingStatus
+from ...models import RECOGNITION_MODEL, FaceRectangle
 from ...settings import Settings
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
-from ...storage.layout import TRAIN_QUEUE
-from ...storage.messages import send_json
 from ..face_lists import FaceList, ListKind
 from .gallery import EnrolledFace, Gallery
 from .records import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, check_text, check_uuid, dump_json
-from .training import TrainedIndex, TrainingState
+from .training import TrainedIndex, TrainingRows
 
 _PREFIX = {ListKind.FACE_LIST: "FaceLists", ListKind.LARGE_FACE_LIST: "LargeFaceLists"}
 
@@ -62,14 +60,12 @@ class FaceListStore:
         return f"{_PREFIX[kind]}/lists/{list_id}.json"
 
     @staticmethod
-    def _data(kind: ListKind, list_id: str) -> str:
+    def data_prefix(kind: ListKind, list_id: str) -> str:
+        """The list's faces and trainings (deleted with it)."""
         return f"{_PREFIX[kind]}/data/{list_id}/"
 
     def _faces_prefix(self, kind: ListKind, list_id: str) -> str:
-        return self._data(kind, list_id) + "faces/"
-
-    def _status_blob(self, list_id: str) -> str:
-        return self._data(ListKind.LARGE_FACE_LIST, list_id) + "training/status.json"
+        return self.data_prefix(kind, list_id) + "faces/"
 
     # -- lists -----------------------------------------------------------------------------------
     def create(
@@ -105,7 +101,7 @@ class FaceListStore:
     def delete(self, kind: ListKind, list_id: str) -> None:
         self._record(kind, list_id)
         # Contents first (records before photos), the list's record last: an interrupted delete can run again.
-        names = [b.name for b in self.storage.list_blobs(CONTAINER, self._data(kind, list_id))]
+        names = [b.name for b in self.storage.list_blobs(CONTAINER, self.data_prefix(kind, list_id))]
         for name in sorted(names, key=lambda n: not n.endswith(".json")):
             self.storage.delete_blob(CONTAINER, name)
         self.storage.delete_blob(CONTAINER, self._record_blob(kind, list_id))
@@ -190,76 +186,46 @@ class FaceListStore:
                 break
         return found
 
-    # -- large face lists: training and its index ------------------------------------------------
-    def _state(self, list_id: str) -> TrainingState | None:
-        try:
-            return TrainingState.from_record(
-                json.loads(self.storage.get_blob(CONTAINER, self._status_blob(list_id)).data)
-            )
-        except BlobNotFound:
-            return None
+    def face_list_index(self, list_id: str) -> TrainedIndex | None:
+        """What find-similar searches in a face list: its faces as they are; None if it has none."""
+        self._record(ListKind.FACE_LIST, list_id)
+        faces = self.faces(ListKind.FACE_LIST, list_id)
+        return face_index([f.persisted_face_id for f in faces], [f.embedding for f in faces]) if faces else None
 
-    def _write_state(self, list_id: str, state: TrainingState) -> None:
-        self.storage.put_blob(CONTAINER, self._status_blob(list_id), json.dumps(state.to_record()).encode())
 
-    def _set_status(self, list_id: str, status: TrainingStatus, index_blob: str | None = None) -> None:
-        """Write the status; a new index replaces the one in service (read now: another training may
-        have ended meanwhile), without one the index in service stays."""
-        current = self._state(list_id)
-        in_service = current.index_blob if current else None
-        self._write_state(list_id, TrainingState(status, index_blob or in_service))
-        if index_blob and in_service and in_service != index_blob:
-            self.storage.delete_blob(CONTAINER, in_service)  # find-similar reads the status again if it was using it
+class LargeFaceListTrainee:
+    """Large face lists as training.py's Trainer trains them: one row per face, its 'person' the face itself."""
 
-    def request_training(self, list_id: str) -> TrainingStatus:
-        """Mark the training running and queue it (train-requests), as person groups' are."""
-        self._record(ListKind.LARGE_FACE_LIST, list_id)
-        started = iso(utc_now())
-        self._set_status(list_id, TrainingStatus("running", started, started))
-        send_json(self.storage, TRAIN_QUEUE, {"largeFaceListId": list_id})
-        return TrainingStatus("running", started, started)
+    label = ListKind.LARGE_FACE_LIST.label
+    retrain = "Train the large face list again to replace it."
 
-    def train(self, list_id: str) -> TrainingStatus:
-        """Snapshot the list's faces as the index find-similar searches; the final status."""
-        kind = ListKind.LARGE_FACE_LIST
-        self._record(kind, list_id)
-        started = iso(utc_now())
-        self._set_status(list_id, TrainingStatus("running", started, started))
-        faces = self.faces(kind, list_id)
-        if not faces:
-            message = f"Large face list {list_id!r} has no faces to train on: add faces first."
-            status = TrainingStatus("failed", started, iso(utc_now()), message)
-            self._set_status(list_id, status)
-            return status
-        index = face_index([f.persisted_face_id for f in faces], [f.embedding for f in faces], uuid.uuid4().hex)
-        index_blob = f"{self._data(kind, list_id)}training/{index.training_id}.npz"
-        self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
-        status = TrainingStatus("succeeded", started, iso(utc_now()), f"Trained on {len(faces)} faces.")
-        self._set_status(list_id, status, index_blob)
-        return status
+    def __init__(self, store: FaceListStore):
+        self.store = store
 
-    def training_status(self, list_id: str) -> TrainingStatus:
-        self._record(ListKind.LARGE_FACE_LIST, list_id)
-        state = self._state(list_id)
-        if state is None:
-            raise LargeFaceListTrainingNotFound(f"Large face list {list_id!r} is not trained: train it first.")
-        return state.status
+    def check_id(self, owner_id: str) -> None:
+        ListKind.LARGE_FACE_LIST.check_id(owner_id)
 
-    def index(self, kind: ListKind, list_id: str) -> TrainedIndex | None:
-        """What find-similar searches: a face list as it is, a large face list as last trained; None if empty."""
-        if kind is ListKind.FACE_LIST:
-            self._record(kind, list_id)
-            faces = self.faces(kind, list_id)
-            return face_index([f.persisted_face_id for f in faces], [f.embedding for f in faces]) if faces else None
-        for _attempt in range(2):
-            self._record(kind, list_id)
-            state = self._state(list_id)
-            if state is None or not state.index_blob:
-                raise LargeFaceListNotTrained(f"Large face list {list_id!r} is not trained: train it first.")
-            try:
-                return TrainedIndex.from_bytes(
-                    state.index_blob, self.storage.get_blob(CONTAINER, state.index_blob).data
-                )
-            except BlobNotFound:
-                continue  # replaced by a newer training between the two reads
-        raise LargeFaceListNotTrained(f"Large face list {list_id!r} is being retrained; try again.")
+    def check_exists(self, owner_id: str) -> None:
+        self.store.get(ListKind.LARGE_FACE_LIST, owner_id)
+
+    def root(self, owner_id: str) -> str:
+        return self.store.data_prefix(ListKind.LARGE_FACE_LIST, owner_id)
+
+    def snapshot(self, owner_id: str) -> TrainingRows:
+        faces = self.store.faces(ListKind.LARGE_FACE_LIST, owner_id)
+        ids = [f.persisted_face_id for f in faces]
+        return TrainingRows(ids, [f.embedding for f in faces], {face_id: face_id for face_id in ids})
+
+    def describe(self, owner_id: str, rows: TrainingRows) -> str:
+        if not rows.ids:
+            return f"{self.label} {owner_id!r} has no faces to train on: add faces first."
+        return f"Trained on {len(rows.ids)} faces."
+
+    def queue_message(self, owner_id: str) -> dict[str, str]:
+        return {"largeFaceListId": owner_id}
+
+    def never_trained(self, owner_id: str) -> FaceApiError:
+        return LargeFaceListTrainingNotFound(f"{self.label} {owner_id!r} is not trained: train it first.")
+
+    def not_trained(self, message: str) -> FaceApiError:
+        return LargeFaceListNotTrained(message)

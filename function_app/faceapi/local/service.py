@@ -21,10 +21,10 @@ from ..group_kinds import GROUP_KINDS, PERSON_GROUP, GroupKind
 from .detection import detect_faces
 from .face_ids import FaceIdStore
 from .face_list_api import LocalFaceListApi
-from .face_lists import FaceListStore
+from .face_lists import FaceListStore, LargeFaceListTrainee
 from .gallery import EnrolledFace, Gallery
 from .matching import PAIR_CUT_OFF, MatchRule, face_distances, match_embeddings
-from .training import Trainer
+from .training import GroupTrainee, Trainer
 
 
 class LocalFaceApi(LocalFaceListApi):
@@ -33,12 +33,13 @@ class LocalFaceApi(LocalFaceListApi):
         self.storage = storage
         self.engine = engine
         self.galleries = {kind: Gallery(storage, engine, settings, kind) for kind in GROUP_KINDS}
-        self.trainers = {kind: Trainer(self.galleries[kind], storage) for kind in GROUP_KINDS}
+        self.trainers = {kind: Trainer(GroupTrainee(self.galleries[kind]), storage) for kind in GROUP_KINDS}
         self.gallery = self.galleries[PERSON_GROUP]  # the person groups', which the tools use
         self.trainer = self.trainers[PERSON_GROUP]
         self.face_ids = FaceIdStore(storage)
         self.match_rule = MatchRule(settings.match_rule == "calibrated", settings.match_threshold)
         self.face_lists = FaceListStore(storage, self.gallery, settings)
+        self.list_trainer = Trainer(LargeFaceListTrainee(self.face_lists), storage)
 
     # -- groups, persons, faces: the gallery of the kind ---------------------------------------
     def create_group(
@@ -62,7 +63,10 @@ class LocalFaceApi(LocalFaceListApi):
 
     def delete_group(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> None:
         self.galleries[kind].get_group(group_id)
-        self.trainers[kind].check_not_training(group_id)
+        if self.trainers[kind].is_training(group_id):
+            raise kind.training_not_finished(
+                f"{kind.label} {group_id!r} is training; try again once the training has finished."
+            )
         self.galleries[kind].delete_group(group_id)
 
     def list_groups(

@@ -1,9 +1,10 @@
-"""Training as Azure defines it: an immutable snapshot of a group's embeddings and persons.
+"""Training as Azure defines it: an immutable snapshot of a group's (or a large face list's) embeddings.
 
-`{group root}training/status.json` holds the status and names the last successful index,
-`{group root}training/{trainingId}.npz`: embeddings (rows sorted by person), person ids and names
-(the group's root is the gallery's, by kind of group).
-Identify reads the last successful index, so changes after a training wait for the next one.
+`{root}training/status.json` holds the status and names the last successful index,
+`{root}training/{trainingId}.npz`: embeddings (rows sorted by person), person ids and names.
+What is trained, and its root, is a Trainee's: a kind of person group (the gallery's root, by kind;
+one row group per person) or large face lists (face_lists.py: one row per face, its id the face's).
+Identify and find-similar read the last successful index, so changes after a training wait for the next one.
 A training is requested by a message on the train-requests queue (answered 202 at once); the
 queue function trains.
 """
@@ -18,12 +19,19 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ...clock import iso, utc_now
-from ...errors import BadArgument, DamagedRecord, LargeFaceListNotFound, PersonGroupNotFound, with_status
+from ...errors import (
+    BadArgument,
+    DamagedRecord,
+    FaceApiError,
+    LargeFaceListNotFound,
+    PersonGroupNotFound,
+    with_status,
+)
 from ...models import TrainingStatus
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
@@ -85,7 +93,90 @@ class TrainedIndex:
             return cls(training_id, z["embeddings"], z["person_ids"], z["person_names"], z["person_starts"])
 
 
-_RETRAIN = "Train the group again to replace it."
+@dataclass(frozen=True)
+class TrainingRows:
+    """What a training snapshots: one embedding per face, the id its row answers for (a person's; in a large
+    face list the face's own), and each id's name."""
+
+    ids: list[str]
+    embeddings: list[np.ndarray]
+    names: dict[str, str]
+
+
+class Trainee(Protocol):
+    """What a Trainer trains (a kind of person group, or large face lists): where its status and indexes
+    lie, what it trains on, and its own errors and messages."""
+
+    @property
+    def label(self) -> str:
+        """In messages: "Person group 'x' is not trained"."""
+        ...
+
+    @property
+    def retrain(self) -> str:
+        """How to repair a damaged status or index, in the message naming it."""
+        ...
+
+    def check_id(self, owner_id: str) -> None: ...
+    def check_exists(self, owner_id: str) -> None:
+        """Raise its NotFound if `owner_id` is not there."""
+        ...
+
+    def root(self, owner_id: str) -> str:
+        """The folder whose `training/` holds the status and the indexes."""
+        ...
+
+    def snapshot(self, owner_id: str) -> TrainingRows: ...
+    def describe(self, owner_id: str, rows: TrainingRows) -> str:
+        """The message of a training on `rows` (none: why it failed)."""
+        ...
+
+    def queue_message(self, owner_id: str) -> dict[str, str]: ...
+    def never_trained(self, owner_id: str) -> FaceApiError:
+        """The 404 of the training status of one never trained."""
+        ...
+
+    def not_trained(self, message: str) -> FaceApiError:
+        """Where a trained index is needed and there is none."""
+        ...
+
+
+class GroupTrainee:
+    """A kind of person group: its persons' faces, one row group per person."""
+
+    def __init__(self, gallery: Gallery):
+        self.gallery = gallery
+        self.kind = gallery.kind
+        self.label = self.kind.label
+        self.retrain = "Train the group again to replace it."
+
+    def check_id(self, owner_id: str) -> None:
+        check_group_id(owner_id, self.kind.id_name)
+
+    def check_exists(self, owner_id: str) -> None:
+        self.gallery.get_group(owner_id)
+
+    def root(self, owner_id: str) -> str:
+        return self.gallery.root(owner_id)
+
+    def snapshot(self, owner_id: str) -> TrainingRows:
+        persons = {p.person_id: p.name for p in self.gallery.iter_persons(owner_id)}
+        faces = [f for f in self.gallery.iter_faces(owner_id) if f.person_id in persons]
+        return TrainingRows([f.person_id for f in faces], [f.embedding for f in faces], persons)
+
+    def describe(self, owner_id: str, rows: TrainingRows) -> str:
+        if not rows.ids:
+            return f"{self.label} {owner_id!r} has no faces to train on: add persons and their faces first."
+        return f"Trained on {len(rows.ids)} faces of {len(set(rows.ids))} persons."
+
+    def queue_message(self, owner_id: str) -> dict[str, str]:
+        return {"personGroupId": owner_id, "kind": self.kind.route}
+
+    def never_trained(self, owner_id: str) -> FaceApiError:
+        return with_status(self.kind.not_trained(f"{self.label} {owner_id!r} has never been trained."), 404)
+
+    def not_trained(self, message: str) -> FaceApiError:
+        return self.kind.not_trained(message)
 
 
 _cache_lock = threading.Lock()
@@ -97,42 +188,41 @@ STALE_TRAINING = timedelta(minutes=15)
 
 
 class Trainer:
-    """Trains the groups of a gallery into indexes kept in the same storage."""
+    """Trains what a Trainee names into indexes kept in the same storage."""
 
-    def __init__(self, gallery: Gallery, storage: Storage):
-        self.gallery = gallery
+    def __init__(self, trainee: Trainee, storage: Storage):
+        self.trainee = trainee
         self.storage = storage
-        self.kind = gallery.kind
 
-    def _status_blob(self, group_id: str) -> str:
-        return f"{self.gallery.root(group_id)}training/status.json"
+    def _status_blob(self, owner_id: str) -> str:
+        return f"{self.trainee.root(owner_id)}training/status.json"
 
-    def _read_state(self, group_id: str, *, replacing_damaged: bool = False) -> tuple[TrainingState, str | None]:
+    def _read_state(self, owner_id: str, *, replacing_damaged: bool = False) -> tuple[TrainingState, str | None]:
         """The status and its ETag; DamagedRecord if the status blob is not a status. `replacing_damaged`: a
         damaged status reads as never trained (with its ETag), so that requesting a training overwrites it:
         the way to repair it through the API."""
         try:
-            blob = self.storage.get_blob(CONTAINER, self._status_blob(group_id))
+            blob = self.storage.get_blob(CONTAINER, self._status_blob(owner_id))
         except BlobNotFound:
             return TrainingState(TrainingStatus("notStarted")), None
-        where = f"{CONTAINER}/{self._status_blob(group_id)}"
+        where = f"{CONTAINER}/{self._status_blob(owner_id)}"
         try:
-            return parse_record(blob.data, where, TrainingState.from_record, repair=_RETRAIN), blob.etag
+            return parse_record(blob.data, where, TrainingState.from_record, repair=self.trainee.retrain), blob.etag
         except DamagedRecord as damaged:
             if not replacing_damaged:
                 raise
             log.warning("%s Replacing it.", damaged.message)
             return TrainingState(TrainingStatus("notStarted")), blob.etag
 
-    def _write_state(self, group_id: str, state: TrainingState, etag: str | None) -> str:
+    def _write_state(self, owner_id: str, state: TrainingState, etag: str | None) -> str:
         data = json.dumps(state.to_record()).encode()
         if etag is None:
-            return self.storage.put_blob(CONTAINER, self._status_blob(group_id), data, only_if_new=True)
-        return self.storage.put_blob(CONTAINER, self._status_blob(group_id), data, if_match=etag)
+            return self.storage.put_blob(CONTAINER, self._status_blob(owner_id), data, only_if_new=True)
+        return self.storage.put_blob(CONTAINER, self._status_blob(owner_id), data, if_match=etag)
 
     def _update(
         self,
-        group_id: str,
+        owner_id: str,
         index_blob: str | None = None,
         *,
         new_generation: bool = False,
@@ -143,108 +233,89 @@ class Trainer:
         `new_generation`: start the next generation; `only_generation`: change nothing unless it is still the
         newest. Answers (the status now stored, the index it replaced or None)."""
         while True:
-            current, etag = self._read_state(group_id, replacing_damaged=True)
+            current, etag = self._read_state(owner_id, replacing_damaged=True)
             if only_generation is not None and current.generation != only_generation:
                 return current, None
             status = replace(current.status, last_action=iso(utc_now()), **changes)
             generation = current.generation + 1 if new_generation else current.generation
             updated = TrainingState(status, index_blob or current.index_blob, generation)
             try:
-                self._write_state(group_id, updated, etag)
+                self._write_state(owner_id, updated, etag)
                 return updated, current.index_blob
             except PreconditionFailed:
                 continue
 
-    def status(self, group_id: str) -> TrainingStatus:
-        self.gallery.get_group(group_id)
-        state, etag = self._read_state(group_id)
+    def status(self, owner_id: str) -> TrainingStatus:
+        self.trainee.check_exists(owner_id)
+        state, etag = self._read_state(owner_id)
         if etag is None:
-            message = f"{self.kind.label} {group_id!r} has never been trained."
-            raise with_status(self.kind.not_trained(message), 404)
+            raise self.trainee.never_trained(owner_id)
         return state.status
 
-    def check_not_training(self, group_id: str) -> None:
-        """Refuse to change the group wholesale (delete it) while a training runs, as Azure does."""
-        status = self._read_state(group_id)[0].status
-        if status.status == "running" and not _stale(status):
-            raise self.kind.training_not_finished(
-                f"{self.kind.label} {group_id!r} is training; try again once the training has finished."
-            )
+    def is_training(self, owner_id: str) -> bool:
+        """A training runs (and is not stale): Azure refuses to delete a group meanwhile."""
+        status = self._read_state(owner_id)[0].status
+        return status.status == "running" and not _stale(status)
 
-    def mark_requested(self, group_id: str) -> TrainingStatus:
+    def mark_requested(self, owner_id: str) -> TrainingStatus:
         """Set the status to running when a training is queued (Azure answers `running` at once)."""
-        self.gallery.get_group(group_id)
-        return self._update(group_id, status="running", created=iso(utc_now()), message=None)[0].status
+        self.trainee.check_exists(owner_id)
+        return self._update(owner_id, status="running", created=iso(utc_now()), message=None)[0].status
 
-    def request(self, group_id: str) -> TrainingStatus:
-        """Mark the group's training as running and queue it."""
-        status = self.mark_requested(group_id)
-        send_json(self.storage, TRAIN_QUEUE, {"personGroupId": group_id, "kind": self.kind.route})
+    def request(self, owner_id: str) -> TrainingStatus:
+        """Mark the training as running and queue it."""
+        status = self.mark_requested(owner_id)
+        send_json(self.storage, TRAIN_QUEUE, self.trainee.queue_message(owner_id))
         return status
 
-    def train(self, group_id: str) -> TrainingStatus:
-        """Build and store the group's index; answer the final status (succeeded or failed)."""
-        self.gallery.get_group(group_id)
-        if self._read_state(group_id, replacing_damaged=True)[0].status.status != "running":
-            self.mark_requested(group_id)
-        # Claim the next generation before reading the gallery: a training started later reads newer faces,
+    def train(self, owner_id: str) -> TrainingStatus:
+        """Build and store the index; answer the final status (succeeded or failed)."""
+        self.trainee.check_exists(owner_id)
+        if self._read_state(owner_id, replacing_damaged=True)[0].status.status != "running":
+            self.mark_requested(owner_id)
+        # Claim the next generation before reading the faces: a training started later reads newer faces,
         # and only the newest generation may publish.
-        claimed, _ = self._update(group_id, new_generation=True, status="running", message=None)
+        claimed, _ = self._update(owner_id, new_generation=True, status="running", message=None)
         generation = claimed.generation
-        persons = {p.person_id: p.name for p in self.gallery.iter_persons(group_id)}
-        faces = [f for f in self.gallery.iter_faces(group_id) if f.person_id in persons]
-        if not faces:
-            message = f"{self.kind.label} {group_id!r} has no faces to train on: add persons and their faces first."
-            return self._update(group_id, only_generation=generation, status="failed", message=message)[0].status
-        faces.sort(key=lambda f: f.person_id)
-        person_ids = sorted({f.person_id for f in faces})
-        rows_person = np.array([f.person_id for f in faces])
-        index = TrainedIndex(
-            training_id=uuid.uuid4().hex,
-            embeddings=np.stack([f.embedding for f in faces]).astype(np.float32),
-            person_ids=np.array(person_ids),
-            person_names=np.array([persons[p] for p in person_ids]),
-            person_starts=np.searchsorted(rows_person, person_ids).astype(np.int64),
-        )
-        index_blob = f"{self.gallery.root(group_id)}training/{index.training_id}.npz"
+        rows = self.trainee.snapshot(owner_id)
+        message = self.trainee.describe(owner_id, rows)
+        if not rows.ids:
+            return self._update(owner_id, only_generation=generation, status="failed", message=message)[0].status
+        index = _index_of(rows)
+        index_blob = f"{self.trainee.root(owner_id)}training/{index.training_id}.npz"
         self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
-        trained = f"Trained on {len(faces)} faces of {len(person_ids)} persons."
         state, replaced = self._update(
-            group_id, index_blob=index_blob, only_generation=generation, status="succeeded", message=trained
+            owner_id, index_blob=index_blob, only_generation=generation, status="succeeded", message=message
         )
         if state.index_blob != index_blob:  # a newer training started meanwhile: its index wins
-            log.info(
-                "Training %d of %s %s superseded by %d.",
-                generation,
-                self.kind.label.lower(),
-                group_id,
-                state.generation,
-            )
+            label = self.trainee.label.lower()
+            log.info("Training %d of %s %s superseded by %d.", generation, label, owner_id, state.generation)
             self.storage.delete_blob(CONTAINER, index_blob)
-            # This training did succeed; the group's status is the newer one's to set.
-            return replace(state.status, status="succeeded", message=f"{trained} A newer training replaces it.")
+            # This training did succeed; the status is the newer one's to set.
+            return replace(state.status, status="succeeded", message=f"{message} A newer training replaces it.")
         if replaced and replaced != index_blob:
-            self.storage.delete_blob(CONTAINER, replaced)  # identify re-reads the status if it was using it
+            self.storage.delete_blob(CONTAINER, replaced)  # a reader re-reads the status if it was using it
         return state.status
 
-    def mark_failed(self, group_id: str, reason: str) -> TrainingStatus:
+    def mark_failed(self, owner_id: str, reason: str) -> TrainingStatus:
         """Record a training that will not finish (its message went to the poison queue), unless a training
         has finished since."""
-        current = self._read_state(group_id, replacing_damaged=True)[0]
+        current = self._read_state(owner_id, replacing_damaged=True)[0]
         if current.status.status != "running":
             return current.status
-        return self._update(group_id, only_generation=current.generation, status="failed", message=reason)[0].status
+        return self._update(owner_id, only_generation=current.generation, status="failed", message=reason)[0].status
 
-    def load_index(self, group_id: str) -> TrainedIndex:
-        """The last successful training of the group; indexes are immutable, so they are cached. On the
-        frame path: one status read per call when the index is cached (the group is read only to tell
-        a missing group from an untrained one)."""
-        check_group_id(group_id, self.kind.id_name)
+    def load_index(self, owner_id: str) -> TrainedIndex:
+        """The last successful training; indexes are immutable, so they are cached. On the frame path: one
+        status read per call when the index is cached (the owner is read only to tell a missing one from an
+        untrained one)."""
+        self.trainee.check_id(owner_id)
+        label = self.trainee.label
         for _attempt in range(2):
-            index_blob = self._read_state(group_id)[0].index_blob
+            index_blob = self._read_state(owner_id)[0].index_blob
             if not index_blob:
-                self.gallery.get_group(group_id)
-                raise self.kind.not_trained(f"{self.kind.label} {group_id!r} is not trained: train it first.")
+                self.trainee.check_exists(owner_id)
+                raise self.trainee.not_trained(f"{label} {owner_id!r} is not trained: train it first.")
             with _cache_lock:
                 if index_blob in _index_cache:
                     _index_cache.move_to_end(index_blob)
@@ -253,13 +324,27 @@ class Trainer:
                 data = self.storage.get_blob(CONTAINER, index_blob).data
             except BlobNotFound:
                 continue  # replaced by a newer training between the two reads
-            index = _parse_index(index_blob, data)
+            index = _parse_index(index_blob, data, self.trainee.retrain)
             with _cache_lock:
                 _index_cache[index_blob] = index
                 while len(_index_cache) > _CACHE_SIZE:
                     _index_cache.popitem(last=False)
             return index
-        raise self.kind.not_trained(f"{self.kind.label} {group_id!r} is being retrained; try again.")
+        raise self.trainee.not_trained(f"{label} {owner_id!r} is being retrained; try again.")
+
+
+def _index_of(rows: TrainingRows) -> TrainedIndex:
+    """The rows grouped by id (in id order, each id's rows in their order)."""
+    order = sorted(range(len(rows.ids)), key=rows.ids.__getitem__)
+    row_ids = np.array([rows.ids[i] for i in order])
+    ids = sorted(set(rows.ids))
+    return TrainedIndex(
+        training_id=uuid.uuid4().hex,
+        embeddings=np.stack([rows.embeddings[i] for i in order]).astype(np.float32),
+        person_ids=np.array(ids),
+        person_names=np.array([rows.names[i] for i in ids]),
+        person_starts=np.searchsorted(row_ids, ids).astype(np.int64),
+    )
 
 
 def _stale(status: TrainingStatus) -> bool:
@@ -268,12 +353,12 @@ def _stale(status: TrainingStatus) -> bool:
     return utc_now() - datetime.fromisoformat(status.last_action.replace("Z", "+00:00")) > STALE_TRAINING
 
 
-def _parse_index(index_blob: str, data: bytes) -> TrainedIndex:
+def _parse_index(index_blob: str, data: bytes, retrain: str) -> TrainedIndex:
     try:
         return TrainedIndex.from_bytes(index_blob, data)
     except (ValueError, KeyError, OSError, EOFError) as exc:
         raise DamagedRecord(
-            f"The trained index {CONTAINER}/{index_blob} is damaged ({type(exc).__name__}). {_RETRAIN}"
+            f"The trained index {CONTAINER}/{index_blob} is damaged ({type(exc).__name__}). {retrain}"
         ) from None
 
 
@@ -306,11 +391,14 @@ GIVEN_UP = "The training failed on every try (see the service log) and was given
 
 
 def handle_poisoned_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
-    """A train-requests message given up on (moved to the poison queue): mark the group's training failed, so
-    that it never shows `running` for ever."""
+    """A train-requests message given up on (moved to the poison queue): mark the training of the group or
+    large face list it names failed, so that it never shows `running` for ever."""
     try:
+        if "largeFaceListId" in parse_message(content):
+            list_id = parse_message(content, "largeFaceListId")["largeFaceListId"]
+            return face_api.mark_list_training_failed(list_id, GIVEN_UP)
         message = parse_message(content, "personGroupId")
         return face_api.mark_training_failed(message["personGroupId"], GIVEN_UP, kind=kind_named(message.get("kind")))
-    except (BadArgument, PersonGroupNotFound) as exc:
+    except (BadArgument, PersonGroupNotFound, LargeFaceListNotFound) as exc:
         log.warning("%s Poisoned message dropped.", exc.message)
         return None
