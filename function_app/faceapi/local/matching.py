@@ -124,6 +124,10 @@ class MatchRule:
             return _logistic(distances.astype(np.float64), self.calibration(fused))
         return distance_to_confidence(distances, self.match_threshold)
 
+    def face_confidences(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(queries, rows) face-against-face confidences of embeddings."""
+        return self.pair_confidences(face_distances(queries, rows), embedding_layout.is_fused(rows))
+
 
 def _euclidean(queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """(queries, rows) Euclidean distances between L2-normalised vectors: one matrix product."""

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from ...engines import FaceEngine
-from ...engines.embedding_layout import is_fused
 from ...errors import BadArgument, FaceNotFound, PersonGroupNotFound, with_status
 from ...imaging import decode_upload
 from ...models import DetectOptions, FaceRectangle, Image, Person, PersonGroup, RecognizedFace, TrainingStatus
@@ -23,7 +22,7 @@ from .face_ids import FaceIdStore
 from .face_list_api import LocalFaceListApi
 from .face_lists import FaceListStore, LargeFaceListTrainee
 from .gallery import EnrolledFace, Gallery
-from .matching import PAIR_CUT_OFF, MatchRule, face_distances, match_embeddings
+from .matching import PAIR_CUT_OFF, MatchRule, match_embeddings
 from .training import GroupTrainee, Trainer
 
 
@@ -196,7 +195,7 @@ class LocalFaceApi(LocalFaceListApi):
     def verify_faces(self, face_id1: str, face_id2: str) -> dict[str, Any]:
         """Are two detected faces the same person?"""
         a, b = self.face_ids.recall(face_id1), self.face_ids.recall(face_id2)
-        return self._verdict(face_distances(a[np.newaxis, :], b[np.newaxis, :])[0], is_fused(a))
+        return self._verdict(self.match_rule.face_confidences(a[np.newaxis, :], b[np.newaxis, :])[0])
 
     def verify_person(
         self, face_id: str, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP
@@ -209,11 +208,12 @@ class LocalFaceApi(LocalFaceListApi):
         faces = [f.embedding for f in gallery.iter_faces(group_id, person.person_id)]
         if not faces:
             raise BadArgument(f"Person {person.person_id} has no faces to verify against.")
-        return self._verdict(face_distances(vector[np.newaxis, :], np.stack(faces))[0], is_fused(vector))
+        return self._verdict(self.match_rule.face_confidences(vector[np.newaxis, :], np.stack(faces))[0])
 
-    def _verdict(self, distances: np.ndarray, fused: bool) -> dict[str, Any]:
+    @staticmethod
+    def _verdict(confidences: np.ndarray) -> dict[str, Any]:
         """From the nearest of the faces compared: verify is 1:1, with no other person to take a margin over."""
-        confidence = float(np.max(self.match_rule.pair_confidences(distances, fused)))
+        confidence = float(np.max(confidences))
         return {"isIdentical": confidence >= PAIR_CUT_OFF, "confidence": round(confidence, 5)}
 
     # -- recognize: the frame pipeline ---------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 
 from ...engines import embedding_layout
 from ..face_lists import MatchMode, check_max_candidates
-from .matching import PAIR_CUT_OFF, MatchRule, face_distances, person_distances
+from .matching import PAIR_CUT_OFF, MatchRule, person_distances
 from .training import TrainedIndex
 
 
@@ -31,8 +31,7 @@ def group_embeddings(embeddings: np.ndarray, rule: MatchRule) -> tuple[list[list
     linkage: connected components), largest group first, each in input order; rows similar to no
     other row form the messy group."""
     count = len(embeddings)
-    distances = face_distances(embeddings, embeddings)
-    linked = rule.pair_confidences(distances, embedding_layout.is_fused(embeddings)) >= PAIR_CUT_OFF
+    linked = rule.face_confidences(embeddings, embeddings) >= PAIR_CUT_OFF
     parent = list(range(count))
 
     def root(i: int) -> int:

@@ -39,7 +39,7 @@ from ...storage.layout import TRAIN_QUEUE
 from ...storage.messages import parse_message, send_json
 from ...storage.records import parse_record
 from ..base import FaceApi, check_group_id
-from ..group_kinds import kind_named
+from ..group_kinds import GroupKind, kind_named
 from .gallery import Gallery
 
 log = logging.getLogger(__name__)
@@ -362,28 +362,28 @@ def _parse_index(index_blob: str, data: bytes, retrain: str) -> TrainedIndex:
         ) from None
 
 
-def handle_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
-    """Train the group or large face list a train-requests message names (a large face list's names
-    largeFaceListId; a group's personGroupId, a person group unless its `kind` says otherwise). One
-    deleted since has nothing left to train."""
+def _training_owner(content: str | bytes) -> tuple[str, GroupKind | None]:
+    """The id a train-requests message names and its group kind: None for a large face list (whose message
+    names largeFaceListId), else the group's (personGroupId, a person group unless `kind` says otherwise)."""
     message = parse_message(content)
-    if "largeFaceListId" in message:
-        list_id = parse_message(content, "largeFaceListId")["largeFaceListId"]
-        try:
-            status = face_api.train_list(list_id)
-        except LargeFaceListNotFound:
-            log.info("Training of large face list %s skipped: it was deleted.", list_id)
-            return None
-        log.info("Training of large face list %s: %s. %s", list_id, status.status, status.message or "")
-        return status
-    message = parse_message(content, "personGroupId")
-    group_id, kind = message["personGroupId"], kind_named(message.get("kind"))
+    field = "largeFaceListId" if "largeFaceListId" in message else "personGroupId"
+    owner_id = message.get(field)
+    if not isinstance(owner_id, str):
+        raise BadArgument(f"The queue message needs the field {field}.")
+    return owner_id, None if field == "largeFaceListId" else kind_named(message.get("kind"))
+
+
+def handle_training_message(face_api: FaceApi, content: str | bytes) -> TrainingStatus | None:
+    """Train the group or large face list a train-requests message names. One deleted since has nothing
+    left to train."""
+    owner_id, kind = _training_owner(content)
+    label = "large face list" if kind is None else kind.label.lower()
     try:
-        status = face_api.train(group_id, kind=kind)
-    except PersonGroupNotFound:
-        log.info("Training of %s %s skipped: the group was deleted.", kind.label.lower(), group_id)
+        status = face_api.train_list(owner_id) if kind is None else face_api.train(owner_id, kind=kind)
+    except (PersonGroupNotFound, LargeFaceListNotFound):
+        log.info("Training of %s %s skipped: it was deleted.", label, owner_id)
         return None
-    log.info("Training of %s %s: %s. %s", kind.label.lower(), group_id, status.status, status.message or "")
+    log.info("Training of %s %s: %s. %s", label, owner_id, status.status, status.message or "")
     return status
 
 
@@ -394,11 +394,10 @@ def handle_poisoned_training_message(face_api: FaceApi, content: str | bytes) ->
     """A train-requests message given up on (moved to the poison queue): mark the training of the group or
     large face list it names failed, so that it never shows `running` for ever."""
     try:
-        if "largeFaceListId" in parse_message(content):
-            list_id = parse_message(content, "largeFaceListId")["largeFaceListId"]
-            return face_api.mark_list_training_failed(list_id, GIVEN_UP)
-        message = parse_message(content, "personGroupId")
-        return face_api.mark_training_failed(message["personGroupId"], GIVEN_UP, kind=kind_named(message.get("kind")))
+        owner_id, kind = _training_owner(content)
+        if kind is None:
+            return face_api.mark_list_training_failed(owner_id, GIVEN_UP)
+        return face_api.mark_training_failed(owner_id, GIVEN_UP, kind=kind)
     except (BadArgument, PersonGroupNotFound, LargeFaceListNotFound) as exc:
         log.warning("%s Poisoned message dropped.", exc.message)
         return None
