@@ -11,6 +11,8 @@ Containers:
     faceids       {faceId}.json: faces from detect, kept for their time to live
     sightings     {YYYYMMDD}/mydata-{YYYYMMDD_HHMMSS}-{suffix}.json: one record per frame with faces
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
+    visits        {YYYYMMDD}/{visitId}.json (+ .jpg, the snapshot): one record per visit (visits/records.py)
+    cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)
 Queues (each with its `-poison` twin, where the host moves a message that failed maxDequeueCount times):
     train-requests   a group to train (local backend)
     enroll-requests  a bulk enrollment job to run
@@ -23,8 +25,18 @@ GALLERY_CONTAINER = "facegroups"
 FACE_IDS_CONTAINER = "faceids"
 SIGHTINGS_CONTAINER = "sightings"
 ENROLLMENTS_CONTAINER = "enrollments"
+VISITS_CONTAINER = "visits"
+CAMERAS_CONTAINER = "cameras"
 OPERATIONS_PREFIX = ".operations/"  # in GALLERY_CONTAINER
-APP_CONTAINERS = (GROUPS_CONTAINER, GALLERY_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER, ENROLLMENTS_CONTAINER)
+APP_CONTAINERS = (
+    GROUPS_CONTAINER,
+    GALLERY_CONTAINER,
+    FACE_IDS_CONTAINER,
+    SIGHTINGS_CONTAINER,
+    ENROLLMENTS_CONTAINER,
+    VISITS_CONTAINER,
+    CAMERAS_CONTAINER,
+)
 
 TRAIN_QUEUE = "train-requests"
 ENROLL_QUEUE = "enroll-requests"
