@@ -205,7 +205,7 @@ def main() -> None:
     one_ms = median_ms(lambda: engine.detect(one), args.repeat)
     crowd_ms = median_ms(lambda: engine.detect(crowd), args.repeat)
     shapes = engine.landmarks(crowd, engine.find_faces(crowd))[0]
-    embed_ms = median_ms(lambda: engine.embed(crowd, shapes), args.repeat)
+    embed_ms = median_ms(lambda: engine.embed_aligned(crowd, shapes), args.repeat)
     print(
         f"frame with {faces} faces: {crowd_ms:.2f} ms, {crowd_ms / one_ms:.2f}x a frame with one ({one_ms:.2f} ms); "
         f"its {len(shapes)} embeddings in one batch {embed_ms:.2f} ms"

@@ -127,6 +127,9 @@ class DetectedFace:
     detection_score: float
     # L2-normalised float32 embedding; None when embeddings were not asked for.
     embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The engine's own record of where the face lies in the image it saw, so that it can embed the face
+    # later (engines/base.py: embed); opaque to everyone else.
+    alignment: object = field(default=None, compare=False, repr=False)
 
     def scaled(self, factor: float) -> DetectedFace:
         """The face as it lies in a picture `factor` times bigger than the one it was found in."""
@@ -274,12 +277,24 @@ UNKNOWN = "Unknown"
 
 
 @dataclass(frozen=True)
+class FrameFace:
+    """A face found in a video frame before anyone is asked who it is: a tracked face already named needs
+    no new identification (faceapi/base.py: find_faces, identify_faces)."""
+
+    rectangle: FaceRectangle
+    quality_for_recognition: str | None
+    handle: object = field(compare=False, repr=False)  # the backend's own: the detected face, or its faceId
+
+
+@dataclass(frozen=True)
 class RecognizedFace:
     """A face of an image with the persons it may be, best first (none: Unknown)."""
 
     rectangle: FaceRectangle
     quality_for_recognition: str | None
     candidates: list[Candidate]
+    # The local engine's L2-normalised embedding (None from the Azure Face API, which keeps its own).
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:

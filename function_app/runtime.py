@@ -7,8 +7,10 @@ import functools
 from dataclasses import dataclass
 
 from .faceapi import FaceApi, create_face_api
+from .features.frames import FrameTracker
 from .settings import Settings
 from .storage import Storage, create_storage
+from .visits.store import VisitStore
 
 
 @dataclass(frozen=True)
@@ -16,12 +18,16 @@ class Runtime:
     settings: Settings
     storage: Storage  # the app's own: sightings, enrollment jobs, queues (and the local gallery)
     face_api: FaceApi
+    visits: VisitStore
+    frames: FrameTracker  # the frame path: the cameras' tracks and visits
 
 
 @functools.lru_cache(maxsize=4)
 def runtime_for(settings: Settings) -> Runtime:
     storage = create_storage(settings)
-    return Runtime(settings, storage, create_face_api(settings, storage))
+    face_api = create_face_api(settings, storage)
+    visits = VisitStore(storage)
+    return Runtime(settings, storage, face_api, visits, FrameTracker(face_api, storage, settings, visits))
 
 
 def current_runtime() -> Runtime:

@@ -135,6 +135,44 @@ class Settings:
         "Seconds an image URL's whole download may take (redirects included).",
         bounds=(0.5, 120.0),
     )
+    track_gap_seconds: float = _setting(
+        "TRACK_GAP_SECONDS",
+        2.0,
+        "Seconds a face may go unseen by its camera (turned away, hidden, missed) and still continue its track.",
+        bounds=(0.1, 60.0),
+    )
+    track_min_frames: int = _setting(
+        "TRACK_MIN_FRAMES",
+        3,
+        "Identified frames a track needs before it is named: one odd frame never names a track.",
+        bounds=(1, 100),
+    )
+    track_identify_seconds: float = _setting(
+        "TRACK_IDENTIFY_SECONDS",
+        1.0,
+        "Seconds between identifications of a face whose track has its evidence (a better view is identified at "
+        "once); the frames between need detection only. 0: identify every face of every frame.",
+        bounds=(0.0, 60.0),
+    )
+    visit_close_seconds: float = _setting(
+        "VISIT_CLOSE_SECONDS",
+        30.0,
+        "Seconds a visit may go unseen before it closes; a person seen again later makes a new visit.",
+        bounds=(1.0, 86400.0),
+    )
+    visit_write_seconds: float = _setting(
+        "VISIT_WRITE_SECONDS",
+        10.0,
+        "Seconds between writes of an open visit's record while it is seen (it is also written when it opens, "
+        "is named, gets a better snapshot and closes).",
+        bounds=(1.0, 3600.0),
+    )
+    frame_records: str = _setting(
+        "FRAME_RECORDS",
+        "off",
+        "`on`: also keep a record of every answered frame with faces (the prototype's sightings); `off`: visits only.",
+        choices=("off", "on"),
+    )
     storage_backend: str = _setting(
         "STORAGE_BACKEND",
         "local",

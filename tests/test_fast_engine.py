@@ -120,8 +120,8 @@ def test_faces_of_a_frame_are_embedded_in_one_batch(testdata, fast):
     rgb = decode_image((testdata / "scenes/two_people.jpg").read_bytes(), max_bytes=1 << 30, max_side=8192)
     faces = fast.detect(rgb)
     shapes5, _ = fast.landmarks(rgb, fast.find_faces(rgb))
-    one_by_one = [fast.embed(rgb, [shape])[0] for shape in shapes5]
-    batched = fast.embed(rgb, shapes5)
+    one_by_one = [fast.embed_aligned(rgb, [shape])[0] for shape in shapes5]
+    batched = fast.embed_aligned(rgb, shapes5)
     assert len(faces) == 2
     assert np.allclose(np.stack(one_by_one), np.stack(batched), atol=1e-5)
 

@@ -1,23 +1,23 @@
-"""The edge client's one call per frame: detect, identify, record the sighting."""
+"""The edge client's one call per frame (tracked into visits), and the timer that closes the visits of
+cameras gone silent."""
 
 from __future__ import annotations
 
+import logging
+
 import azure.functions as func
 
-from ..features.frames import recognize_frame
-from ..runtime import Runtime
+from ..runtime import Runtime, current_runtime
 from .http import endpoint, image_body, json_response, param, required_param
 from .params import parse_float
 
 bp = func.Blueprint()
+log = logging.getLogger(__name__)
 
 
 @endpoint(bp, "recognize_frame", "api/frames", "POST")
 def post_frame(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    result = recognize_frame(
-        runtime.face_api,
-        runtime.storage,
-        runtime.settings,
+    result = runtime.frames.recognize_frame(
         required_param(req, "personGroupId"),
         param(req, "cameraId"),
         image_body(req),
@@ -25,3 +25,11 @@ def post_frame(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
         confidence_threshold=parse_float(param(req, "confidenceThreshold"), "confidenceThreshold"),
     )
     return json_response(result.to_dict())
+
+
+@bp.timer_trigger(arg_name="timer", schedule="*/20 * * * * *", run_on_startup=False)
+def close_silent_visits(timer: func.TimerRequest) -> None:
+    """Close the visits of cameras gone silent: a camera that stops sending frames closes none itself."""
+    closed = current_runtime().frames.close_silent_cameras()
+    if closed:
+        log.info("Closed %d visits of silent cameras.", closed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -48,6 +48,21 @@ EMBEDDINGS = ("onnx", "dlib")
 # widths left of BlazeFace's, and its side is 0.934 of BlazeFace's width.
 _HOG_SHIFT_X = -0.029
 _HOG_SIDE = 0.934
+
+
+@dataclass(frozen=True)
+class _Alignment:
+    """What `embed` needs of a detected face, where it lies in the image the engine saw (a face answered
+    scaled to a bigger original keeps it)."""
+
+    shape5: Any  # dlib.full_object_detection
+    rectangle: FaceRectangle
+
+
+def _alignment_of(face: DetectedFace) -> _Alignment:
+    if not isinstance(face.alignment, _Alignment):
+        raise ValueError("This face was not detected by this engine: it has no alignment to embed it from.")
+    return face.alignment
 
 
 @dataclass(frozen=True)
@@ -119,13 +134,10 @@ class DlibFaceEngine:
         with self._lock:
             found = self.find_faces(rgb)
             shapes5, points68 = self.landmarks(rgb, found)
-            vectors = self.embed(rgb, shapes5) if embeddings else [None] * len(found)
         rectangles = [_clipped(f.rect, width, height) for f in found]
-        if embeddings and self._second is not None and found:
-            vectors = [np.concatenate([v, w]) for v, w in zip(vectors, self.embed_second(rgb, rectangles), strict=True)]
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         faces = []
-        for i, (f, rect, vector) in enumerate(zip(found, rectangles, vectors, strict=True)):
+        for i, (f, rect) in enumerate(zip(found, rectangles, strict=True)):
             if points68 is None:
                 points5 = _points(shapes5[i])
                 pose, landmarks = head_pose_from_5(points5), _landmarks_from_5(points5)
@@ -138,11 +150,27 @@ class DlibFaceEngine:
                     head_pose=pose,
                     quality=measure_quality(gray, rect, pose),
                     detection_score=f.score,
-                    embedding=vector,
+                    alignment=_Alignment(shapes5[i], rect),
                 )
             )
+        if embeddings and faces:
+            faces = [replace(face, embedding=v) for face, v in zip(faces, self.embed(rgb, faces), strict=True)]
         faces.sort(key=lambda face: face.rectangle.area(), reverse=True)
         return faces
+
+    def embed(self, rgb: np.ndarray, faces: list[DetectedFace]) -> list[np.ndarray]:
+        """The embeddings of faces this engine detected in `rgb` without them (a video frame's faces whose
+        track needs one), in one batch."""
+        if not faces:
+            return []
+        rgb = np.ascontiguousarray(rgb)
+        alignments = [_alignment_of(face) for face in faces]
+        with self._lock:
+            vectors = self.embed_aligned(rgb, [a.shape5 for a in alignments])
+        if self._second is None:
+            return vectors
+        second = self.embed_second(rgb, [a.rectangle for a in alignments])
+        return [np.concatenate([v, w]) for v, w in zip(vectors, second, strict=True)]
 
     # The stages of `detect`, public so that the benchmark can time each one.
     def landmarks(self, rgb: np.ndarray, found: list[_Found]) -> tuple[list, list[np.ndarray] | None]:
@@ -160,8 +188,8 @@ class DlibFaceEngine:
         chips = np.stack(dlib.get_face_chips(rgb, dlib.full_object_detections(shapes5), size=150, padding=0.25))
         return np.concatenate([chips, chips[:, :, ::-1]]) if self.flip else chips
 
-    def embed(self, rgb: np.ndarray, shapes5: list) -> list[np.ndarray]:
-        """L2-normalised embeddings of all the faces of one image, in one batch."""
+    def embed_aligned(self, rgb: np.ndarray, shapes5: list) -> list[np.ndarray]:
+        """L2-normalised dlib embeddings of faces of one image from their 5-point shapes, in one batch."""
         if not shapes5:
             return []
         return self.embed_chips(self.chips(rgb, shapes5))

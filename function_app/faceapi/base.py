@@ -11,10 +11,13 @@ import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+import numpy as np
+
 from ..errors import BadArgument
 from ..models import (
     DetectOptions,
     FaceRectangle,
+    FrameFace,
     Image,
     PersistedFace,
     Person,
@@ -145,6 +148,32 @@ class FaceApi(FaceListApi, Protocol):
         self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
     ) -> list[RecognizedFace]:
         """Every face of the image, largest first, each with its candidates and their names."""
+        ...
+
+    # ... and in two steps, for video: find every face, identify only those whose track needs it
+    def find_faces(self, image: Image) -> list[FrameFace]:
+        """Every face of the image, largest first, not yet identified."""
+        ...
+
+    def identify_faces(
+        self,
+        group_id: str,
+        image: Image,
+        faces: list[FrameFace],
+        *,
+        max_candidates: int = 1,
+        confidence_threshold: float | None = None,
+    ) -> list[RecognizedFace]:
+        """`recognize` for faces `find_faces` answered for this image."""
+        ...
+
+    def naming_cut_off(self, group_id: str) -> float:
+        """The confidence from which `identify_faces` names a candidate when asked for no threshold."""
+        ...
+
+    def face_confidences(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(queries, rows): how likely two embeddings of `identify_faces` are the same person (0.5: as
+        likely as not). Only for backends that answer embeddings."""
         ...
 
 

@@ -1,19 +1,56 @@
-"""One call per video frame: detect, identify against a group, and write the dated sighting
-record. The prototype needed a detect call and an identify call per frame."""
+"""One call per video frame: find the faces, continue the camera's tracks, identify only the faces whose
+track needs it, and keep the camera's visits (tracking/). The prototype needed a detect call and an
+identify call per frame, and wrote a record per frame; visits replace those records (per-frame records
+stay available behind FRAME_RECORDS)."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..clock import iso, utc_now
 from ..errors import BadArgument
 from ..faceapi import FaceApi
 from ..imaging import decode_upload
-from ..models import RecognizedFace
+from ..models import UNKNOWN, FaceRectangle, FrameFace, Image, RecognizedFace
 from ..settings import Settings
-from ..storage import Storage
+from ..storage import PreconditionFailed, Storage
+from ..tracking import scene, tracker
+from ..tracking.cameras import CameraStates
+from ..tracking.state import CameraState, Track
+from ..tracking.visits import VisitChanges, close_silent
+from ..visits.snapshots import snapshot_jpeg
+from ..visits.store import VisitStore
 from .sightings import MAX_LOCATION, SightedFace, SightingRecord, check_camera, write_sighting
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5  # tracking again on a newer state, when another instance wrote the camera's state meanwhile
+CANDIDATES = 3  # per identified face: the evidence of the persons a face may be, not only the best
+
+
+@dataclass(frozen=True)
+class TrackedFace:
+    rectangle: FaceRectangle
+    quality_for_recognition: str | None
+    track_id: str | None
+    visit_id: str | None
+    person_id: str | None  # the track's: named from all of its frames
+    name: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "faceRectangle": self.rectangle.to_dict(),
+            "personId": self.person_id,
+            "name": self.name,
+            "confidence": round(self.confidence, 5),
+            "qualityForRecognition": self.quality_for_recognition,
+            "trackId": self.track_id,
+            "visitId": self.visit_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -21,8 +58,8 @@ class FrameResult:
     time_stamp: str
     frame_width: int
     frame_height: int
-    faces: list[RecognizedFace]
-    record: str | None  # the sighting blob, when the frame had faces
+    faces: list[TrackedFace]
+    record: str | None  # the per-frame record, when FRAME_RECORDS is on and the frame had faces
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,37 +71,161 @@ class FrameResult:
         }
 
 
-def recognize_frame(
-    face_api: FaceApi,
-    storage: Storage,
-    settings: Settings,
-    group_id: str,
-    camera: str | None,
-    image: bytes,
-    *,
-    location: str | None = None,
-    confidence_threshold: float | None = None,
-) -> FrameResult:
-    camera = check_camera(camera)
-    if location is not None and len(location) > MAX_LOCATION:
-        raise BadArgument(f"'location' is too long: at most {MAX_LOCATION} characters.")
-    frame = decode_upload(image, settings)
-    moment = utc_now()
-    found = face_api.recognize(group_id, frame, confidence_threshold=confidence_threshold)
-    width, height = frame.width, frame.height
-    record = None
-    if found:
+class FrameTracker:
+    """The frame path's state across requests: the cameras' tracking state and the visit store."""
+
+    def __init__(self, face_api: FaceApi, storage: Storage, settings: Settings, visits: VisitStore):
+        self.face_api = face_api
+        self.storage = storage
+        self.settings = settings
+        self.visits = visits
+        self.cameras = CameraStates(storage)
+        self.rules = tracker.TrackingRules.from_settings(settings)
+
+    def recognize_frame(
+        self,
+        group_id: str,
+        camera: str | None,
+        image: bytes,
+        *,
+        location: str | None = None,
+        confidence_threshold: float | None = None,
+        moment: datetime | None = None,
+    ) -> FrameResult:
+        """`moment`: when the frame was taken (now, unless a benchmark replays a video at its own pace)."""
+        camera = check_camera(camera)
+        if location is not None and len(location) > MAX_LOCATION:
+            raise BadArgument(f"'location' is too long: at most {MAX_LOCATION} characters.")
+        if confidence_threshold is not None and not 0.0 <= confidence_threshold <= 1.0:
+            raise BadArgument("confidenceThreshold must be between 0 and 1.")
+        frame = decode_upload(image, self.settings)
+        moment = moment or utc_now()
+        cut_off = self.face_api.naming_cut_off(group_id) if confidence_threshold is None else confidence_threshold
+        faces = self.face_api.find_faces(frame)  # the heavy part, outside the camera's lock
+        signature = scene.signature(frame.rgb)
+        identified: dict[int, RecognizedFace] = {}  # kept across attempts: a face is identified once
+
+        def identify(wanted: list[int]) -> dict[int, RecognizedFace]:
+            missing = [i for i in wanted if i not in identified]
+            if missing:
+                answers = self.face_api.identify_faces(
+                    group_id, frame, [faces[i] for i in missing], max_candidates=CANDIDATES, confidence_threshold=0.0
+                )
+                identified.update(zip(missing, answers, strict=True))
+            return {i: identified[i] for i in wanted}
+
+        digest = hashlib.sha256(image).hexdigest()[:32]
+        with self.cameras.lock(camera):
+            for attempt in range(MAX_ATTEMPTS):
+                loaded = self.cameras.load(camera, fresh=attempt > 0)
+                state = loaded.state
+                changes = VisitChanges()
+                if state is None or state.person_group_id != group_id:
+                    if state is not None:  # the camera now looks for another group: its visits end here
+                        close_silent(state, moment, -1.0, changes)
+                    state = CameraState(camera, group_id)
+                result = tracker.step(
+                    state,
+                    faces,
+                    signature,
+                    moment,
+                    digest,
+                    location if location is not None else camera,
+                    identify,
+                    self.face_api.face_confidences,
+                    cut_off,
+                    self.rules,
+                )
+                if not result.changed:
+                    break
+                try:
+                    self.cameras.save(state, loaded.etag)
+                except PreconditionFailed:
+                    continue
+                changes.write += result.changes.write
+                changes.delete += result.changes.delete
+                self._write_visits(changes, result.snapshots, frame, faces)
+                break
+            else:
+                raise PreconditionFailed(f"Camera {camera!r}'s tracking state kept changing: try the frame again.")
+        tracked = [_tracked(face, track) for face, track in zip(faces, result.tracks, strict=True)]
+        record = self._write_frame_record(camera, group_id, moment, frame, tracked, location) if tracked else None
+        return FrameResult(iso(moment), frame.width, frame.height, tracked, record)
+
+    def close_silent_cameras(self) -> int:
+        """Close the visits of cameras that sent no frame for VISIT_CLOSE_SECONDS (the timer's work); answers
+        how many closed."""
+        closed = 0
+        for camera in list(self.cameras.cameras()):
+            with self.cameras.lock(camera):
+                loaded = self.cameras.load(camera, fresh=True)
+                if loaded.state is None:
+                    continue
+                changes = VisitChanges()
+                close_silent(loaded.state, utc_now(), self.rules.close_after, changes)
+                if not changes.write:
+                    continue
+                try:
+                    self.cameras.save(loaded.state, loaded.etag)
+                except PreconditionFailed:  # a frame came meanwhile: it closes what is due itself
+                    continue
+                self._write_visits(changes, {}, None, [])
+                closed += len(changes.write)
+        return closed
+
+    def _write_visits(
+        self, changes: VisitChanges, snapshots: dict[str, int], frame: Image | None, faces: list[FrameFace]
+    ) -> None:
+        for record in changes.delete:
+            self.visits.delete(record)
+        for visit in changes.write:
+            face = snapshots.get(visit.record.visit_id)
+            jpeg = snapshot_jpeg(frame, faces[face].rectangle) if frame is not None and face is not None else None
+            self.visits.save(visit.record, jpeg)
+
+    def _write_frame_record(
+        self,
+        camera: str,
+        group_id: str,
+        moment: datetime,
+        frame: Image,
+        faces: list[TrackedFace],
+        location: str | None,
+    ) -> str | None:
+        if self.settings.frame_records != "on":
+            return None
         sighting = SightingRecord(
             camera=camera,
             person_group_id=group_id,
             moment=moment,
-            frame_width=width,
-            frame_height=height,
+            frame_width=frame.width,
+            frame_height=frame.height,
             faces=[
-                SightedFace(f.rectangle.to_dict(), f.person_id, f.name, f.confidence, f.quality_for_recognition)
-                for f in found
+                SightedFace(
+                    f.rectangle.to_dict(),
+                    f.person_id,
+                    f.name,
+                    f.confidence,
+                    f.quality_for_recognition,
+                    track_id=f.track_id,
+                    visit_id=f.visit_id,
+                )
+                for f in faces
             ],
             location=location,
         )
-        record = write_sighting(storage, sighting)
-    return FrameResult(iso(moment), width, height, found, record)
+        return write_sighting(self.storage, sighting)
+
+
+def _tracked(face: FrameFace, track: Track | None) -> TrackedFace:
+    if track is None:
+        return TrackedFace(face.rectangle, face.quality_for_recognition, None, None, None, UNKNOWN, 0.0)
+    return TrackedFace(
+        face.rectangle,
+        face.quality_for_recognition,
+        track.track_id,
+        track.visit_id,
+        track.person_id,
+        track.name,
+        track.confidence,
+    )

@@ -39,6 +39,8 @@ class SightedFace:
     name: str
     confidence: float
     quality_for_recognition: str | None
+    track_id: str | None = None
+    visit_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,8 @@ class SightedFace:
             "name": self.name,
             "confidence": round(self.confidence, 5),
             "qualityForRecognition": self.quality_for_recognition,
+            "trackId": self.track_id,
+            "visitId": self.visit_id,
         }
 
 

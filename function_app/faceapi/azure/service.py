@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 from azure.core.credentials import TokenCredential
 from msrest.pipeline import ClientRawResponse
 
@@ -25,6 +26,7 @@ from ...models import (
     Candidate,
     DetectOptions,
     FaceRectangle,
+    FrameFace,
     Image,
     PersistedFace,
     Person,
@@ -44,6 +46,7 @@ TRAINING_POLL_SECONDS = 1.0
 TRAINING_TIMEOUT_SECONDS = 600.0
 # Face ids of the frame path are used at once; the service's minimum lifetime.
 FRAME_FACE_ID_TTL = 60
+AZURE_NAMING_CUT_OFF = 0.5
 
 
 class AzureFaceApi(AzureFaceListApi):
@@ -284,12 +287,38 @@ class AzureFaceApi(AzureFaceListApi):
     def recognize(
         self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
     ) -> list[RecognizedFace]:
-        """Detect, then identify ten faces a call, as the service allows; names from the persons."""
+        return self.identify_faces(
+            group_id,
+            image,
+            self.find_faces(image),
+            max_candidates=max_candidates,
+            confidence_threshold=confidence_threshold,
+        )
+
+    def find_faces(self, image: Image) -> list[FrameFace]:
+        """Detect, keeping each face id for a minute: time for identify_faces."""
         options = DetectOptions(attributes=("qualityForRecognition",), face_id_ttl=FRAME_FACE_ID_TTL)
         detected = self.detect(image.encoded if image.encoded is not None else encode_jpeg(image.rgb), options)
-        if not detected:
-            return []
-        ids = [face["faceId"] for face in detected]
+        return [
+            FrameFace(
+                FaceRectangle.from_dict(face["faceRectangle"]),
+                (face.get("faceAttributes") or {}).get("qualityForRecognition"),
+                face["faceId"],
+            )
+            for face in detected
+        ]
+
+    def identify_faces(
+        self,
+        group_id: str,
+        image: Image,
+        faces: list[FrameFace],
+        *,
+        max_candidates: int = 1,
+        confidence_threshold: float | None = None,
+    ) -> list[RecognizedFace]:
+        """Identify ten faces a call, as the service allows; names from the persons."""
+        ids = [str(face.handle) for face in faces]
         found: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(ids), MAX_IDENTIFY_FACES):
             chunk = ids[start : start + MAX_IDENTIFY_FACES]
@@ -300,15 +329,22 @@ class AzureFaceApi(AzureFaceListApi):
         names = self._person_names(group_id, {c["personId"] for cs in found.values() for c in cs})
         return [
             RecognizedFace(
-                FaceRectangle.from_dict(face["faceRectangle"]),
-                (face.get("faceAttributes") or {}).get("qualityForRecognition"),
+                face.rectangle,
+                face.quality_for_recognition,
                 [
                     Candidate(c["personId"], names.get(c["personId"], c["personId"]), float(c["confidence"]))
-                    for c in found.get(face["faceId"], [])
+                    for c in found.get(face_id, [])
                 ],
             )
-            for face in detected
+            for face, face_id in zip(faces, ids, strict=True)
         ]
+
+    def naming_cut_off(self, group_id: str) -> float:
+        """Azure does not publish identify's default threshold; 0.5 is the middle of its confidence scale."""
+        return AZURE_NAMING_CUT_OFF
+
+    def face_confidences(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError("The Azure Face API answers no embeddings to compare.")
 
     def _person_names(self, group_id: str, person_ids: set[str]) -> dict[str, str]:
         """Names by person id, listed again when stale or when a person is not known yet."""

@@ -5,14 +5,24 @@ and a local engine for detection and embeddings."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from ...engines import FaceEngine
+from ...engines import FaceEngine, embedding_layout
 from ...errors import BadArgument, FaceNotFound, PersonGroupNotFound, with_status
 from ...imaging import decode_upload
-from ...models import DetectOptions, FaceRectangle, Image, Person, PersonGroup, RecognizedFace, TrainingStatus
+from ...models import (
+    DetectedFace,
+    DetectOptions,
+    FaceRectangle,
+    FrameFace,
+    Image,
+    Person,
+    PersonGroup,
+    RecognizedFace,
+    TrainingStatus,
+)
 from ...settings import Settings
 from ...storage import Storage
 from ..base import MAX_IDENTIFY_FACES, PAGE_SIZE
@@ -220,18 +230,52 @@ class LocalFaceApi(LocalFaceListApi):
     def recognize(
         self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
     ) -> list[RecognizedFace]:
+        self.trainer.load_index(group_id)  # an unknown or untrained group fails before the work
+        return self.identify_faces(
+            group_id,
+            image,
+            self.find_faces(image),
+            max_candidates=max_candidates,
+            confidence_threshold=confidence_threshold,
+        )
+
+    def find_faces(self, image: Image) -> list[FrameFace]:
+        return [
+            FrameFace(face.rectangle, face.quality.quality_for_recognition, face)
+            for face in detect_faces(self.engine, image, embeddings=False)
+        ]
+
+    def identify_faces(
+        self,
+        group_id: str,
+        image: Image,
+        faces: list[FrameFace],
+        *,
+        max_candidates: int = 1,
+        confidence_threshold: float | None = None,
+    ) -> list[RecognizedFace]:
         index = self.trainer.load_index(group_id)
-        faces = detect_faces(self.engine, image)
         if not faces:
             return []
+        detected = [face.handle for face in faces]
+        if not all(isinstance(face, DetectedFace) for face in detected):
+            raise TypeError("identify_faces takes the faces find_faces answered")
+        vectors = self.engine.embed(image.rgb, cast(list[DetectedFace], detected))
         candidates = match_embeddings(
             index,
-            np.stack([f.required_embedding() for f in faces]),
+            np.stack(vectors),
             rule=self.match_rule,
             max_candidates=max_candidates,
             confidence_threshold=confidence_threshold,
         )
         return [
-            RecognizedFace(face.rectangle, face.quality.quality_for_recognition, found)
-            for face, found in zip(faces, candidates, strict=True)
+            RecognizedFace(face.rectangle, face.quality_for_recognition, found, embedding=vector)
+            for face, found, vector in zip(faces, candidates, vectors, strict=True)
         ]
+
+    def naming_cut_off(self, group_id: str) -> float:
+        index = self.trainer.load_index(group_id)
+        return self.match_rule.default_cut_off(embedding_layout.is_fused(index.embeddings))
+
+    def face_confidences(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self.match_rule.face_confidences(queries, rows)

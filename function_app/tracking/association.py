@@ -1,0 +1,84 @@
+"""Which face of a frame continues which track. First by position: a face whose box overlaps a live track's
+box (intersection over union, greedily from the largest overlap) continues it, unless the frame is a cut.
+Then by appearance, for the faces that were identified: a face left over continues a live track left over
+whose embedding is likely the same person (someone who left the picture and came back within the gap,
+or moved far between two frames); a face that overlapped a track but is clearly someone else starts a new
+track instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from ..models import FaceRectangle
+from .state import Track
+
+MIN_OVERLAP = 0.3
+SAME_PERSON = 0.5  # face_confidences' "as likely as not"
+OTHER_PERSON = 0.05  # an overlapping face this unlike its track is somebody else (a cut the signature missed)
+
+FaceConfidences = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def overlap(a: FaceRectangle, b: FaceRectangle) -> float:
+    """Intersection over union of two boxes."""
+    width = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
+    height = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / float(a.width * a.height + b.width * b.height - inter)
+
+
+def live_tracks(tracks: list[Track], moment: datetime, gap: float) -> list[Track]:
+    """The tracks a face of a frame at `moment` may continue: seen within `gap` seconds."""
+    return [t for t in tracks if moment - t.last_seen <= timedelta(seconds=gap)]
+
+
+def by_position(boxes: list[FaceRectangle], tracks: list[Track]) -> list[Track | None]:
+    """For each box, the track it continues by overlap, or None."""
+    pairs = sorted(
+        ((overlap(box, track.box), i, j) for i, box in enumerate(boxes) for j, track in enumerate(tracks)),
+        reverse=True,
+    )
+    found: list[Track | None] = [None] * len(boxes)
+    taken: set[int] = set()
+    for score, i, j in pairs:
+        if score < MIN_OVERLAP:
+            break
+        if found[i] is None and j not in taken:
+            found[i] = tracks[j]
+            taken.add(j)
+    return found
+
+
+def by_appearance(
+    found: list[Track | None],
+    embeddings: list[np.ndarray | None],
+    tracks: list[Track],
+    confidences: FaceConfidences,
+) -> list[Track | None]:
+    """`found` corrected by the faces' embeddings (None where a face was not identified this frame)."""
+    result = list(found)
+    for i, (track, vector) in enumerate(zip(found, embeddings, strict=True)):
+        known = track is not None and vector is not None and track.embedding is not None
+        if known and float(confidences(vector[None], track.embedding[None])[0, 0]) < OTHER_PERSON:  # type: ignore[index,union-attr]
+            result[i] = None
+    taken = {id(t) for t in result if t is not None}
+    free = [t for t in tracks if id(t) not in taken and t.embedding is not None]
+    loose = [i for i, t in enumerate(result) if t is None and embeddings[i] is not None]
+    if not free or not loose:
+        return result
+    queries = np.stack([embeddings[i] for i in loose])  # type: ignore[misc]
+    likeness = confidences(queries, np.stack([t.embedding for t in free]))  # type: ignore[misc]
+    for score, a, b in sorted(
+        ((likeness[a, b], a, b) for a in range(len(loose)) for b in range(len(free))), reverse=True
+    ):
+        if score < SAME_PERSON:
+            break
+        if result[loose[a]] is None and id(free[b]) not in taken:
+            result[loose[a]] = free[b]
+            taken.add(id(free[b]))
+    return result

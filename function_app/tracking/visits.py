@@ -1,0 +1,120 @@
+"""Tracks into visits. A track opens a visit once it has been seen in MIN_FRAMES frames (a detector's
+one-frame mistake opens none). A track named as somebody who has an open visit at this camera joins that
+visit, so a person who turned away and came back is one visit, named once; a track renamed moves to its
+person's visit, and a visit left with no track is folded into it (deleted: it was open, and shown as
+somebody else or Unknown, only for the seconds the evidence took). A visit closes after `close_after`
+seconds unseen. A visit's record is written when it opens, when its name or snapshot changes, every
+`write_every` seconds while it is seen, and when it closes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from ..visits.records import VisitRecord, new_visit_id
+from .state import CameraState, OpenVisit, Track
+
+MIN_FRAMES = 2
+
+
+@dataclass
+class VisitChanges:
+    """What a frame (or the closing timer) did to the camera's visits: the records to write and delete."""
+
+    write: list[OpenVisit] = field(default_factory=list)
+    delete: list[VisitRecord] = field(default_factory=list)
+
+    def to_write(self, visit: OpenVisit) -> None:
+        if all(v is not visit for v in self.write):
+            self.write.append(visit)
+
+
+def _person_visit(state: CameraState, person_id: str | None, other_than: str | None) -> OpenVisit | None:
+    if person_id is None:
+        return None
+    return next((v for v in state.visits if v.record.person_id == person_id and v.record.visit_id != other_than), None)
+
+
+def _open(state: CameraState, track: Track, location: str) -> OpenVisit:
+    record = VisitRecord(
+        visit_id=new_visit_id(track.first_seen),
+        camera=state.camera,
+        location=location,
+        person_group_id=state.person_group_id,
+        person_id=track.person_id,
+        name=track.name,
+        confidence=track.confidence,
+        first_seen=track.first_seen,
+        last_seen=track.last_seen,
+        frames=0,
+        closed=False,
+        snapshot=None,
+    )
+    visit = OpenVisit(record)
+    state.visits.append(visit)
+    return visit
+
+
+def _named(visit: OpenVisit, track: Track) -> None:
+    visit.record = replace(visit.record, person_id=track.person_id, name=track.name, confidence=track.confidence)
+    visit.changed = True
+
+
+def _join(state: CameraState, track: Track, target: OpenVisit, changes: VisitChanges) -> None:
+    """Move the track into `target`, folding its former visit in when no other track keeps it."""
+    former = state.visit(track.visit_id)
+    track.visit_id = target.record.visit_id
+    target.changed = True
+    if former is None or any(t.visit_id == former.record.visit_id for t in state.tracks):
+        return
+    target.record = replace(
+        target.record,
+        first_seen=min(target.record.first_seen, former.record.first_seen),
+        frames=target.record.frames + former.record.frames,
+    )
+    state.visits.remove(former)
+    changes.delete.append(former.record)
+
+
+def place(state: CameraState, track: Track, location: str, changes: VisitChanges) -> OpenVisit | None:
+    """The open visit the track belongs to, opened, joined or renamed as its name says."""
+    if track.frames < MIN_FRAMES:
+        return None
+    visit = state.visit(track.visit_id)
+    if visit is not None and visit.record.person_id == track.person_id:
+        if track.person_id is not None and track.confidence > visit.record.confidence:
+            visit.record = replace(visit.record, confidence=track.confidence)
+        return visit
+    target = _person_visit(state, track.person_id, other_than=track.visit_id)
+    if target is not None:
+        _join(state, track, target, changes)
+        return target
+    alone = visit is not None and not any(t is not track and t.visit_id == track.visit_id for t in state.tracks)
+    if visit is not None and alone:
+        _named(visit, track)
+        return visit
+    visit = _open(state, track, location)
+    track.visit_id = visit.record.visit_id
+    return visit
+
+
+def seen(visit: OpenVisit, moment: datetime) -> None:
+    """Count a frame in which the visit was seen (once, however many of its tracks were)."""
+    if visit.record.last_seen < moment or visit.record.frames == 0:
+        visit.record = replace(
+            visit.record, last_seen=max(moment, visit.record.last_seen), frames=visit.record.frames + 1
+        )
+
+
+def due(visit: OpenVisit, moment: datetime, write_every: float) -> bool:
+    return visit.changed or visit.written_at is None or moment - visit.written_at >= timedelta(seconds=write_every)
+
+
+def close_silent(state: CameraState, moment: datetime, close_after: float, changes: VisitChanges) -> None:
+    """Close the visits unseen for `close_after` seconds; forget their tracks."""
+    limit = timedelta(seconds=close_after)
+    for visit in [v for v in state.visits if moment - v.record.last_seen > limit]:
+        visit.record = replace(visit.record, closed=True)
+        state.visits.remove(visit)
+        changes.to_write(visit)
+        state.tracks = [t for t in state.tracks if t.visit_id != visit.record.visit_id]
