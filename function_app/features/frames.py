@@ -118,25 +118,32 @@ class FrameTracker:
         with self.cameras.lock(camera):
             for attempt in range(MAX_ATTEMPTS):
                 loaded = self.cameras.load(camera, fresh=attempt > 0)
-                state = loaded.state
                 changes = VisitChanges()
+                state = loaded.state
                 if state is None or state.person_group_id != group_id:
                     if state is not None:  # the camera now looks for another group: its visits end here
                         close_silent(state, moment, -1.0, changes)
                     state = CameraState(camera, group_id)
-                result = tracker.step(
-                    state,
-                    faces,
-                    signature,
-                    moment,
-                    digest,
-                    location if location is not None else camera,
-                    identify,
-                    self.face_api.face_confidences,
-                    cut_off,
-                    self.rules,
-                )
+                try:
+                    result = tracker.step(
+                        state,
+                        faces,
+                        signature,
+                        moment,
+                        digest,
+                        location if location is not None else camera,
+                        identify,
+                        self.face_api.face_confidences,
+                        cut_off,
+                        self.rules,
+                    )
+                except Exception:
+                    self.cameras.forget(camera)  # changed half-way: read it afresh next time
+                    raise
                 if not result.changed:
+                    break
+                if not (result.persist or changes.write):
+                    self.cameras.keep(state, loaded.etag)
                     break
                 try:
                     self.cameras.save(state, loaded.etag)
@@ -158,7 +165,7 @@ class FrameTracker:
         closed = 0
         for camera in list(self.cameras.cameras()):
             with self.cameras.lock(camera):
-                loaded = self.cameras.load(camera, fresh=True)
+                loaded = self.cameras.load(camera)
                 if loaded.state is None:
                     continue
                 changes = VisitChanges()

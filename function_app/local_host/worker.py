@@ -1,20 +1,23 @@
 """Runs the app's queue-triggered functions from the storage queues as the Functions host does:
 a message that fails is tried again after `visibilityTimeout`, and after `maxDequeueCount` tries
-it moves to `<queue>-poison`. Timer functions run once an hour."""
+it moves to `<queue>-poison`. Timer functions run on their NCRONTAB schedules, as the host runs them
+(`{second} {minute} {hour} {day} {month} {day-of-week}`, read by croniter), or all together every
+`timer_period` seconds when one is given (tests)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from azure.functions.decorators.function_app import Function
 from azure.functions.decorators.queue import QueueTrigger
 from azure.functions.decorators.timer import TimerTrigger
 from azure.functions.queue import QueueMessage as TriggerMessage  # the host's type, with dequeue_count
+from croniter import croniter
 
 from ..storage import MessageNotFound, Storage
 from ..storage.base import QueueMessage
@@ -22,7 +25,6 @@ from ..storage.layout import poison_queue
 from .host_config import HostConfig
 
 log = logging.getLogger("function_app.local_host")
-TIMER_PERIOD = 3600.0
 # A received message stays hidden this long, and its lease is renewed every third of it while its function
 # runs: a worker that dies (killed, power cut) leaves its message to be tried again within this time, and a
 # long training never shows `running` long after nothing runs it. (The Functions host does the same with its
@@ -36,6 +38,33 @@ class QueueFunction:
     function: Function
 
 
+@dataclass(frozen=True)
+class TimerFunction:
+    schedule: str  # NCRONTAB, with seconds
+    function: Function
+
+
+class _Schedule:
+    """When each timer is next due: on its schedule, or every `period` seconds from now."""
+
+    def __init__(self, timers: list[TimerFunction], period: float | None):
+        self.period = period
+        now = datetime.now(UTC)
+        self._next = {id(t): self._after(t, now) for t in timers}
+
+    def _after(self, timer: TimerFunction, moment: datetime) -> datetime:
+        if self.period is not None:
+            return moment + timedelta(seconds=self.period)
+        return croniter(timer.schedule, moment, second_at_beginning=True).get_next(datetime)
+
+    def due(self, timer: TimerFunction) -> bool:
+        now = datetime.now(UTC)
+        if now < self._next[id(timer)]:
+            return False
+        self._next[id(timer)] = self._after(timer, now)
+        return True
+
+
 class QueueWorker:
     def __init__(
         self,
@@ -43,22 +72,22 @@ class QueueWorker:
         storage: Storage,
         config: HostConfig,
         poll_interval: float = 0.5,
-        timer_period: float = TIMER_PERIOD,
+        timer_period: float | None = None,
         lease_seconds: int = LEASE_SECONDS,
     ):
         self.storage = storage
         self.config = config
         self.poll_interval = poll_interval
         self.lease_seconds = lease_seconds
-        self.timer_period = timer_period  # seconds from the start to the first run of the timers, and between runs
+        self.timer_period = timer_period  # seconds from the start to the first run of all timers, and between runs
         self.queue_functions: list[QueueFunction] = []
-        self.timer_functions: list[Function] = []
+        self.timer_functions: list[TimerFunction] = []
         for function in functions:
             trigger = function.get_trigger()
             if isinstance(trigger, QueueTrigger):
                 self.queue_functions.append(QueueFunction(trigger.queue_name, function))
             elif isinstance(trigger, TimerTrigger):
-                self.timer_functions.append(function)
+                self.timer_functions.append(TimerFunction(trigger.schedule, function))
         self._stop = threading.Event()
 
     def run_once(self) -> int:
@@ -112,24 +141,24 @@ class QueueWorker:
             self.storage.delete_message(queue, message)
         log.error("Message %s moved to %s after %d tries", message.id, poison_queue(queue), message.dequeue_count)
 
-    def run_timers(self) -> None:
-        for function in self.timer_functions:
+    def run_timers(self, due: Callable[[TimerFunction], bool] = lambda timer: True) -> None:
+        for timer in self.timer_functions:
+            if not due(timer):
+                continue
             try:
-                function.get_user_function()(None)
+                timer.function.get_user_function()(None)
             except Exception:
-                log.exception("Timer function %s failed", function.get_function_name())
+                log.exception("Timer function %s failed", timer.function.get_function_name())
 
     def run_forever(self) -> None:
-        next_timers = time.monotonic() + self.timer_period
+        schedule = _Schedule(self.timer_functions, self.timer_period)
         while not self._stop.is_set():
             try:
                 busy = self.run_once()
             except Exception:
                 log.exception("Polling the queues failed; trying again")
                 busy = 0
-            if time.monotonic() >= next_timers:
-                self.run_timers()
-                next_timers = time.monotonic() + self.timer_period
+            self.run_timers(schedule.due)
             if not busy:
                 self._stop.wait(self.poll_interval)
 

@@ -3,9 +3,11 @@ take any frame: a frame reads the state, and writes it back only over the versio
 another instance wrote in between, the frame is tracked again on the newer state. After a restart the state
 is read back, and tracks and visits go on where they were.
 
-Within one process the frames of a camera are tracked one at a time (a lock per camera), and the state
-last written is kept in memory with its ETag: a frame then costs one write and no read, unless another
-instance wrote meanwhile (the write fails on the ETag, and the state is read again)."""
+Within one process the frames of a camera are tracked one at a time (a lock per camera), and its state is
+kept in memory with the ETag of the version last read or written: a frame costs no read, and a write only
+when it changed more than the tracks' boxes (tracker.py: FrameStep.persist), or a second after the last
+write. When another instance wrote meanwhile, the write fails on the ETag and the frame is tracked again
+on the state read afresh; what that instance has not written yet (boxes of the last second) it keeps."""
 
 from __future__ import annotations
 
@@ -36,39 +38,47 @@ class CameraStates:
         self.storage = storage
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._written: dict[str, tuple[str, bytes]] = {}  # camera → (ETag, data) of this process's last write
+        self._kept: dict[str, LoadedState] = {}  # camera → its state in memory, and the ETag it is based on
 
     def lock(self, camera: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(camera, threading.Lock())
 
     def load(self, camera: str, *, fresh: bool = False) -> LoadedState:
-        """The camera's state; `fresh`: read from storage even when this process wrote it last."""
-        cached = None if fresh else self._written.get(camera)
-        if cached is not None:
-            etag, data = cached
-        else:
-            try:
-                blob = self.storage.get_blob(CAMERAS_CONTAINER, camera + SUFFIX)
-            except BlobNotFound:
-                return LoadedState(None, None)
-            etag, data = blob.etag, blob.data
+        """The camera's state; `fresh`: read from storage even when this process keeps it. The caller may
+        change it, then `save` or `keep` it (or `forget` it, when the change failed half-way)."""
+        kept = None if fresh else self._kept.get(camera)
+        if kept is not None:
+            return kept
         try:
-            return LoadedState(parse_record(data, f"{CAMERAS_CONTAINER}/{camera}{SUFFIX}", CameraState.from_dict), etag)
+            blob = self.storage.get_blob(CAMERAS_CONTAINER, camera + SUFFIX)
+        except BlobNotFound:
+            return LoadedState(None, None)
+        where = f"{CAMERAS_CONTAINER}/{camera}{SUFFIX}"
+        try:
+            return LoadedState(parse_record(blob.data, where, CameraState.from_dict), blob.etag)
         except DamagedRecord as damaged:  # tracking starts afresh; the visits already written stay
             log.warning("%s Tracking of this camera starts afresh.", damaged.message)
-            return LoadedState(None, etag)
+            return LoadedState(None, blob.etag)
 
     def save(self, state: CameraState, etag: str | None) -> None:
         """Write over version `etag` (None: only if none exists); PreconditionFailed when it changed."""
         data = json.dumps(state.to_dict(), separators=(",", ":")).encode()
-        name = state.camera + SUFFIX
         try:
-            new_etag = self.storage.put_blob(CAMERAS_CONTAINER, name, data, if_match=etag, only_if_new=etag is None)
+            new_etag = self.storage.put_blob(
+                CAMERAS_CONTAINER, state.camera + SUFFIX, data, if_match=etag, only_if_new=etag is None
+            )
         except Exception:
-            self._written.pop(state.camera, None)
+            self.forget(state.camera)
             raise
-        self._written[state.camera] = (new_etag, data)
+        self._kept[state.camera] = LoadedState(state, new_etag)
+
+    def keep(self, state: CameraState, etag: str | None) -> None:
+        """Keep the changed state in memory only, based on version `etag`."""
+        self._kept[state.camera] = LoadedState(state, etag)
+
+    def forget(self, camera: str) -> None:
+        self._kept.pop(camera, None)
 
     def cameras(self) -> Iterator[str]:
         for info in self.storage.list_blobs(CAMERAS_CONTAINER):

@@ -137,6 +137,7 @@ class CameraState:
     scene: np.ndarray | None = None  # the latest frame's signature (scene.py)
     last_frame: datetime | None = None
     recent_frames: list[str] = field(default_factory=list)
+    saved_at: datetime | None = None  # the frame time of its last write
 
     def visit(self, visit_id: str | None) -> OpenVisit | None:
         return next((v for v in self.visits if v.record.visit_id == visit_id), None)
@@ -153,6 +154,7 @@ class CameraState:
             "scene": _encode_vector(self.scene),
             "lastFrame": None if self.last_frame is None else iso(self.last_frame),
             "recentFrames": self.recent_frames,
+            "savedAt": None if self.saved_at is None else iso(self.saved_at),
         }
 
     @classmethod
@@ -166,4 +168,5 @@ class CameraState:
             scene=_decode_vector(data.get("scene")),
             last_frame=None if last_frame is None else parse_iso(last_frame),
             recent_frames=[str(d) for d in data.get("recentFrames", [])],
+            saved_at=None if data.get("savedAt") is None else parse_iso(data["savedAt"]),
         )

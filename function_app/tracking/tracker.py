@@ -17,7 +17,8 @@ from .state import CameraState, Track, new_track_id
 
 IMPROVED = 1.2  # a face this much better than the track's best identified one is identified again
 SNAPSHOT_IMPROVED = 1.05
-EXTRA_EVIDENCE = 2  # frames identified beyond min_frames before identifying only now and then
+EXTRA_EVIDENCE = 0  # frames identified beyond min_frames before identifying only now and then
+SAVE_EVERY = timedelta(seconds=1)  # the longest a camera's state goes unwritten while it only moves boxes
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class FrameStep:
     tracks: list[Track | None]  # per face; None only in a frame posted twice, for a face no track has
     changes: visits.VisitChanges = field(default_factory=visits.VisitChanges)
     snapshots: dict[str, int] = field(default_factory=dict)  # visit id → the face whose crop is its snapshot
-    changed: bool = False  # the state changed: save it
+    changed: bool = False  # the state changed
+    persist: bool = False  # ... by more than its tracks' boxes: write it
 
 
 Identify = Callable[[list[int]], dict[int, RecognizedFace]]
@@ -82,7 +84,9 @@ def step(
     state.scene = signature
     state.last_frame = moment if state.last_frame is None else max(state.last_frame, moment)
     visits.close_silent(state, moment, rules.close_after, result.changes)
-    state.tracks = association.live_tracks(state.tracks, moment, rules.gap)
+    live = association.live_tracks(state.tracks, moment, rules.gap)
+    result.persist = len(live) != len(state.tracks)
+    state.tracks = live
     found = association.by_position(boxes, [] if cut else state.tracks)
     wanted = [i for i, face in enumerate(faces) if needs_identifying(found[i], face, moment, rules)]
     identified = identify(wanted) if wanted else {}
@@ -93,6 +97,7 @@ def step(
         if track is None:
             track = Track(new_track_id(), face.rectangle, moment, moment, frames=0)
             state.tracks.append(track)
+            result.persist = True
         track.box = face.rectangle
         track.last_seen = max(track.last_seen, moment)
         track.frames += 1
@@ -117,4 +122,13 @@ def step(
     for visit in result.changes.write:  # written after the state is saved: marked so now
         visit.written_at = moment
         visit.changed = False
+    result.persist = (
+        result.persist
+        or bool(identified)
+        or bool(result.changes.write or result.changes.delete)
+        or state.saved_at is None
+        or moment - state.saved_at >= SAVE_EVERY
+    )
+    if result.persist:
+        state.saved_at = moment
     return result
