@@ -142,7 +142,7 @@ class FrameTracker:
                     raise
                 if not result.changed:
                     break
-                if not (result.persist or changes.write):
+                if not (result.persist or changes.write or self.cameras.contended(camera)):
                     self.cameras.keep(state, loaded.etag)
                     break
                 try:

@@ -7,24 +7,28 @@ Within one process the frames of a camera are tracked one at a time (a lock per 
 kept in memory with the ETag of the version last read or written: a frame costs no read, and a write only
 when it changed more than the tracks' boxes (tracker.py: FrameStep.persist), or a second after the last
 write. When another instance wrote meanwhile, the write fails on the ETag and the frame is tracked again
-on the state read afresh; what that instance has not written yet (boxes of the last second) it keeps."""
+on the state read afresh. From then on, for CONTENDED seconds, this process reads the camera's state
+afresh and writes it for every frame: two instances taking turns on one camera each see the other's boxes
+(kept only in memory, a box four frames old overlaps too little with a face that moves)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import DamagedRecord
-from ..storage import BlobNotFound, Storage
+from ..storage import BlobNotFound, PreconditionFailed, Storage
 from ..storage.layout import CAMERAS_CONTAINER
 from ..storage.records import parse_record
 from .state import CameraState
 
 log = logging.getLogger(__name__)
 SUFFIX = ".json"
+CONTENDED = 60.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class CameraStates:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._kept: dict[str, LoadedState] = {}  # camera → its state in memory, and the ETag it is based on
+        self._contended: dict[str, float] = {}  # camera → until when (monotonic) another instance is assumed
 
     def lock(self, camera: str) -> threading.Lock:
         with self._guard:
@@ -47,7 +52,7 @@ class CameraStates:
     def load(self, camera: str, *, fresh: bool = False) -> LoadedState:
         """The camera's state; `fresh`: read from storage even when this process keeps it. The caller may
         change it, then `save` or `keep` it (or `forget` it, when the change failed half-way)."""
-        kept = None if fresh else self._kept.get(camera)
+        kept = None if fresh or self.contended(camera) else self._kept.get(camera)
         if kept is not None:
             return kept
         try:
@@ -68,10 +73,18 @@ class CameraStates:
             new_etag = self.storage.put_blob(
                 CAMERAS_CONTAINER, state.camera + SUFFIX, data, if_match=etag, only_if_new=etag is None
             )
+        except PreconditionFailed:
+            self.forget(state.camera)
+            self._contended[state.camera] = time.monotonic() + CONTENDED
+            raise
         except Exception:
             self.forget(state.camera)
             raise
         self._kept[state.camera] = LoadedState(state, new_etag)
+
+    def contended(self, camera: str) -> bool:
+        """Another instance wrote this camera's state lately: every frame reads and writes it."""
+        return time.monotonic() < self._contended.get(camera, 0.0)
 
     def keep(self, state: CameraState, etag: str | None) -> None:
         """Keep the changed state in memory only, based on version `etag`."""

@@ -107,7 +107,7 @@ def step(
         result.tracks.append(track)
     for i, track in enumerate(result.tracks):
         assert track is not None
-        visit = visits.place(state, track, location, result.changes)
+        visit = visits.place(state, track, location, rules.min_frames, result.changes)
         if visit is None:
             continue
         visits.seen(visit, moment)

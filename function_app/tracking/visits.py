@@ -1,10 +1,11 @@
-"""Tracks into visits. A track opens a visit once it has been seen in MIN_FRAMES frames (a detector's
-one-frame mistake opens none). A track named as somebody who has an open visit at this camera joins that
-visit, so a person who turned away and came back is one visit, named once; a track renamed moves to its
-person's visit, and a visit left with no track is folded into it (deleted: it was open, and shown as
-somebody else or Unknown, only for the seconds the evidence took). A visit closes after `close_after`
-seconds unseen. A visit's record is written when it opens, when its name or snapshot changes, every
-`write_every` seconds while it is seen, and when it closes."""
+"""Tracks into visits. A track opens a visit once it has had the identified frames that may name it (a
+detector's one-frame mistake opens none, and a known person's visit opens named). A track named as
+somebody who has an open visit at this camera joins that visit, so a person who turned away and came back
+is one visit, named once; a track renamed moves to its person's visit, and a visit left with no track is
+folded into it (deleted: it was open, and shown as somebody else or Unknown, only for the seconds the
+evidence took). A visit closes after `close_after` seconds unseen. A visit's record is written when it
+opens, when its name or snapshot changes, every `write_every` seconds while it is seen, and when it
+closes."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from datetime import datetime, timedelta
 
 from ..visits.records import VisitRecord, new_visit_id
 from .state import CameraState, OpenVisit, Track
-
-MIN_FRAMES = 2
 
 
 @dataclass
@@ -46,7 +45,7 @@ def _open(state: CameraState, track: Track, location: str) -> OpenVisit:
         confidence=track.confidence,
         first_seen=track.first_seen,
         last_seen=track.last_seen,
-        frames=0,
+        frames=track.frames,  # this frame's included: `seen` counts a frame once
         closed=False,
         snapshot=None,
     )
@@ -76,9 +75,9 @@ def _join(state: CameraState, track: Track, target: OpenVisit, changes: VisitCha
     changes.delete.append(former.record)
 
 
-def place(state: CameraState, track: Track, location: str, changes: VisitChanges) -> OpenVisit | None:
+def place(state: CameraState, track: Track, location: str, min_frames: int, changes: VisitChanges) -> OpenVisit | None:
     """The open visit the track belongs to, opened, joined or renamed as its name says."""
-    if track.frames < MIN_FRAMES:
+    if track.visit_id is None and track.identified_frames < min_frames:
         return None
     visit = state.visit(track.visit_id)
     if visit is not None and visit.record.person_id == track.person_id:
@@ -100,7 +99,7 @@ def place(state: CameraState, track: Track, location: str, changes: VisitChanges
 
 def seen(visit: OpenVisit, moment: datetime) -> None:
     """Count a frame in which the visit was seen (once, however many of its tracks were)."""
-    if visit.record.last_seen < moment or visit.record.frames == 0:
+    if visit.record.last_seen < moment:
         visit.record = replace(
             visit.record, last_seen=max(moment, visit.record.last_seen), frames=visit.record.frames + 1
         )
