@@ -71,6 +71,8 @@ var appContainers = [
   'persongroups'
   'faceids'
   'sightings'
+  'visits'
+  'cameras'
   'enrollments'
 ]
 var appQueues = [
@@ -328,6 +330,30 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'FACE_IMAGE_URL_TIMEOUT'
           value: '10.0'
+        }
+        {
+          name: 'TRACK_GAP_SECONDS'
+          value: '2.0'
+        }
+        {
+          name: 'TRACK_MIN_FRAMES'
+          value: '3'
+        }
+        {
+          name: 'TRACK_IDENTIFY_SECONDS'
+          value: '1.0'
+        }
+        {
+          name: 'VISIT_CLOSE_SECONDS'
+          value: '30.0'
+        }
+        {
+          name: 'VISIT_WRITE_SECONDS'
+          value: '10.0'
+        }
+        {
+          name: 'FRAME_RECORDS'
+          value: 'off'
         }
         {
           name: 'STORAGE_BACKEND'

@@ -20,14 +20,15 @@ from function_app.runtime import current_runtime
 from function_app.storage.layout import ENROLL_QUEUE, GALLERY_CONTAINER, TRAIN_QUEUE, poison_queue
 from function_app.storage.layout import FACE_IDS_CONTAINER as FACE_IDS
 from function_app.storage.layout import SIGHTINGS_CONTAINER as SIGHTINGS
+from function_app.storage.layout import VISITS_CONTAINER as VISITS
 
 from .support.api_client import InProcessClient, queue_worker, router
 from .support.api_client import drain as drain_queues
-from .support.images import blank_jpeg, zip_of
+from .support.images import blank_jpeg, still_camera, zip_of
 
 KEY = f"key-{uuid.uuid4().hex}"
 GROUPS = "/face/v1.0/persongroups"
-RECORD_NAME = re.compile(r"^sightings/(\d{8})/mydata-(\d{8})_\d{6}-[0-9a-f]{12}\.json$")
+VISIT_ID = re.compile(r"^v(\d{8})T\d{9}-[0-9a-f]{12}$")
 
 
 class Api:
@@ -84,8 +85,11 @@ def family(api, testdata):
 
 
 def post_frame(api: Api, group_id: str, camera: str, image: bytes, **params) -> dict:
-    reply = api.post("/api/frames", data=image, params={"personGroupId": group_id, "cameraId": camera, **params})
-    assert reply.status == 200, reply.body
+    """The photo as a camera standing still sends it, three frames (a track is named from three): the last
+    frame's answer."""
+    for frame in still_camera(image):
+        reply = api.post("/api/frames", data=frame, params={"personGroupId": group_id, "cameraId": camera, **params})
+        assert reply.status == 200, reply.body
     return reply.json()
 
 
@@ -390,26 +394,26 @@ def test_a_deleted_trained_group_is_not_found_on_the_frame_path(api, testdata):
 
 
 # -- frames and sightings --------------------------------------------------------------------------
-def test_a_frame_is_identified_in_one_call_and_recorded_by_day(api, family, testdata):
+def test_a_frame_is_identified_in_one_call_and_its_visits_recorded_by_day(api, family, testdata):
     group_id, persons = family
     camera = f"door-{uuid.uuid4().hex[:6]}"
     frame = post_frame(api, group_id, camera, (testdata / "scenes/two_people.jpg").read_bytes(), location="Casa")
     by_left = sorted(frame["faces"], key=lambda f: f["faceRectangle"]["left"])
     assert [f["name"] for f in by_left] == ["obama", "biden"]
-    # One person per face, said once (no candidates list repeating it).
-    assert all(set(f) == {"faceRectangle", "personId", "name", "confidence", "qualityForRecognition"} for f in by_left)
+    # One person per face, said once (no candidates list repeating it), with its track and visit.
+    fields = {"faceRectangle", "personId", "name", "confidence", "qualityForRecognition", "trackId", "visitId"}
+    assert all(set(f) == fields for f in by_left)
     assert [f["personId"] for f in by_left] == [persons["obama"], persons["biden"]]
     assert all(f["confidence"] >= 0.5 and f["qualityForRecognition"] for f in by_left)
-    record_name = RECORD_NAME.match(frame["record"])
-    assert record_name, frame["record"]
-    day, second_day = record_name.groups()
-    assert day == second_day == frame["timeStamp"][:10].replace("-", "")  # the UTC day of the frame
-    record = json.loads(api.runtime.storage.get_blob(SIGHTINGS, frame["record"].split("/", 1)[1]).data)
-    assert record["camera"] == camera and record["location"] == "Casa"
-    assert (record["frameWidth"], record["frameHeight"]) == (frame["frameWidth"], frame["frameHeight"])
-    for row in record["faces"]:
-        assert {"faceRectangle", "name", "timeStamp", "location", "personId", "confidence", "camera"} <= set(row)
-        assert {"frameWidth", "frameHeight"} <= set(row)
+    assert frame["record"] is None  # no per-frame record unless FRAME_RECORDS=on
+    day = frame["timeStamp"][:10].replace("-", "")  # the UTC day of the frame
+    for face in by_left:
+        assert VISIT_ID.match(face["visitId"]) and face["visitId"][1:9] == day
+        visit = json.loads(api.runtime.storage.get_blob(VISITS, f"{day}/{face['visitId']}.json").data)
+        assert (visit["cameraId"], visit["location"], visit["personGroupId"]) == (camera, "Casa", group_id)
+        assert (visit["personId"], visit["name"], visit["frames"]) == (face["personId"], face["name"], 3)
+        assert visit["snapshot"] == f"visits/{day}/{face['visitId']}.jpg"
+        assert api.runtime.storage.get_blob(VISITS, visit["snapshot"].split("/", 1)[1]).data[:2] == b"\xff\xd8"
 
 
 def test_a_frame_with_a_stranger_says_unknown_and_one_without_faces_writes_nothing(api, family, testdata):
@@ -420,10 +424,13 @@ def test_a_frame_with_a_stranger_says_unknown_and_one_without_faces_writes_nothi
         stranger["faces"], key=lambda f: abs(f["faceRectangle"]["left"] + f["faceRectangle"]["width"] / 2 - 125)
     )
     assert (central["name"], central["personId"]) == ("Unknown", None)
+    day = stranger["timeStamp"][:10].replace("-", "")
+    visit = json.loads(api.runtime.storage.get_blob(VISITS, f"{day}/{central['visitId']}.json").data)
+    assert (visit["name"], visit["personId"], visit["confidence"]) == ("Unknown", None, 0.0)
+    visits_before = sum(1 for _ in api.runtime.storage.list_blobs(VISITS))
     empty = post_frame(api, group_id, camera, blank_jpeg())
     assert empty["faces"] == [] and empty["record"] is None
-    rows = api.get("/api/sightings", params={"cameraId": camera}).json()["sightings"]
-    assert {r["record"] for r in rows} == {stranger["record"]}
+    assert sum(1 for _ in api.runtime.storage.list_blobs(VISITS)) == visits_before
 
 
 @pytest.mark.parametrize(
@@ -445,27 +452,25 @@ def test_bad_frames_are_refused_and_write_nothing(api, family, testdata, params,
     assert sum(1 for _ in api.runtime.storage.list_blobs(SIGHTINGS)) == before
 
 
-def test_sightings_query_by_person_and_camera_in_pages(api, family, testdata):
+def test_sightings_query_by_person_and_camera_in_pages(api, family, testdata, monkeypatch):
+    monkeypatch.setenv("FRAME_RECORDS", "on")
     group_id, persons = family
     camera = f"hall-{uuid.uuid4().hex[:6]}"
-    frames = ["scenes/two_people.jpg", "scenes/obama1.jpg", "people/biden/2.jpg", "scenes/obama3.jpg"]
-    for name in frames:
-        api.post(
-            "/api/frames", data=(testdata / name).read_bytes(), params={"personGroupId": group_id, "cameraId": camera}
-        )
+    for frame in still_camera((testdata / "scenes/two_people.jpg").read_bytes(), frames=4):
+        api.post("/api/frames", data=frame, params={"personGroupId": group_id, "cameraId": camera})
     everyone = api.get("/api/sightings", params={"cameraId": camera}).json()
-    assert len(everyone["sightings"]) == 5 and everyone["continuationToken"] is None
+    assert len(everyone["sightings"]) == 8 and everyone["continuationToken"] is None  # 2 faces in 4 frames
     obama = api.get("/api/sightings", params={"cameraId": camera, "personId": persons["obama"]}).json()["sightings"]
-    assert len(obama) == 3 and {r["name"] for r in obama} == {"obama"}
+    assert len(obama) == 2 and {r["name"] for r in obama} == {"obama"}  # named from the third frame on
     pages, token = [], None
     while True:
-        params = {"cameraId": camera, "top": "2", **({"continuationToken": token} if token else {})}
+        params = {"cameraId": camera, "top": "3", **({"continuationToken": token} if token else {})}
         page = api.get("/api/sightings", params=params).json()
         pages.append(page["sightings"])
         token = page["continuationToken"]
         if not token:
             break
-    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [len(p) for p in pages] == [3, 3, 2]
     assert [r for p in pages for r in p] == everyone["sightings"]
     day = utc_now().strftime("%Y%m%d")
     assert api.get("/api/sightings", params={"cameraId": camera, "day": day}).json() == everyone

@@ -16,7 +16,7 @@ from azure.cognitiveservices.vision.face.models import APIErrorException
 from msrest.authentication import CognitiveServicesCredentials
 
 from .support.azure_engine import azure_engine_servers
-from .support.images import blank_jpeg, zip_of
+from .support.images import blank_jpeg, still_camera, zip_of
 from .support.service import start_server, stop_server
 from .support.waiting import wait_for
 
@@ -193,25 +193,26 @@ def test_a_chunked_upload_is_accepted(server, family, testdata):
     requests.delete(f"{url}/{response.json()['persistedFaceId']}", headers={"Ocp-Apim-Subscription-Key": KEY})
 
 
-def test_a_frame_is_identified_and_its_sighting_is_queryable(server, family, testdata):
+def test_frames_are_identified_and_tracked_into_visits(server, family, testdata):
     grupo, ids = family
     camera = f"porta-{uuid.uuid4().hex[:6]}"
     session = requests.Session()
     session.headers["x-functions-key"] = KEY
-    frame = session.post(
-        f"{server.url}/api/frames",
-        params={"personGroupId": grupo, "cameraId": camera, "location": "Casa"},
-        headers={"Content-Type": "image/jpeg"},
-        data=(testdata / "scenes/kit_with_rose.jpg").read_bytes(),
-    ).json()
-    assert sorted(f["name"] for f in frame["faces"]) == ["kit_harington", "rose_leslie"]
-    assert frame["record"].startswith(f"sightings/{frame['timeStamp'][:10].replace('-', '')}/mydata-")
-    rows = session.get(
-        f"{server.url}/api/sightings", params={"cameraId": camera, "personId": ids["rose_leslie"]}
-    ).json()
-    assert [(r["name"], r["record"], r["location"]) for r in rows["sightings"]] == [
-        ("rose_leslie", frame["record"], "Casa")
+    answers = [
+        session.post(
+            f"{server.url}/api/frames",
+            params={"personGroupId": grupo, "cameraId": camera, "location": "Casa"},
+            headers={"Content-Type": "image/jpeg"},
+            data=frame,
+        ).json()
+        for frame in still_camera((testdata / "scenes/kit_with_rose.jpg").read_bytes())
     ]
+    frame = answers[-1]  # a track is named from three frames
+    assert sorted(f["name"] for f in frame["faces"]) == ["kit_harington", "rose_leslie"]
+    assert {f["personId"] for f in frame["faces"]} == {ids["kit_harington"], ids["rose_leslie"]}
+    tracks = [sorted(f["trackId"] for f in answer["faces"]) for answer in answers]
+    assert tracks[0] == tracks[1] == tracks[2] and len(set(tracks[0])) == 2
+    assert all(f["visitId"] for f in frame["faces"]) and frame["record"] is None
 
 
 def test_bulk_enrollment_runs_in_the_server_s_queue_worker(server, testdata):
