@@ -16,7 +16,7 @@ from . import association, evidence, scene, visits
 from .state import CameraState, Track, new_track_id
 
 IMPROVED = 1.2  # a face this much better than the track's best identified one is identified again
-SNAPSHOT_IMPROVED = 1.05
+SNAPSHOT_IMPROVED = 1.25  # a snapshot is replaced by a clearly better face only: each costs a JPEG and a write
 EXTRA_EVIDENCE = 0  # frames identified beyond min_frames before identifying only now and then
 SAVE_EVERY = timedelta(seconds=1)  # the longest a camera's state goes unwritten while it only moves boxes
 
@@ -103,7 +103,8 @@ def step(
         track.frames += 1
         if i in identified:
             evidence.add_evidence(track, identified[i], moment)
-            evidence.decide(track, cut_off, rules.min_frames)
+            # The evidence of a frame that changes no name waits for the next write (SAVE_EVERY at most).
+            result.persist |= evidence.decide(track, cut_off, rules.min_frames)
         result.tracks.append(track)
     for i, track in enumerate(result.tracks):
         assert track is not None
@@ -124,7 +125,6 @@ def step(
         visit.changed = False
     result.persist = (
         result.persist
-        or bool(identified)
         or bool(result.changes.write or result.changes.delete)
         or state.saved_at is None
         or moment - state.saved_at >= SAVE_EVERY
