@@ -127,7 +127,7 @@ def step(
         result.persist
         or bool(result.changes.write or result.changes.delete)
         or state.saved_at is None
-        or moment - state.saved_at >= SAVE_EVERY
+        or (bool(state.tracks or state.visits) and moment - state.saved_at >= SAVE_EVERY)
     )
     if result.persist:
         state.saved_at = moment
