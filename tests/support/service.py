@@ -16,12 +16,15 @@ from .azurite import free_port
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def start_server(env: dict[str, str], log: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    env: dict[str, str], log: Path, port: int | None = None, threads: int | None = None
+) -> tuple[subprocess.Popen, str]:
     """Serve on `port` (a free one by default); the log is appended to, so a restart keeps it whole."""
     port = port or free_port()
+    more = ["--threads", str(threads)] if threads else []
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "function_app", "serve", "--port", str(port)],
+            [sys.executable, "-m", "function_app", "serve", "--port", str(port), *more],
             cwd=PROJECT,
             env={**os.environ, "PYTHONPATH": str(PROJECT), **env},
             stdout=out,
