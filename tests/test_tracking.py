@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import requests
 
+from .support.images import blank_jpeg
 from .support.service import run_cli, start_server, stop_server
 from .support.waiting import wait_for
 
@@ -177,3 +178,15 @@ def test_two_instances_taking_turns_on_one_camera_make_one_visit(tmp_path, testd
     assert len({f["trackId"] for f in faces}) == 1
     assert len({f["visitId"] for f in faces[2:]}) == 1 and faces[-1]["name"] == LIN
     assert len(list((tmp_path / "data" / "blobs" / "visits").rglob("*.json"))) == 1
+
+
+def test_a_face_hidden_for_a_moment_continues_its_track_and_a_cut_starts_new_ones(server, frames):
+    camera = f"stage-{uuid.uuid4().hex[:6]}"
+    before = [largest(server.frame(camera, frames[i])) for i in FRONTAL[:8]]
+    for n in range(3):  # the view blocked for a moment (well within TRACK_GAP_SECONDS): no face, another scene
+        assert server.frame(camera, blank_jpeg(640, 360 + n))["faces"] == []
+    after = [largest(server.frame(camera, frames[i])) for i in FRONTAL[8:12]]
+    assert {f["trackId"] for f in before + after} == {before[0]["trackId"]}  # linked again by appearance
+    assert [f["name"] for f in after] == [LIN] * 4
+    audience = [server.frame(camera, frames[i])["faces"] for i in AUDIENCE[:6]]
+    assert before[0]["trackId"] not in {f["trackId"] for faces in audience for f in faces}
