@@ -103,8 +103,7 @@ def step(
         track.frames += 1
         if i in identified:
             evidence.add_evidence(track, identified[i], moment)
-            # The evidence of a frame that changes no name waits for the next write (SAVE_EVERY at most).
-            result.persist |= evidence.decide(track, cut_off, rules.min_frames)
+            evidence.decide(track, cut_off, rules.min_frames)
         result.tracks.append(track)
     for i, track in enumerate(result.tracks):
         assert track is not None
@@ -125,6 +124,7 @@ def step(
         visit.changed = False
     result.persist = (
         result.persist
+        or bool(identified)  # evidence is written at once: another instance may take the next frame
         or bool(result.changes.write or result.changes.delete)
         or state.saved_at is None
         or (bool(state.tracks or state.visits) and moment - state.saved_at >= SAVE_EVERY)
