@@ -1,11 +1,13 @@
 """Which face of a frame continues which track. First by position: a face whose box overlaps a live track's
 box, or lies near it at about its size (a head that moved fast, or frames sent a few a second), continues
 it, greedily from the closest pair, unless the frame is a cut.
+
 Then by appearance, for the faces that were identified: a face left over continues a live track left over
-whose embedding is likely the same person (someone who left the picture and came back within the gap,
-or moved far between two frames, or across a cut). A face that overlaps its track is not split from it by
-appearance: the same face turned or blurred is, frame against frame, often as unlike itself as a stranger
-(measured on the dev video's frontal shot: a likeness of 0.0002 between two frames a second apart)."""
+named as the person its own frame names, or whose embedding is very likely the same person (someone who
+left the picture and came back within the gap, moved far between two frames, or appears across a cut).
+A face that overlaps its track is not split from it by appearance: the same face turned or blurred is,
+frame against frame, often as unlike itself as a stranger (measured on the dev video's frontal shot: a
+likeness of 0.0002 between two frames a second apart)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from ..models import FaceRectangle
+from ..models import FaceRectangle, RecognizedFace
 from .state import Track
 
 MIN_OVERLAP = 0.3
@@ -80,22 +82,35 @@ def by_position(boxes: list[FaceRectangle], tracks: list[Track]) -> list[Track |
 
 def by_appearance(
     found: list[Track | None],
-    embeddings: list[np.ndarray | None],
+    identified: dict[int, RecognizedFace],
     tracks: list[Track],
     confidences: FaceConfidences,
+    cut_off: float,
 ) -> list[Track | None]:
-    """`found` completed by the faces' embeddings (None where a face was not identified this frame)."""
+    """`found` completed by what the faces identified this frame look like: a face left over continues a live
+    track left over that is named as the person the face's own frame names (at the cut-off), or whose
+    embedding it resembles (SAME_PERSON), the surest pair first."""
     result = list(found)
     taken = {id(t) for t in result if t is not None}
-    free = [t for t in tracks if id(t) not in taken and t.embedding is not None]
-    loose = [i for i, t in enumerate(result) if t is None and embeddings[i] is not None]
+    free = [t for t in tracks if id(t) not in taken]
+    loose = [i for i, t in enumerate(result) if t is None and i in identified]
     if not free or not loose:
         return result
-    queries = np.stack([embeddings[i] for i in loose])  # type: ignore[misc]
-    likeness = confidences(queries, np.stack([t.embedding for t in free]))  # type: ignore[misc]
-    for score, a, b in sorted(
-        ((likeness[a, b], a, b) for a in range(len(loose)) for b in range(len(free))), reverse=True
-    ):
+    likeness = np.zeros((len(loose), len(free)))
+    vectors = [identified[i].embedding for i in loose]
+    known = [b for b, t in enumerate(free) if t.embedding is not None]
+    embedded = [a for a, v in enumerate(vectors) if v is not None]
+    if known and embedded:
+        rows = np.stack([free[b].embedding for b in known])  # type: ignore[misc]
+        queries = np.stack([vectors[a] for a in embedded])  # type: ignore[misc]
+        likeness[np.ix_(embedded, known)] = confidences(queries, rows)
+    for a, i in enumerate(loose):
+        best = identified[i].candidates[0] if identified[i].candidates else None
+        for b, track in enumerate(free):
+            if best is not None and best.confidence >= cut_off and track.person_id == best.person_id:
+                likeness[a, b] = 1.0 + best.confidence  # the same person, by name: surer than by likeness
+    pairs = sorted(((likeness[a, b], a, b) for a in range(len(loose)) for b in range(len(free))), reverse=True)
+    for score, a, b in pairs:
         if score < SAME_PERSON:
             break
         if result[loose[a]] is None and id(free[b]) not in taken:

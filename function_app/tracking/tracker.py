@@ -90,8 +90,7 @@ def step(
     found = association.by_position(boxes, [] if cut else state.tracks)
     wanted = [i for i, face in enumerate(faces) if needs_identifying(found[i], face, moment, rules)]
     identified = identify(wanted) if wanted else {}
-    vectors = [identified[i].embedding if i in identified else None for i in range(len(faces))]
-    found = association.by_appearance(found, vectors, state.tracks, confidences)
+    found = association.by_appearance(found, identified, state.tracks, confidences, cut_off)
     for i, face in enumerate(faces):
         track = found[i]
         if track is None:
