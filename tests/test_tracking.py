@@ -10,6 +10,7 @@ import os
 import signal
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -81,7 +82,7 @@ def storage_folder(tmp_path_factory, testdata) -> tuple[Path, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def server(storage_folder) -> Server:
+def server(storage_folder) -> Iterator[Server]:
     folder, env = storage_folder
     served = Server(env, folder / "server.log")
     yield served

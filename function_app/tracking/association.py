@@ -4,7 +4,7 @@ it, greedily from the closest pair, unless the frame is a cut.
 
 Then by appearance, for the faces that were identified: a face left over continues a live track left over
 named as the person its own frame names, or whose embedding is very likely the same person (someone who
-left the picture and came back within the gap, moved far between two frames, or appears across a cut).
+left the picture and came back within the gap, or moved far between two frames; across a cut, by name only).
 A face that overlaps its track is not split from it by appearance: the same face turned or blurred is,
 frame against frame, often as unlike itself as a stranger (measured on the dev video's frontal shot: a
 likeness of 0.0002 between two frames a second apart)."""
@@ -86,10 +86,12 @@ def by_appearance(
     tracks: list[Track],
     confidences: FaceConfidences,
     cut_off: float,
+    shot: int,
 ) -> list[Track | None]:
     """`found` completed by what the faces identified this frame look like: a face left over continues a live
-    track left over that is named as the person the face's own frame names (at the cut-off), or whose
-    embedding it resembles (SAME_PERSON), the surest pair first."""
+    track left over that is named as the person the face's own frame names (at the cut-off), or, in the same
+    shot, whose embedding it resembles (SAME_PERSON), the surest pair first. Across a cut only the name links:
+    the next shot's faces are other people as often as not."""
     result = list(found)
     taken = {id(t) for t in result if t is not None}
     free = [t for t in tracks if id(t) not in taken]
@@ -98,7 +100,7 @@ def by_appearance(
         return result
     likeness = np.zeros((len(loose), len(free)))
     vectors = [identified[i].embedding for i in loose]
-    known = [b for b, t in enumerate(free) if t.embedding is not None]
+    known = [b for b, t in enumerate(free) if t.embedding is not None and t.shot == shot]
     embedded = [a for a, v in enumerate(vectors) if v is not None]
     if known and embedded:
         rows = np.stack([free[b].embedding for b in known])  # type: ignore[misc]

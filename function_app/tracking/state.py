@@ -44,6 +44,7 @@ class Track:
     first_seen: datetime
     last_seen: datetime
     frames: int = 1
+    shot: int = 0  # the camera's shot (CameraState.cuts) it was last seen in
     visit_id: str | None = None
     # identity
     person_id: str | None = None
@@ -64,6 +65,7 @@ class Track:
             "firstSeen": iso(self.first_seen),
             "lastSeen": iso(self.last_seen),
             "frames": self.frames,
+            "shot": self.shot,
             "visitId": self.visit_id,
             "personId": self.person_id,
             "name": self.name,
@@ -86,6 +88,7 @@ class Track:
             first_seen=parse_iso(data["firstSeen"]),
             last_seen=parse_iso(data["lastSeen"]),
             frames=int(data["frames"]),
+            shot=int(data.get("shot", 0)),
             visit_id=data.get("visitId"),
             person_id=data.get("personId"),
             name=str(data.get("name", UNKNOWN)),
@@ -135,6 +138,7 @@ class CameraState:
     tracks: list[Track] = field(default_factory=list)
     visits: list[OpenVisit] = field(default_factory=list)
     scene: np.ndarray | None = None  # the latest frame's signature (scene.py)
+    cuts: int = 0  # cuts seen so far: the number of the current shot
     last_frame: datetime | None = None
     recent_frames: list[str] = field(default_factory=list)
     saved_at: datetime | None = None  # the frame time of its last write
@@ -152,6 +156,7 @@ class CameraState:
             "tracks": [t.to_dict() for t in self.tracks],
             "visits": [v.to_dict() for v in self.visits],
             "scene": _encode_vector(self.scene),
+            "cuts": self.cuts,
             "lastFrame": None if self.last_frame is None else iso(self.last_frame),
             "recentFrames": self.recent_frames,
             "savedAt": None if self.saved_at is None else iso(self.saved_at),
@@ -166,6 +171,7 @@ class CameraState:
             tracks=[Track.from_dict(t) for t in data.get("tracks", [])],
             visits=[OpenVisit.from_dict(v) for v in data.get("visits", [])],
             scene=_decode_vector(data.get("scene")),
+            cuts=int(data.get("cuts", 0)),
             last_frame=None if last_frame is None else parse_iso(last_frame),
             recent_frames=[str(d) for d in data.get("recentFrames", [])],
             saved_at=None if data.get("savedAt") is None else parse_iso(data["savedAt"]),

@@ -80,24 +80,25 @@ def step(
         return FrameStep(association.by_position(boxes, state.tracks))
     result = FrameStep([], changed=True)
     state.remember_frame(digest)
-    cut = scene.is_cut(state.scene, signature)
+    state.cuts += scene.is_cut(state.scene, signature)
     state.scene = signature
     state.last_frame = moment if state.last_frame is None else max(state.last_frame, moment)
     visits.close_silent(state, moment, rules.close_after, result.changes)
     live = association.live_tracks(state.tracks, moment, rules.gap)
     result.persist = len(live) != len(state.tracks)
     state.tracks = live
-    found = association.by_position(boxes, [] if cut else state.tracks)
+    found = association.by_position(boxes, [t for t in state.tracks if t.shot == state.cuts])  # none after a cut
     wanted = [i for i, face in enumerate(faces) if needs_identifying(found[i], face, moment, rules)]
     identified = identify(wanted) if wanted else {}
-    found = association.by_appearance(found, identified, state.tracks, confidences, cut_off)
+    found = association.by_appearance(found, identified, state.tracks, confidences, cut_off, state.cuts)
     for i, face in enumerate(faces):
         track = found[i]
         if track is None:
-            track = Track(new_track_id(), face.rectangle, moment, moment, frames=0)
+            track = Track(new_track_id(), face.rectangle, moment, moment, frames=0, shot=state.cuts)
             state.tracks.append(track)
             result.persist = True
         track.box = face.rectangle
+        track.shot = state.cuts
         track.last_seen = max(track.last_seen, moment)
         track.frames += 1
         if i in identified:
