@@ -154,6 +154,18 @@ class EnrollmentNotFound(NotFound):
     code = "EnrollmentNotFound"
 
 
+class VisitNotFound(NotFound):
+    """A visit id never recorded, deleted (merged into another visit), or a visit without a snapshot."""
+
+    code = "VisitNotFound"
+
+
+class VisitAlreadyNamed(Conflict):
+    """Naming a visit that already has a person (named by the tracker or by a user)."""
+
+    code = "VisitAlreadyNamed"
+
+
 class Unauthorized(FaceApiError):
     code = "401"
     status = 401
