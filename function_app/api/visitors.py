@@ -35,6 +35,6 @@ def get_similar_visits(req: func.HttpRequest, runtime: Runtime) -> func.HttpResp
         runtime.settings,
         req.route_params["visitId"],
         top=top_param(req, limit=MAX_SIMILAR) if param(req, "top") else 20,
-        days=parse_int(param(req, "days"), "days", default=0) or None,
+        days=None if param(req, "days") is None else parse_int(param(req, "days"), "days", default=0),
     )
     return json_response(found.to_dict())
