@@ -33,6 +33,8 @@ from .support.waiting import wait_for
 KEY = f"key-{uuid.uuid4().hex}"
 CLOSE_SECONDS = 1.0  # VISIT_CLOSE_SECONDS: a camera's next frame after this closes the visits it no longer sees
 ENROLLED = ("obama", "biden")
+# Photos 2, 3 (and 4) of each: find-similar's confidence between their snapshots is 0.87 to 0.997 (photos 1 and 2
+# of vladimir_putin: 0.40, below matchPerson's 0.5; see the report of benchmarks/unknown_visitors.py).
 STRANGER = "people_lfw/vladimir_putin"
 OTHER_STRANGER = "people_lfw/hugo_chavez"
 
@@ -116,10 +118,10 @@ def service(request, tmp_path_factory, testdata):
 def visits(service, testdata) -> dict[str, str]:
     """Closed Unknown visits, each at its own camera: the stranger twice, the other stranger twice."""
     seen = {
-        "stranger": service.visit(f"a-{uuid.uuid4().hex[:6]}", (testdata / STRANGER / "1.jpg").read_bytes()),
-        "stranger again": service.visit(f"b-{uuid.uuid4().hex[:6]}", (testdata / STRANGER / "2.jpg").read_bytes()),
-        "other": service.visit(f"c-{uuid.uuid4().hex[:6]}", (testdata / OTHER_STRANGER / "1.jpg").read_bytes()),
-        "other again": service.visit(f"d-{uuid.uuid4().hex[:6]}", (testdata / OTHER_STRANGER / "2.jpg").read_bytes()),
+        "stranger": service.visit(f"a-{uuid.uuid4().hex[:6]}", (testdata / STRANGER / "2.jpg").read_bytes()),
+        "stranger again": service.visit(f"b-{uuid.uuid4().hex[:6]}", (testdata / STRANGER / "3.jpg").read_bytes()),
+        "other": service.visit(f"c-{uuid.uuid4().hex[:6]}", (testdata / OTHER_STRANGER / "2.jpg").read_bytes()),
+        "other again": service.visit(f"d-{uuid.uuid4().hex[:6]}", (testdata / OTHER_STRANGER / "3.jpg").read_bytes()),
     }
     assert {face["name"] for face in seen.values()} == {"Unknown"}
     ids = {label: face["visitId"] for label, face in seen.items()}
@@ -185,7 +187,7 @@ def test_naming_a_stranger_makes_a_person_and_names_their_next_visit(service, vi
     assert (reply.status_code, reply.json()["error"]["code"]) == (409, "VisitAlreadyNamed")
     wait_for(lambda: service.trained(groups))
     camera = f"e-{uuid.uuid4().hex[:6]}"
-    answers = [service.frame(camera, f) for f in still_camera((testdata / STRANGER / "3.jpg").read_bytes())]
+    answers = [service.frame(camera, f) for f in still_camera((testdata / STRANGER / "4.jpg").read_bytes())]
     assert answers[-1]["faces"][0]["name"] == "vladimir"
     assert answers[-1]["faces"][0]["personId"] == person_id
 
