@@ -166,6 +166,12 @@ class VisitAlreadyNamed(Conflict):
     code = "VisitAlreadyNamed"
 
 
+class VisitNotClosed(Conflict):
+    """Naming a visit still open: its camera's tracker still writes its record, and would write over the name."""
+
+    code = "VisitNotClosed"
+
+
 class Unauthorized(FaceApiError):
     code = "401"
     status = 401

@@ -192,7 +192,7 @@ def test_naming_a_stranger_makes_a_person_and_names_their_next_visit(service, vi
     assert answers[-1]["faces"][0]["personId"] == person_id
 
 
-def test_naming_refuses_with_the_face_apis_errors_and_changes_nothing(service, visits):
+def test_naming_refuses_with_the_face_apis_errors_and_changes_nothing(service, visits, testdata):
     other = visits["other"]
     groups = f"/face/v1.0/persongroups/{service.group}"
     persons_before = service.ok("GET", f"{groups}/persons")
@@ -208,12 +208,27 @@ def test_naming_refuses_with_the_face_apis_errors_and_changes_nothing(service, v
     ):
         reply = service.call("POST", f"/api/visits/{visit_id}/person", json=body)
         assert (reply.status_code, reply.json()["error"]["code"]) == (status, code), body
+    camera, still_open = _open_visit(service, testdata)
+    reply = service.call("POST", f"/api/visits/{still_open}/person", json={"name": "too soon"})
+    assert (reply.status_code, reply.json()["error"]["code"]) == (409, "VisitNotClosed")
+    time.sleep(CLOSE_SECONDS + 0.2)
+    service.frame(camera, blank_jpeg())  # now it closes, and joins the list of Unknown visitors
+    faces = f"/face/v1.0/largefacelists/{strangers_list_id(service.group)}/persistedfaces"
+    wait_for(lambda: still_open in service.call("GET", faces).text)
     reply = service.call("POST", f"/api/visits/{other}/person", data=b"{", headers={"Content-Type": "application/json"})
     assert (reply.status_code, reply.json()["error"]["code"]) == (400, "BadArgument")
     assert service.ok("GET", f"{groups}/persons") == persons_before  # the person made for the faceless one is gone
     assert VisitStore(service.storage).get(other).unknown
     reply = service.call("GET", f"/api/visits/{faceless}/similar")
     assert (reply.status_code, reply.json()["error"]["code"]) == (400, "InvalidImage")
+
+
+def _open_visit(service: Service, testdata: Path) -> tuple[str, str]:
+    """A third stranger's visit, still open: the camera saw them a moment ago. The camera and the visit."""
+    camera = f"o-{uuid.uuid4().hex[:6]}"
+    for frame in still_camera((testdata / "people_lfw/colin_powell/1.jpg").read_bytes()):
+        answer = service.frame(camera, frame)
+    return camera, answer["faces"][0]["visitId"]
 
 
 def _visit_without_a_face(service: Service) -> str:
@@ -232,9 +247,11 @@ def test_the_retention_purge_forgets_faces_past_it(service, visits, engine, capl
     face_api = LocalFaceApi(service.storage, engine, Settings())
     list_path = f"/face/v1.0/largefacelists/{strangers_list_id(service.group)}"
     assert purge_strangers(face_api, Settings(), now=utc_now()) == 0  # all within the 30 days
+    remembered = len(service.ok("GET", f"{list_path}/persistedfaces"))
+    assert remembered == 5  # the four visits, and the one that was open
     with caplog.at_level(logging.INFO, logger="function_app.visits.strangers"):
         purged = purge_strangers(face_api, Settings(), now=utc_now() + timedelta(days=31))
-    assert purged == 4
+    assert purged == remembered
     assert service.ok("GET", f"{list_path}/persistedfaces") == []
     assert any("UNKNOWN_VISIT_RETENTION_DAYS=30" in r.getMessage() for r in caplog.records)
     # The purge trained the list again (through the server's queue): the other stranger is found no more.

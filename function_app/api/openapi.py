@@ -316,7 +316,7 @@ ERRORS = {
     "LargeFaceListNotTrained for the training status of a group or list never trained; "
     'code "404" for an API version this service does not speak.',
     409: "(Large)PersonGroupExists, FaceListExists, LargeFaceListExists; (Large)PersonGroupTrainingNotFinished when "
-    "deleting a group that trains; VisitAlreadyNamed when naming a visit that has a person.",
+    "deleting a group that trains; VisitAlreadyNamed when naming a visit that has a person, VisitNotClosed when naming a visit still open.",
     413: "The request body is larger than the host accepts (100 MB); the local host answers it as InvalidImageSize.",
     429: "FACE_ENGINE=azure: the Azure Face API still throttles this app after retries; Retry-After says when to try again.",
     500: "InternalServerError: an unexpected failure, or a bad setting; the details are logged, not answered.",

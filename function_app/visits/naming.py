@@ -4,14 +4,16 @@ works on either engine; then the visit's record says who it was and that a user 
 
 A visit already named (by the tracker or by a user) is refused with 409 VisitAlreadyNamed rather than
 renamed: its snapshot may already be a face of that person, and taking it back is a person's face delete,
-which the caller can do through the Face API before asking again."""
+which the caller can do through the Face API before asking again. An open visit is refused too (409
+VisitNotClosed): the frame path still writes its record from the camera's state, and would write the name
+over; a closed visit is never written by it again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import BadArgument, FaceApiError, VisitAlreadyNamed
+from ..errors import BadArgument, FaceApiError, VisitAlreadyNamed, VisitNotClosed
 from ..faceapi import FaceApi
 from ..models import TrainingStatus
 from .records import NAMED_BY_USER, VisitRecord
@@ -57,6 +59,10 @@ def name_visit(face_api: FaceApi, visits: VisitStore, visit_id: str, request: Na
     record = visits.get(visit_id)
     if not record.unknown:
         raise VisitAlreadyNamed(f"Visit {visit_id} is already named ({record.name}, personId {record.person_id}).")
+    if not record.closed:
+        raise VisitNotClosed(
+            f"Visit {visit_id} is still open: name its visitor once it has closed (VISIT_CLOSE_SECONDS unseen)."
+        )
     snapshot = visits.snapshot(visit_id)
     group_id = record.person_group_id
     if request.person_id is not None:
