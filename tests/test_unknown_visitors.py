@@ -6,6 +6,7 @@ training the stranger's next visit is named; the retention purge forgets old fac
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -26,6 +27,7 @@ from function_app.visits.records import NAMED_BY_USER, VisitRecord, new_visit_id
 from function_app.visits.store import VisitStore
 from function_app.visits.strangers import purge_strangers, strangers_list_id
 
+from .support.azure_engine import azure_engine_servers
 from .support.images import blank_jpeg, still_camera
 from .support.service import start_server, stop_server
 from .support.waiting import wait_for
@@ -256,3 +258,33 @@ def test_the_retention_purge_forgets_faces_past_it(service, visits, engine, capl
     assert any("UNKNOWN_VISIT_RETENTION_DAYS=30" in r.getMessage() for r in caplog.records)
     # The purge trained the list again (through the server's queue): the other stranger is found no more.
     wait_for(lambda: service.similar(other) == [])
+
+
+def test_on_the_azure_engine_the_face_service_remembers_finds_and_names_strangers(tmp_path, testdata):
+    """FACE_ENGINE=azure, its Face API a second server on the local engine: the list of Unknown visitors and
+    the named person live in the face service; the visits in the app's own storage."""
+    settings = {"VISIT_CLOSE_SECONDS": str(CLOSE_SECONDS)}
+    with azure_engine_servers(tmp_path, KEY, settings) as servers:
+        service = Service(servers.url, LocalFolderStorage(servers.storage_dir), f"g-{uuid.uuid4().hex[:12]}")
+        enroll(service, testdata)
+        first, second = (
+            service.visit(f"z{n}-{uuid.uuid4().hex[:6]}", (testdata / STRANGER / f"{n}.jpg").read_bytes())["visitId"]
+            for n in (2, 3)
+        )
+        faces = f"{servers.upstream_url}/face/v1.0/largefacelists/{strangers_list_id(service.group)}/persistedfaces"
+
+        def remembered() -> list[str]:
+            upstream = requests.get(faces, headers={"Ocp-Apim-Subscription-Key": servers.upstream_key}, timeout=60)
+            return sorted(json.loads(f["userData"])["visitId"] for f in upstream.json()) if upstream.ok else []
+
+        assert wait_for(lambda: len(remembered()) == 2 and remembered()) == sorted([first, second])
+        assert [v for v, _ in wait_for(lambda: service.similar(second))] == [first]
+        assert [v for v, _ in wait_for(lambda: service.similar(first))] == [second]
+        named = service.ok("POST", f"/api/visits/{first}/person", json={"name": "vladimir", "train": False})
+        person = requests.get(
+            f"{servers.upstream_url}/face/v1.0/persongroups/{service.group}/persons/{named['personId']}",
+            headers={"Ocp-Apim-Subscription-Key": servers.upstream_key},
+            timeout=60,
+        ).json()
+        assert person["name"] == "vladimir" and person["persistedFaceIds"] == [named["persistedFaceId"]]
+        assert service.similar(second) == []  # its one similar visit is named now
