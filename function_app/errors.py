@@ -154,6 +154,24 @@ class EnrollmentNotFound(NotFound):
     code = "EnrollmentNotFound"
 
 
+class VisitNotFound(NotFound):
+    """A visit id never recorded, deleted (merged into another visit), or a visit without a snapshot."""
+
+    code = "VisitNotFound"
+
+
+class VisitAlreadyNamed(Conflict):
+    """Naming a visit that already has a person (named by the tracker or by a user)."""
+
+    code = "VisitAlreadyNamed"
+
+
+class VisitNotClosed(Conflict):
+    """Naming a visit still open: its camera's tracker still writes its record, and would write over the name."""
+
+    code = "VisitNotClosed"
+
+
 class Unauthorized(FaceApiError):
     code = "401"
     status = 401

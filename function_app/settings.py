@@ -167,6 +167,13 @@ class Settings:
         "is named, gets a better snapshot and closes).",
         bounds=(1.0, 3600.0),
     )
+    unknown_visit_retention_days: int = _setting(
+        "UNKNOWN_VISIT_RETENTION_DAYS",
+        30,
+        "Days an Unknown visit's face is kept for `GET /api/visits/{visitId}/similar` (a daily timer deletes older "
+        "ones); the visit records themselves are kept.",
+        bounds=(1, 3650),
+    )
     frame_records: str = _setting(
         "FRAME_RECORDS",
         "off",

@@ -80,6 +80,8 @@ var appQueues = [
   'train-requests-poison'
   'enroll-requests'
   'enroll-requests-poison'
+  'unknown-visits'
+  'unknown-visits-poison'
 ]
 
 // Built-in role ids: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
@@ -350,6 +352,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'VISIT_WRITE_SECONDS'
           value: '10.0'
+        }
+        {
+          name: 'UNKNOWN_VISIT_RETENTION_DAYS'
+          value: '30'
         }
         {
           name: 'FRAME_RECORDS'

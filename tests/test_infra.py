@@ -26,6 +26,7 @@ from function_app.storage.layout import (
     GROUPS_CONTAINER,
     SIGHTINGS_CONTAINER,
     TRAIN_QUEUE,
+    UNKNOWN_VISITS_QUEUE,
     poison_queue,
 )
 
@@ -154,7 +155,9 @@ def test_every_container_and_queue_the_code_uses_is_created():
     used = {GALLERY_CONTAINER, GROUPS_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER, ENROLLMENTS_CONTAINER}
     assert containers == set(APP_CONTAINERS) | used
     queues = set(_string_list("appQueues"))
-    assert queues == {q for queue in (TRAIN_QUEUE, ENROLL_QUEUE) for q in (queue, poison_queue(queue))}
+    assert queues == {
+        q for queue in (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE) for q in (queue, poison_queue(queue))
+    }
     assert re.search(r"for name in concat\(appContainers, \[deploymentContainerName\]\)", BICEP)
     assert re.search(r"for name in appQueues:", BICEP)
     assert "${storage.properties.primaryEndpoints.blob}${deploymentContainerName}" in BICEP

@@ -28,11 +28,17 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from function_app.clock import utc_now
 from function_app.faceapi.azure import client as azure_client
 from function_app.faceapi.group_kinds import LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
+from function_app.imaging import decode_upload
 from function_app.local_host.worker import QueueWorker
 from function_app.local_host.wsgi import FunctionsWsgiApp
-from function_app.runtime import current_runtime
+from function_app.models import UNKNOWN
+from function_app.runtime import Runtime, current_runtime
+from function_app.visits.records import VisitRecord, new_visit_id
+from function_app.visits.snapshots import snapshot_jpeg
+from function_app.visits.strangers import announce_closed
 
 from .support.api_client import InProcessClient, Reply, drain, queue_worker, router, use_local_app
 from .support.azurite import free_port
@@ -189,6 +195,7 @@ class Scenario:
     testdata: Path
     worker: QueueWorker
     operation_id: str = ""  # a training's long-running operation, once the scenario has one
+    visit_id: str = ""  # an Unknown visit with a snapshot, once the scenario has one
 
     def photo(self, name: str) -> bytes:
         return (self.testdata / name).read_bytes()
@@ -376,6 +383,38 @@ def _frames_and_sightings_recorded(s: Scenario, group: str) -> None:
     api.get(sightings, 400, params={"continuationToken": "junk"})
 
 
+def _unknown_visitors(s: Scenario, group: str) -> None:
+    """Two closed Unknown visits of one stranger (as the frame path stores them, their snapshot a real face's
+    crop), remembered by the unknown-visits queue: found by similar, one named, the other left for samples."""
+    api = s.api
+    runtime = current_runtime()
+    first, second = (
+        _closed_unknown_visit(runtime, group, s.photo(f"people_lfw/vladimir_putin/{n}.jpg")) for n in (2, 3)
+    )
+    s.drain()  # the queue adds them to the group's list of Unknown visitors, and the list trains
+    similar = api.get(f"/api/visits/{first}/similar", 200, params={"top": "5", "days": "1"}).json()
+    assert [v["visit"]["visitId"] for v in similar["visits"]] == [second]
+    api.get(f"/api/visits/{first}/similar", 400, params={"days": "0"})
+    api.get(f"/api/visits/{new_visit_id(utc_now())}/similar", 404)
+    named = api.post(f"/api/visits/{first}/person", 200, json_body={"name": "vladimir", "train": False}).json()
+    assert named["visit"]["namedBy"] == "user"
+    api.post(f"/api/visits/{first}/person", 409, json_body={"name": "vladimir"})
+    api.post(f"/api/visits/{second}/person", 404, json_body={"personId": str(uuid.uuid4())})
+    api.post(f"/api/visits/{second}/person", 400, json_body={})
+    s.visit_id = second
+
+
+def _closed_unknown_visit(runtime: Runtime, group: str, photo: bytes) -> str:
+    image = decode_upload(photo, runtime.settings)
+    (face,) = runtime.face_api.find_faces(image)
+    now = utc_now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # a visit id holds milliseconds
+    record = VisitRecord(new_visit_id(now), "door", "door", group, None, UNKNOWN, 0.0, now, now, 3, True, None)
+    saved = runtime.visits.save(record, snapshot_jpeg(image, face.rectangle))
+    announce_closed(runtime.storage, saved)
+    return saved.visit_id
+
+
 def _enrollments(s: Scenario) -> None:
     api = s.api
     files = {f"photos/{p.parent.name}/{p.name}": p.read_bytes() for p in sorted((s.testdata / "people").glob("*/*"))}
@@ -494,7 +533,7 @@ def _deletes(s: Scenario, group: str, persons: dict[str, str], kind: GroupKind =
 
 
 # -- every operation at once, for the answers every route can give ----------------------------------
-def _sample(operation: Operation, photo: bytes, operation_id: str) -> tuple[str, dict[str, Any]]:
+def _sample(operation: Operation, photo: bytes, operation_id: str, visit_id: str) -> tuple[str, dict[str, Any]]:
     """A well-formed request to the operation (its ids need not exist): it gets past the checks of the
     input to the storage or the Face API behind."""
     ids = {
@@ -503,6 +542,7 @@ def _sample(operation: Operation, photo: bytes, operation_id: str) -> tuple[str,
         "largePersonGroupId": "g-sample",
         "enrollmentId": str(uuid.uuid4()),
         "operationId": operation_id,
+        "visitId": visit_id,
     }
     path = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1)) or str(uuid.uuid4()), operation.path)
     image = {"data": photo, "content_type": "application/octet-stream"}
@@ -525,6 +565,7 @@ def _sample(operation: Operation, photo: bytes, operation_id: str) -> tuple[str,
         "update_large_face_list_face": {"json_body": {"userData": "sample"}},
         "find_similar": {"json_body": {"faceId": str(uuid.uuid4()), "faceIds": [str(uuid.uuid4())]}},
         "group": {"json_body": {"faceIds": [str(uuid.uuid4())]}},
+        "name_visit": {"json_body": {"name": "sample"}},
         "start_enrollment": {
             "data": zip_of({"sample/1.jpg": photo}),
             "content_type": "application/zip",
@@ -539,7 +580,7 @@ def _every_operation(s: Scenario, status: int, key: str | None = KEY) -> None:
     api = CheckedClient(s.api.answers, key)
     for operation in s.api.answers.document.operations.values():
         if status in operation.statuses():
-            path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id)
+            path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id, s.visit_id)
             api.request(operation.method.upper(), path, status, **kw)
 
 
@@ -547,7 +588,7 @@ def _every_face_operation_at_an_unknown_version(s: Scenario) -> None:
     """404 from every route of the Face API asked for a version this service does not speak."""
     for operation in s.api.answers.document.operations.values():
         if "{apiVersion}" in operation.path:
-            path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id)
+            path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id, s.visit_id)
             s.api.request(operation.method.upper(), path.replace("/face/v1.0/", "/face/v9.9/"), 404, **kw)
 
 
@@ -559,7 +600,7 @@ def _too_large(s: Scenario) -> None:
         if 413 not in operation.statuses():
             continue
         assert operation.has_body, f"{operation.id} declares 413 and takes no body"
-        path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id)
+        path, kw = _sample(operation, s.photo("scenes/obama1.jpg"), s.operation_id, s.visit_id)
         body = b"x" * (SMALL_BODY_LIMIT + 1)
         environ = {
             "REQUEST_METHOD": operation.method.upper(),
@@ -621,6 +662,7 @@ def answers(testdata, tmp_path_factory) -> Iterator[Answers]:
         _detect_identify_verify(s, group, persons, large, large_persons)
         _face_lists_and_similarity(s, photos_url)
         _frames_and_sightings(s, group)
+        _unknown_visitors(s, group)
         _enrollments(s)
         _deletes(s, group, persons)
         _deletes(s, large, large_persons, LARGE_PERSON_GROUP)

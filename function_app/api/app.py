@@ -17,6 +17,7 @@ from . import (
     persons,
     sightings,
     similarity,
+    visitors,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -30,6 +31,7 @@ FEATURES = (
     similarity,
     frames,
     sightings,
+    visitors,
     enrollments,
     openapi,
     background,

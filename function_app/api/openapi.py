@@ -16,9 +16,12 @@ from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
 from ..features.sightings import CAMERA_PATTERN, MAX_LOCATION
 from ..runtime import Runtime
+from ..visits.records import NAMED_BY_USER
+from ..visits.store import VISIT_ID_PATTERN
 from . import versions
 from .face_operations import SUPPORTED_ATTRIBUTES
 from .http import endpoint, json_response
+from .visitors import MAX_SIMILAR
 
 bp = func.Blueprint()
 
@@ -296,6 +299,8 @@ OPERATIONS: list[Operation] = [
     ("post", FACE + "/group", "group", "Divide detected faces into groups of similar faces, and a messy group.", [], {JSON: {"schema": _ref("GroupBody")}}, 200, _ref("GroupResult"), (400, 404, *AZURE)),
     ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call: each face with its track, the track's name (from all of its frames) and its visit.", [_query("personGroupId", required=True), _query("cameraId", required=True, pattern=CAMERA_PATTERN.pattern), _query("location", maxLength=MAX_LOCATION), _query("confidenceThreshold", "number", minimum=0, maximum=1)], {"image/jpeg": {"schema": BINARY}, **IMAGE}, 200, _ref("FrameResult"), (400, 404, *AZURE)),
     ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, paged.", [_query("day", description="YYYYMMDD, default today", pattern=r"^\d{8}$"), _query("personId"), _query("cameraId"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("SightingsPage"), (400,)),
+    ("post", "/api/visits/{visitId}/person", "name_visit", "Name an Unknown visit's visitor: its snapshot becomes a face of an existing person of the visit's group (personId) or of a new one (name, userData); then the group trains (train, default true).", [], {JSON: {"schema": _ref("NameVisitBody")}}, 200, _ref("NamedVisit"), (400, 404, 409, *AZURE)),
+    ("get", "/api/visits/{visitId}/similar", "similar_visits", "Unknown visits of the same group whose face is likely the visit's visitor's (find-similar over the Unknown visitors' large face list), best first, within UNKNOWN_VISIT_RETENTION_DAYS.", [_query("top", "integer", minimum=1, maximum=MAX_SIMILAR, description="default 20"), _query("days", "integer", minimum=1, description="first seen in the last `days` UTC days, today included; at most UNKNOWN_VISIT_RETENTION_DAYS, its default")], None, 200, _ref("SimilarVisits"), (400, 404, *AZURE)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
     ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment"), (404,)),
     ("get", "/api/openapi.json", "openapi_document", "This document.", [], None, 200, {"type": "object", "required": ["openapi", "info", "paths", "components"]}, ()),
@@ -307,11 +312,11 @@ ERRORS = {
     "FaceNotFound), as Azure does.",
     401: 'Missing or wrong key (code "401").',
     404: "Not found: (Large)PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, "
-    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound; (Large)PersonGroupNotTrained or "
+    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound, VisitNotFound; (Large)PersonGroupNotTrained or "
     "LargeFaceListNotTrained for the training status of a group or list never trained; "
     'code "404" for an API version this service does not speak.',
     409: "(Large)PersonGroupExists, FaceListExists, LargeFaceListExists; (Large)PersonGroupTrainingNotFinished when "
-    "deleting a group that trains.",
+    "deleting a group that trains; VisitAlreadyNamed when naming a visit that has a person, VisitNotClosed when naming a visit still open.",
     413: "The request body is larger than the host accepts (100 MB); the local host answers it as InvalidImageSize.",
     429: "FACE_ENGINE=azure: the Azure Face API still throttles this app after retries; Retry-After says when to try again.",
     500: "InternalServerError: an unexpected failure, or a bad setting; the details are logged, not answered.",
@@ -346,6 +351,14 @@ _LEVEL = {"type": "string", "enum": ["low", "medium", "high"]}
 _STATUS = {"type": "string", "enum": ["notStarted", "running", "succeeded", "failed"]}
 _MODEL = {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}
 _LANDMARKS = ("pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight")
+_TRAINING_STATUS = _object(
+    {
+        "status": _STATUS,
+        "createdDateTime": _nullable(_TIME),
+        "lastActionDateTime": _nullable(_TIME),
+        "message": _nullable(_STRING),
+    }
+)
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _object({"code": _STRING, "message": _STRING})}),
     # Request bodies: the fields the app reads (others are ignored, as Azure ignores them).
@@ -359,6 +372,7 @@ SCHEMAS: dict[str, Any] = {
     "ImageUrl": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string", "description": "http or https; public addresses only, unless FACE_IMAGE_URL_ALLOWED_HOSTS lists the host."}}},
     "FindSimilarBody": {"type": "object", "required": ["faceId"], "description": "faceId, and one of faceListId, largeFaceListId and faceIds.", "properties": {"faceId": _STRING, "faceListId": _STRING, "largeFaceListId": _STRING, "faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 1000}, "maxNumOfCandidatesReturned": {"type": "integer", "minimum": 1, "maximum": 1000}, "mode": {"type": "string", "enum": ["matchPerson", "matchFace"]}}},
     "GroupBody": {"type": "object", "required": ["faceIds"], "properties": {"faceIds": {"type": "array", "items": _STRING, "minItems": 1, "maxItems": 1000}}},
+    "NameVisitBody": {"type": "object", "description": "personId (an existing person of the visit's group), or name and optionally userData (a new person).", "properties": {"personId": _STRING, "name": _STRING, "userData": _STRING, "train": {**_BOOL, "description": "Request the group's training afterwards; default true."}}},
     "EnrollmentBody": {"type": "object", "required": ["personGroupId", "container"], "properties": {"personGroupId": _STRING, "container": _STRING, "prefix": _STRING, "train": _BOOL}},
     # Answers.
     "PersonGroup": _object({"personGroupId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}}, optional=("recognitionModel",)),
@@ -373,7 +387,7 @@ SCHEMAS: dict[str, Any] = {
     "LargeFaceList": _object({"largeFaceListId": _STRING, "name": _STRING, "userData": _nullable(_STRING), "recognitionModel": _MODEL}, optional=("recognitionModel",)),
     "SimilarFace": {**_object({"persistedFaceId": _UUID, "faceId": _UUID, "confidence": _CONFIDENCE}, optional=("persistedFaceId", "faceId")), "description": "persistedFaceId from a (large) face list, faceId from faceIds."},
     "GroupResult": _object({"groups": _array(_array(_UUID)), "messyGroup": _array(_UUID)}),
-    "TrainingStatus": _object({"status": _STATUS, "createdDateTime": _nullable(_TIME), "lastActionDateTime": _nullable(_TIME), "message": _nullable(_STRING)}),
+    "TrainingStatus": _TRAINING_STATUS,
     "FaceRectangle": _object({k: _INT for k in ("top", "left", "width", "height")}),
     "Point": _object({"x": _NUMBER, "y": _NUMBER}),
     # The local engine finds these five; the Azure Face API answers them among its 27.
@@ -388,6 +402,10 @@ SCHEMAS: dict[str, Any] = {
     "FrameResult": _object({"timeStamp": _TIME, "frameWidth": _INT, "frameHeight": _INT, "record": {**_nullable(_STRING), "description": "The per-frame record (FRAME_RECORDS=on); null when off or when the frame had no face."}, "faces": _array(_ref("IdentifiedFace"))}),
     # A face row of a sighting record (features/sightings.py), with the record it is in.
     "Sighting": _object({"faceRectangle": _ref("FaceRectangle"), "personId": _nullable(_UUID), "name": _STRING, "confidence": _CONFIDENCE, "qualityForRecognition": _nullable(_LEVEL), "trackId": _nullable(_STRING), "visitId": _nullable(_STRING), "timeStamp": _TIME, "location": _STRING, "camera": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "personGroupId": _STRING, "frameWidth": _INT, "frameHeight": _INT, "record": _STRING}),
+    # A visit (visits/records.py), open or closed; namedBy only once a user named it (visits/naming.py).
+    "Visit": _object({"visitId": {"type": "string", "pattern": f"^{VISIT_ID_PATTERN.pattern}$"}, "cameraId": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "location": _STRING, "personGroupId": _STRING, "personId": {**_nullable(_STRING), "description": "null: an Unknown visitor."}, "name": _STRING, "confidence": _CONFIDENCE, "firstSeen": _TIME, "lastSeen": _TIME, "frames": _INT, "closed": _BOOL, "snapshot": {**_nullable(_STRING), "description": "The best face's blob, visits/YYYYMMDD/<visitId>.jpg."}, "namedBy": {"type": "string", "enum": [NAMED_BY_USER], "description": "Present when a user named the visitor later."}}, optional=("namedBy",)),
+    "NamedVisit": _object({"visit": _ref("Visit"), "personId": _UUID, "persistedFaceId": _UUID, "createdPerson": _BOOL, "training": {**_nullable(_TRAINING_STATUS), "description": "null with train=false."}}),
+    "SimilarVisits": _object({"visitId": _STRING, "visits": _array(_object({"confidence": _CONFIDENCE, "visit": _ref("Visit")}))}),
     "SightingsPage": _object({"sightings": _array(_ref("Sighting")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     # features/bulk_enrollment.py EnrollmentJob.to_dict.
     "Enrollment": _object({
@@ -451,7 +469,7 @@ def openapi_spec() -> dict[str, Any]:
             "version": "1.0",
             "description": "The Azure Face API's person groups, large person groups, face lists, large face lists, detect, "
             "identify, verify, find-similar and group, in v1.0 (the old FaceClient SDK) and v1.1-preview.1, v1.2-preview.1 "
-            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings and bulk enrollment. "
+            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings, Unknown visitors named later and bulk enrollment. "
             "Errors answer the Face API's "
             "envelope; with FACE_ENGINE=azure, the Face API routes pass on the Azure Face API's own errors in it.",
         },

@@ -24,6 +24,7 @@ from ..tracking.state import CameraState, Track
 from ..tracking.visits import VisitChanges, close_silent
 from ..visits.snapshots import snapshot_jpeg
 from ..visits.store import VisitStore
+from ..visits.strangers import announce_closed
 from .sightings import MAX_LOCATION, SightedFace, SightingRecord, check_camera, write_sighting
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class FrameTracker:
         for visit in changes.write:
             face = snapshots.get(visit.record.visit_id)
             jpeg = snapshot_jpeg(frame, faces[face].rectangle) if frame is not None and face is not None else None
-            self.visits.save(visit.record, jpeg)
+            announce_closed(self.storage, self.visits.save(visit.record, jpeg))
 
     def _write_frame_record(
         self,

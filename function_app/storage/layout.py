@@ -16,6 +16,7 @@ Containers:
 Queues (each with its `-poison` twin, where the host moves a message that failed maxDequeueCount times):
     train-requests   a group to train (local backend)
     enroll-requests  a bulk enrollment job to run
+    unknown-visits   a closed Unknown visit whose snapshot joins its group's Unknown visitors (visits/strangers.py)
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ APP_CONTAINERS = (
 
 TRAIN_QUEUE = "train-requests"
 ENROLL_QUEUE = "enroll-requests"
-WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE)
+UNKNOWN_VISITS_QUEUE = "unknown-visits"
+WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE)
 
 
 def poison_queue(queue: str) -> str:

@@ -18,6 +18,7 @@ from ..storage.layout import VISITS_CONTAINER
 
 SNAPSHOT_SUFFIX = ".jpg"
 RECORD_SUFFIX = ".json"
+NAMED_BY_USER = "user"
 
 
 def new_visit_id(first_seen: datetime) -> str:
@@ -45,6 +46,7 @@ class VisitRecord:
     frames: int  # frames in which the visitor was seen
     closed: bool
     snapshot: str | None  # `visits/<day>/<visitId>.jpg`, when one was written
+    named_by: str | None = None  # NAMED_BY_USER: a person chose the name later (visits/naming.py); None: the tracker
 
     @property
     def day(self) -> str:
@@ -67,7 +69,7 @@ class VisitRecord:
         return replace(self, snapshot=f"{VISITS_CONTAINER}/{self.snapshot_blob_name}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "visitId": self.visit_id,
             "cameraId": self.camera,
             "location": self.location,
@@ -81,6 +83,9 @@ class VisitRecord:
             "closed": self.closed,
             "snapshot": self.snapshot,
         }
+        if self.named_by is not None:  # absent otherwise, as in the records written before it existed
+            data["namedBy"] = self.named_by
+        return data
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> VisitRecord:
@@ -98,4 +103,5 @@ class VisitRecord:
             frames=int(record["frames"]),
             closed=bool(record["closed"]),
             snapshot=None if record.get("snapshot") is None else str(record["snapshot"]),
+            named_by=None if record.get("namedBy") is None else str(record["namedBy"]),
         )
