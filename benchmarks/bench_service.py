@@ -44,6 +44,7 @@ def camera_frames(jpeg: bytes) -> Iterator[bytes]:
     """The frame as a camera standing still sends it: each time its own bytes (one pixel carries a count), so
     that the service does not answer it as a frame posted twice."""
     pixels = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert pixels is not None, "the benchmark's frame does not decode"
     for count in itertools.count():
         pixels[0, 0] = (count % 256, count // 256 % 256, 0)
         yield cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
