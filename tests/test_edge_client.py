@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -31,7 +32,10 @@ import pytest
 from edge_client.backend import FaceBackend
 from edge_client.backoff import Backoff
 from edge_client.capture import FrameReader
+from edge_client.overlay import KNOWN, TRACK_COLOURS, UNKNOWN, box_colour, draw_faces, label_baselines, label_box
+from edge_client.results import Answer, FrameResult, RecognizedFace
 from edge_client.sender import FrameSender, SendSettings, encode_frame
+from edge_client.visits import VisitTally, short_visit_id
 
 from .support.azurite import free_port
 from .support.face_api_proxy import FaceApiProxy
@@ -240,6 +244,130 @@ def test_every_nth_frame_is_sent_and_answered_in_order(server, enrolled, testdat
     # The frontal shot begins at frame 82: its track is named from its third frame sent (110) on.
     assert all(LIN in names_in(row) for row in rows if 110 <= row["frame"] <= 200)  # 10 frames
     assert_faces_answered_in_full(rows)
+
+
+FRONTAL = (82, 211)  # testdata/README: Lin-Manuel Miranda, frontal, frames 82-210
+
+
+@pytest.fixture(scope="module")
+def frontal_clip(tmp_path_factory, testdata) -> Path:
+    """The frontal shot alone (129 frames), so that a run sees one shot and no cut; lossless (FFV1), so that
+    the client sends the video's own pixels. (Through Motion JPEG, compressed twice, the same shot's track
+    stayed Unknown for 36 of its 65 answers before it was named.)"""
+    path = tmp_path_factory.mktemp("frontal") / "frontal.avi"
+    short_clip(testdata, path, frames=FRONTAL[1] - FRONTAL[0], start=FRONTAL[0], fourcc="FFV1")
+    return path
+
+
+def largest_face(row: dict) -> dict:
+    return max(row["faces"], key=lambda face: face["faceRectangle"]["width"])
+
+
+def visit_labels_drawn(recording: Path, faces_drawn: dict[int, RecognizedFace]) -> dict[int, float]:
+    """For each frame of `recording` given the face drawn on it: the share of its visit label's filled box
+    (overlay.label_box, a few pixels in from its edges, where the JPEG's colours bleed) in the track's
+    colour, within the JPEG's error. About half where it is drawn (the rest is its text); none in the video."""
+    capture = cv2.VideoCapture(str(recording))
+    found = {}
+    index = 0
+    while (read := capture.read())[0]:
+        face = faces_drawn.get(index)
+        if face is not None and face.visit_id:
+            _, visit_y = label_baselines(face, read[1].shape[0])
+            left, top, right, bottom = label_box(short_visit_id(face.visit_id), face.rectangle.left, visit_y)
+            inner = read[1][top + 3 : bottom - 2, left + 3 : right - 2].reshape(-1, 3).astype(int)
+            found[index] = float((np.abs(inner - box_colour(face)).max(axis=1) <= 40).mean())
+        index += 1
+    capture.release()
+    return found
+
+
+def test_the_frontal_shot_is_one_visit_in_the_results_the_visits_file_and_the_recording(
+    server, enrolled, frontal_clip, tmp_path
+):
+    """Sent every second frame (15 a second, as test_tracking does): Lin-Manuel Miranda's frontal shot is
+    one track; its first answers are Unknown without a visit (one frame never names a track), then every
+    answer names him with the same visit id, which the run's visits file and summary hold once, with its
+    first and last frame. The frames between the ones sent carry the last answer's box and visit id."""
+    results, visits, record = tmp_path / "frontal.jsonl", tmp_path / "visits.jsonl", tmp_path / "frontal.avi"
+    camera = f"frontal-{uuid.uuid4().hex[:8]}"  # a camera of its own: no visit left open by another test
+    args = ["--headless", "--source", str(frontal_clip), "--every", "2", "--camera-id", camera]
+    result = run_client(server, *args, "--results", str(results), "--visits", str(visits), "--record", str(record))
+    assert result.returncode == 0, result.stderr
+    rows = read_results(results)
+    assert [row["frame"] for row in rows] == list(range(0, FRONTAL[1] - FRONTAL[0], 2))
+    assert all(set(face) >= {"trackId", "visitId"} for row in rows for face in row["faces"])
+    faces = [largest_face(row) for row in rows]
+    assert len({face["trackId"] for face in faces}) == 1 and faces[0]["trackId"].startswith("t")
+    named = [n for n, face in enumerate(faces) if face["name"] == LIN]
+    assert named and named == list(range(named[0], len(faces))) and named[0] <= 3
+    assert all(face["visitId"] is None for face in faces[: named[0]])
+    assert len({face["visitId"] for face in faces[named[0] :]}) == 1
+    visit_id = faces[-1]["visitId"]
+    assert re.fullmatch(r"v\d{8}T\d{9}-[0-9a-f]{12}", visit_id)
+    # The visits file: this visit once, named, from its first answer to the last frame sent.
+    summaries = read_results(visits)
+    assert [v["visitId"] for v in summaries if v["name"] == LIN] == [visit_id]
+    lin = next(v for v in summaries if v["visitId"] == visit_id)
+    assert (lin["firstFrame"], lin["lastFrame"]) == (rows[named[0]]["frame"], rows[-1]["frame"])
+    assert lin["frames"] == len(named) and lin["trackIds"] == [faces[0]["trackId"]]
+    assert lin["personId"] == faces[-1]["personId"] and lin["firstSeen"] <= lin["lastSeen"]
+    assert {name for v in summaries for name in v["names"]} <= {LIN, "Unknown"}
+    # The summary printed at the end counts visits, not frames.
+    assert f"visits: {len(summaries)} in {len(rows)} answered frames" in result.stderr
+    assert re.search(rf"  {visit_id} {LIN} \d\.\d\d: frames {lin['firstFrame']}-{lin['lastFrame']} ", result.stderr)
+    # Drawn: every frame from the visit's first answer on, sent or not (the odd ones were not), carries
+    # the visit id's label in the track's colour (within the JPEG's error).
+    drawn = {
+        index: RecognizedFace.from_dict(largest_face(row))
+        for row in rows[named[0] :]
+        for index in (row["frame"], row["frame"] + 1)
+        if index < FRONTAL[1] - FRONTAL[0]
+    }
+    drawn_shares = visit_labels_drawn(record, drawn)
+    assert sorted(drawn_shares) == sorted(drawn)
+    assert {index for index, share in drawn_shares.items() if share < 0.3} == set()
+
+
+def test_an_answer_without_track_or_visit_ids_parses_and_is_drawn_and_counted_as_before():
+    """A backend from before tracking answers neither `trackId` nor `visitId`: the answer parses, its
+    results line says null, the boxes are green (named) and red (Unknown) as before, and the run's summary
+    counts no visit. A tracked face keeps its track's colour when its name changes."""
+    lin: dict[str, Any] = {
+        "faceRectangle": {"top": 55, "left": 524, "width": 40, "height": 40},
+        "personId": "bd644af3-0000-4000-8000-000000000000",
+        "name": LIN,
+        "confidence": 0.61,
+        "qualityForRecognition": "medium",
+    }
+    stranger_face = {"faceRectangle": {"top": 200, "left": 100, "width": 50, "height": 50}, "personId": None}
+    old = {"timeStamp": "2026-11-24T18:49:59.728Z", "frameWidth": 640, "frameHeight": 360}
+    old["faces"] = [lin, {**stranger_face, "name": None}]
+    result = FrameResult.from_dict(old)
+    known, stranger = result.faces
+    assert (known.name, known.track_id, known.visit_id) == (LIN, None, None)
+    assert (stranger.name, stranger.known, stranger.confidence) == ("Unknown", False, 0.0)
+    answer = Answer(120, 1764010199.71, 0.0, 15.2, result.scaled(2.0))
+    line = answer.to_dict()
+    assert [(f["trackId"], f["visitId"]) for f in line["faces"]] == [(None, None)] * 2
+    assert line["faces"][0]["faceRectangle"] == {"top": 110, "left": 1048, "width": 80, "height": 80}
+    assert (box_colour(known), box_colour(stranger)) == (KNOWN, UNKNOWN)
+    image = np.zeros((360, 640, 3), np.uint8)
+    draw_faces(image, result.faces)
+    assert tuple(image[55 + 20, 524]) == KNOWN and tuple(image[200 + 25, 100]) == UNKNOWN  # the boxes' left edges
+    tally = VisitTally()
+    tally.add(answer)
+    assert tally.visits == [] and tally.summary()[0].startswith("visits: 0 in 1 answered frames (2 faces, 2 not")
+    # Tracked: the same track is one colour, Unknown or named; the visit id is drawn under the box.
+    tracked = {**lin, "trackId": "t0123456789ab", "visitId": "v20261124T184959728-abcdef012345"}
+    named = RecognizedFace.from_dict(tracked)
+    unnamed = RecognizedFace.from_dict({**tracked, "personId": None, "name": "Unknown", "visitId": None})
+    assert box_colour(named) == box_colour(unnamed) in TRACK_COLOURS
+    image = np.zeros((360, 640, 3), np.uint8)
+    draw_faces(image, [named])
+    _, visit_y = label_baselines(named, 360)
+    left, top, _, _ = label_box("012345", named.rectangle.left, visit_y)
+    assert top > 55 + 40 and tuple(image[top + 1, left + 1]) == box_colour(named)
 
 
 def test_a_wrong_key_stops_with_a_clear_message_and_is_not_printed(server, enrolled, testdata):
@@ -565,9 +693,12 @@ def test_a_file_read_as_fast_as_possible_gives_every_frame_in_order_then_ends(te
     assert indices == list(range(VIDEO_FRAMES))
 
 
-def short_clip(testdata: Path, path: Path, frames: int = 8) -> None:
+def short_clip(testdata: Path, path: Path, frames: int = 8, start: int = 0, fourcc: str = "MJPG") -> None:
+    """Frames `start` to `start + frames - 1` of the test video as an AVI file: Motion JPEG, or FFV1 (lossless)."""
     source = cv2.VideoCapture(str(testdata / VIDEO))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, (640, 360))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), 30, (640, 360))
+    for _ in range(start):  # read, not seek: seeking an MP4 may land on another frame
+        source.read()
     for _ in range(frames):
         writer.write(source.read()[1])
     writer.release()
