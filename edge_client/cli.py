@@ -47,7 +47,7 @@ def run_parser() -> argparse.ArgumentParser:
     _backend_flags(parser)
     variable, meaning = ENVIRONMENT["camera_id"]
     parser.add_argument("--camera-id", default=None, help=f"{meaning}; default ${variable}")
-    parser.add_argument("--location", default=None, help="where the camera is, written in the sighting records")
+    parser.add_argument("--location", default=None, help="where the camera is, written in the visit records")
     parser.add_argument("--headless", action="store_true", help="no window (a Raspberry Pi, a server)")
     parser.add_argument("--record", type=Path, default=None, help="write the annotated video here (.mkv or .avi)")
     parser.add_argument("--results", type=Path, default=None, help="write each answer here as a JSON line")

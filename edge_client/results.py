@@ -83,7 +83,7 @@ class FrameResult:
     frame_width: int
     frame_height: int
     faces: tuple[RecognizedFace, ...]
-    record: str | None = None  # the sighting record the backend wrote, when the frame had faces
+    record: str | None = None  # the per-frame record the backend wrote (only with its FRAME_RECORDS=on)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrameResult:

@@ -16,7 +16,11 @@ ENVIRONMENT = {
     "endpoint": ("FACE_ENDPOINT", f"the backend's base URL (default {DEFAULT_ENDPOINT})"),
     "key": ("FACE_API_KEY", "the backend's key, sent as Ocp-Apim-Subscription-Key"),
     "group": ("FACE_GROUP", "the person group to identify against, or to enroll into"),
-    "camera_id": ("FACE_CAMERA_ID", "the camera's id in the sighting records (default: this host's name)"),
+    "camera_id": (
+        "FACE_CAMERA_ID",
+        "the camera's id: faces are tracked per camera, and it is written in the visit records "
+        "(default: this host's name)",
+    ),
 }
 
 
