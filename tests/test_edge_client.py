@@ -314,7 +314,10 @@ def test_the_frontal_shot_is_one_visit_in_the_results_the_visits_file_and_the_re
     assert lin["personId"] == faces[-1]["personId"] and lin["firstSeen"] <= lin["lastSeen"]
     assert {name for v in summaries for name in v["names"]} <= {LIN, "Unknown"}
     # The summary printed at the end counts visits, not frames.
-    assert f"visits: {len(summaries)} in {len(rows)} answered frames" in result.stderr
+    every_face = [face for row in rows for face in row["faces"]]
+    without = sum(face["visitId"] is None for face in every_face)
+    head = f"visits: {len(summaries)} in {len(rows)} answered frames ({len(every_face)} faces, {without} not in a"
+    assert head in result.stderr
     assert re.search(rf"  {visit_id} {LIN} \d\.\d\d: frames {lin['firstFrame']}-{lin['lastFrame']} ", result.stderr)
     # Drawn: every frame from the visit's first answer on, sent or not (the odd ones were not), carries
     # the visit id's label in the track's colour (within the JPEG's error).
