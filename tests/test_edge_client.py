@@ -450,15 +450,19 @@ def wait_for_lines(path: Path, count: int, timeout: float = 60) -> bool:
 
 
 def test_ctrl_c_stops_cleanly_and_the_recording_plays(server, enrolled, testdata, tmp_path):
-    record, results = tmp_path / "stopped.mkv", tmp_path / "stopped.jsonl"
+    record, results, visits = tmp_path / "stopped.mkv", tmp_path / "stopped.jsonl", tmp_path / "visits.jsonl"
     args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--record", str(record)]
-    with client_process(server, *args, "--results", str(results)) as process:
+    with client_process(server, *args, "--results", str(results), "--visits", str(visits)) as process:
         assert wait_for_lines(results, 20)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "stopping (SIGINT)" in stderr
     assert video_frames(record) == summary_count(stderr, "recorded") >= 20  # each frame answered was shown first
+    # The visits file is written on the way out: the visits of every answer, each once.
+    answered_visits = {face["visitId"] for row in read_results(results) for face in row["faces"]} - {None}
+    written = [visit["visitId"] for visit in read_results(visits)]
+    assert sorted(written) == sorted(answered_visits)
 
 
 def banners(path: Path) -> list[bool]:
@@ -829,6 +833,14 @@ def test_an_mp4_recording_is_refused_with_the_reason_and_what_to_use_instead():
         "edge_client: Cannot record to out.mp4: an .mp4 is unreadable until it is finished, so a crash or a power "
         "cut would lose all of it; use .mkv (the same video, readable up to the last second) or .avi."
     )
+
+
+def test_a_results_or_visits_file_in_a_missing_folder_is_refused_before_the_run():
+    for flag in ("--results", "--visits"):
+        result = run_client_without_backend("--headless", "--source", "clip.mp4", flag, "no-such-folder/out.jsonl")
+        assert result.returncode == 2
+        last = result.stderr.splitlines()[-1]
+        assert last == "edge_client: Cannot write no-such-folder/out.jsonl: no folder no-such-folder."
 
 
 def test_a_key_refused_after_answers_is_tried_again_for_key_retry_seconds(server, enrolled, testdata, caplog):
