@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -50,6 +51,7 @@ VIDEO_FRAMES = 275
 LIN = "lin_manuel_miranda"
 OBAMA = "obama"
 AUDIENCE = 211  # testdata/README: the audience shot, frames 211-274
+TRACK_MIN_FRAMES = 3  # the backend's default: a track may be named from its third identified frame
 
 
 class Server:
@@ -86,7 +88,10 @@ def client_env(server: Server, **extra: str) -> dict[str, str]:
         "FACE_ENDPOINT": server.endpoint,
         "FACE_API_KEY": KEY,
         "FACE_GROUP": GROUP,
-        "FACE_CAMERA_ID": "test-camera",
+        # A camera of its own for each run: the backend tracks faces per camera, so a run on a camera another
+        # run used would continue that run's tracks and visits, and the same video's frames, byte for byte
+        # the same JPEG, would be taken for frames posted twice.
+        "FACE_CAMERA_ID": f"test-camera-{uuid.uuid4().hex[:8]}",
         **extra,
     }
 
@@ -187,14 +192,21 @@ def assert_right_people_in_right_frames(rows: list[dict]) -> None:
     """testdata/README: Lin-Manuel Miranda for most of the clip (facing the camera from frame ~80 to
     ~210; in profile before, which the engine rightly leaves unnamed), then the audience shot
     (211-274), where nobody but Barack Obama (enrolled) may be named. Holds for whichever frames
-    were answered, so for a live run at any speed: sent one frame at a time, every frame is the
-    engine's own (`--every 1` names him in each frame of 90-200 but frame 117), so at most one miss
-    is allowed beyond a fifth of the frames there."""
+    were answered, so for a live run at any speed. A track is named from its frames, never from one:
+    its first TRACK_MIN_FRAMES answers may be Unknown (a busy machine answering few frames may also
+    split his track in two, each starting Unknown); of the other answers there, at most one miss is
+    allowed beyond a fifth."""
     frames = [row["frame"] for row in rows]
     assert frames and frames == sorted(set(frames)) and frames[0] >= 0 and frames[-1] < VIDEO_FRAMES
     assert_nobody_wrongly_named(rows)
-    facing = [row for row in rows if 90 <= row["frame"] <= 200]
-    assert sum(LIN not in names_in(row) for row in facing) <= 1 + 0.2 * len(facing)
+    answers_of_track: Counter[str | None] = Counter()
+    settled = []  # answered frames of 90-200 whose largest face's track had its first answers before
+    for row in rows:
+        track = largest_face(row)["trackId"] if row["faces"] else None
+        answers_of_track[track] += 1
+        if 90 <= row["frame"] <= 200 and (track is None or answers_of_track[track] > TRACK_MIN_FRAMES - 1):
+            settled.append(row)
+    assert sum(LIN not in names_in(row) for row in settled) <= 1 + 0.2 * len(settled)
     assert all(row["frame"] < 220 for row in rows if LIN in names_in(row))
 
 
@@ -290,8 +302,7 @@ def test_the_frontal_shot_is_one_visit_in_the_results_the_visits_file_and_the_re
     answer names him with the same visit id, which the run's visits file and summary hold once, with its
     first and last frame. The frames between the ones sent carry the last answer's box and visit id."""
     results, visits, record = tmp_path / "frontal.jsonl", tmp_path / "visits.jsonl", tmp_path / "frontal.avi"
-    camera = f"frontal-{uuid.uuid4().hex[:8]}"  # a camera of its own: no visit left open by another test
-    args = ["--headless", "--source", str(frontal_clip), "--every", "2", "--camera-id", camera]
+    args = ["--headless", "--source", str(frontal_clip), "--every", "2"]
     result = run_client(server, *args, "--results", str(results), "--visits", str(visits), "--record", str(record))
     assert result.returncode == 0, result.stderr
     rows = read_results(results)
