@@ -11,8 +11,12 @@ client runs here, headless, on video/short_hamilton_clip.mp4 (275 frames, 29.97 
   live, 5 fps     the same with --send-fps 5
   as fast, 5 s    the file decoded and drawn as fast as this machine can, looped for 5 s (a camera
                   faster than the network)
+  live, JPEG 80   live with --jpeg-quality 80 (the default was 80 before tracks: see the client's README)
 Each prints capture fps, frames sent and answered per second, median and p90 latency in ms, and
-how many answered frames of 90-200 (Lin-Manuel Miranda facing the camera) name him.
+how many answered frames of 90-200 (Lin-Manuel Miranda facing the camera) name him. Then the visits
+of the live runs, as the client counted them (each scenario is a camera of its own): each visit's short
+id, its names in order, its first and last frame, the shots it was seen in (cuts at 20, 82, 211) and its
+answered frames; and every name drawn after the audience cut.
 
 Then the recording (--record, live): the video as it is, and upscaled to 1920x1080 (a 1080p camera).
 Each prints the frames of the recording, how many of them are frames of the source (the others
@@ -23,11 +27,13 @@ file's frame rate and length beside the source's.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +42,7 @@ import cv2
 from benchmarks.bench_pipeline import DEFAULT_DATA
 from edge_client.runner import CaptureLoop
 from edge_client.settings import BackendSettings, RunSettings
+from edge_client.visits import VisitTally, short_visit_id
 from tests.support.service import PROJECT, start_server, stop_server
 
 KEY = "benchmark-key"
@@ -64,12 +71,16 @@ def main() -> None:
                 "live": base,
                 "live, 5 fps": replace(base, send_fps=5),
                 "as fast, 5 s": replace(base, realtime=False, loop=True, duration=5),
+                "live, JPEG 80": replace(base, jpeg_quality=80),
             }
             print("way            capture fps  sent fps  answered fps  latency ms median (p90)  Lin named 90-200")
+            answered: dict[str, tuple[list[dict], VisitTally]] = {}
             for n, (name, settings) in enumerate(scenarios.items()):
                 results = Path(folder) / f"{n}.jsonl"
-                stats = CaptureLoop(replace(settings, headless=True, results=results)).run()
+                loop = CaptureLoop(replace(settings, headless=True, results=results, camera_id=f"bench-{n}"))
+                stats = loop.run()
                 rows = [json.loads(line) for line in results.read_text().splitlines()]
+                answered[name] = rows, loop.visits
                 facing = [row for row in rows if 90 <= row["frame"] <= 200]
                 named = sum(any(f["name"] == "lin_manuel_miranda" for f in row["faces"]) for row in facing)
                 print(
@@ -77,9 +88,31 @@ def main() -> None:
                     f"{stats.answered_fps:13.1f} {stats.latency_ms(0.5):12.1f} ({stats.latency_ms(0.9):5.1f})"
                     f"          {named}/{len(facing)}"
                 )
+            for name in ("live", "live, JPEG 80"):
+                print_visits(name, *answered[name])
             print_recordings(base, Path(folder))
         finally:
             stop_server(server)
+
+
+CUTS = (20, 82, 211)  # testdata/README: the first frames of the shots after the first
+
+
+def print_visits(way: str, rows: list[dict], tally: VisitTally) -> None:
+    shots: dict[str, set[int]] = {}
+    for row in rows:
+        for face in row["faces"]:
+            if face["visitId"]:
+                shots.setdefault(face["visitId"], set()).add(bisect.bisect_right(CUTS, row["frame"]))
+    print(f"\nvisits ({way}): {tally.summary()[0].removeprefix('visits: ')}")
+    print("  visit   names                              frames   shots  answered")
+    for visit in tally.visits:
+        names = " > ".join(visit.names)
+        seen = ",".join(str(shot) for shot in sorted(shots[visit.visit_id]))
+        span = f"{visit.first_frame}-{visit.last_frame}"
+        print(f"  {short_visit_id(visit.visit_id)}  {names:<34} {span:>8}   {seen:<5} {visit.frames:8d}")
+    after = Counter(face["name"] for row in rows if row["frame"] >= CUTS[-1] for face in row["faces"])
+    print(f"  names drawn after frame {CUTS[-1]}: {dict(after)}")
 
 
 def upscale(video: Path, path: Path, size: tuple[int, int]) -> Path:

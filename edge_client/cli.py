@@ -47,13 +47,18 @@ def run_parser() -> argparse.ArgumentParser:
     _backend_flags(parser)
     variable, meaning = ENVIRONMENT["camera_id"]
     parser.add_argument("--camera-id", default=None, help=f"{meaning}; default ${variable}")
-    parser.add_argument("--location", default=None, help="where the camera is, written in the sighting records")
+    parser.add_argument("--location", default=None, help="where the camera is, written in the visit records")
     parser.add_argument("--headless", action="store_true", help="no window (a Raspberry Pi, a server)")
     parser.add_argument("--record", type=Path, default=None, help="write the annotated video here (.mkv or .avi)")
     parser.add_argument("--results", type=Path, default=None, help="write each answer here as a JSON line")
+    parser.add_argument(
+        "--visits", type=Path, default=None, help="write the run's visits here at its end, one JSON line each"
+    )
     parser.add_argument("--send-fps", type=float, default=0.0, help="at most N frames a second sent (0: no cap)")
     parser.add_argument("--width", type=int, default=640, help="shrink frames to this width before sending (0: no)")
-    parser.add_argument("--jpeg-quality", type=int, default=80, help="JPEG quality of the frames sent (1-100)")
+    parser.add_argument(
+        "--jpeg-quality", type=int, default=90, help="JPEG quality of the frames sent (1-100, default 90)"
+    )
     parser.add_argument(
         "--realtime",
         choices=("on", "off"),
@@ -116,6 +121,9 @@ def backend_settings(args: argparse.Namespace) -> BackendSettings:
 def run_settings(args: argparse.Namespace) -> RunSettings:
     if args.record:
         check_record_path(args.record)
+    for written in (args.results, args.visits):
+        if written and not written.parent.is_dir():
+            raise SettingsError(f"Cannot write {written}: no folder {written.parent}.")
     if not 1 <= args.jpeg_quality <= 100:
         raise SettingsError("--jpeg-quality must be 1 to 100.")
     negative = args.every < 0 or args.width < 0 or args.send_fps < 0 or args.open_timeout < 0 or args.key_retry < 0
@@ -138,6 +146,7 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         headless=args.headless,
         record=args.record,
         results=args.results,
+        visits=args.visits,
         max_backoff=args.max_backoff,
         key_retry=args.key_retry,
         hold=args.hold,
@@ -182,6 +191,8 @@ def run_command(args: argparse.Namespace) -> int:
     )
     stats = loop.run()
     log.info("%s", stats.summary())
+    for line in loop.visits.summary():
+        log.info("%s", line)
     if loop.reader.reading:  # Python's exit would abort in OpenCV under the reader's feet
         logging.shutdown()
         os._exit(EXIT_OK)

@@ -6,7 +6,7 @@ the answer's rectangles are scaled back."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,6 +39,10 @@ class RecognizedFace:
     person_id: str | None
     confidence: float
     quality: str | None = None  # qualityForRecognition: low, medium, high
+    # The backend's track of this face across the camera's frames, and the visit it belongs to (None from a
+    # backend without tracking, and for a visit during a track's first frames, before it may be named).
+    track_id: str | None = None
+    visit_id: str | None = None
 
     @property
     def known(self) -> bool:
@@ -52,6 +56,8 @@ class RecognizedFace:
             data.get("personId"),
             float(data.get("confidence") or 0.0),
             data.get("qualityForRecognition"),
+            data.get("trackId"),
+            data.get("visitId"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,10 +67,12 @@ class RecognizedFace:
             "confidence": self.confidence,
             "faceRectangle": self.rectangle.to_dict(),
             "qualityForRecognition": self.quality,
+            "trackId": self.track_id,
+            "visitId": self.visit_id,
         }
 
     def scaled(self, factor: float) -> RecognizedFace:
-        return RecognizedFace(self.rectangle.scaled(factor), self.name, self.person_id, self.confidence, self.quality)
+        return replace(self, rectangle=self.rectangle.scaled(factor))
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ class FrameResult:
     frame_width: int
     frame_height: int
     faces: tuple[RecognizedFace, ...]
-    record: str | None = None  # the sighting record the backend wrote, when the frame had faces
+    record: str | None = None  # the per-frame record the backend wrote (only with its FRAME_RECORDS=on)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrameResult:
@@ -110,10 +118,14 @@ class Answer:
     latency_ms: float  # from capture to answer: encoding, upload, recognition, download
     result: FrameResult
 
+    @property
+    def captured_at_iso(self) -> str:
+        return datetime.fromtimestamp(self.captured_at, UTC).isoformat(timespec="milliseconds")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "frame": self.frame_index,
-            "capturedAt": datetime.fromtimestamp(self.captured_at, UTC).isoformat(timespec="milliseconds"),
+            "capturedAt": self.captured_at_iso,
             "latencyMs": round(self.latency_ms, 1),
             "timeStamp": self.result.time_stamp,
             "frameWidth": self.result.frame_width,

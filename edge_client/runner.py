@@ -23,6 +23,7 @@ from .results import Answer, ResultsWriter
 from .sender import FrameSender, SendSettings
 from .settings import RunSettings
 from .stats import RateMeter, RunStats
+from .visits import VisitTally
 
 log = logging.getLogger("edge_client")
 WINDOW = "edge_client"
@@ -99,6 +100,7 @@ class CaptureLoop:
             Backoff(initial=min(0.25, settings.max_backoff), maximum=settings.max_backoff),
         )
         self.results = ResultsWriter(settings.results)
+        self.visits = VisitTally()
         self.recorder: Recorder | None = None
         self.last_answer: Answer | None = None
         self.latencies: list[float] = []
@@ -146,6 +148,8 @@ class CaptureLoop:
             if self.recorder:
                 self.recorder.close(self.hurry)
             self.results.close()
+            if settings.visits:
+                self.visits.write(settings.visits)
             self.backend.close()
             if not settings.headless:
                 with contextlib.suppress(cv2.error):  # a build without windows has none to close
@@ -186,6 +190,7 @@ class CaptureLoop:
     def _collect_answers(self) -> None:
         for answer in self.sender.answers():
             self.results.write(answer)
+            self.visits.add(answer)
             self.latencies.append(answer.latency_ms)
             self._answered.tick()
             self.answers += 1

@@ -28,7 +28,7 @@ class SendSettings:
     camera_id: str
     location: str | None = None
     width: int = 640  # frames wider than this are shrunk before sending (0: as captured)
-    jpeg_quality: int = 80
+    jpeg_quality: int = 90  # settings.RunSettings says why
     # A key refused (401/403) after answers may be a key being rotated: it is tried again, with backoff, for
     # this many seconds before the sender gives up. A key refused before any answer is wrong: it gives up at once.
     key_retry: float = 300.0

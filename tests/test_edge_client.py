@@ -19,10 +19,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -31,7 +33,10 @@ import pytest
 from edge_client.backend import FaceBackend
 from edge_client.backoff import Backoff
 from edge_client.capture import FrameReader
+from edge_client.overlay import KNOWN, TRACK_COLOURS, UNKNOWN, box_colour, draw_faces, label_baselines, label_box
+from edge_client.results import Answer, FrameResult, RecognizedFace
 from edge_client.sender import FrameSender, SendSettings, encode_frame
+from edge_client.visits import VisitTally, short_visit_id
 
 from .support.azurite import free_port
 from .support.face_api_proxy import FaceApiProxy
@@ -46,6 +51,7 @@ VIDEO_FRAMES = 275
 LIN = "lin_manuel_miranda"
 OBAMA = "obama"
 AUDIENCE = 211  # testdata/README: the audience shot, frames 211-274
+TRACK_MIN_FRAMES = 3  # the backend's default: a track may be named from its third identified frame
 
 
 class Server:
@@ -82,7 +88,10 @@ def client_env(server: Server, **extra: str) -> dict[str, str]:
         "FACE_ENDPOINT": server.endpoint,
         "FACE_API_KEY": KEY,
         "FACE_GROUP": GROUP,
-        "FACE_CAMERA_ID": "test-camera",
+        # A camera of its own for each run: the backend tracks faces per camera, so a run on a camera another
+        # run used would continue that run's tracks and visits, and the same video's frames, byte for byte
+        # the same JPEG, would be taken for frames posted twice.
+        "FACE_CAMERA_ID": f"test-camera-{uuid.uuid4().hex[:8]}",
         **extra,
     }
 
@@ -183,14 +192,21 @@ def assert_right_people_in_right_frames(rows: list[dict]) -> None:
     """testdata/README: Lin-Manuel Miranda for most of the clip (facing the camera from frame ~80 to
     ~210; in profile before, which the engine rightly leaves unnamed), then the audience shot
     (211-274), where nobody but Barack Obama (enrolled) may be named. Holds for whichever frames
-    were answered, so for a live run at any speed: sent one frame at a time, every frame is the
-    engine's own (`--every 1` names him in each frame of 90-200 but frame 117), so at most one miss
-    is allowed beyond a fifth of the frames there."""
+    were answered, so for a live run at any speed. A track is named from its frames, never from one:
+    its first TRACK_MIN_FRAMES answers may be Unknown (a busy machine answering few frames may also
+    split his track in two, each starting Unknown); of the other answers there, at most one miss is
+    allowed beyond a fifth."""
     frames = [row["frame"] for row in rows]
     assert frames and frames == sorted(set(frames)) and frames[0] >= 0 and frames[-1] < VIDEO_FRAMES
     assert_nobody_wrongly_named(rows)
-    facing = [row for row in rows if 90 <= row["frame"] <= 200]
-    assert sum(LIN not in names_in(row) for row in facing) <= 1 + 0.2 * len(facing)
+    answers_of_track: Counter[str | None] = Counter()
+    settled = []  # answered frames of 90-200 whose largest face's track had its first answers before
+    for row in rows:
+        track = largest_face(row)["trackId"] if row["faces"] else None
+        answers_of_track[track] += 1
+        if 90 <= row["frame"] <= 200 and (track is None or answers_of_track[track] > TRACK_MIN_FRAMES - 1):
+            settled.append(row)
+    assert sum(LIN not in names_in(row) for row in settled) <= 1 + 0.2 * len(settled)
     assert all(row["frame"] < 220 for row in rows if LIN in names_in(row))
 
 
@@ -240,6 +256,132 @@ def test_every_nth_frame_is_sent_and_answered_in_order(server, enrolled, testdat
     # The frontal shot begins at frame 82: its track is named from its third frame sent (110) on.
     assert all(LIN in names_in(row) for row in rows if 110 <= row["frame"] <= 200)  # 10 frames
     assert_faces_answered_in_full(rows)
+
+
+FRONTAL = (82, 211)  # testdata/README: Lin-Manuel Miranda, frontal, frames 82-210
+
+
+@pytest.fixture(scope="module")
+def frontal_clip(tmp_path_factory, testdata) -> Path:
+    """The frontal shot alone (129 frames), so that a run sees one shot and no cut; lossless (FFV1), so that
+    the client sends the video's own pixels. (Through Motion JPEG, compressed twice, the same shot's track
+    stayed Unknown for 36 of its 65 answers before it was named.)"""
+    path = tmp_path_factory.mktemp("frontal") / "frontal.avi"
+    short_clip(testdata, path, frames=FRONTAL[1] - FRONTAL[0], start=FRONTAL[0], fourcc="FFV1")
+    return path
+
+
+def largest_face(row: dict) -> dict:
+    return max(row["faces"], key=lambda face: face["faceRectangle"]["width"])
+
+
+def visit_labels_drawn(recording: Path, faces_drawn: dict[int, RecognizedFace]) -> dict[int, float]:
+    """For each frame of `recording` given the face drawn on it: the share of its visit label's filled box
+    (overlay.label_box, a few pixels in from its edges, where the JPEG's colours bleed) in the track's
+    colour, within the JPEG's error. About half where it is drawn (the rest is its text); none in the video."""
+    capture = cv2.VideoCapture(str(recording))
+    found = {}
+    index = 0
+    while (read := capture.read())[0]:
+        face = faces_drawn.get(index)
+        if face is not None and face.visit_id:
+            _, visit_y = label_baselines(face, read[1].shape[0])
+            left, top, right, bottom = label_box(short_visit_id(face.visit_id), face.rectangle.left, visit_y)
+            inner = read[1][top + 3 : bottom - 2, left + 3 : right - 2].reshape(-1, 3).astype(int)
+            found[index] = float((np.abs(inner - box_colour(face)).max(axis=1) <= 40).mean())
+        index += 1
+    capture.release()
+    return found
+
+
+def test_the_frontal_shot_is_one_visit_in_the_results_the_visits_file_and_the_recording(
+    server, enrolled, frontal_clip, tmp_path
+):
+    """Sent every second frame (15 a second, as test_tracking does): Lin-Manuel Miranda's frontal shot is
+    one track; its first answers are Unknown without a visit (one frame never names a track), then every
+    answer names him with the same visit id, which the run's visits file and summary hold once, with its
+    first and last frame. The frames between the ones sent carry the last answer's box and visit id."""
+    results, visits, record = tmp_path / "frontal.jsonl", tmp_path / "visits.jsonl", tmp_path / "frontal.avi"
+    args = ["--headless", "--source", str(frontal_clip), "--every", "2"]
+    result = run_client(server, *args, "--results", str(results), "--visits", str(visits), "--record", str(record))
+    assert result.returncode == 0, result.stderr
+    rows = read_results(results)
+    assert [row["frame"] for row in rows] == list(range(0, FRONTAL[1] - FRONTAL[0], 2))
+    assert all(set(face) >= {"trackId", "visitId"} for row in rows for face in row["faces"])
+    faces = [largest_face(row) for row in rows]
+    assert len({face["trackId"] for face in faces}) == 1 and faces[0]["trackId"].startswith("t")
+    named = [n for n, face in enumerate(faces) if face["name"] == LIN]
+    assert named and named == list(range(named[0], len(faces))) and named[0] <= 3
+    assert all(face["visitId"] is None for face in faces[: named[0]])
+    assert len({face["visitId"] for face in faces[named[0] :]}) == 1
+    visit_id = faces[-1]["visitId"]
+    assert re.fullmatch(r"v\d{8}T\d{9}-[0-9a-f]{12}", visit_id)
+    # The visits file: this visit once, named, from its first answer to the last frame sent.
+    summaries = read_results(visits)
+    assert [v["visitId"] for v in summaries if v["name"] == LIN] == [visit_id]
+    lin = next(v for v in summaries if v["visitId"] == visit_id)
+    assert (lin["firstFrame"], lin["lastFrame"]) == (rows[named[0]]["frame"], rows[-1]["frame"])
+    assert lin["frames"] == len(named) and lin["trackIds"] == [faces[0]["trackId"]]
+    assert lin["personId"] == faces[-1]["personId"] and lin["firstSeen"] <= lin["lastSeen"]
+    assert {name for v in summaries for name in v["names"]} <= {LIN, "Unknown"}
+    # The summary printed at the end counts visits, not frames.
+    every_face = [face for row in rows for face in row["faces"]]
+    without = sum(face["visitId"] is None for face in every_face)
+    head = f"visits: {len(summaries)} in {len(rows)} answered frames ({len(every_face)} faces, {without} not in a"
+    assert head in result.stderr
+    assert re.search(rf"  {visit_id} {LIN} \d\.\d\d: frames {lin['firstFrame']}-{lin['lastFrame']} ", result.stderr)
+    # Drawn: every frame from the visit's first answer on, sent or not (the odd ones were not), carries
+    # the visit id's label in the track's colour (within the JPEG's error).
+    drawn = {
+        index: RecognizedFace.from_dict(largest_face(row))
+        for row in rows[named[0] :]
+        for index in (row["frame"], row["frame"] + 1)
+        if index < FRONTAL[1] - FRONTAL[0]
+    }
+    drawn_shares = visit_labels_drawn(record, drawn)
+    assert sorted(drawn_shares) == sorted(drawn)
+    assert {index for index, share in drawn_shares.items() if share < 0.3} == set()
+
+
+def test_an_answer_without_track_or_visit_ids_parses_and_is_drawn_and_counted_as_before():
+    """A backend from before tracking answers neither `trackId` nor `visitId`: the answer parses, its
+    results line says null, the boxes are green (named) and red (Unknown) as before, and the run's summary
+    counts no visit. A tracked face keeps its track's colour when its name changes."""
+    lin: dict[str, Any] = {
+        "faceRectangle": {"top": 55, "left": 524, "width": 40, "height": 40},
+        "personId": "bd644af3-0000-4000-8000-000000000000",
+        "name": LIN,
+        "confidence": 0.61,
+        "qualityForRecognition": "medium",
+    }
+    stranger_face = {"faceRectangle": {"top": 200, "left": 100, "width": 50, "height": 50}, "personId": None}
+    old = {"timeStamp": "2026-11-24T18:49:59.728Z", "frameWidth": 640, "frameHeight": 360}
+    old["faces"] = [lin, {**stranger_face, "name": None}]
+    result = FrameResult.from_dict(old)
+    known, stranger = result.faces
+    assert (known.name, known.track_id, known.visit_id) == (LIN, None, None)
+    assert (stranger.name, stranger.known, stranger.confidence) == ("Unknown", False, 0.0)
+    answer = Answer(120, 1764010199.71, 0.0, 15.2, result.scaled(2.0))
+    line = answer.to_dict()
+    assert [(f["trackId"], f["visitId"]) for f in line["faces"]] == [(None, None)] * 2
+    assert line["faces"][0]["faceRectangle"] == {"top": 110, "left": 1048, "width": 80, "height": 80}
+    assert (box_colour(known), box_colour(stranger)) == (KNOWN, UNKNOWN)
+    image = np.zeros((360, 640, 3), np.uint8)
+    draw_faces(image, result.faces)
+    assert tuple(image[55 + 20, 524]) == KNOWN and tuple(image[200 + 25, 100]) == UNKNOWN  # the boxes' left edges
+    tally = VisitTally()
+    tally.add(answer)
+    assert tally.visits == [] and tally.summary()[0].startswith("visits: 0 in 1 answered frames (2 faces, 2 not")
+    # Tracked: the same track is one colour, Unknown or named; the visit id is drawn under the box.
+    tracked = {**lin, "trackId": "t0123456789ab", "visitId": "v20261124T184959728-abcdef012345"}
+    named = RecognizedFace.from_dict(tracked)
+    unnamed = RecognizedFace.from_dict({**tracked, "personId": None, "name": "Unknown", "visitId": None})
+    assert box_colour(named) == box_colour(unnamed) in TRACK_COLOURS
+    image = np.zeros((360, 640, 3), np.uint8)
+    draw_faces(image, [named])
+    _, visit_y = label_baselines(named, 360)
+    left, top, _, _ = label_box("012345", named.rectangle.left, visit_y)
+    assert top > 55 + 40 and tuple(image[top + 1, left + 1]) == box_colour(named)
 
 
 def test_a_wrong_key_stops_with_a_clear_message_and_is_not_printed(server, enrolled, testdata):
@@ -319,15 +461,19 @@ def wait_for_lines(path: Path, count: int, timeout: float = 60) -> bool:
 
 
 def test_ctrl_c_stops_cleanly_and_the_recording_plays(server, enrolled, testdata, tmp_path):
-    record, results = tmp_path / "stopped.mkv", tmp_path / "stopped.jsonl"
+    record, results, visits = tmp_path / "stopped.mkv", tmp_path / "stopped.jsonl", tmp_path / "visits.jsonl"
     args = ["--headless", "--loop", "--source", str(testdata / VIDEO), "--record", str(record)]
-    with client_process(server, *args, "--results", str(results)) as process:
+    with client_process(server, *args, "--results", str(results), "--visits", str(visits)) as process:
         assert wait_for_lines(results, 20)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "stopping (SIGINT)" in stderr
     assert video_frames(record) == summary_count(stderr, "recorded") >= 20  # each frame answered was shown first
+    # The visits file is written on the way out: the visits of every answer, each once.
+    answered_visits = {face["visitId"] for row in read_results(results) for face in row["faces"]} - {None}
+    written = [visit["visitId"] for visit in read_results(visits)]
+    assert sorted(written) == sorted(answered_visits)
 
 
 def banners(path: Path) -> list[bool]:
@@ -565,9 +711,12 @@ def test_a_file_read_as_fast_as_possible_gives_every_frame_in_order_then_ends(te
     assert indices == list(range(VIDEO_FRAMES))
 
 
-def short_clip(testdata: Path, path: Path, frames: int = 8) -> None:
+def short_clip(testdata: Path, path: Path, frames: int = 8, start: int = 0, fourcc: str = "MJPG") -> None:
+    """Frames `start` to `start + frames - 1` of the test video as an AVI file: Motion JPEG, or FFV1 (lossless)."""
     source = cv2.VideoCapture(str(testdata / VIDEO))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, (640, 360))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), 30, (640, 360))
+    for _ in range(start):  # read, not seek: seeking an MP4 may land on another frame
+        source.read()
     for _ in range(frames):
         writer.write(source.read()[1])
     writer.release()
@@ -695,6 +844,14 @@ def test_an_mp4_recording_is_refused_with_the_reason_and_what_to_use_instead():
         "edge_client: Cannot record to out.mp4: an .mp4 is unreadable until it is finished, so a crash or a power "
         "cut would lose all of it; use .mkv (the same video, readable up to the last second) or .avi."
     )
+
+
+def test_a_results_or_visits_file_in_a_missing_folder_is_refused_before_the_run():
+    for flag in ("--results", "--visits"):
+        result = run_client_without_backend("--headless", "--source", "clip.mp4", flag, "no-such-folder/out.jsonl")
+        assert result.returncode == 2
+        last = result.stderr.splitlines()[-1]
+        assert last == "edge_client: Cannot write no-such-folder/out.jsonl: no folder no-such-folder."
 
 
 def test_a_key_refused_after_answers_is_tried_again_for_key_retry_seconds(server, enrolled, testdata, caplog):
