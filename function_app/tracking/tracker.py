@@ -18,7 +18,10 @@ from .state import CameraState, Track, new_track_id
 IMPROVED = 1.2  # a face this much better than the track's best identified one is identified again
 SNAPSHOT_IMPROVED = 1.25  # a snapshot is replaced by a clearly better face only: each costs a JPEG and a write
 EXTRA_EVIDENCE = 0  # frames identified beyond min_frames before identifying only now and then
-SAVE_EVERY = timedelta(seconds=1)  # the longest a camera's state goes unwritten while it only moves boxes
+SAVE_EVERY = timedelta(seconds=1)
+# A frame whose bytes the camera sent among its last frames, within this time, is a resend (a client retrying
+# an answer it lost); later, the same bytes are a video played again.
+RESEND_WINDOW = timedelta(seconds=10)  # the longest a camera's state goes unwritten while it only moves boxes
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ def step(
     rules: TrackingRules,
 ) -> FrameStep:
     boxes = [face.rectangle for face in faces]
-    if digest in state.recent_frames:  # posted twice: answer it again, count it once
+    resent = state.last_frame is not None and moment - state.last_frame <= RESEND_WINDOW
+    if resent and digest in state.recent_frames:  # posted twice: answer it again, count it once
         return FrameStep(association.by_position(boxes, state.tracks))
     result = FrameStep([], changed=True)
     state.remember_frame(digest)
