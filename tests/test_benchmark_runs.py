@@ -74,9 +74,9 @@ def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
 
 
 def test_the_matching_benchmark_runs_at_a_small_size(testdata):
+    small = ["--sizes", "3000", "--exact-queries", "2", "--searches", "0.25:256", "--data", str(testdata.parent)]
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_matching", "--sizes", "3000", "--exact-queries", "2"]
-        + ["--searches", "0.25:256", "--data", str(testdata.parent)],
+        [sys.executable, "-m", "benchmarks.bench_matching", *small],
         cwd=PROJECT,
         capture_output=True,
         text=True,
