@@ -13,8 +13,10 @@ import pytest
 import requests
 
 from benchmarks.photo_faces import central_face
+from function_app.faceapi.face_lists import MatchMode
 from function_app.faceapi.local.matching import FUSION, MatchRule, face_distances, match_embeddings
 from function_app.faceapi.local.search_index import SearchIndex, SearchParams
+from function_app.faceapi.local.similarity import similar_faces
 from function_app.faceapi.local.training import TrainedIndex
 from function_app.imaging import decode_image
 
@@ -197,3 +199,15 @@ def test_identify_over_http_answers_as_exact_search_and_follows_a_new_training(s
     _train(base, group)
     [found] = _identify(servers.approximate, group, photos[-1:])
     assert found[0][0] == later and found[0][1] >= 0.75
+
+
+def test_find_similar_above_the_size_gives_the_faces_of_exact_search(embedded):
+    # The trained index's persons stand for single faces here, as in a large face list.
+    exact = MatchRule(calibrated=True, match_threshold=0.4)
+    approximate = MatchRule(calibrated=True, match_threshold=0.4, approximate_from=1)
+    for mode in MatchMode:
+        for query in embedded.probes:
+            wanted = similar_faces(embedded.index, query, rule=exact, max_candidates=4, mode=mode)
+            found = similar_faces(embedded.index, query, rule=approximate, max_candidates=4, mode=mode)
+            assert [f for f, _ in found] == [f for f, _ in wanted]
+            np.testing.assert_allclose([c for _, c in found], [c for _, c in wanted], atol=1e-4)
