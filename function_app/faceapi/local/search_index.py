@@ -9,8 +9,8 @@ instead, in three steps:
    (the fused distance is a sum of two square roots of inner products, linearised where most of the
    gallery lies), so that one inner-product search stands for both networks;
 2. FAISS's inverted file over the proxy reduced by PCA, with 4-bit product-quantised codes scanned by
-   its SIMD "fast scan" kernels (a code per 2 of PCA256's dimensions: 64 bytes a face): the `shortlist` faces of the highest proxy
-   score among the `probes` nearest cells;
+   its SIMD "fast scan" kernels (a code per 2 of PCA256's dimensions: 64 bytes a face): the `shortlist`
+   faces of the highest proxy score among the `probes` nearest cells;
 3. the exact fused distance to those faces (from the trained index's own embeddings), their persons'
    nearest faces, best first.
 
