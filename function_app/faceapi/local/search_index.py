@@ -170,8 +170,20 @@ class SearchIndex:
 
 
 _cache_lock = threading.Lock()
+# One build at a time: the frames of several cameras arriving after a training wait for one build, not
+# each start their own (a build takes about a minute at 100,000 faces).
+_build_lock = threading.Lock()
 _cache: OrderedDict[str, SearchIndex] = OrderedDict()
 _CACHE_SIZE = 4
+
+
+def _cached(training_id: str, embeddings: np.ndarray) -> SearchIndex | None:
+    with _cache_lock:
+        cached = _cache.get(training_id)
+        if cached is None or cached.embeddings is not embeddings:
+            return None
+        _cache.move_to_end(training_id)
+        return cached
 
 
 def search_index_of(
@@ -180,14 +192,16 @@ def search_index_of(
     """The search index of a trained index, built on first use and kept while it is among the last used
     (trainings are immutable: a new training has a new id, so a retrained group gets a new index). One
     built over other embeddings under the same id (an index made by hand) is replaced."""
-    with _cache_lock:
-        cached = _cache.get(training_id)
-        if cached is not None and cached.embeddings is embeddings:
-            _cache.move_to_end(training_id)
-            return cached
-    built = SearchIndex.build(embeddings, person_starts, fusion)
-    with _cache_lock:
-        _cache[training_id] = built
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return built
+    found = _cached(training_id, embeddings)
+    if found is not None:
+        return found
+    with _build_lock:
+        found = _cached(training_id, embeddings)  # built meanwhile by another request
+        if found is not None:
+            return found
+        built = SearchIndex.build(embeddings, person_starts, fusion)
+        with _cache_lock:
+            _cache[training_id] = built
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+        return built
