@@ -24,6 +24,7 @@ import numpy as np
 
 from benchmarks.photo_faces import central_face
 from function_app.engines import embedding_layout
+from function_app.engines.base import FaceEngine
 from function_app.engines.dlib_engine import DlibFaceEngine
 from function_app.faceapi.local.matching import DLIB_ONLY, FUSED, face_distances, margin_scores
 from function_app.imaging import decode_image
@@ -48,18 +49,25 @@ class Outcome:
     score: float  # lower is surer
 
 
-def photos(engine: DlibFaceEngine, data: Path) -> dict[str, list[Photo]]:
-    def photo(path: Path, person: str | None, enrolled: bool, identity: str) -> Photo:
-        rgb = decode_image(path.read_bytes(), max_bytes=1 << 24, max_side=4096)
-        face = engine.detect(rgb)
-        return Photo(identity, person, enrolled, central_face(face, rgb))
+def _photo(engine: FaceEngine, path: Path, person: str | None, enrolled: bool, identity: str) -> Photo:
+    rgb = decode_image(path.read_bytes(), max_bytes=1 << 24, max_side=4096)
+    return Photo(identity, person, enrolled, central_face(engine.detect(rgb), rgb))
 
+
+def calibration_photos(engine: FaceEngine, data: Path) -> list[Photo]:
+    """The calibration set's protocol: photos 1-3 of each known person enrolled, 4-6 and the strangers probed."""
     calibration = data / "calibration"
     known = sorted(p for p in (calibration / "known").iterdir() if p.is_dir())
-    sets = {
-        "calibration": [photo(p / f"{n}.jpg", p.name, n <= 3, p.name) for p in known for n in range(1, 7)]
-        + [photo(p, None, False, f"unknown/{p.stem}") for p in sorted((calibration / "unknown").glob("*.jpg"))]
-    }
+    return [_photo(engine, p / f"{n}.jpg", p.name, n <= 3, p.name) for p in known for n in range(1, 7)] + [
+        _photo(engine, p, None, False, f"unknown/{p.stem}") for p in sorted((calibration / "unknown").glob("*.jpg"))
+    ]
+
+
+def photos(engine: DlibFaceEngine, data: Path) -> dict[str, list[Photo]]:
+    def photo(path: Path, person: str | None, enrolled: bool, identity: str) -> Photo:
+        return _photo(engine, path, person, enrolled, identity)
+
+    sets = {"calibration": calibration_photos(engine, data)}
     lfw = sorted(p for p in (data / "dev" / "people_lfw").iterdir() if p.is_dir())
     sets["people_lfw"] = [
         photo(p / f"{n}.jpg", p.name if p.name in LFW_KNOWN else None, p.name in LFW_KNOWN and n <= 3, p.name)

@@ -117,6 +117,14 @@ class Settings:
         "which identify's confidence is 0.5, its default cut-off); see docs/calibration.md.",
         bounds=(0.05, 1.5),
     )
+    approximate_search_from: int = _setting(
+        "FACE_APPROXIMATE_SEARCH_FROM",
+        20_000,
+        "Trained groups and large face lists of this many faces or more are searched through an approximate "
+        "index (FAISS: inverted file, 4-bit product-quantised codes, exact re-ranking of a short list; built on "
+        "first use after each training) instead of comparing each face with every enrolled face; see docs/scale.md.",
+        bounds=(1, 1 << 40),
+    )
     max_image_bytes: int = _setting(
         "FACE_MAX_IMAGE_BYTES", 6 * 1024 * 1024, "Largest image upload, in bytes.", bounds=(1024, 64 * 1024 * 1024)
     )

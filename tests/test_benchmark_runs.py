@@ -71,3 +71,16 @@ def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
     dlib, fused = rows[("dlib", "1")], rows[("fused", "1")]
     assert int(fused[3]) > int(dlib[3]) and int(fused[4]) == 0, result.stdout
     assert "faceres/dlib" in result.stdout
+
+
+def test_the_matching_benchmark_runs_at_a_small_size(testdata):
+    small = ["--sizes", "3000", "--exact-queries", "2", "--searches", "0.25:256", "--data", str(testdata.parent)]
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_matching", *small],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exact / index median time" in result.stdout

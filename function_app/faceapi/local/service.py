@@ -46,7 +46,9 @@ class LocalFaceApi(LocalFaceListApi):
         self.gallery = self.galleries[PERSON_GROUP]  # the person groups', which the tools use
         self.trainer = self.trainers[PERSON_GROUP]
         self.face_ids = FaceIdStore(storage)
-        self.match_rule = MatchRule(settings.match_rule == "calibrated", settings.match_threshold)
+        self.match_rule = MatchRule(
+            settings.match_rule == "calibrated", settings.match_threshold, settings.approximate_search_from
+        )
         self.face_lists = FaceListStore(storage, self.gallery, settings)
         self.list_trainer = Trainer(LargeFaceListTrainee(self.face_lists), storage)
 

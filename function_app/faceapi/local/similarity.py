@@ -7,7 +7,7 @@ import numpy as np
 
 from ...engines import embedding_layout
 from ..face_lists import MatchMode, check_max_candidates
-from .matching import PAIR_CUT_OFF, MatchRule, person_distances
+from .matching import PAIR_CUT_OFF, MatchRule, nearest_persons
 from .training import TrainedIndex
 
 
@@ -18,12 +18,14 @@ def similar_faces(
     the same person than not (the rule's pair confidence ≥ PAIR_CUT_OFF); matchFace keeps the nearest
     faces whatever their confidence."""
     check_max_candidates(max_candidates)
-    distances = person_distances(index, query[np.newaxis, :])
-    confidence = rule.pair_confidences(distances, embedding_layout.is_fused(query))[0]
+    nearest = nearest_persons(index, query[np.newaxis, :], max_candidates, rule)
+    persons = nearest.persons[0]
+    confidence = rule.pair_confidences(nearest.distances, embedding_layout.is_fused(query))[0]
     order = np.argsort(-confidence, kind="stable")
+    order = order[persons[order] >= 0]
     if mode is MatchMode.MATCH_PERSON:
         order = order[confidence[order] >= PAIR_CUT_OFF]
-    return [(str(index.person_ids[j]), float(confidence[j])) for j in order[:max_candidates]]
+    return [(str(index.person_ids[persons[j]]), float(confidence[j])) for j in order]
 
 
 def group_embeddings(embeddings: np.ndarray, rule: MatchRule) -> tuple[list[list[int]], list[int]]:

@@ -1,0 +1,207 @@
+"""Approximate nearest-face search over a trained index, for groups too large to scan in full.
+
+Exact search (matching.person_distances) computes a query's distance to every enrolled face: 60-130 ms
+at a million faces. Above a size (FACE_APPROXIMATE_SEARCH_FROM) identify and find-similar ask this index
+instead, in three steps:
+
+1. a *proxy* vector per face, whose inner products rank faces nearly as the fused distance does: each
+   network's part weighted by the slope of its z-normalised distance at a typical stranger's distance
+   (the fused distance is a sum of two square roots of inner products, linearised where most of the
+   gallery lies), so that one inner-product search stands for both networks;
+2. FAISS's inverted file over the proxy reduced by PCA, with 4-bit product-quantised codes scanned by
+   its SIMD "fast scan" kernels (a code per 2 of PCA256's dimensions: 64 bytes a face): the `shortlist`
+   faces of the highest proxy score among the `probes` nearest cells;
+3. the exact fused distance to those faces (from the trained index's own embeddings), their persons'
+   nearest faces, best first.
+
+So the distances answered are exact; what is approximate is which faces reach the short list. The
+recall of the exact answer and the open-set decisions kept are measured by benchmarks/bench_matching.py
+on the calibration set's faces mixed into a synthetic gallery of a million (docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from ...engines import embedding_layout
+from ...engines.fusion import FusionNorm
+
+# The 4-bit codes are trained as 16 centroids per subspace: a gallery needs that many faces.
+MIN_FACES = 16
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """How the index is built and searched; the defaults are the ones measured in docs/scale.md."""
+
+    reduced_dims: int = 256  # PCA of the proxy
+    dims_per_code: int = 2  # of the reduced proxy, a 4-bit code each (product quantisation)
+    faces_per_list: int = 256  # the inverted file's cells: about this many faces each
+    probed_share: float = 0.25  # of the cells scanned for each query
+    shortlist: int = 512  # faces re-ranked by their exact distance
+    training_sample: int = 65_536  # faces the PCA, the cells and the codes are trained on
+
+    def lists(self, faces: int) -> int:
+        return max(1, faces // self.faces_per_list)
+
+    def probes(self, lists: int) -> int:
+        return max(1, min(lists, round(lists * self.probed_share)))
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """Per query, the nearest persons (their indices in the trained index) with their exact distances,
+    nearest first. A row with fewer persons is padded with index -1 (and, from the search index, the
+    farthest short-listed face's distance)."""
+
+    persons: np.ndarray  # (queries, k) int64
+    distances: np.ndarray  # (queries, k) float32
+
+
+def proxy_weights(dims: int, fusion: FusionNorm) -> np.ndarray:
+    """(dims,) weights whose weighted inner products rank faces as the distance does. One network: its
+    Euclidean distance between unit vectors is a monotone function of the inner product (weights 1).
+    Fused: each part's weight² is the slope of its z-normalised distance at its impostor mean, d(d)/dc
+    = -1/d: the fused distance ~ const - (c_dlib / (σ_dlib d_dlib) + c_faceres / (σ_faceres d_faceres)) / 2."""
+    if dims != embedding_layout.size(fused=True):
+        return np.ones(dims, dtype=np.float32)
+    dlib = np.sqrt(1.0 / (fusion.dlib.impostor_std * fusion.dlib.impostor_mean))
+    faceres = np.sqrt(1.0 / (fusion.faceres.impostor_std * fusion.faceres.impostor_mean))
+    return np.concatenate(
+        [np.full(embedding_layout.DLIB_SIZE, dlib), np.full(embedding_layout.FACERES_SIZE, faceres)]
+    ).astype(np.float32)
+
+
+# (queries, rows) → their exact distances: matching.face_distances (passed in, not imported: matching
+# imports this module).
+Distances = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class SearchIndex:
+    """An approximate index over one trained index's embeddings (immutable, as the trained index is)."""
+
+    def __init__(
+        self,
+        index: faiss.Index,
+        weights: np.ndarray,
+        embeddings: np.ndarray,
+        person_starts: np.ndarray,
+        params: SearchParams,
+    ):
+        self.index = index
+        self.weights = weights
+        self.embeddings = embeddings
+        self.person_starts = person_starts
+        self.params = params
+        faiss.extract_index_ivf(index).nprobe = params.probes(faiss.extract_index_ivf(index).nlist)
+
+    @classmethod
+    def build(
+        cls,
+        embeddings: np.ndarray,
+        person_starts: np.ndarray,
+        fusion: FusionNorm,
+        params: SearchParams = SearchParams(),
+        *,
+        chunk: int = 65_536,
+    ) -> SearchIndex:
+        """Train the PCA, the cells and the codes on a sample of the faces, then add them all (in chunks,
+        so that a memory-mapped matrix is never copied whole)."""
+        faces, dims = embeddings.shape
+        weights = proxy_weights(dims, fusion)
+        rng = np.random.default_rng(0)
+        sample = np.sort(rng.choice(faces, min(faces, params.training_sample), replace=False))
+        # Whole codes; PCA yields no more dimensions than it has faces to train on.
+        step = params.dims_per_code
+        reduced = max(step, min(params.reduced_dims, dims, len(sample)) // step * step)
+        spec = f"PCA{reduced},IVF{params.lists(faces)},PQ{reduced // step}x4fs"
+        index = faiss.index_factory(dims, spec, faiss.METRIC_INNER_PRODUCT)
+        index.train(np.asarray(embeddings[sample], dtype=np.float32) * weights)
+        for start in range(0, faces, chunk):
+            index.add(np.asarray(embeddings[start : start + chunk], dtype=np.float32) * weights)
+        return cls(index, weights, embeddings, person_starts, params)
+
+    def to_bytes(self) -> bytes:
+        """The codes and their training (not the embeddings, which the trained index holds)."""
+        return faiss.serialize_index(self.index).tobytes() + self.weights.tobytes()
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, embeddings: np.ndarray, person_starts: np.ndarray, params: SearchParams = SearchParams()
+    ) -> SearchIndex:
+        weights_size = embeddings.shape[1] * 4
+        index = faiss.deserialize_index(np.frombuffer(data[:-weights_size], dtype=np.uint8))
+        weights = np.frombuffer(data[-weights_size:], dtype=np.float32).copy()
+        return cls(index, weights, embeddings, person_starts, params)
+
+    @property
+    def memory_bytes(self) -> int:
+        """What the index itself holds in memory (its serialised size: codes, ids, cells, PCA)."""
+        return len(faiss.serialize_index(self.index))
+
+    def nearest_persons(self, queries: np.ndarray, persons: int, distances: Distances) -> Shortlist:
+        """Per query the `persons` nearest persons among the short list's faces, by exact distance."""
+        shortlist = min(self.params.shortlist, self.index.ntotal)
+        _, rows = self.index.search(np.asarray(queries, dtype=np.float32) * self.weights, shortlist)
+        found_persons = np.full((len(queries), persons), -1, dtype=np.int64)
+        found_distances = np.empty((len(queries), persons), dtype=np.float32)
+        for q, candidates in enumerate(rows):
+            candidates = np.unique(candidates[candidates >= 0])  # sorted: reads the rows in order
+            exact = distances(queries[q : q + 1], np.asarray(self.embeddings[candidates]))[0]
+            owner = np.searchsorted(self.person_starts, candidates, side="right") - 1
+            # Each person's nearest face: sort by distance, keep each person's first.
+            order = np.argsort(exact, kind="stable")
+            owner, exact = owner[order], exact[order]
+            _, first = np.unique(owner, return_index=True)
+            first.sort()
+            best = first[:persons]
+            found_persons[q, : len(best)] = owner[best]
+            # A person beyond the short list is at least as far as its farthest face: that bound, not +inf,
+            # so that a margin over a missing second-best is never infinite.
+            found_distances[q] = exact[-1]
+            found_distances[q, : len(best)] = exact[best]
+        return Shortlist(found_persons, found_distances)
+
+
+_cache_lock = threading.Lock()
+# One build at a time: the frames of several cameras arriving after a training wait for one build, not
+# each start their own (a build takes about a minute at 100,000 faces).
+_build_lock = threading.Lock()
+_cache: OrderedDict[str, SearchIndex] = OrderedDict()
+_CACHE_SIZE = 4
+
+
+def _cached(training_id: str, embeddings: np.ndarray) -> SearchIndex | None:
+    with _cache_lock:
+        cached = _cache.get(training_id)
+        if cached is None or cached.embeddings is not embeddings:
+            return None
+        _cache.move_to_end(training_id)
+        return cached
+
+
+def search_index_of(
+    training_id: str, embeddings: np.ndarray, person_starts: np.ndarray, fusion: FusionNorm
+) -> SearchIndex:
+    """The search index of a trained index, built on first use and kept while it is among the last used
+    (trainings are immutable: a new training has a new id, so a retrained group gets a new index). One
+    built over other embeddings under the same id (an index made by hand) is replaced."""
+    found = _cached(training_id, embeddings)
+    if found is not None:
+        return found
+    with _build_lock:
+        found = _cached(training_id, embeddings)  # built meanwhile by another request
+        if found is not None:
+            return found
+        built = SearchIndex.build(embeddings, person_starts, fusion)
+        with _cache_lock:
+            _cache[training_id] = built
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+        return built
