@@ -154,6 +154,12 @@ class EnrollmentNotFound(NotFound):
     code = "EnrollmentNotFound"
 
 
+class VisitNotFound(NotFound):
+    """A visit id never recorded, deleted (merged into another visit), or a visit without a snapshot."""
+
+    code = "VisitNotFound"
+
+
 class Unauthorized(FaceApiError):
     code = "401"
     status = 401

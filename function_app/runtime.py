@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from .faceapi import FaceApi, create_face_api
 from .settings import Settings
 from .storage import Storage, create_storage
+from .visits.index import create_visit_index
+from .visits.store import VisitStore
 
 
 @dataclass(frozen=True)
@@ -16,12 +18,15 @@ class Runtime:
     settings: Settings
     storage: Storage  # the app's own: sightings, enrollment jobs, queues (and the local gallery)
     face_api: FaceApi
+    visits: VisitStore  # the visit records and their index, on the same storage
 
 
 @functools.lru_cache(maxsize=4)
 def runtime_for(settings: Settings) -> Runtime:
     storage = create_storage(settings)
-    return Runtime(settings, storage, create_face_api(settings, storage))
+    return Runtime(
+        settings, storage, create_face_api(settings, storage), VisitStore(storage, create_visit_index(settings))
+    )
 
 
 def current_runtime() -> Runtime:

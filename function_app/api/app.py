@@ -17,6 +17,7 @@ from . import (
     persons,
     sightings,
     similarity,
+    visits,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -30,6 +31,7 @@ FEATURES = (
     similarity,
     frames,
     sightings,
+    visits,
     enrollments,
     openapi,
     background,

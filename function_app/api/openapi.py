@@ -16,6 +16,7 @@ from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
 from ..features.sightings import CAMERA_PATTERN, MAX_LOCATION
 from ..runtime import Runtime
+from ..visits.store import VISIT_ID_PATTERN
 from . import versions
 from .face_operations import SUPPORTED_ATTRIBUTES
 from .http import endpoint, json_response
@@ -67,6 +68,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 JSON = "application/json"
 BINARY = {"type": "string", "format": "binary"}
 IMAGE = {"application/octet-stream": {"schema": BINARY}}
+JPEG_IMAGE = {**BINARY, "description": "A JPEG image (image/jpeg)."}  # an answer: the only binary one
 IMAGE_OR_URL = {**IMAGE, "application/json": {"schema": {"$ref": "#/components/schemas/ImageUrl"}}}
 # Answered by every operation: the key check and the catch-all of unexpected failures.
 ALWAYS = (401, 500)
@@ -296,6 +298,9 @@ OPERATIONS: list[Operation] = [
     ("post", FACE + "/group", "group", "Divide detected faces into groups of similar faces, and a messy group.", [], {JSON: {"schema": _ref("GroupBody")}}, 200, _ref("GroupResult"), (400, 404, *AZURE)),
     ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call, and record the sighting.", [_query("personGroupId", required=True), _query("cameraId", required=True, pattern=CAMERA_PATTERN.pattern), _query("location", maxLength=MAX_LOCATION), _query("confidenceThreshold", "number", minimum=0, maximum=1)], {"image/jpeg": {"schema": BINARY}, **IMAGE}, 200, _ref("FrameResult"), (400, 404, *AZURE)),
     ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, paged.", [_query("day", description="YYYYMMDD, default today", pattern=r"^\d{8}$"), _query("personId"), _query("cameraId"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("SightingsPage"), (400,)),
+    ("get", "/api/visits", "list_visits", "Visits first seen on a UTC day, in first-seen order, by person, camera and time, paged.", [_query("day", description="YYYYMMDD; default: the day of start or end, else today", pattern=r"^\d{8}$"), _query("personId"), _query("unknown", "boolean", description="true: only Unknown visitors; false: only named ones"), _query("cameraId", pattern=CAMERA_PATTERN.pattern), _query("start", format="date-time", description="first seen at or after (ISO 8601 with zone), within the day"), _query("end", format="date-time", description="first seen before, within the day"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("VisitsPage"), (400,)),
+    ("get", "/api/visits/{visitId}", "get_visit", "One visit.", [], None, 200, _ref("Visit"), (400, 404)),
+    ("get", "/api/visits/{visitId}/snapshot", "get_visit_snapshot", "The best face of a visit.", [], None, 200, JPEG_IMAGE, (400, 404)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
     ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment"), (404,)),
     ("get", "/api/openapi.json", "openapi_document", "This document.", [], None, 200, {"type": "object", "required": ["openapi", "info", "paths", "components"]}, ()),
@@ -307,7 +312,7 @@ ERRORS = {
     "FaceNotFound), as Azure does.",
     401: 'Missing or wrong key (code "401").',
     404: "Not found: (Large)PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, "
-    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound; (Large)PersonGroupNotTrained or "
+    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound, VisitNotFound; (Large)PersonGroupNotTrained or "
     "LargeFaceListNotTrained for the training status of a group or list never trained; "
     'code "404" for an API version this service does not speak.',
     409: "(Large)PersonGroupExists, FaceListExists, LargeFaceListExists; (Large)PersonGroupTrainingNotFinished when "
@@ -388,6 +393,9 @@ SCHEMAS: dict[str, Any] = {
     "FrameResult": _object({"timeStamp": _TIME, "frameWidth": _INT, "frameHeight": _INT, "record": {**_nullable(_STRING), "description": "The sighting blob, sightings/YYYYMMDD/...; null when the frame had no face."}, "faces": _array(_ref("IdentifiedFace"))}),
     # A face row of a sighting record (features/sightings.py), with the record it is in.
     "Sighting": _object({"faceRectangle": _ref("FaceRectangle"), "personId": _nullable(_UUID), "name": _STRING, "confidence": _CONFIDENCE, "qualityForRecognition": _nullable(_LEVEL), "timeStamp": _TIME, "location": _STRING, "camera": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "personGroupId": _STRING, "frameWidth": _INT, "frameHeight": _INT, "record": _STRING}),
+    # A visit (visits/records.py), open or closed.
+    "Visit": _object({"visitId": {"type": "string", "pattern": f"^{VISIT_ID_PATTERN.pattern}$"}, "cameraId": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "location": _STRING, "personGroupId": _STRING, "personId": {**_nullable(_STRING), "description": "null: an Unknown visitor."}, "name": _STRING, "confidence": _CONFIDENCE, "firstSeen": _TIME, "lastSeen": _TIME, "frames": _INT, "closed": _BOOL, "snapshot": {**_nullable(_STRING), "description": "The best face's blob, visits/YYYYMMDD/<visitId>.jpg (GET .../snapshot)."}}),
+    "VisitsPage": _object({"visits": _array(_ref("Visit")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     "SightingsPage": _object({"sightings": _array(_ref("Sighting")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     # features/bulk_enrollment.py EnrollmentJob.to_dict.
     "Enrollment": _object({
@@ -408,7 +416,7 @@ def _response(description: str, schema: dict[str, Any] | None, headers: dict[str
     if headers:
         response["headers"] = headers
     if schema is not None:
-        response["content"] = {JSON: {"schema": schema}}
+        response["content"] = {"image/jpeg" if schema is JPEG_IMAGE else JSON: {"schema": schema}}
     return response
 
 
@@ -451,7 +459,7 @@ def openapi_spec() -> dict[str, Any]:
             "version": "1.0",
             "description": "The Azure Face API's person groups, large person groups, face lists, large face lists, detect, "
             "identify, verify, find-similar and group, in v1.0 (the old FaceClient SDK) and v1.1-preview.1, v1.2-preview.1 "
-            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings and bulk enrollment. "
+            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings, visits and bulk enrollment. "
             "Errors answer the Face API's "
             "envelope; with FACE_ENGINE=azure, the Face API routes pass on the Azure Face API's own errors in it.",
         },

@@ -89,14 +89,14 @@ def azure_storage_from_settings(settings: Settings) -> AzureStorage:
     )
 
 
-def _is_outage(exc: BaseException) -> bool:
+def is_azure_outage(exc: BaseException) -> bool:
     """No connection, no answer, or a server error once the retries are spent."""
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return True
     return isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 500
 
 
-@outages_as_unavailable(_is_outage)
+@outages_as_unavailable(is_azure_outage)
 class AzureStorage:
     def __init__(
         self,
