@@ -36,3 +36,16 @@ def zip_of(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def face_crop_jpeg(photo) -> bytes:
+    """The labelled face of an LFW photo (250×250, the face central: README of the test data), cropped as the
+    frame path crops a visit's snapshot, as a JPEG."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    with Image.open(photo) as image:
+        image.convert("RGB").crop((70, 60, 180, 190)).save(out, format="JPEG", quality=90)
+    return out.getvalue()
