@@ -17,9 +17,8 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from ..entra import entra_credential
 from ..settings import Settings
-from ..storage.azure_storage import is_azure_outage
+from ..storage.azure_storage import is_azure_outage, signed_in
 from ..storage.layout import VISITS_TABLE
 from ..storage.outages import outages_as_unavailable
 from .index import VisitFilter, sort_key
@@ -58,18 +57,13 @@ def check_table_endpoint(connection_string: str) -> str:
 
 
 def table_index_from_settings(settings: Settings) -> TableVisitIndex:
-    """As storage/azure_storage.py's `azure_storage_from_settings`: a connection string, else the account's
-    endpoint and the app's identity (which needs the Storage Table Data Contributor role)."""
-    if settings.storage_connection_string:
-        return TableVisitIndex(settings.storage_connection_string)
-    if settings.storage_account_name:
-        return TableVisitIndex(
-            endpoint=table_endpoint(settings.storage_account_name),
-            credential=entra_credential(settings.managed_identity_client_id),
-        )
-    raise ValueError(
-        "The visit index needs AZURE_STORAGE_CONNECTION_STRING (or AzureWebJobsStorage), or "
-        "AZURE_STORAGE_ACCOUNT_NAME (or AzureWebJobsStorage__accountName) to sign in with an identity"
+    """On the app's storage account, signed in as its blobs and queues are (an identity needs the Storage Table
+    Data Contributor role)."""
+    return signed_in(
+        settings,
+        TableVisitIndex,
+        lambda account, credential: TableVisitIndex(endpoint=table_endpoint(account), credential=credential),
+        "visit index",
     )
 
 
