@@ -565,7 +565,7 @@ def test_every_route_needs_the_key(api, key):
 def test_every_face_api_route_is_not_found_under_an_unknown_version(api):
     """Whatever the body (none here), a version this service does not speak is a path it does not have."""
     face_routes = [(method, path) for method, path in _every_route() if path.startswith("/face/x/")]
-    assert len(face_routes) == 57  # all but the 5 of frames, sightings, enrollments and OpenAPI
+    assert len(face_routes) == 57  # all but the 8 of frames, sightings, visits, enrollments and OpenAPI
     for method, path in face_routes:
         reply = api.request(method, path)
         assert (reply.status, reply.error_code) == (404, "404"), f"{method} {path}"
