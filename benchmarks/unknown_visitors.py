@@ -35,6 +35,7 @@ from function_app.models import UNKNOWN
 from function_app.settings import Settings
 from function_app.storage import Storage
 from function_app.storage.local_folder import LocalFolderStorage
+from function_app.visits.index import create_visit_index
 from function_app.visits.records import VisitRecord, new_visit_id
 from function_app.visits.snapshots import snapshot_jpeg
 from function_app.visits.store import VisitStore
@@ -97,7 +98,7 @@ def run(data: Path, strangers: int, folder: Path) -> None:
     settings = Settings(storage_dir=str(folder))
     storage = CountingStorage(LocalFolderStorage(folder))
     face_api = create_face_api(settings, storage)
-    visits = VisitStore(storage)
+    visits = VisitStore(storage, create_visit_index(settings))
     frames = FrameTracker(face_api, storage, settings, visits)
     enroll_folder(face_api, GROUP, data / "dev" / "people")
 

@@ -10,6 +10,7 @@ from .faceapi import FaceApi, create_face_api
 from .features.frames import FrameTracker
 from .settings import Settings
 from .storage import Storage, create_storage
+from .visits.index import create_visit_index
 from .visits.store import VisitStore
 
 
@@ -18,7 +19,7 @@ class Runtime:
     settings: Settings
     storage: Storage  # the app's own: sightings, enrollment jobs, queues (and the local gallery)
     face_api: FaceApi
-    visits: VisitStore
+    visits: VisitStore  # the visit records and their index, on the same storage
     frames: FrameTracker  # the frame path: the cameras' tracks and visits
 
 
@@ -26,7 +27,7 @@ class Runtime:
 def runtime_for(settings: Settings) -> Runtime:
     storage = create_storage(settings)
     face_api = create_face_api(settings, storage)
-    visits = VisitStore(storage)
+    visits = VisitStore(storage, create_visit_index(settings))
     return Runtime(settings, storage, face_api, visits, FrameTracker(face_api, storage, settings, visits))
 
 

@@ -74,6 +74,12 @@ var appContainers = [
   'visits'
   'cameras'
   'enrollments'
+  'visits'
+  'cameras'
+]
+// The visit index (function_app/visits/table_index.py).
+var appTables = [
+  'visits'
 ]
 var appQueues = [
   'train-requests'
@@ -93,7 +99,7 @@ var roles = {
   cognitiveServicesUser: 'a97b65f3-24c7-4388-baec-2e87135dc908'
 }
 // Blob: the app's data, the host's leases and the deployment package. Queue: the work queues and their
-// triggers. Table: the Functions host keeps diagnostic events there.
+// triggers. Table: the visit index, and the Functions host keeps diagnostic events there.
 var storageRoles = [
   roles.storageBlobDataOwner
   roles.storageQueueDataContributor
@@ -148,6 +154,18 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-01-0
 resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-01-01' = [
   for name in appQueues: {
     parent: queueService
+    name: name
+  }
+]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-01-01' = [
+  for name in appTables: {
+    parent: tableService
     name: name
   }
 ]

@@ -559,7 +559,9 @@ def _every_route() -> list[tuple[str, str]]:
 def test_every_route_needs_the_key(api, key):
     client = InProcessClient(key)
     routes = _every_route()
-    assert len(routes) == 64  # 41 of groups and the rest, 21 of face lists and similarity, 2 of Unknown visitors
+    # 41 of person groups, large person groups and the rest; 21 of face lists and similarity; 3 of visits; 2 of
+    # Unknown visitors
+    assert len(routes) == 67
     for method, path in routes:
         reply = client.request(method, path)
         assert (reply.status, reply.error_code) == (401, "401"), f"{method} {path}"
@@ -569,7 +571,7 @@ def test_every_route_needs_the_key(api, key):
 def test_every_face_api_route_is_not_found_under_an_unknown_version(api):
     """Whatever the body (none here), a version this service does not speak is a path it does not have."""
     face_routes = [(method, path) for method, path in _every_route() if path.startswith("/face/x/")]
-    assert len(face_routes) == 57  # all but the 7 of frames, sightings, visitors, enrollments and OpenAPI
+    assert len(face_routes) == 57  # all but the 10 of frames, sightings, visits, visitors, enrollments and OpenAPI
     for method, path in face_routes:
         reply = api.request(method, path)
         assert (reply.status, reply.error_code) == (404, "404"), f"{method} {path}"

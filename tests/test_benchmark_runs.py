@@ -33,6 +33,18 @@ def test_script_runs_and_prints_figures(testdata, module):
     assert expected[module.rsplit("_", 1)[1]] in result.stdout
 
 
+def test_the_visits_benchmark_runs_on_both_indexes(testdata, capsys):
+    """A small day (its figures are printed for people; the benchmark's own day is 50,000 visits)."""
+    from benchmarks import bench_visits
+
+    bench_visits.main(
+        ["--visits", "200", "--cameras", "4", "--lifecycle", "2", "--repeat", "1", "--data", str(testdata)]
+    )
+    printed = capsys.readouterr().out
+    assert "| local | every page of the day (top 1000) | 1 | 203 |" in printed
+    assert "| azurite | every page of the day (top 1000) | 1 | 203 |" in printed
+
+
 def test_strangers_stay_unknown_on_a_subset_of_the_calibration_set(testdata, capsys):
     """The calibration protocol through the HTTP API on 30 of the 60 known people (90 probes) and 60 of
     the 120 strangers, both rules in one run. On the whole set the calibrated rule names 1 of 120

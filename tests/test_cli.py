@@ -122,7 +122,7 @@ def test_bad_settings_and_unreachable_storage_are_explained(tmp_path, testdata):
     assert bad_value.returncode == 2 and "FACE_MIN_SIZE='big' is not a valid int" in bad_value.stderr
     no_backend = run_cli("identify", "--group", "g", photo, data=tmp_path, STORAGE_BACKEND="s3")
     assert no_backend.returncode == 2 and "Unknown STORAGE_BACKEND 's3'" in no_backend.stderr
-    nobody_listening = connection_string(free_port(), free_port())
+    nobody_listening = connection_string(free_port(), free_port(), free_port())
     unreachable = run_cli(
         "identify",
         "--group",

@@ -1,4 +1,4 @@
-"""The Bicep deployment agrees with the code: every setting the code reads is set, every container and queue
+"""The Bicep deployment agrees with the code: every setting the code reads is set, every container, table and queue
 it uses is created, no storage key appears, and azd deploys the packages the default engine needs.
 
 The Bicep CLI cannot run here, so this reads infra/main.bicep as text; it is written so that the parts
@@ -19,6 +19,7 @@ from function_app.api.background import STORAGE_CONNECTION
 from function_app.settings import Settings
 from function_app.storage.layout import (
     APP_CONTAINERS,
+    APP_TABLES,
     ENROLL_QUEUE,
     ENROLLMENTS_CONTAINER,
     FACE_IDS_CONTAINER,
@@ -27,6 +28,7 @@ from function_app.storage.layout import (
     SIGHTINGS_CONTAINER,
     TRAIN_QUEUE,
     UNKNOWN_VISITS_QUEUE,
+    VISITS_TABLE,
     poison_queue,
 )
 
@@ -69,6 +71,8 @@ KNOWN_API_VERSIONS = {
     "Microsoft.Storage/storageAccounts/blobServices/containers": {"2023-01-01", "2023-05-01", "2024-01-01"},
     "Microsoft.Storage/storageAccounts/queueServices": {"2023-01-01", "2023-05-01", "2024-01-01"},
     "Microsoft.Storage/storageAccounts/queueServices/queues": {"2023-01-01", "2023-05-01", "2024-01-01"},
+    "Microsoft.Storage/storageAccounts/tableServices": {"2023-01-01", "2023-05-01", "2024-01-01"},
+    "Microsoft.Storage/storageAccounts/tableServices/tables": {"2023-01-01", "2023-05-01", "2024-01-01"},
     "Microsoft.Authorization/roleAssignments": {"2022-04-01"},
     "Microsoft.OperationalInsights/workspaces": {"2022-10-01", "2023-09-01"},
     "Microsoft.Insights/components": {"2020-02-02"},
@@ -150,7 +154,7 @@ def test_the_functions_host_finds_the_entry_script_and_its_storage_without_a_key
     assert "Authorization=AAD" in settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
 
 
-def test_every_container_and_queue_the_code_uses_is_created():
+def test_every_container_table_and_queue_the_code_uses_is_created():
     containers = set(_string_list("appContainers"))
     used = {GALLERY_CONTAINER, GROUPS_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER, ENROLLMENTS_CONTAINER}
     assert containers == set(APP_CONTAINERS) | used
@@ -160,6 +164,8 @@ def test_every_container_and_queue_the_code_uses_is_created():
     }
     assert re.search(r"for name in concat\(appContainers, \[deploymentContainerName\]\)", BICEP)
     assert re.search(r"for name in appQueues:", BICEP)
+    assert set(_string_list("appTables")) == set(APP_TABLES) == {VISITS_TABLE}
+    assert re.search(r"for name in appTables:", BICEP)
     assert "${storage.properties.primaryEndpoints.blob}${deploymentContainerName}" in BICEP
 
 

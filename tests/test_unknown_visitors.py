@@ -23,6 +23,7 @@ from function_app.settings import Settings
 from function_app.storage import Storage
 from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.local_folder import LocalFolderStorage
+from function_app.visits.index import create_visit_index
 from function_app.visits.records import NAMED_BY_USER, VisitRecord, new_visit_id
 from function_app.visits.store import VisitStore
 from function_app.visits.strangers import purge_strangers, strangers_list_id
@@ -46,6 +47,7 @@ class Service:
     url: str
     storage: Storage
     group: str
+    visits: VisitStore  # the server's visit store, read behind its back
 
     def call(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"Ocp-Apim-Subscription-Key": KEY, **kwargs.pop("headers", {})}
@@ -108,7 +110,8 @@ def service(request, tmp_path_factory, testdata):
         env |= {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection}
         storage = AzureStorage(connection)
     process, url = start_server(env, folder / "server.log")
-    served = Service(url, storage, f"g-{uuid.uuid4().hex[:12]}")
+    visits = VisitStore(storage, create_visit_index(Settings.from_env(env)))
+    served = Service(url, storage, f"g-{uuid.uuid4().hex[:12]}", visits)
     try:
         enroll(served, testdata)
         yield served
@@ -128,7 +131,7 @@ def visits(service, testdata) -> dict[str, str]:
     assert {face["name"] for face in seen.values()} == {"Unknown"}
     ids = {label: face["visitId"] for label, face in seen.items()}
     assert len(set(ids.values())) == 4
-    store = VisitStore(service.storage)
+    store = service.visits
     assert all(store.get(v).closed and store.get(v).snapshot for v in ids.values())
     # The worker adds each closed visit's snapshot to the group's list and trains it: wait until all four are in.
     faces = f"/face/v1.0/largefacelists/{strangers_list_id(service.group)}"
@@ -172,7 +175,7 @@ def test_naming_a_stranger_makes_a_person_and_names_their_next_visit(service, vi
         "vladimir",
         NAMED_BY_USER,
     )
-    record = VisitStore(service.storage).get(again)
+    record = service.visits.get(again)
     assert (record.person_id, record.name, record.named_by) == (person_id, "vladimir", NAMED_BY_USER)
     # The stranger's first visit joins the same person; this time the group trains.
     joined = service.ok("POST", f"/api/visits/{stranger}/person", json={"personId": person_id})
@@ -220,7 +223,7 @@ def test_naming_refuses_with_the_face_apis_errors_and_changes_nothing(service, v
     reply = service.call("POST", f"/api/visits/{other}/person", data=b"{", headers={"Content-Type": "application/json"})
     assert (reply.status_code, reply.json()["error"]["code"]) == (400, "BadArgument")
     assert service.ok("GET", f"{groups}/persons") == persons_before  # the person made for the faceless one is gone
-    assert VisitStore(service.storage).get(other).unknown
+    assert service.visits.get(other).unknown
     reply = service.call("GET", f"/api/visits/{faceless}/similar")
     assert (reply.status_code, reply.json()["error"]["code"]) == (400, "InvalidImage")
 
@@ -240,7 +243,7 @@ def _visit_without_a_face(service: Service) -> str:
     record = VisitRecord(
         new_visit_id(now), "f-cam", "f-cam", service.group, None, "Unknown", 0.0, now, now, 3, True, None
     )
-    return VisitStore(service.storage).save(record, blank_jpeg(120, 120)).visit_id
+    return service.visits.save(record, blank_jpeg(120, 120)).visit_id
 
 
 def test_the_retention_purge_forgets_faces_past_it(service, visits, engine, caplog):
@@ -265,7 +268,9 @@ def test_on_the_azure_engine_the_face_service_remembers_finds_and_names_stranger
     the named person live in the face service; the visits in the app's own storage."""
     settings = {"VISIT_CLOSE_SECONDS": str(CLOSE_SECONDS)}
     with azure_engine_servers(tmp_path, KEY, settings) as servers:
-        service = Service(servers.url, LocalFolderStorage(servers.storage_dir), f"g-{uuid.uuid4().hex[:12]}")
+        storage = LocalFolderStorage(servers.storage_dir)
+        visits = VisitStore(storage, create_visit_index(Settings(storage_dir=str(servers.storage_dir))))
+        service = Service(servers.url, storage, f"g-{uuid.uuid4().hex[:12]}", visits)
         enroll(service, testdata)
         first, second = (
             service.visit(f"z{n}-{uuid.uuid4().hex[:6]}", (testdata / STRANGER / f"{n}.jpg").read_bytes())["visitId"]

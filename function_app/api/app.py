@@ -18,6 +18,7 @@ from . import (
     sightings,
     similarity,
     visitors,
+    visits,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -32,6 +33,7 @@ FEATURES = (
     frames,
     sightings,
     visitors,
+    visits,
     enrollments,
     openapi,
     background,

@@ -70,6 +70,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 JSON = "application/json"
 BINARY = {"type": "string", "format": "binary"}
 IMAGE = {"application/octet-stream": {"schema": BINARY}}
+JPEG_IMAGE = {**BINARY, "description": "A JPEG image (image/jpeg)."}  # an answer: the only binary one
 IMAGE_OR_URL = {**IMAGE, "application/json": {"schema": {"$ref": "#/components/schemas/ImageUrl"}}}
 # Answered by every operation: the key check and the catch-all of unexpected failures.
 ALWAYS = (401, 500)
@@ -301,6 +302,9 @@ OPERATIONS: list[Operation] = [
     ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, paged.", [_query("day", description="YYYYMMDD, default today", pattern=r"^\d{8}$"), _query("personId"), _query("cameraId"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("SightingsPage"), (400,)),
     ("post", "/api/visits/{visitId}/person", "name_visit", "Name an Unknown visit's visitor: its snapshot becomes a face of an existing person of the visit's group (personId) or of a new one (name, userData); then the group trains (train, default true).", [], {JSON: {"schema": _ref("NameVisitBody")}}, 200, _ref("NamedVisit"), (400, 404, 409, *AZURE)),
     ("get", "/api/visits/{visitId}/similar", "similar_visits", "Unknown visits of the same group whose face is likely the visit's visitor's (find-similar over the Unknown visitors' large face list), best first, within UNKNOWN_VISIT_RETENTION_DAYS.", [_query("top", "integer", minimum=1, maximum=MAX_SIMILAR, description="default 20"), _query("days", "integer", minimum=1, description="first seen in the last `days` UTC days, today included; at most UNKNOWN_VISIT_RETENTION_DAYS, its default")], None, 200, _ref("SimilarVisits"), (400, 404, *AZURE)),
+    ("get", "/api/visits", "list_visits", "Visits first seen on a UTC day, in first-seen order, by person, camera and time, paged.", [_query("day", description="YYYYMMDD; default: the day of start or end, else today", pattern=r"^\d{8}$"), _query("personId"), _query("unknown", "boolean", description="true: only Unknown visitors; false: only named ones"), _query("cameraId", pattern=CAMERA_PATTERN.pattern), _query("start", format="date-time", description="first seen at or after (ISO 8601 with zone), within the day"), _query("end", format="date-time", description="first seen before, within the day"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("VisitsPage"), (400,)),
+    ("get", "/api/visits/{visitId}", "get_visit", "One visit.", [], None, 200, _ref("Visit"), (400, 404)),
+    ("get", "/api/visits/{visitId}/snapshot", "get_visit_snapshot", "The best face of a visit.", [], None, 200, JPEG_IMAGE, (400, 404)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
     ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment"), (404,)),
     ("get", "/api/openapi.json", "openapi_document", "This document.", [], None, 200, {"type": "object", "required": ["openapi", "info", "paths", "components"]}, ()),
@@ -406,6 +410,7 @@ SCHEMAS: dict[str, Any] = {
     "Visit": _object({"visitId": {"type": "string", "pattern": f"^{VISIT_ID_PATTERN.pattern}$"}, "cameraId": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "location": _STRING, "personGroupId": _STRING, "personId": {**_nullable(_STRING), "description": "null: an Unknown visitor."}, "name": _STRING, "confidence": _CONFIDENCE, "firstSeen": _TIME, "lastSeen": _TIME, "frames": _INT, "closed": _BOOL, "snapshot": {**_nullable(_STRING), "description": "The best face's blob, visits/YYYYMMDD/<visitId>.jpg."}, "namedBy": {"type": "string", "enum": [NAMED_BY_USER], "description": "Present when a user named the visitor later."}}, optional=("namedBy",)),
     "NamedVisit": _object({"visit": _ref("Visit"), "personId": _UUID, "persistedFaceId": _UUID, "createdPerson": _BOOL, "training": {**_nullable(_TRAINING_STATUS), "description": "null with train=false."}}),
     "SimilarVisits": _object({"visitId": _STRING, "visits": _array(_object({"confidence": _CONFIDENCE, "visit": _ref("Visit")}))}),
+    "VisitsPage": _object({"visits": _array(_ref("Visit")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     "SightingsPage": _object({"sightings": _array(_ref("Sighting")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     # features/bulk_enrollment.py EnrollmentJob.to_dict.
     "Enrollment": _object({
@@ -426,7 +431,7 @@ def _response(description: str, schema: dict[str, Any] | None, headers: dict[str
     if headers:
         response["headers"] = headers
     if schema is not None:
-        response["content"] = {JSON: {"schema": schema}}
+        response["content"] = {"image/jpeg" if schema is JPEG_IMAGE else JSON: {"schema": schema}}
     return response
 
 
@@ -469,7 +474,7 @@ def openapi_spec() -> dict[str, Any]:
             "version": "1.0",
             "description": "The Azure Face API's person groups, large person groups, face lists, large face lists, detect, "
             "identify, verify, find-similar and group, in v1.0 (the old FaceClient SDK) and v1.1-preview.1, v1.2-preview.1 "
-            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings, Unknown visitors named later and bulk enrollment. "
+            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings, visits, Unknown visitors named later and bulk enrollment. "
             "Errors answer the Face API's "
             "envelope; with FACE_ENGINE=azure, the Face API routes pass on the Azure Face API's own errors in it.",
         },

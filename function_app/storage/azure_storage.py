@@ -74,29 +74,37 @@ def account_endpoints(account_name: str) -> tuple[str, str]:
     return f"https://{account_name}.blob.core.windows.net", f"https://{account_name}.queue.core.windows.net"
 
 
-def azure_storage_from_settings(settings: Settings) -> AzureStorage:
-    """A connection string wins (Azurite, local runs); otherwise the account name and an identity (Azure)."""
+def signed_in(settings: Settings, with_key: Callable[[str], T], with_identity: Callable[[str, Any], T], what: str) -> T:
+    """A client of the app's storage account, however the settings sign in: a connection string wins (Azurite,
+    local runs), `with_key(connection string)`; otherwise `with_identity(account name, Entra credential)`
+    (Azure, no key)."""
     if settings.storage_connection_string:
-        return AzureStorage(settings.storage_connection_string)
+        return with_key(settings.storage_connection_string)
     if settings.storage_account_name:
-        return AzureStorage(
-            endpoints=account_endpoints(settings.storage_account_name),
-            credential=entra_credential(settings.managed_identity_client_id),
-        )
+        return with_identity(settings.storage_account_name, entra_credential(settings.managed_identity_client_id))
     raise ValueError(
-        "The azure storage backend needs AZURE_STORAGE_CONNECTION_STRING (or AzureWebJobsStorage), "
+        f"The {what} needs AZURE_STORAGE_CONNECTION_STRING (or AzureWebJobsStorage), "
         "or AZURE_STORAGE_ACCOUNT_NAME (or AzureWebJobsStorage__accountName) to sign in with an identity"
     )
 
 
-def _is_outage(exc: BaseException) -> bool:
+def azure_storage_from_settings(settings: Settings) -> AzureStorage:
+    return signed_in(
+        settings,
+        AzureStorage,
+        lambda account, credential: AzureStorage(endpoints=account_endpoints(account), credential=credential),
+        "azure storage backend",
+    )
+
+
+def is_azure_outage(exc: BaseException) -> bool:
     """No connection, no answer, or a server error once the retries are spent."""
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return True
     return isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 500
 
 
-@outages_as_unavailable(_is_outage)
+@outages_as_unavailable(is_azure_outage)
 class AzureStorage:
     def __init__(
         self,

@@ -13,6 +13,9 @@ Containers:
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
     visits        {YYYYMMDD}/{visitId}.json (+ .jpg, the snapshot): one record per visit (visits/records.py)
     cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)
+Tables:
+    visits        the visit index: PartitionKey YYYYMMDD, RowKey first-seen time + visit id (visits/table_index.py;
+                  with STORAGE_BACKEND=local the same index is STORAGE_DIR/visits.sqlite3)
 Queues (each with its `-poison` twin, where the host moves a message that failed maxDequeueCount times):
     train-requests   a group to train (local backend)
     enroll-requests  a bulk enrollment job to run
@@ -38,6 +41,9 @@ APP_CONTAINERS = (
     VISITS_CONTAINER,
     CAMERAS_CONTAINER,
 )
+
+VISITS_TABLE = "visits"
+APP_TABLES = (VISITS_TABLE,)
 
 TRAIN_QUEUE = "train-requests"
 ENROLL_QUEUE = "enroll-requests"

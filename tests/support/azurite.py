@@ -20,11 +20,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def connection_string(blob_port: int, queue_port: int, scheme: str = "http") -> str:
+def connection_string(blob_port: int, queue_port: int, table_port: int, scheme: str = "http") -> str:
     blob_url, queue_url = endpoints(blob_port, queue_port, scheme)
     return (
         f"DefaultEndpointsProtocol={scheme};AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
         f"BlobEndpoint={blob_url};QueueEndpoint={queue_url};"
+        f"TableEndpoint={scheme}://127.0.0.1:{table_port}/{DEV_ACCOUNT};"
     )
 
 
@@ -128,10 +129,11 @@ def start_azurite(
     try:
         _wait_for_port(blob_port, process)
         _wait_for_port(queue_port, process)
+        _wait_for_port(table_port, process)
     except RuntimeError:
         process.kill()
         raise
-    return process, connection_string(blob_port, queue_port, "https" if oauth_certificate else "http")
+    return process, connection_string(blob_port, queue_port, table_port, "https" if oauth_certificate else "http")
 
 
 CLOSED = [f"Azurite {service} service successfully closed" for service in ("Blob", "Queue", "Table")]
@@ -158,6 +160,7 @@ def stop_azurite(process: AzuriteProcess, timeout: float = 10.0) -> None:
 
 
 def endpoints_of(connection_string: str) -> tuple[str, str]:
+    """The blob and queue endpoints (the table endpoint is the visit index's: visits/table_index.py)."""
     parts = dict(part.split("=", 1) for part in connection_string.split(";") if part)
     return parts["BlobEndpoint"], parts["QueueEndpoint"]
 

@@ -52,3 +52,16 @@ def still_camera(photo: bytes, frames: int = 3) -> list[bytes]:
         picture.save(out, format="JPEG", quality=95 - n)
         encoded.append(out.getvalue())
     return encoded
+
+
+def face_crop_jpeg(photo) -> bytes:
+    """The labelled face of an LFW photo (250×250, the face central: README of the test data), cropped as the
+    frame path crops a visit's snapshot, as a JPEG."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    with Image.open(photo) as image:
+        image.convert("RGB").crop((70, 60, 180, 190)).save(out, format="JPEG", quality=90)
+    return out.getvalue()
