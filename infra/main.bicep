@@ -74,8 +74,6 @@ var appContainers = [
   'visits'
   'cameras'
   'enrollments'
-  'visits'
-  'cameras'
 ]
 // The visit index (function_app/visits/table_index.py).
 var appTables = [

@@ -155,7 +155,9 @@ def test_the_functions_host_finds_the_entry_script_and_its_storage_without_a_key
 
 
 def test_every_container_table_and_queue_the_code_uses_is_created():
-    containers = set(_string_list("appContainers"))
+    listed = _string_list("appContainers")
+    assert len(listed) == len(set(listed)), "a container listed twice: the deployment would declare it twice"
+    containers = set(listed)
     used = {GALLERY_CONTAINER, GROUPS_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER, ENROLLMENTS_CONTAINER}
     assert containers == set(APP_CONTAINERS) | used
     queues = set(_string_list("appQueues"))
