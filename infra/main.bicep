@@ -334,6 +334,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: '0.4'
         }
         {
+          name: 'FACE_APPROXIMATE_SEARCH_FROM'
+          value: '20000'
+        }
+        {
           name: 'FACE_MAX_IMAGE_BYTES'
           value: '6291456'
         }
