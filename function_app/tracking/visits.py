@@ -2,8 +2,8 @@
 detector's one-frame mistake opens none, and a known person's visit opens named). A track named as
 somebody who has an open visit at this camera joins that visit, so a person who turned away and came back
 is one visit, named once; a track renamed moves to its person's visit, and a visit left with no track is
-folded into it (deleted: it was open, and shown as somebody else or Unknown, only for the seconds the
-evidence took). A visit closes after `close_after` seconds unseen. A visit's record is written when it
+merged with it (the one that began first stays; the other is deleted: it was open, and shown as somebody
+else or Unknown, only for the seconds the evidence took). A visit closes after `close_after` seconds unseen. A visit's record is written when it
 opens, when its name or snapshot changes, every `write_every` seconds while it is seen, and when it
 closes."""
 
@@ -26,6 +26,11 @@ class VisitChanges:
     def to_write(self, visit: OpenVisit) -> None:
         if all(v is not visit for v in self.write):
             self.write.append(visit)
+
+    def fold(self, visit: OpenVisit) -> None:
+        """The visit was merged into another: delete its record, and do not write it."""
+        self.write = [v for v in self.write if v is not visit]
+        self.delete.append(visit.record)
 
 
 def _person_visit(state: CameraState, person_id: str | None, other_than: str | None) -> OpenVisit | None:
@@ -59,20 +64,31 @@ def _named(visit: OpenVisit, track: Track) -> None:
     visit.changed = True
 
 
-def _join(state: CameraState, track: Track, target: OpenVisit, changes: VisitChanges) -> None:
-    """Move the track into `target`, folding its former visit in when no other track keeps it."""
+def _join(state: CameraState, track: Track, target: OpenVisit, changes: VisitChanges) -> OpenVisit:
+    """Move the track into its person's open visit `target`. When no other track keeps its former visit, the
+    two become one: the one that began first stays (a visit's id holds the time it began), named as `target`,
+    and the other is deleted. Answers the visit the track is in."""
     former = state.visit(track.visit_id)
     track.visit_id = target.record.visit_id
     target.changed = True
     if former is None or any(t.visit_id == former.record.visit_id for t in state.tracks):
-        return
-    target.record = replace(
-        target.record,
-        first_seen=min(target.record.first_seen, former.record.first_seen),
-        frames=target.record.frames + former.record.frames,
+        return target
+    kept, folded = (target, former) if target.record.first_seen <= former.record.first_seen else (former, target)
+    for other in state.tracks:
+        if other.visit_id == folded.record.visit_id:
+            other.visit_id = kept.record.visit_id
+    kept.record = replace(
+        kept.record,
+        person_id=target.record.person_id,
+        name=target.record.name,
+        confidence=target.record.confidence,
+        last_seen=max(kept.record.last_seen, folded.record.last_seen),
+        frames=kept.record.frames + folded.record.frames,
     )
-    state.visits.remove(former)
-    changes.delete.append(former.record)
+    kept.changed = True
+    state.visits.remove(folded)
+    changes.fold(folded)
+    return kept
 
 
 def place(state: CameraState, track: Track, location: str, min_frames: int, changes: VisitChanges) -> OpenVisit | None:
@@ -86,8 +102,7 @@ def place(state: CameraState, track: Track, location: str, min_frames: int, chan
         return visit
     target = _person_visit(state, track.person_id, other_than=track.visit_id)
     if target is not None:
-        _join(state, track, target, changes)
-        return target
+        return _join(state, track, target, changes)
     alone = visit is not None and not any(t is not track and t.visit_id == track.visit_id for t in state.tracks)
     if visit is not None and alone:
         _named(visit, track)
