@@ -167,6 +167,27 @@ class AzureStorage:
         except ResourceNotFoundError:
             raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
 
+    def append_blob(self, container: str, name: str, data: bytes) -> None:
+        blob = self._container(container).get_blob_client(check_blob_name(name))
+        try:
+            blob.append_block(data)
+        except ResourceNotFoundError:
+            # The first block: make the append blob (unless a concurrent writer just did), then append.
+            with contextlib.suppress(ResourceExistsError):
+                blob.create_append_blob(match_condition=MatchConditions.IfMissing)
+            blob.append_block(data)
+
+    def read_blob_from(self, container: str, name: str, offset: int) -> bytes:
+        blob = self._container(container).get_blob_client(check_blob_name(name))
+        try:
+            return blob.download_blob(offset=offset).readall()
+        except ResourceNotFoundError:
+            raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
+        except HttpResponseError as exc:
+            if exc.status_code == 416:  # at or past the end: nothing new
+                return b""
+            raise
+
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
         try:
             for item in self._container(container).list_blobs(name_starts_with=check_prefix(prefix) or None):
