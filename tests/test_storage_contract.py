@@ -234,3 +234,9 @@ def test_concurrent_appends_lose_nothing_and_never_interleave(storage, unique_na
         t.join()
     blocks = storage.get_blob(unique_name, "log.bin").data.decode().strip("[]").split("][")
     assert sorted(blocks) == sorted(f"{w}:{i:02d}" for w in range(4) for i in range(10))
+
+
+def test_a_listed_etag_is_the_one_put_and_get_answer(storage, unique_name):
+    etag = storage.put_blob(unique_name, "one.bin", b"1")
+    listed = [b.etag for b in storage.list_blobs(unique_name)]
+    assert listed == [etag] == [storage.get_blob(unique_name, "one.bin").etag]

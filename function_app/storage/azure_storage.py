@@ -191,7 +191,9 @@ class AzureStorage:
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
         try:
             for item in self._container(container).list_blobs(name_starts_with=check_prefix(prefix) or None):
-                yield BlobInfo(item.name, item.etag, item.size, item.last_modified)
+                # The listing gives ETags bare; put and get give them quoted, as HTTP does: one form for all.
+                etag = item.etag if item.etag.startswith('"') else f'"{item.etag}"'
+                yield BlobInfo(item.name, etag, item.size, item.last_modified)
         except ResourceNotFoundError:  # the container went away since it was made: nothing in it
             self._ready_containers.discard(container)
 

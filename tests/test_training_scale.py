@@ -1,0 +1,218 @@
+"""Training that scales: a group's faces read from its journal in bulk, retraining reads only what changed,
+deletes leave the index, groups made before the journal are migrated, and a training too long for one message
+goes on from its checkpoint in the next (also in a new process). Real photos where the faces are faces; synthetic
+embeddings where the test is about how much is read. Each test runs on a local folder and on Azurite."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from function_app.engines import embedding_layout
+from function_app.faceapi.local.embedding_journal import BUCKETS, EmbeddingJournal
+from function_app.faceapi.local.gallery import LAYOUT_FIELD, EnrolledFace
+from function_app.faceapi.local.service import LocalFaceApi
+from function_app.faceapi.local.training import handle_training_message
+from function_app.models import FaceRectangle
+from function_app.settings import Settings
+from function_app.storage.layout import GALLERY_CONTAINER, GROUPS_CONTAINER, TRAIN_QUEUE
+
+from .support.recognition import recognize_bytes
+
+
+class CountingStorage:
+    """The storage, counting what is read: whole blobs (get_blob) and tails (read_blob_from, with their offset)."""
+
+    def __init__(self, storage):
+        self.storage = storage
+        self.blobs_read: Counter[str] = Counter()
+        self.tails_read: list[tuple[str, int]] = []
+
+    def get_blob(self, container, name):
+        self.blobs_read[name] += 1
+        return self.storage.get_blob(container, name)
+
+    def read_blob_from(self, container, name, offset):
+        self.tails_read.append((name, offset))
+        return self.storage.read_blob_from(container, name, offset)
+
+    def forget(self) -> None:
+        self.blobs_read.clear()
+        self.tails_read.clear()
+
+    def __getattr__(self, name):
+        return getattr(self.storage, name)
+
+
+@pytest.fixture
+def counted(storage, engine) -> tuple[LocalFaceApi, CountingStorage]:
+    counting = CountingStorage(storage)
+    return LocalFaceApi(counting, engine, Settings()), counting
+
+
+def _group(api: LocalFaceApi) -> str:
+    group_id = f"scale-{uuid.uuid4().hex[:12]}"
+    api.create_group(group_id, group_id)
+    return group_id
+
+
+def _enroll(api: LocalFaceApi, group_id: str, testdata, name: str) -> str:
+    person_id = api.create_person(group_id, name).person_id
+    for photo in sorted((testdata / "people" / name).iterdir()):
+        api.add_face(group_id, person_id, photo.read_bytes())
+    return person_id
+
+
+def _journal_reads(counting: CountingStorage) -> list[tuple[str, int]]:
+    return [(name, offset) for name, offset in counting.tails_read if "/journal/" in name]
+
+
+def _face_records_read(counting: CountingStorage, group_id: str) -> int:
+    return sum(n for name, n in counting.blobs_read.items() if name.startswith(f"{group_id}/faces/"))
+
+
+def test_training_reads_the_journal_not_a_blob_a_face(counted, testdata):
+    api, counting = counted
+    group_id = _group(api)
+    for name in ("obama", "biden", "kit_harington"):
+        _enroll(api, group_id, testdata, name)
+    counting.forget()
+    status = api.train(group_id)
+    assert (status.status, status.message) == ("succeeded", "Trained on 6 faces of 3 persons.")
+    assert _face_records_read(counting, group_id) == 0
+    logs = {name for name, _ in _journal_reads(counting)}
+    assert 1 <= len(logs) <= 3 and all(offset == 0 for _, offset in _journal_reads(counting))
+    named = [f.name for f in recognize_bytes(api, group_id, (testdata / "scenes/obama1.jpg").read_bytes())]
+    assert "obama" in named
+
+
+def test_adding_faces_then_retraining_reads_only_what_was_added(counted, testdata):
+    api, counting = counted
+    group_id = _group(api)
+    for name in ("obama", "biden"):
+        _enroll(api, group_id, testdata, name)
+    assert api.train(group_id).status == "succeeded"
+    first = api.trainer.load_index(group_id)
+    first_chunks = json.loads(api.storage.get_blob(GALLERY_CONTAINER, first.training_id).data)["chunks"]
+    sizes_before = EmbeddingJournal(api.storage).sizes(f"{group_id}/")
+
+    alex = _enroll(api, group_id, testdata, "alex_lacamoire")
+    counting.forget()
+    assert api.train(group_id).message == "Trained on 6 faces of 3 persons."
+    # One log grew (alex's), read from where the last training stopped; the other logs are not read at all.
+    alex_log = EmbeddingJournal.log_of(f"{group_id}/", alex)
+    assert _journal_reads(counting) == [(alex_log, sizes_before.get(alex_log, 0))]
+    assert _face_records_read(counting, group_id) == 0
+    # The first training's chunks are kept; one chunk of the two new rows is added.
+    manifest = json.loads(api.storage.get_blob(GALLERY_CONTAINER, api.trainer.load_index(group_id).training_id).data)
+    assert manifest["chunks"][: len(first_chunks)] == first_chunks and len(manifest["chunks"]) == len(first_chunks) + 1
+    named = [f.name for f in recognize_bytes(api, group_id, (testdata / "scenes/alex_lacamoire1.jpg").read_bytes())]
+    assert "alex_lacamoire" in named
+    # Nothing changed: nothing is read but the listing.
+    counting.forget()
+    assert api.train(group_id).status == "succeeded"
+    assert _journal_reads(counting) == []
+
+
+def test_deleted_faces_and_persons_leave_the_index(counted, testdata):
+    api, _ = counted
+    group_id = _group(api)
+    obama = _enroll(api, group_id, testdata, "obama")
+    biden = _enroll(api, group_id, testdata, "biden")
+    _enroll(api, group_id, testdata, "kit_harington")
+    assert api.train(group_id).status == "succeeded"
+    probe = (testdata / "scenes/obama1.jpg").read_bytes()
+    assert "obama" in [f.name for f in recognize_bytes(api, group_id, probe)]
+
+    api.delete_person(group_id, obama)
+    face_id = api.get_person(group_id, biden).persisted_face_ids[0]
+    api.delete_face(group_id, biden, face_id)
+    status = api.train(group_id)
+    assert status.message == "Trained on 3 faces of 2 persons."
+    index = api.trainer.load_index(group_id)
+    assert obama not in index.person_ids and len(index.embeddings) == 3
+    assert sorted(np.diff([*index.person_starts, len(index.embeddings)])) == [1, 2]
+    assert "obama" not in [f.name for f in recognize_bytes(api, group_id, probe)]
+    # A renamed person is named anew by the next training.
+    api.update_person(group_id, biden, name="joe")
+    api.train(group_id)
+    assert "joe" in list(api.trainer.load_index(group_id).person_names)
+
+
+def test_a_group_made_before_the_journal_is_migrated_by_its_first_training(counted, testdata):
+    api, counting = counted
+    group_id = _group(api)
+    for name in ("obama", "biden"):
+        _enroll(api, group_id, testdata, name)
+    # What an older version left: face records, no journal, no layout in the group's record.
+    for log in EmbeddingJournal(api.storage).sizes(f"{group_id}/"):
+        api.storage.delete_blob(GALLERY_CONTAINER, log)
+    record = json.loads(api.storage.get_blob(GROUPS_CONTAINER, f"{group_id}.json").data)
+    del record[LAYOUT_FIELD]
+    api.storage.put_blob(GROUPS_CONTAINER, f"{group_id}.json", json.dumps(record).encode())
+
+    counting.forget()
+    assert api.train(group_id).message == "Trained on 4 faces of 2 persons."
+    assert _face_records_read(counting, group_id) == 4  # once, to migrate
+    assert LAYOUT_FIELD in json.loads(api.storage.get_blob(GROUPS_CONTAINER, f"{group_id}.json").data)
+    _enroll(api, group_id, testdata, "kit_harington")
+    counting.forget()
+    assert api.train(group_id).message == "Trained on 6 faces of 3 persons."
+    assert _face_records_read(counting, group_id) == 0
+
+
+def _synthetic_faces(api: LocalFaceApi, group_id: str, persons: int, faces_each: int) -> None:
+    """Persons whose faces carry random unit embeddings, stored as an add stores them."""
+    rng = np.random.default_rng(7)
+    for p in range(persons):
+        person_id = api.create_person(group_id, f"person {p}").person_id
+        for _ in range(faces_each):
+            embedding = rng.standard_normal(embedding_layout.size(fused=True)).astype(np.float32)
+            face = EnrolledFace(
+                str(uuid.uuid4()), person_id, None, FaceRectangle(0, 0, 100, 100), "high", embedding / 10
+            )
+            api.gallery.store_face(group_id, face, b"synthetic photo")
+
+
+def test_a_training_past_its_message_time_goes_on_from_its_checkpoint_in_a_new_process(storage, engine):
+    first_api = LocalFaceApi(storage, engine, Settings())
+    group_id = _group(first_api)
+    _synthetic_faces(first_api, group_id, persons=8, faces_each=3)
+    first_api.trainer.message_budget = timedelta(0)  # every part reads one log, then pauses
+    first_api.request_training(group_id)
+    _run_one(storage, first_api, group_id)
+    paused = first_api.training_status(group_id)
+    assert paused.status == "running" and paused.message.startswith("Trained ") and "of about" in paused.message
+
+    # A new process (a restarted worker) goes on where the first stopped: it never reads that log again.
+    counting = CountingStorage(storage)
+    second_api = LocalFaceApi(counting, engine, Settings())
+    checkpoint = storage.get_blob(GALLERY_CONTAINER, f"{group_id}/training/checkpoint.json")
+    read_first = set(json.loads(checkpoint.data)["done"])
+    assert len(read_first) == 1
+    second_api.trainer.message_budget = timedelta(0)
+    for _ in range(BUCKETS + 2):
+        if second_api.training_status(group_id).status != "running":
+            break
+        _run_one(storage, second_api, group_id)
+    final = second_api.training_status(group_id)
+    assert (final.status, final.message) == ("succeeded", "Trained on 24 faces of 8 persons.")
+    assert not read_first & {name for name, _ in _journal_reads(counting)}
+    index = second_api.trainer.load_index(group_id)
+    assert len(index.embeddings) == 24 and len(index.person_ids) == 8
+
+
+def _run_one(storage, api: LocalFaceApi, group_id: str) -> None:
+    """Handle the group's next train-requests message as the queue function does."""
+    for message in storage.receive_messages(TRAIN_QUEUE, max_messages=32, visibility_timeout=5):
+        if json.loads(message.content).get("personGroupId") == group_id:
+            handle_training_message(api, message.content)
+            storage.delete_message(TRAIN_QUEUE, message)
+            return
+        storage.release_message(TRAIN_QUEUE, message)
+    raise AssertionError(f"no train-requests message for {group_id}")
