@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
 from datetime import timedelta
 
 import numpy as np
@@ -22,31 +21,8 @@ from function_app.models import FaceRectangle
 from function_app.settings import Settings
 from function_app.storage.layout import GALLERY_CONTAINER, GROUPS_CONTAINER, TRAIN_QUEUE
 
+from .support.counting_storage import CountingStorage
 from .support.recognition import recognize_bytes
-
-
-class CountingStorage:
-    """The storage, counting what is read: whole blobs (get_blob) and tails (read_blob_from, with their offset)."""
-
-    def __init__(self, storage):
-        self.storage = storage
-        self.blobs_read: Counter[str] = Counter()
-        self.tails_read: list[tuple[str, int]] = []
-
-    def get_blob(self, container, name):
-        self.blobs_read[name] += 1
-        return self.storage.get_blob(container, name)
-
-    def read_blob_from(self, container, name, offset):
-        self.tails_read.append((name, offset))
-        return self.storage.read_blob_from(container, name, offset)
-
-    def forget(self) -> None:
-        self.blobs_read.clear()
-        self.tails_read.clear()
-
-    def __getattr__(self, name):
-        return getattr(self.storage, name)
 
 
 @pytest.fixture
