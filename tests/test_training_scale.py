@@ -16,7 +16,7 @@ from function_app.engines import embedding_layout
 from function_app.faceapi.local.embedding_journal import BUCKETS, EmbeddingJournal
 from function_app.faceapi.local.gallery import LAYOUT_FIELD, EnrolledFace
 from function_app.faceapi.local.service import LocalFaceApi
-from function_app.faceapi.local.training import handle_training_message
+from function_app.faceapi.local.training import MESSAGE_BUDGET, handle_training_message
 from function_app.models import FaceRectangle
 from function_app.settings import Settings
 from function_app.storage.layout import GALLERY_CONTAINER, GROUPS_CONTAINER, TRAIN_QUEUE
@@ -192,3 +192,34 @@ def _run_one(storage, api: LocalFaceApi, group_id: str) -> None:
             return
         storage.release_message(TRAIN_QUEUE, message)
     raise AssertionError(f"no train-requests message for {group_id}")
+
+
+def test_a_new_request_starts_afresh_and_removes_what_the_abandoned_part_wrote(storage, engine):
+    api = LocalFaceApi(storage, engine, Settings())
+    group_id = _group(api)
+    _synthetic_faces(api, group_id, persons=6, faces_each=2)
+    api.trainer.message_budget = timedelta(0)
+    assert api.train(group_id).status == "running"  # paused after its first log
+    checkpoint = storage.get_blob(GALLERY_CONTAINER, f"{group_id}/training/checkpoint.json")
+    abandoned = set(json.loads(checkpoint.data)["written"])
+    assert abandoned and abandoned <= _chunks(storage, group_id)
+
+    api.trainer.message_budget = MESSAGE_BUDGET
+    api.request_training(group_id)  # a new request: its training reads everything again
+    final = api.train(group_id)
+    assert (final.status, final.message) == ("succeeded", "Trained on 12 faces of 6 persons.")
+    assert not abandoned & _chunks(storage, group_id)
+    _drain(storage, group_id)
+
+
+def _chunks(storage, group_id: str) -> set[str]:
+    return {b.name for b in storage.list_blobs(GALLERY_CONTAINER, f"{group_id}/training/chunks/")}
+
+
+def _drain(storage, group_id: str) -> None:
+    """Leave no message for the group on the queue (Azurite's is shared by the session's tests)."""
+    for message in storage.receive_messages(TRAIN_QUEUE, max_messages=32, visibility_timeout=5):
+        if json.loads(message.content).get("personGroupId") == group_id:
+            storage.delete_message(TRAIN_QUEUE, message)
+        else:
+            storage.release_message(TRAIN_QUEUE, message)

@@ -147,20 +147,26 @@ class GroupTrainee:
             return Paused("Moving the group's faces to its journal; the training goes on in its next part.")
         work = self._read_checkpoint(owner_id)
         if work is None or (work.generation, work.requested) != (run.generation, run.requested):
-            if work is not None:  # an abandoned build's chunks: no manifest will ever name them
-                for blob in work.written:
+            if work is not None:  # an abandoned build's chunks, but those a build of its run went on to publish
+                for blob in set(work.written) - set(self._published(run.base_index).chunks):
                     self.storage.delete_blob(CONTAINER, blob)
             work = _Build(run.generation, run.requested, self._base(owner_id, run.base_index), [], set())
         return self._read_journal(owner_id, work, run)
 
-    def _base(self, owner_id: str, index_blob: str | None) -> IndexManifest:
-        """The manifest to go on from: the last published one, unless a full training is due (none, or one
-        damaged: training again is how a damaged index is repaired)."""
+    def _published(self, index_blob: str | None) -> IndexManifest:
+        """The last published manifest; an empty one if there is none (or it is not one, or damaged)."""
         if not index_blob or not index_blob.endswith(".json"):
             return IndexManifest()
         try:
-            manifest = read_manifest(self.storage, index_blob, self.retrain)
+            return read_manifest(self.storage, index_blob, self.retrain)
         except (BlobNotFound, DamagedRecord):
+            return IndexManifest()
+
+    def _base(self, owner_id: str, index_blob: str | None) -> IndexManifest:
+        """The manifest to go on from: the last published one, unless a full training is due (none, or one
+        damaged: training again is how a damaged index is repaired)."""
+        manifest = self._published(index_blob)
+        if not manifest.chunks:
             return IndexManifest()
         if len(manifest.chunks) >= MAX_CHUNKS or manifest.rows - manifest.faces > MAX_DEAD_SHARE * manifest.rows:
             return IndexManifest()
