@@ -47,6 +47,9 @@ from .names import check_blob_name, check_prefix
 from .outages import outages_as_unavailable
 
 T = TypeVar("T")
+# A big blob (a trained index's chunk: tens of megabytes) moves in 4 MiB ranges, this many at once: about twice
+# as fast as one at a time on Azurite here. Small blobs are one request either way.
+_TRANSFERS = 4
 
 
 # The SDK's default retry waits 15 s, then more: right for batch jobs, wrong for video frames.
@@ -147,7 +150,9 @@ class AzureStorage:
         conditions = _unchanged_since(if_match)
         for attempt in range(2):
             try:
-                return blob.upload_blob(data, overwrite=not only_if_new, **conditions)["etag"]
+                return blob.upload_blob(data, overwrite=not only_if_new, max_concurrency=_TRANSFERS, **conditions)[
+                    "etag"
+                ]
             except ResourceExistsError:
                 raise PreconditionFailed(f"Blob {name!r} already exists") from None
             except ResourceNotFoundError as exc:
@@ -162,7 +167,8 @@ class AzureStorage:
 
     def get_blob(self, container: str, name: str) -> Blob:
         try:
-            download = self._container(container).get_blob_client(check_blob_name(name)).download_blob()
+            blob = self._container(container).get_blob_client(check_blob_name(name))
+            download = blob.download_blob(max_concurrency=_TRANSFERS)
             return Blob(data=download.readall(), etag=download.properties.etag)
         except ResourceNotFoundError:
             raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
@@ -180,7 +186,7 @@ class AzureStorage:
     def read_blob_from(self, container: str, name: str, offset: int) -> bytes:
         blob = self._container(container).get_blob_client(check_blob_name(name))
         try:
-            return blob.download_blob(offset=offset).readall()
+            return blob.download_blob(offset=offset, max_concurrency=_TRANSFERS).readall()
         except ResourceNotFoundError:
             raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
         except HttpResponseError as exc:

@@ -17,7 +17,11 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -47,6 +51,7 @@ CHUNK_ROWS = 16_384
 # A full training is due when the last index has this many chunks, or this share of its rows deleted.
 MAX_CHUNKS = 32
 MAX_DEAD_SHARE = 0.25
+READERS = 4  # journal logs read at once
 PROGRESS_EVERY = 2.0  # seconds between updates of the status's message
 _ENTRY_OVERHEAD = 39  # an ADD entry's bytes besides its embedding: the header and two UUIDs
 
@@ -181,8 +186,7 @@ class GroupTrainee:
         pending: dict[str, tuple[str, bytes]] = {}
         entry_size = _ENTRY_OVERHEAD + 4 * 1152
         reported = time.monotonic()
-        for i, name in enumerate(todo):
-            tail = self.journal.read_tail(name, manifest.offsets.get(name, 0))
+        for i, (name, tail) in enumerate(self._tails(todo, dict(manifest.offsets))):
             unread -= sizes[name] - manifest.offsets.get(name, 0)
             entry_size = _apply(manifest, _changes(tail), pending) or entry_size
             manifest.offsets[name] = tail.end
@@ -210,6 +214,22 @@ class GroupTrainee:
         self.storage.put_blob(CONTAINER, manifest_blob, dump_manifest(manifest))
         message = f"Trained on {manifest.faces} faces of {manifest.trained_persons} persons."
         return Built(message, manifest_blob, (*work.written, manifest_blob))
+
+    def _tails(self, todo: list[str], offsets: dict[str, int]) -> Iterator[tuple[str, Tail]]:
+        """Each log's tail, in order, READERS of them read at once: a log's read is mostly waiting on the storage
+        (an append blob is served block by block)."""
+        with ThreadPoolExecutor(READERS) as pool:
+            names = iter(todo)
+            reads = deque(
+                (name, pool.submit(self.journal.read_tail, name, offsets.get(name, 0)))
+                for name in islice(names, READERS)
+            )
+            while reads:
+                name, read = reads.popleft()
+                following = next(names, None)
+                if following is not None:
+                    reads.append((following, pool.submit(self.journal.read_tail, following, offsets.get(following, 0))))
+                yield name, read.result()
 
     def _flush(self, root: str, work: _Build, pending: dict[str, tuple[str, bytes]]) -> None:
         """Write the pending rows as a chunk of the manifest."""
