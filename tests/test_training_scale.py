@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from function_app.engines import embedding_layout
+from function_app.faceapi.local import journal_training
 from function_app.faceapi.local.embedding_journal import BUCKETS, EmbeddingJournal
 from function_app.faceapi.local.gallery import LAYOUT_FIELD, EnrolledFace
 from function_app.faceapi.local.service import LocalFaceApi
@@ -223,3 +224,33 @@ def _drain(storage, group_id: str) -> None:
             storage.delete_message(TRAIN_QUEUE, message)
         else:
             storage.release_message(TRAIN_QUEUE, message)
+
+
+def test_a_worker_that_dies_mid_training_is_followed_by_one_going_on_from_its_last_chunk(storage, engine, monkeypatch):
+    monkeypatch.setattr(journal_training, "CHUNK_ROWS", 4)  # a chunk (and a checkpoint) every few logs
+    first_api = LocalFaceApi(storage, engine, Settings())
+    group_id = _group(first_api)
+    _synthetic_faces(first_api, group_id, persons=10, faces_each=2)
+    read_tail = first_api.gallery.journal.read_tail
+    reads = []
+
+    def dies_at_the_sixth_log(name, offset):
+        reads.append(name)
+        if len(reads) > 5:
+            raise RuntimeError("the worker died")
+        return read_tail(name, offset)
+
+    first_api.gallery.journal.read_tail = dies_at_the_sixth_log
+    first_api.request_training(group_id)
+    with pytest.raises(RuntimeError):
+        first_api.train(group_id)
+    checkpoint = json.loads(storage.get_blob(GALLERY_CONTAINER, f"{group_id}/training/checkpoint.json").data)
+    assert checkpoint["done"] and checkpoint["manifest"]["chunks"]
+
+    counting = CountingStorage(storage)
+    second_api = LocalFaceApi(counting, engine, Settings())  # the message again, in a new process
+    final = second_api.train(group_id)
+    assert (final.status, final.message) == ("succeeded", "Trained on 20 faces of 10 persons.")
+    assert not set(checkpoint["done"]) & {name for name, _ in _journal_reads(counting)}
+    assert len(second_api.trainer.load_index(group_id).embeddings) == 20
+    _drain(storage, group_id)

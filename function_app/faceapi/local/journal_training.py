@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -125,11 +125,11 @@ class GroupTrainee:
         return obsolete_blobs(self.storage, replaced, kept, self.retrain)
 
     # -- checkpoints -----------------------------------------------------------------------------
-    def _checkpoint_blob(self, owner_id: str) -> str:
+    def checkpoint_blob(self, owner_id: str) -> str:
         return f"{self.root(owner_id)}training/checkpoint.json"
 
     def _read_checkpoint(self, owner_id: str) -> _Build | None:
-        name = self._checkpoint_blob(owner_id)
+        name = self.checkpoint_blob(owner_id)
         try:
             data = self.storage.get_blob(CONTAINER, name).data
             return parse_record(data, f"{CONTAINER}/{name}", _Build.from_record)
@@ -140,7 +140,7 @@ class GroupTrainee:
             return None
 
     def _save(self, owner_id: str, work: _Build) -> None:
-        self.storage.put_blob(CONTAINER, self._checkpoint_blob(owner_id), json.dumps(work.to_record()).encode())
+        self.storage.put_blob(CONTAINER, self.checkpoint_blob(owner_id), json.dumps(work.to_record()).encode())
 
     def resumable(self, owner_id: str, generation: int, requested: str | None) -> bool:
         work = self._read_checkpoint(owner_id)
@@ -186,27 +186,28 @@ class GroupTrainee:
         pending: dict[str, tuple[str, bytes]] = {}
         entry_size = _ENTRY_OVERHEAD + 4 * 1152
         reported = time.monotonic()
-        for i, (name, tail) in enumerate(self._tails(todo, dict(manifest.offsets))):
-            unread -= sizes[name] - manifest.offsets.get(name, 0)
-            entry_size = _apply(manifest, _changes(tail), pending) or entry_size
-            manifest.offsets[name] = tail.end
-            work.done.add(name)
-            if len(pending) >= CHUNK_ROWS:
-                self._flush(root, work, pending)
-                self._save(owner_id, work)
-            if i + 1 == len(todo):
-                break
-            progress = f"Trained {manifest.faces:,} of about {manifest.faces + unread // entry_size:,} faces."
-            if time.monotonic() > run.deadline:
-                self._flush(root, work, pending)
-                self._save(owner_id, work)
-                return Paused(progress)
-            if time.monotonic() - reported > PROGRESS_EVERY:
-                run.progress(progress)
-                reported = time.monotonic()
-        self._flush(root, work, pending)
+        with _Uploads(self, owner_id, work) as uploads:
+            for i, (name, tail) in enumerate(self._tails(todo, dict(manifest.offsets))):
+                unread -= sizes[name] - manifest.offsets.get(name, 0)
+                entry_size = _apply(manifest, _changes(tail), pending) or entry_size
+                manifest.offsets[name] = tail.end
+                work.done.add(name)
+                if len(pending) >= CHUNK_ROWS:
+                    uploads.flush(pending, checkpoint=True)
+                if i + 1 == len(todo):
+                    break
+                progress = f"Trained {manifest.faces:,} of about {manifest.faces + unread // entry_size:,} faces."
+                if time.monotonic() > run.deadline:
+                    uploads.flush(pending, checkpoint=False)
+                    uploads.settle()
+                    self._save(owner_id, work)
+                    return Paused(progress)
+                if time.monotonic() - reported > PROGRESS_EVERY:
+                    run.progress(progress)
+                    reported = time.monotonic()
+            uploads.flush(pending, checkpoint=False)
         self._name_the_unnamed(owner_id, manifest)
-        self.storage.delete_blob(CONTAINER, self._checkpoint_blob(owner_id))
+        self.storage.delete_blob(CONTAINER, self.checkpoint_blob(owner_id))
         if manifest.faces == 0:
             message = f"{self.label} {owner_id!r} has no faces to train on: add persons and their faces first."
             return Built(message, None, tuple(work.written))
@@ -231,27 +232,6 @@ class GroupTrainee:
                     reads.append((following, pool.submit(self.journal.read_tail, following, offsets.get(following, 0))))
                 yield name, read.result()
 
-    def _flush(self, root: str, work: _Build, pending: dict[str, tuple[str, bytes]]) -> None:
-        """Write the pending rows as a chunk of the manifest."""
-        if not pending:
-            return
-        bodies = [body for _, body in pending.values()]
-        if len({len(body) for body in bodies}) > 1:
-            raise BadArgument(
-                "The group holds embeddings of two engine configurations: enroll its photos again with this one."
-            )
-        chunk = Chunk(
-            np.frombuffer(b"".join(bodies), dtype="<f4").reshape(len(bodies), -1).astype(np.float32),
-            np.array(list(pending), dtype=ID),
-            np.array([person for person, _ in pending.values()], dtype=ID),
-        )
-        name = chunk_blob(root, uuid.uuid4().hex)
-        work.manifest.chunk_etags[name] = self.storage.put_blob(CONTAINER, name, chunk.to_bytes())
-        work.written.append(name)
-        work.manifest.chunks.append(name)
-        work.manifest.rows += len(bodies)
-        pending.clear()
-
     def _name_the_unnamed(self, owner_id: str, manifest: IndexManifest) -> None:
         """Persons with faces but no name in the journal (its append cut short): from their records, a read each."""
         for person_id, entry in list(manifest.persons.items()):
@@ -268,6 +248,63 @@ class GroupTrainee:
         for name in self.journal.sizes(self.root(owner_id)):
             known.update(_migrated_id(entry) for entry in self.journal.read_tail(name, 0).entries)
         return self.gallery.migrate_to_journal(owner_id, known, run.deadline)
+
+
+class _Uploads:
+    """Writes a build's chunks in a thread of their own while the journal is read on; a checkpoint taken with a
+    chunk is saved once that chunk is written (in order, so a checkpoint never names a chunk not yet there).
+    Leaving it waits for every write and puts each chunk's ETag in the manifest."""
+
+    def __init__(self, trainee: GroupTrainee, owner_id: str, work: _Build):
+        self.trainee, self.owner_id, self.work = trainee, owner_id, work
+        self.root = trainee.root(owner_id)
+        self._pool = ThreadPoolExecutor(1)
+        self._writes: list[tuple[str, Future[str]]] = []
+
+    def __enter__(self) -> _Uploads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.settle()
+        finally:
+            self._pool.shutdown()
+
+    def flush(self, pending: dict[str, tuple[str, bytes]], *, checkpoint: bool) -> None:
+        """The pending rows as a chunk of the manifest, written in the background (and a checkpoint after it)."""
+        if not pending:
+            return
+        bodies = [body for _, body in pending.values()]
+        if len({len(body) for body in bodies}) > 1:
+            raise BadArgument(
+                "The group holds embeddings of two engine configurations: enroll its photos again with this one."
+            )
+        chunk = Chunk(
+            np.frombuffer(b"".join(bodies), dtype="<f4").reshape(len(bodies), -1).astype(np.float32),
+            np.array(list(pending), dtype=ID),
+            np.array([person for person, _ in pending.values()], dtype=ID),
+        )
+        name = chunk_blob(self.root, uuid.uuid4().hex)
+        self.work.written.append(name)
+        self.work.manifest.chunks.append(name)
+        self.work.manifest.rows += len(bodies)
+        pending.clear()
+        snapshot = json.loads(json.dumps(self.work.to_record())) if checkpoint else None
+        self._writes.append((name, self._pool.submit(self._write, name, chunk.to_bytes(), snapshot)))
+
+    def _write(self, name: str, data: bytes, snapshot: dict[str, Any] | None) -> str:
+        etag = self.trainee.storage.put_blob(CONTAINER, name, data)
+        if snapshot is not None:
+            snapshot["manifest"]["chunkEtags"][name] = etag
+            checkpoint = self.trainee.checkpoint_blob(self.owner_id)
+            self.trainee.storage.put_blob(CONTAINER, checkpoint, json.dumps(snapshot).encode())
+        return etag
+
+    def settle(self) -> None:
+        """Wait for the chunks written so far (raising what failed), their ETags into the manifest."""
+        for name, write in self._writes:
+            self.work.manifest.chunk_etags[name] = write.result()
+        self._writes.clear()
 
 
 def _changes(tail: Tail) -> Changes:
