@@ -96,3 +96,19 @@ def test_the_matching_benchmark_runs_at_a_small_size(testdata):
     )
     assert result.returncode == 0, result.stderr
     assert "exact / index median time" in result.stdout
+
+
+def test_the_training_benchmark_runs_small_and_prints_both_layouts(testdata):
+    if not (PROJECT / "node_modules" / ".bin" / "azurite").exists():
+        pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
+    args = ["--faces", "60", "--baseline-faces", "20", "--add", "5", "--writers", "2", "--data", str(testdata)]
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_training", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| 60 | journal |" in result.stdout and "| 20 | one blob a face (before) |" in result.stdout
+    assert "Trained on 65 faces of 13 persons." in result.stdout

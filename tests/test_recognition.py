@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import numpy as np
@@ -265,8 +266,8 @@ def test_concurrent_trainings_leave_one_index_and_no_orphans(local_api, group_id
     with ThreadPoolExecutor(max_workers=4) as pool:
         statuses = list(pool.map(lambda _: local_api.train(group_id), range(4)))
     assert {s.status for s in statuses} == {"succeeded"}
-    indexes = [
-        b.name for b in local_api.storage.list_blobs(CONTAINER, f"{group_id}/training/") if b.name.endswith(".npz")
-    ]
-    assert indexes == [local_api.trainer.load_index(group_id).training_id]
+    published = local_api.trainer.load_index(group_id).training_id  # the manifest's blob
+    chunks = json.loads(local_api.storage.get_blob(CONTAINER, published).data)["chunks"]
+    kept = [b.name for b in local_api.storage.list_blobs(CONTAINER, f"{group_id}/training/")]
+    assert sorted(kept) == sorted([published, *chunks, f"{group_id}/training/status.json"])
     assert recognize_bytes(local_api, group_id, (testdata / "scenes/obama1.jpg").read_bytes())[0].name == "obama"

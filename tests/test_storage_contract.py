@@ -209,3 +209,34 @@ def test_local_folder_is_safe_across_processes(tmp_path):
     with ProcessPoolExecutor(max_workers=3) as pool:
         list(pool.map(_increment_in_another_process, [str(tmp_path)] * 3, ["c"] * 3, [20] * 3))
     assert LocalFolderStorage(tmp_path).get_blob("c", "counter").data == b"60"
+
+
+def test_append_blob_grows_and_its_tail_reads_from_an_offset(storage, unique_name):
+    storage.append_blob(unique_name, "log/00.log", b"first-")
+    storage.append_blob(unique_name, "log/00.log", b"second")
+    assert storage.get_blob(unique_name, "log/00.log").data == b"first-second"
+    assert storage.read_blob_from(unique_name, "log/00.log", 6) == b"second"
+    assert storage.read_blob_from(unique_name, "log/00.log", 12) == b""
+    assert [b.size for b in storage.list_blobs(unique_name, "log/")] == [12]
+    with pytest.raises(BlobNotFound):
+        storage.read_blob_from(unique_name, "log/missing.log", 0)
+
+
+def test_concurrent_appends_lose_nothing_and_never_interleave(storage, unique_name):
+    def append(worker: int) -> None:
+        for i in range(10):
+            storage.append_blob(unique_name, "log.bin", f"[{worker}:{i:02d}]".encode())
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    blocks = storage.get_blob(unique_name, "log.bin").data.decode().strip("[]").split("][")
+    assert sorted(blocks) == sorted(f"{w}:{i:02d}" for w in range(4) for i in range(10))
+
+
+def test_a_listed_etag_is_the_one_put_and_get_answer(storage, unique_name):
+    etag = storage.put_blob(unique_name, "one.bin", b"1")
+    listed = [b.etag for b in storage.list_blobs(unique_name)]
+    assert listed == [etag] == [storage.get_blob(unique_name, "one.bin").etag]

@@ -57,6 +57,16 @@ class Storage(Protocol):
 
     def get_blob(self, container: str, name: str) -> Blob: ...
 
+    def append_blob(self, container: str, name: str, data: bytes) -> None:
+        """Append `data` to an append blob as one block, made if missing: concurrent appends never interleave
+        within a block and never lose one another (Azure's append blobs; at most 4 MiB a block and 50,000
+        blocks a blob there)."""
+        ...
+
+    def read_blob_from(self, container: str, name: str, offset: int) -> bytes:
+        """The blob's bytes from `offset` to its end (empty at or past the end): the tail of an append blob."""
+        ...
+
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
         """Blobs whose name starts with `prefix`, in name order."""
         ...

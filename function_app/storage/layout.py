@@ -2,8 +2,9 @@
 
 Containers:
     persongroups  {groupId}.json: the group records, so that listing groups reads only them
-    facegroups    {groupId}/persons/, {groupId}/faces/, {groupId}/training/: the local gallery (see
-                  faceapi/local/gallery.py and training.py), one prefix per group so a delete is one sweep;
+    facegroups    {groupId}/persons/, {groupId}/faces/, {groupId}/journal/ (append blobs), {groupId}/training/:
+                  the local gallery (see faceapi/local/gallery.py, embedding_journal.py, training.py,
+                  journal_training.py), one prefix per group so a delete is one sweep;
                   large person groups under large.groups/; .operations/{operationId}.json: the long-running
                   operations of the v1.1+ API (features/operations.py). No group id contains a '.'.
                   FaceLists/ and LargeFaceLists/: the face lists (faceapi/local/face_lists.py), capitalised

@@ -112,6 +112,29 @@ class LocalFolderStorage:
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
 
+    def append_blob(self, container: str, name: str, data: bytes) -> None:
+        # In place under the lock (not through a renamed copy, which would rewrite the whole blob): one write a
+        # block, so a reader of the tail sees whole blocks, or a torn last one after a crash (the reader's framing
+        # tells it). The mtime moves forward as _write_atomically's does, so the ETag changes.
+        path = self._blob_path(container, name)
+        with self._locked(self._container(container)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            previous = self._current_etag(path) and path.stat().st_mtime_ns
+            with open(path, "ab") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            version = max(time.time_ns(), (previous or 0) + 1)
+            os.utime(path, ns=(version, version))
+
+    def read_blob_from(self, container: str, name: str, offset: int) -> bytes:
+        try:
+            with open(self._blob_path(container, name), "rb") as f:
+                f.seek(offset)
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
+
     def list_blobs(self, container: str, prefix: str = "") -> Iterator[BlobInfo]:
         base = self._container(container)
         # Walk only the folder the prefix names, not the whole container.

@@ -32,7 +32,7 @@ from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ..face_lists import FaceList, ListKind
 from .gallery import EnrolledFace, Gallery
 from .records import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, check_text, check_uuid, dump_json
-from .training import TrainedIndex, TrainingRows
+from .training import Built, Paused, TrainedIndex, TrainingRows, TrainingRun, build_snapshot, load_snapshot
 
 _PREFIX = {ListKind.FACE_LIST: "FaceLists", ListKind.LARGE_FACE_LIST: "LargeFaceLists"}
 
@@ -201,6 +201,7 @@ class LargeFaceListTrainee:
 
     def __init__(self, store: FaceListStore):
         self.store = store
+        self.storage = store.storage
 
     def check_id(self, owner_id: str) -> None:
         ListKind.LARGE_FACE_LIST.check_id(owner_id)
@@ -220,6 +221,18 @@ class LargeFaceListTrainee:
         if not rows.ids:
             return f"{self.label} {owner_id!r} has no faces to train on: add faces first."
         return f"Trained on {len(rows.ids)} faces."
+
+    def build(self, owner_id: str, run: TrainingRun) -> Built | Paused:
+        return build_snapshot(self, owner_id)  # whole each time, one blob a face: lists have no journal yet
+
+    def resumable(self, owner_id: str, generation: int, requested: str | None) -> bool:
+        return False
+
+    def load(self, index_blob: str) -> TrainedIndex:
+        return load_snapshot(self.storage, index_blob, self.retrain)
+
+    def obsolete(self, replaced: str, kept: str) -> list[str]:
+        return [replaced]
 
     def queue_message(self, owner_id: str) -> dict[str, str]:
         return {"largeFaceListId": owner_id}

@@ -7,8 +7,13 @@ group is one sweep (storage/layout.py):
     {prefix}{groupId}/persons/{personId}.json
     {prefix}{groupId}/faces/{personId}/{persistedFaceId}.json   record with the embedding
     {prefix}{groupId}/faces/{personId}/{persistedFaceId}.photo  the uploaded bytes
+    {prefix}{groupId}/journal/{bucket}.log                      every add, delete and name, for training
+                                                                (embedding_journal.py)
     {prefix}{groupId}/training/...                              see training.py
 `{prefix}` is the kind's (group_kinds.py): empty for person groups, `large.groups/` for large ones.
+The face records answer the face operations (get, update, delete, the photo); training reads the journal only.
+A group made before the journal (its record has no "embeddingLayout") is migrated by its first training:
+migrate_to_journal appends its faces and names.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -45,6 +51,7 @@ from ...storage.records import as_dict, parse_record
 from ..base import PAGE_SIZE, check_group_id
 from ..group_kinds import PERSON_GROUP, GroupKind
 from .detection import detect_faces
+from .embedding_journal import EmbeddingJournal, Entry, EntryKind, add_entry, name_entry
 from .records import MAX_FACE_USER_DATA, MAX_NAME, MAX_USER_DATA, check_text, check_uuid, dump_json
 
 log = logging.getLogger(__name__)
@@ -52,6 +59,8 @@ T = TypeVar("T")
 _REPAIR = "Delete it (or what holds it) and add it again; the rest of the group keeps working."
 # A detected face belongs to the target rectangle when at least this share of it lies inside.
 TARGET_OVERLAP = 0.5
+# The group record's field saying its faces are in the journal (groups made before it have none).
+LAYOUT_FIELD, JOURNAL_LAYOUT = "embeddingLayout", "journal"
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class Gallery:
         self.engine = engine
         self.settings = settings
         self.kind = kind
+        self.journal = EmbeddingJournal(storage)
 
     def root(self, group_id: str) -> str:
         """The prefix of everything the group holds in the gallery container."""
@@ -135,7 +145,12 @@ class Gallery:
         group = PersonGroup(group_id, name, user_data or None, iso(utc_now()))
         if recognition_model:
             group = replace(group, recognition_model=recognition_model.strip().lower())
-        record = {**group.to_dict(), "createdDateTime": group.created, "recognitionModel": group.recognition_model}
+        record = {
+            **group.to_dict(),
+            "createdDateTime": group.created,
+            "recognitionModel": group.recognition_model,
+            LAYOUT_FIELD: JOURNAL_LAYOUT,
+        }
         try:
             self.storage.put_blob(GROUPS_CONTAINER, self._group_blob(group_id), dump_json(record), only_if_new=True)
         except PreconditionFailed:
@@ -207,6 +222,7 @@ class Gallery:
         person = Person(str(uuid.uuid4()), name, user_data or None)
         record = {"personId": person.person_id, "name": name, "userData": person.user_data}
         self.storage.put_blob(CONTAINER, f"{self.root(group_id)}persons/{person.person_id}.json", dump_json(record))
+        self.journal.append(self.root(group_id), name_entry(person.person_id, name))
         return person
 
     def _person_record(self, group_id: str, person_id: str) -> dict[str, Any]:
@@ -240,10 +256,15 @@ class Gallery:
         if user_data is not None:
             data["userData"] = user_data or None
         self.storage.put_blob(CONTAINER, f"{self.root(group_id)}persons/{data['personId']}.json", dump_json(data))
+        if name:
+            self.journal.append(self.root(group_id), name_entry(data["personId"], name))
         return self.get_person(group_id, data["personId"])
 
     def delete_person(self, group_id: str, person_id: str) -> None:
         person_id = self._person_record(group_id, person_id)["personId"]
+        # The journal first: a delete cut short leaves a person the API still shows but training leaves out,
+        # never one training names and the API no longer knows.
+        self.journal.append(self.root(group_id), Entry(EntryKind.DELETE_PERSON, person_id))
         self.storage.delete_blob(CONTAINER, f"{self.root(group_id)}persons/{person_id}.json")
         self._delete_prefix(f"{self.root(group_id)}faces/{person_id}/")
 
@@ -290,15 +311,20 @@ class Gallery:
         """Detect the one face in `image` (or the one in `target_face`), check it is usable for
         recognition, and store the photo with its embedding."""
         person_id = self._person_record(group_id, person_id)["personId"]
-        persisted = self.enroll(image, target_face, person_id, user_data)
-        base = f"{self.root(group_id)}faces/{person_id}/{persisted.persisted_face_id}"
+        return self.store_face(group_id, self.enroll(image, target_face, person_id, user_data), image)
+
+    def store_face(self, group_id: str, face: EnrolledFace, image: bytes) -> EnrolledFace:
+        """Keep an enrolled face of a person of the group: its photo, its record, its journal entry."""
+        base = self._face_blob(group_id, face.person_id, face.persisted_face_id, "")
         self.storage.put_blob(CONTAINER, f"{base}.photo", image)
-        self.storage.put_blob(CONTAINER, f"{base}.json", dump_json(persisted.to_record()))
-        if self._read(f"{self.root(group_id)}persons/{person_id}.json") is None:
-            # The person was deleted while the face was being added: leave nothing behind.
+        self.storage.put_blob(CONTAINER, f"{base}.json", dump_json(face.to_record()))
+        self.journal.append(self.root(group_id), add_entry(face.person_id, face.persisted_face_id, face.embedding))
+        if self._read(f"{self.root(group_id)}persons/{face.person_id}.json") is None:
+            # The person was deleted while the face was being added: leave nothing behind (its journal entry is
+            # void: the person's delete entry outlives it).
             self._delete_prefix(f"{base}.")
-            raise PersonNotFound(f"Person {person_id} was deleted while the face was being added.")
-        return persisted
+            raise PersonNotFound(f"Person {face.person_id} was deleted while the face was being added.")
+        return face
 
     def enroll(
         self, image: bytes, target_face: FaceRectangle | None, owner_id: str, user_data: str | None
@@ -371,6 +397,8 @@ class Gallery:
 
     def delete_face(self, group_id: str, person_id: str, face_id: str) -> None:
         face = self.get_face(group_id, person_id, face_id)
+        entry = Entry(EntryKind.DELETE_FACE, face.person_id, face.persisted_face_id)
+        self.journal.append(self.root(group_id), entry)  # first, as delete_person does
         self._delete_prefix(self._face_blob(group_id, face.person_id, face.persisted_face_id, "."))
 
     def iter_faces(self, group_id: str, person_id: str | None = None) -> Iterator[EnrolledFace]:
@@ -385,3 +413,41 @@ class Gallery:
                     continue
                 if face is not None:
                     yield face
+
+    # -- the journal of groups made before it -------------------------------------------------
+    def uses_journal(self, group_id: str) -> bool:
+        record = self._read(self._group_blob(group_id), GROUPS_CONTAINER)
+        return record is not None and record.get(LAYOUT_FIELD) == JOURNAL_LAYOUT
+
+    def migrate_to_journal(self, group_id: str, known: set[str], deadline: float) -> bool:
+        """Append to the journal the faces and names of a group made before it, one face record read each, and
+        mark the group's record once done. `known`: the ids (faces', and persons' named) the journal holds
+        already, which are skipped, so that a migration cut short (False: `deadline`, time.monotonic(), passed)
+        goes on where it stopped when run again."""
+        root = self.root(group_id)
+        entries: list[Entry] = []
+        for person in self.iter_persons(group_id):
+            if person.person_id not in known:
+                entries.append(name_entry(person.person_id, person.name))
+            for face_id in person.persisted_face_ids:
+                if face_id in known:
+                    continue
+                data = self._read(self._face_blob(group_id, person.person_id, face_id))
+                if data is not None:
+                    face = EnrolledFace.from_record(data)
+                    entries.append(add_entry(face.person_id, face.persisted_face_id, face.embedding))
+                if time.monotonic() > deadline:
+                    self.journal.append_many(root, entries)
+                    return False
+        self.journal.append_many(root, entries)
+        while True:
+            blob = self.storage.get_blob(GROUPS_CONTAINER, self._group_blob(group_id))
+            record = json.loads(blob.data)
+            record[LAYOUT_FIELD] = JOURNAL_LAYOUT
+            try:
+                self.storage.put_blob(
+                    GROUPS_CONTAINER, self._group_blob(group_id), dump_json(record), if_match=blob.etag
+                )
+                return True
+            except PreconditionFailed:
+                continue  # renamed meanwhile: read again

@@ -32,8 +32,9 @@ from .face_ids import FaceIdStore
 from .face_list_api import LocalFaceListApi
 from .face_lists import FaceListStore, LargeFaceListTrainee
 from .gallery import EnrolledFace, Gallery
+from .journal_training import GroupTrainee
 from .matching import PAIR_CUT_OFF, MatchRule, match_embeddings
-from .training import GroupTrainee, Trainer
+from .training import Trainer
 
 
 class LocalFaceApi(LocalFaceListApi):

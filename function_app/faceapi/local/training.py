@@ -1,12 +1,16 @@
 """Training as Azure defines it: an immutable snapshot of a group's (or a large face list's) embeddings.
 
-`{root}training/status.json` holds the status and names the last successful index,
+`{root}training/status.json` holds the status and names the last successful index: a group's is a manifest of
+chunks built from the group's journal, only what changed since the last index read again (journal_training.py,
+index_chunks.py); a large face list's (and a group's trained before the journal) one
 `{root}training/{trainingId}.npz`: embeddings (rows sorted by person), person ids and names.
-What is trained, and its root, is a Trainee's: a kind of person group (the gallery's root, by kind;
+What is trained, how, and its root, is a Trainee's: a kind of person group (the gallery's root, by kind;
 one row group per person) or large face lists (face_lists.py: one row per face, its id the face's).
 Identify and find-similar read the last successful index, so changes after a training wait for the next one.
 A training is requested by a message on the train-requests queue (answered 202 at once); the
-queue function trains.
+queue function trains. A training that cannot finish within one message's time (MESSAGE_BUDGET, well inside
+host.json's functionTimeout) pauses at a checkpoint and queues the same message again, which goes on from there;
+while it runs, its status's message says how far it is.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import io
 import json
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -30,7 +36,6 @@ from ...errors import (
     FaceApiError,
     LargeFaceListNotFound,
     PersonGroupNotFound,
-    with_status,
 )
 from ...models import TrainingStatus
 from ...storage import BlobNotFound, PreconditionFailed, Storage
@@ -38,9 +43,8 @@ from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.layout import TRAIN_QUEUE
 from ...storage.messages import parse_message, send_json
 from ...storage.records import parse_record
-from ..base import FaceApi, check_group_id
+from ..base import FaceApi
 from ..group_kinds import GroupKind, kind_named
-from .gallery import Gallery
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +107,35 @@ class TrainingRows:
     names: dict[str, str]
 
 
+@dataclass(frozen=True)
+class TrainingRun:
+    """One message's share of a training: its generation, the request it answers (the status's
+    createdDateTime), the index it builds on, when to pause (time.monotonic()), and how to report progress."""
+
+    generation: int
+    requested: str | None
+    base_index: str | None
+    deadline: float
+    progress: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Built:
+    """A finished build: the index blob to publish (None: nothing to train on, the training fails with
+    `message`) and every blob it wrote (removed if a newer training publishes first)."""
+
+    message: str
+    index_blob: str | None
+    written: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Paused:
+    """A build that ran out of its message's time: saved where it stopped; `message` says how far it is."""
+
+    message: str
+
+
 class Trainee(Protocol):
     """What a Trainer trains (a kind of person group, or large face lists): where its status and indexes
     lie, what it trains on, and its own errors and messages."""
@@ -126,9 +159,17 @@ class Trainee(Protocol):
         """The folder whose `training/` holds the status and the indexes."""
         ...
 
-    def snapshot(self, owner_id: str) -> TrainingRows: ...
-    def describe(self, owner_id: str, rows: TrainingRows) -> str:
-        """The message of a training on `rows` (none: why it failed)."""
+    def build(self, owner_id: str, run: TrainingRun) -> Built | Paused: ...
+    def resumable(self, owner_id: str, generation: int, requested: str | None) -> bool:
+        """A build of this generation for this request paused (or stopped) at a checkpoint to go on from."""
+        ...
+
+    def load(self, index_blob: str) -> TrainedIndex:
+        """BlobNotFound if it is gone (replaced meanwhile)."""
+        ...
+
+    def obsolete(self, replaced: str, kept: str) -> list[str]:
+        """The blobs of the index `replaced` that publishing `kept` leaves unused."""
         ...
 
     def queue_message(self, owner_id: str) -> dict[str, str]: ...
@@ -141,42 +182,33 @@ class Trainee(Protocol):
         ...
 
 
-class GroupTrainee:
-    """A kind of person group: its persons' faces, one row group per person."""
+class SnapshotTrainee(Protocol):
+    """A trainee trained whole each time, into one .npz (large face lists)."""
 
-    def __init__(self, gallery: Gallery):
-        self.gallery = gallery
-        self.kind = gallery.kind
-        self.label = self.kind.label
-        self.retrain = "Train the group again to replace it."
+    storage: Storage
+    retrain: str
 
-    def check_id(self, owner_id: str) -> None:
-        check_group_id(owner_id, self.kind.id_name)
-
-    def check_exists(self, owner_id: str) -> None:
-        self.gallery.get_group(owner_id)
-
-    def root(self, owner_id: str) -> str:
-        return self.gallery.root(owner_id)
-
-    def snapshot(self, owner_id: str) -> TrainingRows:
-        persons = {p.person_id: p.name for p in self.gallery.iter_persons(owner_id)}
-        faces = [f for f in self.gallery.iter_faces(owner_id) if f.person_id in persons]
-        return TrainingRows([f.person_id for f in faces], [f.embedding for f in faces], persons)
-
+    def root(self, owner_id: str) -> str: ...
+    def snapshot(self, owner_id: str) -> TrainingRows: ...
     def describe(self, owner_id: str, rows: TrainingRows) -> str:
-        if not rows.ids:
-            return f"{self.label} {owner_id!r} has no faces to train on: add persons and their faces first."
-        return f"Trained on {len(rows.ids)} faces of {len(set(rows.ids))} persons."
+        """The message of a training on `rows` (none: why it failed)."""
+        ...
 
-    def queue_message(self, owner_id: str) -> dict[str, str]:
-        return {"personGroupId": owner_id, "kind": self.kind.route}
 
-    def never_trained(self, owner_id: str) -> FaceApiError:
-        return with_status(self.kind.not_trained(f"{self.label} {owner_id!r} has never been trained."), 404)
+def build_snapshot(trainee: SnapshotTrainee, owner_id: str) -> Built:
+    rows = trainee.snapshot(owner_id)
+    message = trainee.describe(owner_id, rows)
+    if not rows.ids:
+        return Built(message, None)
+    index = _index_of(rows)
+    index_blob = f"{trainee.root(owner_id)}training/{index.training_id}.npz"
+    trainee.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
+    return Built(message, index_blob, (index_blob,))
 
-    def not_trained(self, message: str) -> FaceApiError:
-        return self.kind.not_trained(message)
+
+def load_snapshot(storage: Storage, index_blob: str, retrain: str) -> TrainedIndex:
+    """An .npz index; BlobNotFound if it is gone."""
+    return _parse_index(index_blob, storage.get_blob(CONTAINER, index_blob).data, retrain)
 
 
 _cache_lock = threading.Lock()
@@ -185,14 +217,18 @@ _CACHE_SIZE = 16
 # A training still `running` after this long was lost (a worker stopped mid-way): it no longer blocks
 # deleting the group. The Functions host stops a queue function after 10 minutes (host.json).
 STALE_TRAINING = timedelta(minutes=15)
+# One message trains this long at most, then pauses and queues the rest: half the function timeout, which leaves
+# the other half to write what it built (at a million faces, a chunk of 16,384 rows takes seconds).
+MESSAGE_BUDGET = timedelta(minutes=5)
 
 
 class Trainer:
     """Trains what a Trainee names into indexes kept in the same storage."""
 
-    def __init__(self, trainee: Trainee, storage: Storage):
+    def __init__(self, trainee: Trainee, storage: Storage, message_budget: timedelta = MESSAGE_BUDGET):
         self.trainee = trainee
         self.storage = storage
+        self.message_budget = message_budget
 
     def _status_blob(self, owner_id: str) -> str:
         return f"{self.trainee.root(owner_id)}training/status.json"
@@ -269,32 +305,54 @@ class Trainer:
         return status
 
     def train(self, owner_id: str) -> TrainingStatus:
-        """Build and store the index; answer the final status (succeeded or failed)."""
+        """Build and store the index, or as much of it as one message's time allows; answer the status:
+        succeeded or failed, or running when the rest is queued."""
         self.trainee.check_exists(owner_id)
-        if self._read_state(owner_id, replacing_damaged=True)[0].status.status != "running":
-            self.mark_requested(owner_id)
-        # Claim the next generation before reading the faces: a training started later reads newer faces,
-        # and only the newest generation may publish.
-        claimed, _ = self._update(owner_id, new_generation=True, status="running", message=None)
+        current = self._read_state(owner_id, replacing_damaged=True)[0]
+        if current.status.status == "running" and self.trainee.resumable(
+            owner_id, current.generation, current.status.created
+        ):
+            claimed = current  # a paused (or interrupted) build of this request: go on from its checkpoint
+        else:
+            if current.status.status != "running":
+                self.mark_requested(owner_id)
+            # Claim the next generation before reading the faces: a training started later reads newer faces,
+            # and only the newest generation may publish.
+            claimed, _ = self._update(owner_id, new_generation=True, status="running", message=None)
         generation = claimed.generation
-        rows = self.trainee.snapshot(owner_id)
-        message = self.trainee.describe(owner_id, rows)
-        if not rows.ids:
-            return self._update(owner_id, only_generation=generation, status="failed", message=message)[0].status
-        index = _index_of(rows)
-        index_blob = f"{self.trainee.root(owner_id)}training/{index.training_id}.npz"
-        self.storage.put_blob(CONTAINER, index_blob, index.to_bytes())
+
+        def progress(message: str) -> None:
+            self._update(owner_id, only_generation=generation, message=message)
+
+        deadline = time.monotonic() + self.message_budget.total_seconds()
+        run = TrainingRun(generation, claimed.status.created, claimed.index_blob, deadline, progress)
+        outcome = self.trainee.build(owner_id, run)
+        if isinstance(outcome, Paused):
+            state, _ = self._update(owner_id, only_generation=generation, message=outcome.message)
+            if state.generation == generation:  # still the newest: the next message goes on
+                send_json(self.storage, TRAIN_QUEUE, self.trainee.queue_message(owner_id))
+            return state.status
+        if outcome.index_blob is None:
+            failed, _ = self._update(owner_id, only_generation=generation, status="failed", message=outcome.message)
+            return failed.status
+        return self._publish(owner_id, generation, outcome)
+
+    def _publish(self, owner_id: str, generation: int, built: Built) -> TrainingStatus:
+        index_blob = built.index_blob
         state, replaced = self._update(
-            owner_id, index_blob=index_blob, only_generation=generation, status="succeeded", message=message
+            owner_id, index_blob=index_blob, only_generation=generation, status="succeeded", message=built.message
         )
         if state.index_blob != index_blob:  # a newer training started meanwhile: its index wins
             label = self.trainee.label.lower()
             log.info("Training %d of %s %s superseded by %d.", generation, label, owner_id, state.generation)
-            self.storage.delete_blob(CONTAINER, index_blob)
+            for blob in built.written:
+                self.storage.delete_blob(CONTAINER, blob)
             # This training did succeed; the status is the newer one's to set.
-            return replace(state.status, status="succeeded", message=f"{message} A newer training replaces it.")
-        if replaced and replaced != index_blob:
-            self.storage.delete_blob(CONTAINER, replaced)  # a reader re-reads the status if it was using it
+            return replace(state.status, status="succeeded", message=f"{built.message} A newer training replaces it.")
+        if replaced and replaced != index_blob and index_blob:
+            # A reader re-reads the status if it was using them.
+            for blob in self.trainee.obsolete(replaced, index_blob):
+                self.storage.delete_blob(CONTAINER, blob)
         return state.status
 
     def mark_failed(self, owner_id: str, reason: str) -> TrainingStatus:
@@ -321,10 +379,9 @@ class Trainer:
                     _index_cache.move_to_end(index_blob)
                     return _index_cache[index_blob]
             try:
-                data = self.storage.get_blob(CONTAINER, index_blob).data
+                index = self.trainee.load(index_blob)
             except BlobNotFound:
                 continue  # replaced by a newer training between the two reads
-            index = _parse_index(index_blob, data, self.trainee.retrain)
             with _cache_lock:
                 _index_cache[index_blob] = index
                 while len(_index_cache) > _CACHE_SIZE:
