@@ -3,9 +3,9 @@ detector's one-frame mistake opens none, and a known person's visit opens named)
 somebody who has an open visit at this camera joins that visit, so a person who turned away and came back
 is one visit, named once; a track renamed moves to its person's visit, and a visit left with no track is
 merged with it (the one that began first stays; the other is deleted: it was open, and shown as somebody
-else or Unknown, only for the seconds the evidence took). A visit closes after `close_after` seconds unseen. A visit's record is written when it
-opens, when its name or snapshot changes, every `write_every` seconds while it is seen, and when it
-closes."""
+else or Unknown, only for the seconds the evidence took). A visit closes after `close_after` seconds
+unseen. A visit's record is written when it opens, when its name or snapshot changes, every `write_every`
+seconds while it is seen, and when it closes."""
 
 from __future__ import annotations
 
