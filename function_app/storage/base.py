@@ -20,6 +20,10 @@ class PreconditionFailed(StorageError):
     """A conditional write or delete found the blob changed, missing, or (for only-if-new) present."""
 
 
+class AppendBlobFull(StorageError):
+    """The blob can take no more appends (Azure Storage: an append blob holds at most 50,000 blocks)."""
+
+
 class MessageNotFound(StorageError):
     """The message is gone, or the pop receipt is stale (someone else received it since)."""
 
@@ -53,6 +57,12 @@ class Storage(Protocol):
     ) -> str:
         """Write a blob and answer its new ETag. `if_match`: only over that version;
         `only_if_new`: only where no blob exists. Otherwise PreconditionFailed."""
+        ...
+
+    def append_blob(self, container: str, name: str, data: bytes) -> int:
+        """Add `data` at the end of the blob, creating it if missing, as one indivisible write: appends of
+        concurrent writers never interleave. Answers the offset `data` starts at; AppendBlobFull when the
+        blob takes no more appends. A blob written with `put_blob` is not one to append to."""
         ...
 
     def get_blob(self, container: str, name: str) -> Blob: ...
