@@ -13,6 +13,7 @@ STORAGE_BACKENDS = ("local", "azure")
 LANDMARK_MODELS = ("5-point", "68-point")
 MATCH_RULES = ("calibrated", "nearest")
 SECOND_NETWORKS = ("faceres", "none")
+FRAME_RECORD_CHOICES = ("off", "on")
 
 
 def _setting(
@@ -134,6 +135,14 @@ class Settings:
         10.0,
         "Seconds an image URL's whole download may take (redirects included).",
         bounds=(0.5, 120.0),
+    )
+    frame_records: str = _setting(
+        "FRAME_RECORDS",
+        "off",
+        "Per-frame records, the prototype's sightings: `on` appends each answered frame with faces as one JSON line "
+        "to `sightings/<YYYYMMDD>/<cameraId>/<HH>.jsonl` (a blob per camera per UTC hour) for `GET /api/sightings`; "
+        "`off` writes none (visits record who came: `GET /api/visits`).",
+        choices=FRAME_RECORD_CHOICES,
     )
     storage_backend: str = _setting(
         "STORAGE_BACKEND",

@@ -330,6 +330,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: '10.0'
         }
         {
+          name: 'FRAME_RECORDS'
+          value: 'off'
+        }
+        {
           name: 'STORAGE_BACKEND'
           value: 'azure'
         }

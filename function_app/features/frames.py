@@ -1,5 +1,5 @@
-"""One call per video frame: detect, identify against a group, and write the dated sighting
-record. The prototype needed a detect call and an identify call per frame."""
+"""One call per video frame: detect, identify against a group, and (FRAME_RECORDS=on) write the frame's
+sighting line. The prototype needed a detect call and an identify call per frame."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class FrameResult:
     frame_width: int
     frame_height: int
     faces: list[RecognizedFace]
-    record: str | None  # the sighting blob, when the frame had faces
+    record: str | None  # where the frame's sighting line is, when it had faces and FRAME_RECORDS=on
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,7 +53,7 @@ def recognize_frame(
     found = face_api.recognize(group_id, frame, confidence_threshold=confidence_threshold)
     width, height = frame.width, frame.height
     record = None
-    if found:
+    if found and settings.frame_records == "on":
         sighting = SightingRecord(
             camera=camera,
             person_group_id=group_id,
