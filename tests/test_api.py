@@ -27,7 +27,7 @@ from .support.images import blank_jpeg, zip_of
 
 KEY = f"key-{uuid.uuid4().hex}"
 GROUPS = "/face/v1.0/persongroups"
-RECORD_NAME = re.compile(r"^sightings/(\d{8})/mydata-(\d{8})_\d{6}-[0-9a-f]{12}\.json$")
+RECORD_NAME = re.compile(r"^sightings/(\d{8})/([^/]+)/(\d{2})\.jsonl#(\d+)$")
 
 
 class Api:
@@ -44,6 +44,7 @@ class Api:
 def api(request, tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("FACE_API_KEY", KEY)
+        env.setenv("FRAME_RECORDS", "on")  # the sightings tests below read them
         if request.param == "local":
             env.setenv("STORAGE_BACKEND", "local")
             env.setenv("STORAGE_DIR", str(tmp_path_factory.mktemp("api")))
@@ -402,9 +403,11 @@ def test_a_frame_is_identified_in_one_call_and_recorded_by_day(api, family, test
     assert all(f["confidence"] >= 0.5 and f["qualityForRecognition"] for f in by_left)
     record_name = RECORD_NAME.match(frame["record"])
     assert record_name, frame["record"]
-    day, second_day = record_name.groups()
-    assert day == second_day == frame["timeStamp"][:10].replace("-", "")  # the UTC day of the frame
-    record = json.loads(api.runtime.storage.get_blob(SIGHTINGS, frame["record"].split("/", 1)[1]).data)
+    day, record_camera, hour, offset = record_name.groups()
+    assert day == frame["timeStamp"][:10].replace("-", "")  # the UTC day and hour of the frame, its camera
+    assert (record_camera, hour) == (camera, frame["timeStamp"][11:13])
+    blob = api.runtime.storage.get_blob(SIGHTINGS, frame["record"].split("/", 1)[1].split("#")[0]).data
+    record = json.loads(blob[int(offset) :].split(b"\n")[0])  # the frame's line
     assert record["camera"] == camera and record["location"] == "Casa"
     assert (record["frameWidth"], record["frameHeight"]) == (frame["frameWidth"], frame["frameHeight"])
     for row in record["faces"]:
@@ -439,10 +442,10 @@ def test_a_frame_with_a_stranger_says_unknown_and_one_without_faces_writes_nothi
 def test_bad_frames_are_refused_and_write_nothing(api, family, testdata, params, data, code):
     group_id, _ = family
     params = {k: v.replace("{group}", group_id) for k, v in params.items()}
-    before = sum(1 for _ in api.runtime.storage.list_blobs(SIGHTINGS))
+    before = sum(b.size for b in api.runtime.storage.list_blobs(SIGHTINGS))  # no line appended either
     reply = api.post("/api/frames", data=data or (testdata / "scenes/obama1.jpg").read_bytes(), params=params)
     assert reply.error_code == code
-    assert sum(1 for _ in api.runtime.storage.list_blobs(SIGHTINGS)) == before
+    assert sum(b.size for b in api.runtime.storage.list_blobs(SIGHTINGS)) == before
 
 
 def test_sightings_query_by_person_and_camera_in_pages(api, family, testdata):

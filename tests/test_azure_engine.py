@@ -36,7 +36,7 @@ KEY = f"front-{uuid.uuid4().hex}"
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory, testdata):
-    with azure_engine_servers(tmp_path_factory.mktemp("azure-engine"), KEY) as running:
+    with azure_engine_servers(tmp_path_factory.mktemp("azure-engine"), KEY, {"FRAME_RECORDS": "on"}) as running:
         yield running
 
 
@@ -95,7 +95,9 @@ def test_a_frame_names_each_face_and_the_sighting_is_written_by_this_app(servers
     assert [(f["name"], f["personId"]) for f in faces] == [("obama", ids["obama"]), ("biden", ids["biden"])]
     assert all(f["confidence"] >= 0.5 and f["qualityForRecognition"] for f in faces)
     container, _, name = answer.json()["record"].partition("/")
-    written = json.loads(LocalFolderStorage(servers.storage_dir).get_blob(container, name).data)
+    blob, _, offset = name.partition("#")
+    line = LocalFolderStorage(servers.storage_dir).get_blob(container, blob).data[int(offset) :].split(b"\n")[0]
+    written = json.loads(line)
     assert [f["name"] for f in sorted(written["faces"], key=lambda f: f["faceRectangle"]["left"])] == ["obama", "biden"]
 
 

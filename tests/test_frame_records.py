@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +165,9 @@ def test_each_frame_with_faces_is_one_line_in_its_camera_s_hour_blob(service, si
     with_faces = [a for a in answers if a["faces"]]
     assert len(with_faces) >= 25 and all(a["record"] is None for a in answers if not a["faces"])
     for answer in with_faces:
-        day, camera, hour, _ = RECORD.fullmatch(answer["record"]).groups()
+        record = RECORD.fullmatch(answer["record"])
+        assert record, answer["record"]
+        day, camera, hour, _ = record.groups()
         assert (day, camera, hour) == (_day([answer]), answer["camera"], answer["timeStamp"][11:13])
     # A blob per camera and hour (two if the run crossed an hour), not one per frame.
     blobs = {
@@ -176,9 +179,10 @@ def test_each_frame_with_faces_is_one_line_in_its_camera_s_hour_blob(service, si
     lines = sum(service.storage.get_blob(SIGHTINGS_CONTAINER, blob).data.count(b"\n") for blob in blobs)
     assert lines == len(with_faces)
     # Every line is whole (the two cameras appended at the same time) and where the frame's answer says.
-    offsets = {a["record"].split("#")[0]: set() for a in with_faces}
+    offsets: dict[str, set[int]] = defaultdict(set)
     for answer in with_faces:
-        offsets[answer["record"].split("#")[0]].add(int(answer["record"].split("#")[1]))
+        blob, offset = answer["record"].split("#")
+        offsets[blob].add(int(offset))
     for blob, starts in offsets.items():
         data = service.storage.get_blob(SIGHTINGS_CONTAINER, blob.split("/", 1)[1]).data
         assert starts == {0} | {i + 1 for i, byte in enumerate(data[:-1]) if byte == ord("\n")}

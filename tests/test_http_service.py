@@ -34,10 +34,10 @@ class Server:
 def server(request, tmp_path_factory, testdata):
     folder = tmp_path_factory.mktemp("server")
     if request.param == "azure-engine":
-        with azure_engine_servers(folder, KEY) as servers:
+        with azure_engine_servers(folder, KEY, {"FRAME_RECORDS": "on"}) as servers:
             yield Server(servers.url, servers.log, (KEY, servers.upstream_key))
         return
-    env = {"FACE_API_KEY": KEY}
+    env = {"FACE_API_KEY": KEY, "FRAME_RECORDS": "on"}
     if request.param == "local":
         env.update(STORAGE_BACKEND="local", STORAGE_DIR=str(folder / "data"))
     else:
@@ -205,7 +205,7 @@ def test_a_frame_is_identified_and_its_sighting_is_queryable(server, family, tes
         data=(testdata / "scenes/kit_with_rose.jpg").read_bytes(),
     ).json()
     assert sorted(f["name"] for f in frame["faces"]) == ["kit_harington", "rose_leslie"]
-    assert frame["record"].startswith(f"sightings/{frame['timeStamp'][:10].replace('-', '')}/mydata-")
+    assert frame["record"].startswith(f"sightings/{frame['timeStamp'][:10].replace('-', '')}/{camera}/")
     rows = session.get(
         f"{server.url}/api/sightings", params={"cameraId": camera, "personId": ids["rose_leslie"]}
     ).json()

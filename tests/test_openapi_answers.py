@@ -611,7 +611,9 @@ def answers(testdata, tmp_path_factory) -> Iterator[Answers]:
         large, large_persons = _groups_persons_and_faces(s, LARGE_PERSON_GROUP)
         _detect_identify_verify(s, group, persons, large, large_persons)
         _face_lists_and_similarity(s, photos_url)
-        _frames_and_sightings(s, group)
+        with pytest.MonkeyPatch.context() as records:
+            records.setenv("FRAME_RECORDS", "on")
+            _frames_and_sightings(s, group)
         _enrollments(s)
         _deletes(s, group, persons)
         _deletes(s, large, large_persons, LARGE_PERSON_GROUP)
