@@ -5,7 +5,7 @@
 The service runs in this process (the local host on a free port, local storage in a temporary
 folder, people/ enrolled). Each round times, on the same 640×480 frame with one face:
   in-process   the recognizer alone (no HTTP): the floor
-  one call     POST /api/frames: detect + identify + the dated sighting record, one round trip
+  one call     POST /api/frames: detect + identify (+ the sighting line with FRAME_RECORDS=on), one round trip
   prototype    POST /face/v1.0/detect, then POST /face/v1.0/identify: the prototype's two calls
   azure engine FACE_ENGINE=azure's frame path (its SDK: detect, identify, cached names) with this
                service as the Face API: what the engine adds over the service's own two calls

@@ -371,6 +371,7 @@ def corrupt_blobs(service: Service, data: Path, storage_dir: Path) -> Iterator[F
     retrain(service, group_id)
     frame = send_frame(service, group_id, data).json()
     day = frame["record"].split("/")[1]
+    hour_blob = frame["record"].split("/", 1)[1].split("#")[0]
 
     other, _ = new_group(service, data)
     storage.put_blob(GROUPS_CONTAINER, f"{other}.json", garbage)
@@ -404,7 +405,7 @@ def corrupt_blobs(service: Service, data: Path, storage_dir: Path) -> Iterator[F
         f"training {trained['status']}: {trained.get('message')}",
     )
 
-    storage.put_blob(SIGHTINGS_CONTAINER, f"{day}/mydata-{day}_000000-damaged.json", garbage)
+    storage.append_blob(SIGHTINGS_CONTAINER, hour_blob, garbage + b"\n")
     query = service.call("GET", f"/api/sightings?day={day}&cameraId=cam1")
     yield Fault(
         "corrupt sighting",
@@ -530,7 +531,9 @@ def kill_azurite_mid_stream(folder: Path, data: Path, stream_seconds: float, fra
     location.mkdir()
     ports = (azurite.free_port(), azurite.free_port(), azurite.free_port())
     process, connection = azurite.start_azurite(location, ports=ports)
-    service = Service(folder, {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection}).start()
+    service = Service(
+        folder, {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection, "FRAME_RECORDS": "on"}
+    ).start()
     try:
         group_id, _ = new_group(service, data)
         service.call("POST", f"{GROUPS}/{group_id}/train")
@@ -593,7 +596,9 @@ def run(data: Path, stream_seconds: float, frames_while_down: int) -> Report:
         folder = Path(temp)
         storage_dir = folder / "data"
         with report.part("start"):
-            service = Service(folder, {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(storage_dir)}).start()
+            service = Service(
+                folder, {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(storage_dir), "FRAME_RECORDS": "on"}
+            ).start()
         try:
             with report.part("bad inputs"):
                 group_id, persons = new_group(service, data)

@@ -71,3 +71,20 @@ def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
     dlib, fused = rows[("dlib", "1")], rows[("fused", "1")]
     assert int(fused[3]) > int(dlib[3]) and int(fused[4]) == 0, result.stdout
     assert "faceres/dlib" in result.stdout
+
+
+def test_the_sightings_benchmark_runs_and_prints_its_tables():
+    from .support.azurite import AZURITE
+
+    if not AZURITE.exists():
+        pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
+    args = ["--frames", "20", "--lines", "500", "--old-blobs", "20"]
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_sightings", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "blobs an hour now" in result.stdout and "| Azurite |" in result.stdout

@@ -11,6 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ import cv2
 import pytest
 import requests
 
-from function_app.storage import Storage
+from function_app.features.sightings import SightedFace, SightingRecord, query_sightings, write_sighting
+from function_app.storage import AppendBlobFull, Storage
 from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.layout import SIGHTINGS_CONTAINER
 from function_app.storage.local_folder import LocalFolderStorage
@@ -276,3 +278,43 @@ def test_by_default_no_sighting_is_written(default_service, testdata, video_fram
     assert all(a["faces"] for a in answers) and all(a["record"] is None for a in answers)
     assert list(default_service.storage.list_blobs(SIGHTINGS_CONTAINER)) == []
     assert default_service.get("/api/sightings", cameraId="door") == {"sightings": [], "continuationToken": None}
+
+
+class AppendsLimited:
+    """Local storage whose blobs take at most `limit` appends, as an Azure append blob takes at most 50,000 (then
+    Append Block fails with BlockCountExceedsLimit, which AzureStorage raises as AppendBlobFull)."""
+
+    def __init__(self, storage: Storage, limit: int):
+        self.storage, self.limit = storage, limit
+        self.appends: dict[str, int] = defaultdict(int)
+
+    def append_blob(self, container: str, name: str, data: bytes) -> int:
+        if self.appends[name] == self.limit:
+            raise AppendBlobFull(f"Blob {name!r} takes no more appends")
+        self.appends[name] += 1
+        return self.storage.append_blob(container, name, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+def test_a_full_hour_blob_continues_in_the_next_part(tmp_path):
+    storage = AppendsLimited(LocalFolderStorage(tmp_path), limit=3)
+    camera, start = f"cam-{uuid.uuid4().hex[:6]}", datetime(2026, 3, 1, 9, 59, 59, tzinfo=UTC)
+    face = SightedFace({"top": 1, "left": 2, "width": 40, "height": 40}, None, "Unknown", 0.0, "high")
+    written = [
+        write_sighting(storage, SightingRecord(camera, "g", start + timedelta(milliseconds=100 * n), 64, 48, [face]))
+        for n in range(14)
+    ]
+    # 10 frames in 09h: three parts of 3 lines and one of 1; 4 in 10h.
+    assert sorted(storage.appends.items()) == [
+        (f"20260301/{camera}/09.1.jsonl", 3),
+        (f"20260301/{camera}/09.2.jsonl", 3),
+        (f"20260301/{camera}/09.3.jsonl", 1),
+        (f"20260301/{camera}/09.jsonl", 3),
+        (f"20260301/{camera}/10.1.jsonl", 1),
+        (f"20260301/{camera}/10.jsonl", 3),
+    ]
+    rows = query_sightings(storage, day="20260301", camera=camera).sightings
+    assert [r["record"] for r in rows] == written
+    assert [r["timeStamp"] for r in rows] == sorted(r["timeStamp"] for r in rows)

@@ -1,0 +1,209 @@
+"""What per-frame records (FRAME_RECORDS=on) cost: the blobs written, and the sightings query over a day.
+
+    python -m benchmarks.bench_sightings [--frames 600] [--lines 100000] [--old-blobs 1000]
+
+On a local folder and on an Azurite started here (both in a temporary folder), in one run:
+  writes   one camera at 10 frames a second for `--frames` frames (2 faces each): the layout before this
+           change (one blob per frame, `sightings/<day>/mydata-...json`) against the JSON lines of now
+           (`write_sighting`: one append blob per camera per UTC hour). Blobs written, extrapolated to an
+           hour, and milliseconds a frame.
+  query    a day of one camera, `--lines` lines spread over its 24 hours: `GET /api/sightings`'s core
+           (`query_sightings`) for the first page, a person's first page, and every page of the day at
+           top=1000; against the query before this change, which read every blob of the day (timed on
+           `--old-blobs` per-frame blobs, per record).
+Prints a table per part, with ratios against the layout before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from function_app.features.sightings import SightedFace, SightingRecord, query_sightings, write_sighting
+from function_app.storage import Storage
+from function_app.storage.azure_storage import AzureStorage
+from function_app.storage.layout import SIGHTINGS_CONTAINER
+from function_app.storage.local_folder import LocalFolderStorage
+from tests.support import azurite
+
+FRAME_RATE = 10.0
+PERSONS = [str(uuid.UUID(int=n)) for n in range(1, 6)]
+BLOCK = 4 * 1024 * 1024  # bytes an Append Block takes at most (older service versions): the day is written in these
+
+
+def a_frame(camera: str, moment: datetime, n: int) -> SightingRecord:
+    """A frame as the service writes it: two faces, one named (one of five persons), one Unknown."""
+    named = SightedFace({"top": 120, "left": 200, "width": 80, "height": 80}, PERSONS[n % 5], "person", 0.91, "high")
+    unknown = SightedFace({"top": 140, "left": 420, "width": 60, "height": 60}, None, "Unknown", 0.0, "medium")
+    return SightingRecord(camera, "family", moment, 640, 480, [named, unknown], location="hall")
+
+
+def write_before(storage: Storage, record: SightingRecord) -> None:
+    """The layout before JSON lines: one blob per frame, named as the prototype named its files."""
+    name = f"{record.moment:%Y%m%d}/mydata-{record.moment:%Y%m%d_%H%M%S}-{uuid.uuid4().hex[:12]}.json"
+    storage.put_blob(SIGHTINGS_CONTAINER, name, json.dumps(record.to_dict()).encode(), only_if_new=True)
+
+
+def query_before(storage: Storage, day: str) -> int:
+    """The query before JSON lines, in the part that costs: every blob of the day listed and read."""
+    rows = 0
+    for info in storage.list_blobs(SIGHTINGS_CONTAINER, f"{day}/"):
+        if info.name.endswith(".json"):
+            rows += len(json.loads(storage.get_blob(SIGHTINGS_CONTAINER, info.name).data)["faces"])
+    return rows
+
+
+def blobs_of_day(storage: Storage, day: str) -> int:
+    return sum(1 for _ in storage.list_blobs(SIGHTINGS_CONTAINER, f"{day}/"))
+
+
+@dataclass(frozen=True)
+class Writes:
+    blobs_before: int
+    blobs_after: int
+    ms_before: float
+    ms_after: float
+
+
+def measure_writes(storage: Storage, frames: int, day: datetime) -> Writes:
+    """`frames` frames of one camera at FRAME_RATE, written both ways, each on a day of its own."""
+    moments = [day + timedelta(seconds=n / FRAME_RATE) for n in range(frames)]
+    before_day, after_day = day, day + timedelta(days=1)
+    before = [timed_ms(write_before, storage, a_frame("door", m, n)) for n, m in enumerate(moments)]
+    after = [
+        timed_ms(write_sighting, storage, a_frame("door", m + timedelta(days=1), n)) for n, m in enumerate(moments)
+    ]
+    return Writes(
+        blobs_of_day(storage, f"{before_day:%Y%m%d}"),
+        blobs_of_day(storage, f"{after_day:%Y%m%d}"),
+        statistics.median(before),
+        statistics.median(after),
+    )
+
+
+def write_day(storage: Storage, camera: str, day: datetime, lines: int) -> None:
+    """`lines` frames of one camera spread evenly over the day, appended in blocks (as many frames append them)."""
+    step = timedelta(days=1) / lines
+    chunks: dict[str, list[bytes]] = {}
+    for n in range(lines):
+        record = a_frame(camera, day + n * step, n)
+        line = json.dumps(record.to_dict(), separators=(",", ":")).encode() + b"\n"
+        chunks.setdefault(f"{record.hour_blob}.jsonl", []).append(line)
+    for blob, hour_lines in chunks.items():
+        block = b""
+        for line in hour_lines:
+            if len(block) + len(line) > BLOCK:
+                storage.append_blob(SIGHTINGS_CONTAINER, blob, block)
+                block = b""
+            block += line
+        storage.append_blob(SIGHTINGS_CONTAINER, blob, block)
+
+
+@dataclass(frozen=True)
+class Query:
+    first_page_ms: float
+    person_page_ms: float
+    all_pages_ms: float
+    pages: int
+    rows: int
+    before_ms_per_record: float
+
+
+def measure_query(storage: Storage, lines: int, old_blobs: int, day: datetime) -> Query:
+    camera = f"cam-{uuid.uuid4().hex[:6]}"
+    write_day(storage, camera, day, lines)
+    name = f"{day:%Y%m%d}"
+    first = timed_ms(lambda: query_sightings(storage, day=name, camera=camera))
+    person = timed_ms(lambda: query_sightings(storage, day=name, camera=camera, person_id=PERSONS[2]))
+    pages, rows, token = 0, 0, None
+    started = time.perf_counter()
+    while True:
+        page = query_sightings(storage, day=name, camera=camera, top=1000, continuation_token=token)
+        pages, rows, token = pages + 1, rows + len(page.sightings), page.continuation_token
+        if not token:
+            break
+    all_pages = (time.perf_counter() - started) * 1000.0
+    assert rows == 2 * lines, (rows, lines)
+    old_day = day - timedelta(days=10)
+    for n in range(old_blobs):
+        write_before(storage, a_frame(camera, old_day + timedelta(seconds=n / FRAME_RATE), n))
+    old_rows: list[int] = []
+    before = timed_ms(lambda: old_rows.append(query_before(storage, f"{old_day:%Y%m%d}")))
+    assert old_rows == [2 * old_blobs]
+    return Query(first, person, all_pages, pages, rows, before / old_blobs)
+
+
+def timed_ms(fn: Callable[..., object], *args: object) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return (time.perf_counter() - start) * 1000.0
+
+
+def print_writes(results: dict[str, Writes], frames: int) -> None:
+    per_hour = 3600 * FRAME_RATE / frames  # the frames written are this fraction of an hour's
+    hours = math.ceil(frames / FRAME_RATE / 3600)  # the hour blobs they were written in
+    print(
+        f"\nWrites: one camera at {FRAME_RATE:.0f} frames/s, 2 faces a frame ({frames} frames, extrapolated to an hour)"
+    )
+    print("| storage | blobs an hour before | blobs an hour now | ratio | ms a frame before | ms a frame now | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for backend, w in results.items():
+        before, now = w.blobs_before * per_hour, w.blobs_after / hours
+        print(
+            f"| {backend} | {before:,.0f} | {now:.0f} | {before / now:,.0f}× fewer "
+            f"| {w.ms_before:.2f} | {w.ms_after:.2f} | {w.ms_after / w.ms_before:.2f} |"
+        )
+
+
+def print_query(results: dict[str, Query], lines: int, old_blobs: int) -> None:
+    print(f"\nQuery: a day of one camera, {lines:,} lines (2 faces each) over 24 hour blobs")
+    print(
+        "| storage | first page (top=100) ms | a person's first page ms | whole day at top=1000: pages, s, ms a page "
+        f"| before: ms a record (read on {old_blobs:,} blobs) | before, the whole day (estimated) s | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for backend, q in results.items():
+        day_before = q.before_ms_per_record * lines / 1000.0
+        print(
+            f"| {backend} | {q.first_page_ms:.0f} | {q.person_page_ms:.0f} "
+            f"| {q.pages}, {q.all_pages_ms / 1000:.1f}, {q.all_pages_ms / q.pages:.0f} | {q.before_ms_per_record:.2f} "
+            f"| {day_before:.0f} | {day_before * 1000 / q.all_pages_ms:.0f}× faster |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=600, help="frames written each way (600: a minute at 10/s)")
+    parser.add_argument("--lines", type=int, default=100_000, help="lines of the day queried")
+    parser.add_argument("--old-blobs", type=int, default=1000, help="per-frame blobs the query before is timed on")
+    args = parser.parse_args()
+    day = datetime(2026, 1, 5, tzinfo=UTC)
+    writes: dict[str, Writes] = {}
+    queries: dict[str, Query] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        process, connection = azurite.start_azurite(Path(folder))
+        try:
+            backends: dict[str, Storage] = {
+                "local folder": LocalFolderStorage(Path(folder) / "data"),
+                "Azurite": AzureStorage(connection),
+            }
+            for backend, storage in backends.items():
+                writes[backend] = measure_writes(storage, args.frames, day)
+                queries[backend] = measure_query(storage, args.lines, args.old_blobs, day + timedelta(days=30))
+        finally:
+            azurite.stop_azurite(process)
+    print_writes(writes, args.frames)
+    print_query(queries, args.lines, args.old_blobs)
+
+
+if __name__ == "__main__":
+    main()
