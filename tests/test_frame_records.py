@@ -318,3 +318,29 @@ def test_a_full_hour_blob_continues_in_the_next_part(tmp_path):
     rows = query_sightings(storage, day="20260301", camera=camera).sightings
     assert [r["record"] for r in rows] == written
     assert [r["timeStamp"] for r in rows] == sorted(r["timeStamp"] for r in rows)
+
+
+def _frame(camera: str, moment: datetime, name: str = "Unknown") -> SightingRecord:
+    face = SightedFace({"top": 1, "left": 2, "width": 40, "height": 40}, None, name, 0.0, "high")
+    return SightingRecord(camera, "g", moment, 64, 48, [face])
+
+
+@pytest.mark.parametrize("camera", [".", "..", ".lock", ".tmp-x", "a.b:c_d-e"])
+def test_every_camera_id_is_a_folder_of_its_own(storage, camera):
+    moment = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    written = [write_sighting(storage, _frame(camera, moment + timedelta(seconds=n))) for n in range(2)]
+    write_sighting(storage, _frame(f"other-{uuid.uuid4().hex[:6]}", moment))
+    rows = query_sightings(storage, day="20260302", camera=camera).sightings
+    assert [(r["camera"], r["record"]) for r in rows] == [(camera, record) for record in written]
+
+
+def test_a_line_repeated_by_a_retried_append_is_read_once(tmp_path):
+    storage = LocalFolderStorage(tmp_path)
+    moment = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    first = write_sighting(storage, _frame("door", moment))
+    blob, offset = first.split("/", 1)[1].split("#")
+    line = storage.get_blob(SIGHTINGS_CONTAINER, blob).data[int(offset) :]
+    storage.append_blob(SIGHTINGS_CONTAINER, blob, line)  # as the SDK's retry would append it again
+    second = write_sighting(storage, _frame("door", moment + timedelta(seconds=1)))
+    rows = query_sightings(storage, day="20260303", camera="door").sightings
+    assert [r["record"] for r in rows] == [first, second]

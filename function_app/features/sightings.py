@@ -170,7 +170,12 @@ class _RowKey:
     @staticmethod
     def parse(token: str, day: str) -> _RowKey:
         parts = token.split("~")
-        if len(parts) != 4 or not parts[1].startswith(f"{day}/") or not all(p.isdigit() for p in parts[2:]):
+        if (
+            len(parts) != 4
+            or not TIME_TEXT.fullmatch(parts[0])
+            or not (HOUR_BLOB.fullmatch(parts[1]) and parts[1].startswith(f"{day}/"))
+            or not all(p.isdigit() for p in parts[2:])
+        ):
             raise BadArgument("'continuationToken' is invalid for this query.")
         return _RowKey(parts[0], parts[1], int(parts[2]), int(parts[3]))
 
@@ -259,22 +264,23 @@ def _blobs_by_hour(storage: Storage, prefix: str) -> dict[str, list[str]]:
 
 def _lines_of(storage: Storage, blob: str, person_id: str | None) -> Iterator[_Line]:
     """The blob's complete lines (the last one may still be being written), with their times; only the lines
-    that mention `person_id` when one is asked for."""
+    that mention `person_id` when one is asked for. A line right after the same line is read once: an append
+    the SDK retried after its answer was lost (the block was committed) repeats the line."""
     try:
         data = storage.get_blob(CONTAINER, blob).data
     except BlobNotFound:
         return
     needle = person_id.encode() if person_id else None
-    start = 0
+    start, previous = 0, b""
     while (end := data.find(b"\n", start)) != -1:
         line = data[start:end]
-        if line and (needle is None or needle in line):
+        if line and line != previous and (needle is None or needle in line):
             time = _time_of(line)
             if time is None:
                 _warn_damaged(blob, start)
             else:
                 yield _Line(time, blob, start, line)
-        start = end + 1
+        start, previous = end + 1, line
 
 
 def _warn_damaged(blob: str, offset: int) -> None:
