@@ -9,8 +9,9 @@ On a local folder and on an Azurite started here (both in a temporary folder), i
            hour, and milliseconds a frame.
   query    a day of one camera, `--lines` lines spread over its 24 hours: `GET /api/sightings`'s core
            (`query_sightings`) for the first page, a person's first page, and every page of the day at
-           top=1000; against the query before this change, which read every blob of the day (timed on
-           `--old-blobs` per-frame blobs, per record).
+           top=1000; the same for a busy hour of one camera (10 frames/s: 36,000 lines in one blob); against
+           the query before this change, which read every blob of the day (timed on `--old-blobs` per-frame
+           blobs, per frame).
 Prints a table per part, with ratios against the layout before.
 """
 
@@ -90,12 +91,12 @@ def measure_writes(storage: Storage, frames: int, day: datetime) -> Writes:
     )
 
 
-def write_day(storage: Storage, camera: str, day: datetime, lines: int) -> None:
-    """`lines` frames of one camera spread evenly over the day, appended in blocks (as many frames append them)."""
-    step = timedelta(days=1) / lines
+def write_lines(storage: Storage, camera: str, start: datetime, span: timedelta, lines: int) -> None:
+    """`lines` frames of one camera spread evenly over `span`, appended in blocks (as many frames append them)."""
+    step = span / lines
     chunks: dict[str, list[bytes]] = {}
     for n in range(lines):
-        record = a_frame(camera, day + n * step, n)
+        record = a_frame(camera, start + n * step, n)
         line = json.dumps(record.to_dict(), separators=(",", ":")).encode() + b"\n"
         chunks.setdefault(f"{record.hour_blob}.jsonl", []).append(line)
     for blob, hour_lines in chunks.items():
@@ -109,37 +110,41 @@ def write_day(storage: Storage, camera: str, day: datetime, lines: int) -> None:
 
 
 @dataclass(frozen=True)
-class Query:
+class Paging:
     first_page_ms: float
     person_page_ms: float
     all_pages_ms: float
     pages: int
-    rows: int
-    before_ms_per_record: float
 
 
-def measure_query(storage: Storage, lines: int, old_blobs: int, day: datetime) -> Query:
+def measure_query(storage: Storage, lines: int, start: datetime, span: timedelta) -> Paging:
+    """`lines` lines of a new camera over `span` from `start`, then its first page, a person's first page, and
+    every page at top=1000."""
     camera = f"cam-{uuid.uuid4().hex[:6]}"
-    write_day(storage, camera, day, lines)
-    name = f"{day:%Y%m%d}"
-    first = timed_ms(lambda: query_sightings(storage, day=name, camera=camera))
-    person = timed_ms(lambda: query_sightings(storage, day=name, camera=camera, person_id=PERSONS[2]))
+    write_lines(storage, camera, start, span, lines)
+    day = f"{start:%Y%m%d}"
+    first = timed_ms(lambda: query_sightings(storage, day=day, camera=camera))
+    person = timed_ms(lambda: query_sightings(storage, day=day, camera=camera, person_id=PERSONS[2]))
     pages, rows, token = 0, 0, None
     started = time.perf_counter()
     while True:
-        page = query_sightings(storage, day=name, camera=camera, top=1000, continuation_token=token)
+        page = query_sightings(storage, day=day, camera=camera, top=1000, continuation_token=token)
         pages, rows, token = pages + 1, rows + len(page.sightings), page.continuation_token
         if not token:
             break
     all_pages = (time.perf_counter() - started) * 1000.0
     assert rows == 2 * lines, (rows, lines)
-    old_day = day - timedelta(days=10)
-    for n in range(old_blobs):
-        write_before(storage, a_frame(camera, old_day + timedelta(seconds=n / FRAME_RATE), n))
-    old_rows: list[int] = []
-    before = timed_ms(lambda: old_rows.append(query_before(storage, f"{old_day:%Y%m%d}")))
-    assert old_rows == [2 * old_blobs]
-    return Query(first, person, all_pages, pages, rows, before / old_blobs)
+    return Paging(first, person, all_pages, pages)
+
+
+def measure_query_before(storage: Storage, blobs: int, day: datetime) -> float:
+    """Milliseconds a frame record of the query before (which read every blob of the day), on `blobs` blobs."""
+    for n in range(blobs):
+        write_before(storage, a_frame("door", day + timedelta(seconds=n / FRAME_RATE), n))
+    rows: list[int] = []
+    elapsed = timed_ms(lambda: rows.append(query_before(storage, f"{day:%Y%m%d}")))
+    assert rows == [2 * blobs]
+    return elapsed / blobs
 
 
 def timed_ms(fn: Callable[..., object], *args: object) -> float:
@@ -164,20 +169,26 @@ def print_writes(results: dict[str, Writes], frames: int) -> None:
         )
 
 
-def print_query(results: dict[str, Query], lines: int, old_blobs: int) -> None:
-    print(f"\nQuery: a day of one camera, {lines:,} lines (2 faces each) over 24 hour blobs")
+def print_query(
+    days: dict[str, Paging], hours: dict[str, Paging], before: dict[str, float], lines: int, busy: int
+) -> None:
     print(
-        "| storage | first page (top=100) ms | a person's first page ms | whole day at top=1000: pages, s, ms a page "
-        f"| before: ms a record (read on {old_blobs:,} blobs) | before, the whole day (estimated) s | ratio |"
+        f"\nQuery (query_sightings, one camera): a day of {lines:,} lines over 24 hour blobs; a busy hour of {busy:,}"
     )
-    print("|---|---|---|---|---|---|---|")
-    for backend, q in results.items():
-        day_before = q.before_ms_per_record * lines / 1000.0
-        print(
-            f"| {backend} | {q.first_page_ms:.0f} | {q.person_page_ms:.0f} "
-            f"| {q.pages}, {q.all_pages_ms / 1000:.1f}, {q.all_pages_ms / q.pages:.0f} | {q.before_ms_per_record:.2f} "
-            f"| {day_before:.0f} | {day_before * 1000 / q.all_pages_ms:.0f}× faster |"
-        )
+    print("lines in one blob (36,000: 10 frames/s). 2 faces a line. Before: the query that read every blob of the day.")
+    print(
+        "| storage | lines | first page (top=100) ms | a person's first page ms | every page at top=1000: pages, s, "
+        "ms a page | before: ms a frame | before, all (estimated) s | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for backend in days:
+        for what, count, q in (("a day", lines, days[backend]), ("a busy hour", busy, hours[backend])):
+            estimated = before[backend] * count / 1000.0
+            print(
+                f"| {backend} | {what}: {count:,} | {q.first_page_ms:.0f} | {q.person_page_ms:.0f} "
+                f"| {q.pages}, {q.all_pages_ms / 1000:.1f}, {q.all_pages_ms / q.pages:.0f} | {before[backend]:.2f} "
+                f"| {estimated:.0f} | {estimated * 1000 / q.all_pages_ms:.0f}× faster |"
+            )
 
 
 def main() -> None:
@@ -185,10 +196,16 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=600, help="frames written each way (600: a minute at 10/s)")
     parser.add_argument("--lines", type=int, default=100_000, help="lines of the day queried")
     parser.add_argument("--old-blobs", type=int, default=1000, help="per-frame blobs the query before is timed on")
+    parser.add_argument(
+        "--busy-hour", type=float, default=1.0, help="the busy hour's share of 10 frames/s (tests: less)"
+    )
     args = parser.parse_args()
     day = datetime(2026, 1, 5, tzinfo=UTC)
+    busy = int(3600 * FRAME_RATE * args.busy_hour)
     writes: dict[str, Writes] = {}
-    queries: dict[str, Query] = {}
+    days: dict[str, Paging] = {}
+    hours: dict[str, Paging] = {}
+    before: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         process, connection = azurite.start_azurite(Path(folder))
         try:
@@ -198,11 +215,13 @@ def main() -> None:
             }
             for backend, storage in backends.items():
                 writes[backend] = measure_writes(storage, args.frames, day)
-                queries[backend] = measure_query(storage, args.lines, args.old_blobs, day + timedelta(days=30))
+                days[backend] = measure_query(storage, args.lines, day + timedelta(days=30), timedelta(days=1))
+                hours[backend] = measure_query(storage, busy, day + timedelta(days=40), timedelta(hours=1))
+                before[backend] = measure_query_before(storage, args.old_blobs, day + timedelta(days=20))
         finally:
             azurite.stop_azurite(process)
     print_writes(writes, args.frames)
-    print_query(queries, args.lines, args.old_blobs)
+    print_query(days, hours, before, args.lines, busy)
 
 
 if __name__ == "__main__":
