@@ -344,3 +344,29 @@ def test_a_line_repeated_by_a_retried_append_is_read_once(tmp_path):
     second = write_sighting(storage, _frame("door", moment + timedelta(seconds=1)))
     rows = query_sightings(storage, day="20260303", camera="door").sightings
     assert [r["record"] for r in rows] == [first, second]
+
+
+class CountedReads:
+    """Local storage that counts the blobs read whole."""
+
+    def __init__(self, storage: Storage):
+        self.storage, self.reads = storage, 0
+
+    def get_blob(self, container: str, name: str) -> Any:
+        self.reads += 1
+        return self.storage.get_blob(container, name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+def test_an_hour_blob_is_read_again_only_once_it_has_changed(tmp_path):
+    storage = CountedReads(LocalFolderStorage(tmp_path))
+    moment = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    for n in range(5):
+        write_sighting(storage, _frame("door", moment + timedelta(seconds=n)))
+    first = query_sightings(storage, day="20260304", top=2)
+    rest = query_sightings(storage, day="20260304", continuation_token=first.continuation_token)
+    assert (len(first.sightings), len(rest.sightings), storage.reads) == (2, 3, 1)
+    write_sighting(storage, _frame("door", moment + timedelta(seconds=9)))
+    assert len(query_sightings(storage, day="20260304").sightings) == 6 and storage.reads == 2

@@ -5,8 +5,10 @@ camera, ordered by time, paged."""
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import json
-import logging
 import re
 import threading
 from collections import defaultdict
@@ -17,10 +19,9 @@ from typing import Any
 
 from ..clock import iso, utc_now
 from ..errors import BadArgument
-from ..storage import AppendBlobFull, BlobNotFound, Storage
+from ..storage import AppendBlobFull, BlobInfo, Storage
 from ..storage.layout import SIGHTINGS_CONTAINER as CONTAINER
-
-log = logging.getLogger(__name__)
+from .sighting_lines import TIME_TEXT, SightingLine, SortedLines, warn_damaged
 
 CAMERA_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # fullmatch: "$" alone passes "x\n"
 DAY_PATTERN = re.compile(r"^\d{8}$")
@@ -28,9 +29,6 @@ MAX_LOCATION = 256
 MAX_PAGE = 1000
 # <day>/<camera folder>/<HH>.jsonl, or <HH>.<part>.jsonl once an hour's blob took all the appends it can.
 HOUR_BLOB = re.compile(r"^\d{8}/[^/]+/(?P<hour>\d{2})(?:\.\d+)?\.jsonl$")
-# Lines are written with the frame's time first: its sort key is read without parsing the whole line.
-LEADING_TIME = re.compile(rb'^\{"timeStamp":"([0-9T:.Z+-]{1,40})"')
-TIME_TEXT = re.compile(r"[0-9T:.Z+-]{1,40}")  # an ISO time: never the token's separator
 
 
 def check_camera(camera: str | None) -> str:
@@ -87,7 +85,7 @@ class SightingRecord:
 
     def frame_fields(self) -> dict[str, Any]:
         return {
-            "timeStamp": iso(self.moment),  # first: the query sorts lines by it (LEADING_TIME)
+            "timeStamp": iso(self.moment),  # first: the query sorts lines by it (sighting_lines.LEADING_TIME)
             "location": self.location if self.location is not None else self.camera,
             "camera": self.camera,
             "personGroupId": self.person_group_id,
@@ -180,25 +178,6 @@ class _RowKey:
         return _RowKey(parts[0], parts[1], int(parts[2]), int(parts[3]))
 
 
-@dataclass(frozen=True)
-class _Line:
-    time: str
-    blob: str
-    offset: int
-    data: bytes
-
-    def faces(self) -> list[dict[str, Any]] | None:
-        """The line's face rows; None when the line is damaged (not a record with a list of face objects)."""
-        try:
-            record = json.loads(self.data)
-            faces = record["faces"]
-        except (ValueError, TypeError, KeyError, RecursionError):
-            return None
-        if not isinstance(faces, list) or not all(isinstance(f, dict) for f in faces):
-            return None
-        return faces
-
-
 def query_sightings(
     storage: Storage,
     *,
@@ -210,7 +189,7 @@ def query_sightings(
 ) -> SightingsPage:
     """Faces seen on one UTC day (today by default), oldest first, optionally of one person or one
     camera; at most `top` per page, the next page from `continuation_token`. Reads only the hours from
-    the token's on, one hour (all cameras) at a time."""
+    the token's on, one hour (its blobs of every camera asked, merged by time) at a time."""
     day = day or utc_now().strftime("%Y%m%d")
     if not DAY_PATTERN.fullmatch(day):
         raise BadArgument("'day' is invalid: use YYYYMMDD.")
@@ -220,21 +199,18 @@ def query_sightings(
         check_camera(camera)  # a camera no frame can have ("door\n") is a mistake, not an empty answer
     after = _RowKey.parse(continuation_token, day) if continuation_token else None
     prefix = f"{day}/{camera_folder(camera)}/" if camera else f"{day}/"
+    needle = person_id.encode() if person_id else None  # most lines are left out without being parsed
     rows: list[dict[str, Any]] = []
     last: _RowKey | None = None
     for hour, blobs in sorted(_blobs_by_hour(storage, prefix).items()):
         if after and hour < _hour_of(after.blob):
             continue
-        lines = sorted(
-            (line for blob in blobs for line in _lines_of(storage, blob, person_id)),
-            key=lambda line: (line.time, line.blob, line.offset),
-        )
-        for line in lines:
-            if after and (line.time, line.blob, line.offset) < (after.time, after.blob, after.offset):
+        for line in heapq.merge(*(_lines_from(_sorted_lines.of(storage, blob), after) for blob in blobs)):
+            if needle and needle not in line.data:
                 continue
             faces = line.faces()
             if faces is None:  # one damaged line never hides the day's others
-                _warn_damaged(line.blob, line.offset)
+                warn_damaged(line.blob, line.offset)
                 continue
             for i, face in enumerate(faces):
                 key = _RowKey(line.time, line.blob, line.offset, i)
@@ -247,52 +223,31 @@ def query_sightings(
     return SightingsPage(rows, None)
 
 
+_sorted_lines = SortedLines()
+
+
+def _lines_from(lines: list[SightingLine], after: _RowKey | None) -> Iterator[SightingLine]:
+    """The lines from the token's line on (that line too: its later faces are still to come)."""
+    start = 0
+    if after:
+        start = bisect.bisect_left(lines, (after.time, after.blob, after.offset), key=_line_key)
+    return itertools.islice(lines, start, None)
+
+
+def _line_key(line: SightingLine) -> tuple[str, str, int]:
+    return line.time, line.blob, line.offset
+
+
 def _hour_of(blob: str) -> str:
     match = HOUR_BLOB.fullmatch(blob)
     return match["hour"] if match else ""
 
 
-def _blobs_by_hour(storage: Storage, prefix: str) -> dict[str, list[str]]:
+def _blobs_by_hour(storage: Storage, prefix: str) -> dict[str, list[BlobInfo]]:
     """The day's hour blobs under `prefix`, by UTC hour (blobs of the per-frame layout before this one are
     not read)."""
-    hours: dict[str, list[str]] = defaultdict(list)
+    hours: dict[str, list[BlobInfo]] = defaultdict(list)
     for info in storage.list_blobs(CONTAINER, prefix):
         if hour := _hour_of(info.name):
-            hours[hour].append(info.name)
+            hours[hour].append(info)
     return hours
-
-
-def _lines_of(storage: Storage, blob: str, person_id: str | None) -> Iterator[_Line]:
-    """The blob's complete lines (the last one may still be being written), with their times; only the lines
-    that mention `person_id` when one is asked for. A line right after the same line is read once: an append
-    the SDK retried after its answer was lost (the block was committed) repeats the line."""
-    try:
-        data = storage.get_blob(CONTAINER, blob).data
-    except BlobNotFound:
-        return
-    needle = person_id.encode() if person_id else None
-    start, previous = 0, b""
-    while (end := data.find(b"\n", start)) != -1:
-        line = data[start:end]
-        if line and line != previous and (needle is None or needle in line):
-            time = _time_of(line)
-            if time is None:
-                _warn_damaged(blob, start)
-            else:
-                yield _Line(time, blob, start, line)
-        start, previous = end + 1, line
-
-
-def _warn_damaged(blob: str, offset: int) -> None:
-    log.warning("The line at byte %d of %s/%s is damaged; left out of the sightings query.", offset, CONTAINER, blob)
-
-
-def _time_of(line: bytes) -> str | None:
-    """The line's timeStamp, read from its start as written; parsed from the whole line otherwise."""
-    if match := LEADING_TIME.match(line):
-        return match[1].decode("ascii")
-    try:
-        time = json.loads(line).get("timeStamp")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    return time if isinstance(time, str) and TIME_TEXT.fullmatch(time) else None
