@@ -21,7 +21,7 @@ from ..clock import iso, utc_now
 from ..errors import BadArgument
 from ..storage import AppendBlobFull, BlobInfo, Storage
 from ..storage.layout import SIGHTINGS_CONTAINER as CONTAINER
-from .sighting_lines import TIME_TEXT, SightingLine, SortedLines, warn_damaged
+from .sighting_lines import TIME_TEXT, SightingLine, SortedLines, line_key, warn_damaged
 
 CAMERA_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # fullmatch: "$" alone passes "x\n"
 DAY_PATTERN = re.compile(r"^\d{8}$")
@@ -205,7 +205,8 @@ def query_sightings(
     for hour, blobs in sorted(_blobs_by_hour(storage, prefix).items()):
         if after and hour < _hour_of(after.blob):
             continue
-        for line in heapq.merge(*(_lines_from(_sorted_lines.of(storage, blob), after) for blob in blobs)):
+        tails = [_lines_from(SORTED_LINES.of(storage, blob), after) for blob in blobs]
+        for line in heapq.merge(*tails, key=line_key):
             if needle and needle not in line.data:
                 continue
             faces = line.faces()
@@ -223,19 +224,15 @@ def query_sightings(
     return SightingsPage(rows, None)
 
 
-_sorted_lines = SortedLines()
+SORTED_LINES = SortedLines()  # the process's: what a page read, the next page of the same hour finds
 
 
 def _lines_from(lines: list[SightingLine], after: _RowKey | None) -> Iterator[SightingLine]:
     """The lines from the token's line on (that line too: its later faces are still to come)."""
     start = 0
     if after:
-        start = bisect.bisect_left(lines, (after.time, after.blob, after.offset), key=_line_key)
+        start = bisect.bisect_left(lines, (after.time, after.blob, after.offset), key=line_key)
     return itertools.islice(lines, start, None)
-
-
-def _line_key(line: SightingLine) -> tuple[str, str, int]:
-    return line.time, line.blob, line.offset
 
 
 def _hour_of(blob: str) -> str:
