@@ -25,10 +25,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from function_app.errors import StorageUnavailable
 from function_app.features.sightings import (
     SORTED_LINES,
     SightedFace,
@@ -203,6 +205,34 @@ def print_query(
             )
 
 
+def measure_block_reads(storage: Storage, counts: list[int]) -> dict[int, float | None]:
+    """Seconds to read one blob grown to each of `counts` appends of one line (as frames append them), None when
+    the read failed. Appends from 16 threads, as many frames would."""
+    container, appended = f"blocks{uuid.uuid4().hex[:12]}", 0
+    seconds: dict[int, float | None] = {}
+    with ThreadPoolExecutor(16) as pool:
+        for count in sorted(counts):
+            list(pool.map(lambda _: storage.append_blob(container, "h.jsonl", b"{}\n"), range(count - appended)))
+            appended = count
+            started = time.perf_counter()
+            try:
+                lines = storage.get_blob(container, "h.jsonl").data.count(b"\n")
+            except StorageUnavailable:  # Azurite answers 500
+                seconds[count] = None
+                continue
+            assert lines == count, (lines, count)
+            seconds[count] = time.perf_counter() - started
+    return seconds
+
+
+def print_block_reads(backend: str, seconds: dict[int, float | None]) -> None:
+    print(f"\nReading an append blob of one-line appends ({backend})")
+    print("| appends | read s |")
+    print("|---|---|")
+    for count, took in seconds.items():
+        print(f"| {count:,} | {'failed' if took is None else f'{took:.2f}'} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=600, help="frames written each way (600: a minute at 10/s)")
@@ -211,6 +241,11 @@ def main() -> None:
     parser.add_argument(
         "--busy-hour", type=float, default=1.0, help="the busy hour's share of 10 frames/s (tests: less)"
     )
+    parser.add_argument(
+        "--blocks",
+        default="",
+        help="also read an Azurite append blob grown to these appends, comma-separated (e.g. 2000,16000,50000; slow)",
+    )
     args = parser.parse_args()
     day = datetime(2026, 1, 5, tzinfo=UTC)
     busy = int(3600 * FRAME_RATE * args.busy_hour)
@@ -218,6 +253,7 @@ def main() -> None:
     days: dict[str, Paging] = {}
     hours: dict[str, Paging] = {}
     before: dict[str, float] = {}
+    blocks: dict[int, float | None] = {}
     with tempfile.TemporaryDirectory() as folder:
         process, connection = azurite.start_azurite(Path(folder))
         try:
@@ -230,10 +266,14 @@ def main() -> None:
                 days[backend] = measure_query(storage, args.lines, day + timedelta(days=30), timedelta(days=1))
                 hours[backend] = measure_query(storage, busy, day + timedelta(days=40), timedelta(hours=1))
                 before[backend] = measure_query_before(storage, args.old_blobs, day + timedelta(days=20))
+            if args.blocks:
+                blocks = measure_block_reads(backends["Azurite"], [int(n) for n in args.blocks.split(",")])
         finally:
             azurite.stop_azurite(process)
     print_writes(writes, args.frames)
     print_query(days, hours, before, args.lines, busy)
+    if args.blocks:
+        print_block_reads("Azurite", blocks)
 
 
 if __name__ == "__main__":
