@@ -288,11 +288,11 @@ class AppendsLimited:
         self.storage, self.limit = storage, limit
         self.appends: dict[str, int] = defaultdict(int)
 
-    def append_blob(self, container: str, name: str, data: bytes) -> int:
+    def append_blob(self, container: str, name: str, data: bytes, *, max_size: int | None = None) -> int:
         if self.appends[name] == self.limit:
             raise AppendBlobFull(f"Blob {name!r} takes no more appends")
         self.appends[name] += 1
-        return self.storage.append_blob(container, name, data)
+        return self.storage.append_blob(container, name, data, max_size=max_size)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.storage, name)
@@ -370,3 +370,16 @@ def test_an_hour_blob_is_read_again_only_once_it_has_changed(tmp_path):
     assert (len(first.sightings), len(rest.sightings), storage.reads) == (2, 3, 1)
     write_sighting(storage, _frame("door", moment + timedelta(seconds=9)))
     assert len(query_sightings(storage, day="20260304").sightings) == 6 and storage.reads == 2
+
+
+def test_an_hour_blob_past_its_size_continues_in_the_next_part(storage, monkeypatch):
+    from function_app.features import sightings
+
+    monkeypatch.setattr(sightings, "MAX_PART_BYTES", 1000)
+    camera, start = f"cam-{uuid.uuid4().hex[:6]}", datetime(2026, 3, 5, 7, 0, tzinfo=UTC)
+    written = [write_sighting(storage, _frame(camera, start + timedelta(seconds=n))) for n in range(8)]
+    parts = {b.name: b.size for b in storage.list_blobs(SIGHTINGS_CONTAINER, f"20260305/{camera}/")}
+    assert len(parts) >= 3 and all(size <= 1000 for size in parts.values())
+    assert {record.split("/", 1)[1].split("#")[0] for record in written} == set(parts)
+    rows = query_sightings(storage, day="20260305", camera=camera).sightings
+    assert [r["record"] for r in rows] == written

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from function_app.storage import BlobNotFound, MessageNotFound, PreconditionFailed
+from function_app.storage import AppendBlobFull, BlobNotFound, MessageNotFound, PreconditionFailed
 from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.local_folder import LocalFolderStorage
 from function_app.storage.names import InvalidBlobName
@@ -271,3 +271,11 @@ def test_local_folder_appends_are_whole_across_processes(tmp_path):
     with ProcessPoolExecutor(max_workers=3) as pool:
         list(pool.map(_append_in_another_process, [str(tmp_path)] * 3, ["c"] * 3, range(3), [40] * 3))
     _assert_whole_lines(LocalFolderStorage(tmp_path).get_blob("c", "h.jsonl").data, 3, 40)
+
+
+def test_an_append_past_the_size_asked_is_refused_and_changes_nothing(storage, unique_name):
+    assert storage.append_blob(unique_name, "h.jsonl", b"12345\n", max_size=10) == 0
+    with pytest.raises(AppendBlobFull):
+        storage.append_blob(unique_name, "h.jsonl", b"67890\n", max_size=10)
+    assert storage.append_blob(unique_name, "h.jsonl", b"abc\n", max_size=10) == 6
+    assert storage.get_blob(unique_name, "h.jsonl").data == b"12345\nabc\n"

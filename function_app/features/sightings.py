@@ -98,9 +98,14 @@ class SightingRecord:
         return {**frame, "faces": [{**face.to_dict(), **frame} for face in self.faces]}
 
 
+# A camera-hour's blob continues in `<HH>.1.jsonl`, `<HH>.2.jsonl`... past this size (about 6,000 frames of two faces)
+# or past 50,000 appends (Azure's limit for an append blob; a camera answered up to 85,000 frames an hour). Azurite
+# reads a blob of many small appends slowly (6 s for 16,000) and failed to read one of 36,000.
+MAX_PART_BYTES = 4 * 1024 * 1024
+
+
 class _HourParts:
-    """Which part of each camera-hour this process appends to: an append blob takes at most 50,000 appends
-    (a camera answered 85,000 frames an hour), so a full one continues in `<HH>.1.jsonl`, `<HH>.2.jsonl`..."""
+    """Which part of each camera-hour this process appends to."""
 
     def __init__(self) -> None:
         self._parts: dict[str, int] = {}
@@ -131,7 +136,7 @@ def write_sighting(storage: Storage, record: SightingRecord) -> str:
     while True:
         name = _part_name(record.hour_blob, part)
         try:
-            offset = storage.append_blob(CONTAINER, name, line)
+            offset = storage.append_blob(CONTAINER, name, line, max_size=max(MAX_PART_BYTES, len(line)))
         except AppendBlobFull:
             _hour_parts.full(record.hour_blob, part)
             part += 1

@@ -161,13 +161,14 @@ class AzureStorage:
                 raise PreconditionFailed(f"Blob {name!r} has changed or is gone") from None
         raise AssertionError("unreachable: the second attempt returns or raises")
 
-    def append_blob(self, container: str, name: str, data: bytes) -> int:
+    def append_blob(self, container: str, name: str, data: bytes, *, max_size: int | None = None) -> int:
         """An Append Blob, created on the first append (only if still missing: never truncating one that another
         writer has just created), then Append Block, which the service commits whole."""
         blob = self._container(container).get_blob_client(check_blob_name(name))
         for _ in range(3):
             try:
-                return int(str(blob.append_block(data)["blob_append_offset"]))  # the SDK answers it as text
+                appended = blob.append_block(data, maxsize_condition=max_size)
+                return int(str(appended["blob_append_offset"]))  # the SDK answers it as text
             except ResourceNotFoundError as exc:
                 if _error_code(exc) == "ContainerNotFound":
                     self._ready_containers.discard(container)
@@ -175,8 +176,10 @@ class AzureStorage:
                 with contextlib.suppress(ResourceExistsError):
                     blob.create_append_blob(match_condition=MatchConditions.IfMissing)
             except HttpResponseError as exc:
-                if _error_code(exc) == "BlockCountExceedsLimit":
-                    raise AppendBlobFull(f"Blob {name!r} takes no more appends") from None
+                if _error_code(exc) in ("BlockCountExceedsLimit", "MaxBlobSizeConditionNotMet"):
+                    raise AppendBlobFull(
+                        f"Blob {name!r} takes no more appends (or would grow past {max_size} bytes)"
+                    ) from None
                 if _error_code(exc) == "InvalidBlobType":
                     raise PreconditionFailed(f"Blob {name!r} is not an append blob") from None
                 raise

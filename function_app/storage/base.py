@@ -59,10 +59,11 @@ class Storage(Protocol):
         `only_if_new`: only where no blob exists. Otherwise PreconditionFailed."""
         ...
 
-    def append_blob(self, container: str, name: str, data: bytes) -> int:
+    def append_blob(self, container: str, name: str, data: bytes, *, max_size: int | None = None) -> int:
         """Add `data` at the end of the blob, creating it if missing, as one indivisible write: appends of
         concurrent writers never interleave. Answers the offset `data` starts at; AppendBlobFull when the
-        blob takes no more appends. A blob written with `put_blob` is not one to append to."""
+        blob takes no more appends, or would grow past `max_size` bytes. A blob written with `put_blob` is
+        not one to append to."""
         ...
 
     def get_blob(self, container: str, name: str) -> Blob: ...

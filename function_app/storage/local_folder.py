@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .base import (
+    AppendBlobFull,
     Blob,
     BlobInfo,
     BlobNotFound,
@@ -98,7 +99,7 @@ class LocalFolderStorage:
                 raise PreconditionFailed(f"Blob {name!r} has changed or is gone")
             return _etag(_write_atomically(path, data))
 
-    def append_blob(self, container: str, name: str, data: bytes) -> int:
+    def append_blob(self, container: str, name: str, data: bytes, *, max_size: int | None = None) -> int:
         # The container's lock keeps appends whole against other threads and processes (O_APPEND alone
         # does not promise that a long write is not split) and off a blob that put_blob is replacing.
         path = self._blob_path(container, name)
@@ -107,6 +108,8 @@ class LocalFolderStorage:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
             try:
                 offset = os.fstat(fd).st_size
+                if max_size is not None and offset + len(data) > max_size:
+                    raise AppendBlobFull(f"Blob {name!r} would grow past {max_size} bytes")
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
