@@ -32,6 +32,7 @@ from pathlib import Path
 
 from function_app.errors import StorageUnavailable
 from function_app.features.sightings import (
+    MAX_PART_BYTES,
     SORTED_LINES,
     SightedFace,
     SightingRecord,
@@ -79,6 +80,7 @@ def blobs_of_day(storage: Storage, day: str) -> int:
 class Writes:
     blobs_before: int
     blobs_after: int
+    bytes_after: int
     ms_before: float
     ms_after: float
 
@@ -91,9 +93,11 @@ def measure_writes(storage: Storage, frames: int, day: datetime) -> Writes:
     after = [
         timed_ms(write_sighting, storage, a_frame("door", m + timedelta(days=1), n)) for n, m in enumerate(moments)
     ]
+    after_blobs = list(storage.list_blobs(SIGHTINGS_CONTAINER, f"{after_day:%Y%m%d}/"))
     return Writes(
         blobs_of_day(storage, f"{before_day:%Y%m%d}"),
-        blobs_of_day(storage, f"{after_day:%Y%m%d}"),
+        len(after_blobs),
+        sum(b.size for b in after_blobs),
         statistics.median(before),
         statistics.median(after),
     )
@@ -175,7 +179,11 @@ def print_writes(results: dict[str, Writes], frames: int) -> None:
     print("| storage | blobs an hour before | blobs an hour now | ratio | ms a frame before | ms a frame now | ratio |")
     print("|---|---|---|---|---|---|---|")
     for backend, w in results.items():
-        before, now = w.blobs_before * per_hour, w.blobs_after / hours
+        # An hour's lines fill a part of MAX_PART_BYTES after another.
+        before, now = (
+            w.blobs_before * per_hour,
+            max(w.blobs_after / hours, math.ceil(w.bytes_after * per_hour / MAX_PART_BYTES)),
+        )
         print(
             f"| {backend} | {before:,.0f} | {now:.0f} | {before / now:,.0f}× fewer "
             f"| {w.ms_before:.2f} | {w.ms_after:.2f} | {w.ms_after / w.ms_before:.2f} |"
