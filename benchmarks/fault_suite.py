@@ -366,6 +366,7 @@ def corrupt_blobs(service: Service, data: Path, storage_dir: Path) -> Iterator[F
         ENROLLMENTS_CONTAINER,
         GALLERY_CONTAINER,
         GROUPS_CONTAINER,
+        SIGHTINGS_CONTAINER,
         TRAIN_QUEUE,
     )
     from function_app.storage.local_folder import LocalFolderStorage
@@ -374,7 +375,9 @@ def corrupt_blobs(service: Service, data: Path, storage_dir: Path) -> Iterator[F
     garbage = b'{"truncated": '
     group_id, persons = new_group(service, data, ("obama", "biden"))
     retrain(service, group_id)
-    send_frame(service, group_id, data)
+    frame = send_frame(service, group_id, data).json()
+    day = frame["record"].split("/")[1]
+    hour_blob = frame["record"].split("/", 1)[1].split("#")[0]
 
     other, _ = new_group(service, data)
     storage.put_blob(GROUPS_CONTAINER, f"{other}.json", garbage)
@@ -406,6 +409,14 @@ def corrupt_blobs(service: Service, data: Path, storage_dir: Path) -> Iterator[F
         "corrupt face record",
         trained["status"] == "succeeded",
         f"training {trained['status']}: {trained.get('message')}",
+    )
+
+    storage.append_blob(SIGHTINGS_CONTAINER, hour_blob, garbage + b"\n")
+    query = service.call("GET", f"/api/sightings?day={day}&cameraId=cam1")
+    yield Fault(
+        "corrupt sighting",
+        query.status_code == 200 and len(query.json()["sightings"]) == 3,  # the 3 frames of send_frame
+        f"day's query {query.status_code} with {len(query.json().get('sightings', []))} sighting(s)",
     )
 
     status_blob = f"{group_id}/training/status.json"
@@ -539,7 +550,9 @@ def kill_azurite_mid_stream(folder: Path, data: Path, stream_seconds: float, fra
     location.mkdir()
     ports = (azurite.free_port(), azurite.free_port(), azurite.free_port())
     process, connection = azurite.start_azurite(location, ports=ports)
-    service = Service(folder, {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection}).start()
+    service = Service(
+        folder, {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection, "FRAME_RECORDS": "on"}
+    ).start()
     try:
         group_id, _ = new_group(service, data)
         service.call("POST", f"{GROUPS}/{group_id}/train")
@@ -602,7 +615,9 @@ def run(data: Path, stream_seconds: float, frames_while_down: int) -> Report:
         folder = Path(temp)
         storage_dir = folder / "data"
         with report.part("start"):
-            service = Service(folder, {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(storage_dir)}).start()
+            service = Service(
+                folder, {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(storage_dir), "FRAME_RECORDS": "on"}
+            ).start()
         try:
             with report.part("bad inputs"):
                 group_id, persons = new_group(service, data)

@@ -13,6 +13,7 @@ STORAGE_BACKENDS = ("local", "azure")
 LANDMARK_MODELS = ("5-point", "68-point")
 MATCH_RULES = ("calibrated", "nearest")
 SECOND_NETWORKS = ("faceres", "none")
+FRAME_RECORD_CHOICES = ("off", "on")
 
 
 def _setting(
@@ -185,8 +186,10 @@ class Settings:
     frame_records: str = _setting(
         "FRAME_RECORDS",
         "off",
-        "`on`: also keep a record of every answered frame with faces (the prototype's sightings); `off`: visits only.",
-        choices=("off", "on"),
+        "Per-frame records, the prototype's sightings: `on` appends each answered frame with faces as one JSON line "
+        "to `sightings/<YYYYMMDD>/<cameraId>/<HH>.jsonl` (a blob per camera per UTC hour) for `GET /api/sightings`; "
+        "`off` writes none (visits record who came: `GET /api/visits`).",
+        choices=FRAME_RECORD_CHOICES,
     )
     storage_backend: str = _setting(
         "STORAGE_BACKEND",

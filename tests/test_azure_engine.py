@@ -38,7 +38,7 @@ KEY = f"front-{uuid.uuid4().hex}"
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory, testdata):
-    with azure_engine_servers(tmp_path_factory.mktemp("azure-engine"), KEY) as running:
+    with azure_engine_servers(tmp_path_factory.mktemp("azure-engine"), KEY, {"FRAME_RECORDS": "on"}) as running:
         yield running
 
 

@@ -112,3 +112,20 @@ def test_the_training_benchmark_runs_small_and_prints_both_layouts(testdata):
     assert result.returncode == 0, result.stderr
     assert "| 60 | journal |" in result.stdout and "| 20 | one blob a face (before) |" in result.stdout
     assert "Trained on 65 faces of 13 persons." in result.stdout
+
+
+def test_the_sightings_benchmark_runs_and_prints_its_tables():
+    from .support.azurite import AZURITE
+
+    if not AZURITE.exists():
+        pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
+    args = ["--frames", "20", "--lines", "500", "--old-blobs", "20"]
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_sightings", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "blobs an hour now" in result.stdout and "| Azurite |" in result.stdout

@@ -70,6 +70,7 @@ def host(tmp_path_factory):
         env.setenv("FACE_API_KEY", KEY)
         env.setenv("STORAGE_BACKEND", "local")
         env.setenv("STORAGE_DIR", str(data))
+        env.setenv("FRAME_RECORDS", "on")
         local = create_host(port=0)
         local.worker.poll_interval = 0.05
         local.worker.config = dataclasses.replace(local.worker.config, visibility_timeout=0)  # retry at once
@@ -579,9 +580,10 @@ def test_a_damaged_sighting_is_left_out_of_the_day_s_query(host, testdata, monke
     camera = f"cam-{uuid.uuid4().hex[:6]}"
     frame = send_still(host, group_id, testdata / "scenes/obama1.jpg", camera).json()
     day = frame["record"].split("/")[1]
+    hour_blob = frame["record"].split("/", 1)[1].split("#")[0]
     storage = LocalFolderStorage(host[1])
-    for n, garbage in enumerate((GARBAGE, b"[1, 2]", b'{"faces": "x"}', b'{"faces": [1]}')):
-        storage.put_blob(SIGHTINGS_CONTAINER, f"{day}/mydata-{day}_000000-damaged{n}.json", garbage)
+    for garbage in (GARBAGE, b"[1, 2]", b'{"faces": "x"}', b'{"faces": [1]}', b'{"timeStamp": 5, "faces": []}'):
+        storage.append_blob(SIGHTINGS_CONTAINER, hour_blob, garbage + b"\n")
     found = call(host, "GET", "/api/sightings", params={"day": day, "cameraId": camera})
     assert found.status_code == 200, found.text
     assert sorted(s["name"] for s in found.json()["sightings"]) == ["Unknown", "Unknown", "obama"]  # named at the third

@@ -34,10 +34,10 @@ class Server:
 def server(request, tmp_path_factory, testdata):
     folder = tmp_path_factory.mktemp("server")
     if request.param == "azure-engine":
-        with azure_engine_servers(folder, KEY) as servers:
+        with azure_engine_servers(folder, KEY, {"FRAME_RECORDS": "on"}) as servers:
             yield Server(servers.url, servers.log, (KEY, servers.upstream_key))
         return
-    env = {"FACE_API_KEY": KEY}
+    env = {"FACE_API_KEY": KEY, "FRAME_RECORDS": "on"}
     if request.param == "local":
         env.update(STORAGE_BACKEND="local", STORAGE_DIR=str(folder / "data"))
     else:

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from function_app.storage import BlobNotFound, MessageNotFound, PreconditionFailed
+from function_app.storage import AppendBlobFull, BlobNotFound, MessageNotFound, PreconditionFailed
 from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.local_folder import LocalFolderStorage
+from function_app.storage.names import InvalidBlobName
 
 from .support.azurite import FakeEntraCredential
 
@@ -222,21 +223,76 @@ def test_append_blob_grows_and_its_tail_reads_from_an_offset(storage, unique_nam
         storage.read_blob_from(unique_name, "log/missing.log", 0)
 
 
-def test_concurrent_appends_lose_nothing_and_never_interleave(storage, unique_name):
-    def append(worker: int) -> None:
-        for i in range(10):
-            storage.append_blob(unique_name, "log.bin", f"[{worker}:{i:02d}]".encode())
-
-    threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    blocks = storage.get_blob(unique_name, "log.bin").data.decode().strip("[]").split("][")
-    assert sorted(blocks) == sorted(f"{w}:{i:02d}" for w in range(4) for i in range(10))
-
-
 def test_a_listed_etag_is_the_one_put_and_get_answer(storage, unique_name):
     etag = storage.put_blob(unique_name, "one.bin", b"1")
     listed = [b.etag for b in storage.list_blobs(unique_name)]
     assert listed == [etag] == [storage.get_blob(unique_name, "one.bin").etag]
+
+
+# -- appends (the per-frame records: one JSON line per frame, features/sightings.py) ----------------
+def test_append_creates_the_blob_then_adds_at_its_end(storage, unique_name):
+    assert storage.append_blob(unique_name, "day/cam/09.jsonl", b'{"n":1}\n') == 0
+    assert storage.append_blob(unique_name, "day/cam/09.jsonl", b'{"n":2}\n') == 8
+    blob = storage.get_blob(unique_name, "day/cam/09.jsonl")
+    assert blob.data == b'{"n":1}\n{"n":2}\n'
+    assert [b.name for b in storage.list_blobs(unique_name, "day/")] == ["day/cam/09.jsonl"]
+    storage.append_blob(unique_name, "day/cam/09.jsonl", b'{"n":3}\n')
+    assert storage.get_blob(unique_name, "day/cam/09.jsonl").etag != blob.etag
+
+
+def test_append_refuses_names_outside_the_container(storage, unique_name):
+    for name in ("../escape.jsonl", "/abs.jsonl", "a/../../b.jsonl", "line\n.jsonl"):
+        with pytest.raises(InvalidBlobName):
+            storage.append_blob(unique_name, name, b"x\n")
+
+
+def _append_lines(storage, container: str, writer: int, lines: int) -> list[int]:
+    # Lines of different lengths, some longer than a pipe's atomic write, so that a split would show.
+    return [
+        storage.append_blob(container, "h.jsonl", f"{writer}:{i}:{'x' * (i * 997 % 9000)}\n".encode())
+        for i in range(lines)
+    ]
+
+
+def _assert_whole_lines(data: bytes, writers: int, lines: int) -> None:
+    found = data.decode().splitlines()
+    assert len(found) == writers * lines
+    parsed = [line.split(":") for line in found]
+    assert all(tail == "x" * (int(i) * 997 % 9000) for _, i, tail in parsed)  # no line split or mixed
+    assert sorted((int(w), int(i)) for w, i, _ in parsed) == [(w, i) for w in range(writers) for i in range(lines)]
+
+
+def test_concurrent_appends_never_split_or_lose_a_line(storage, unique_name):
+    offsets: list[int] = []
+    threads = [
+        threading.Thread(target=lambda w=w: offsets.extend(_append_lines(storage, unique_name, w, 25)))
+        for w in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    data = storage.get_blob(unique_name, "h.jsonl").data
+    _assert_whole_lines(data, 6, 25)
+    # Each append answered where its line starts.
+    assert sorted(offsets) == [0] + [i + 1 for i, byte in enumerate(data[:-1]) if byte == ord("\n")]
+
+
+def _append_in_another_process(root: str, container: str, writer: int, lines: int) -> list[int]:
+    return _append_lines(LocalFolderStorage(root), container, writer, lines)
+
+
+def test_local_folder_appends_are_whole_across_processes(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=3) as pool:
+        list(pool.map(_append_in_another_process, [str(tmp_path)] * 3, ["c"] * 3, range(3), [40] * 3))
+    _assert_whole_lines(LocalFolderStorage(tmp_path).get_blob("c", "h.jsonl").data, 3, 40)
+
+
+def test_an_append_past_the_size_asked_is_refused_and_changes_nothing(storage, unique_name):
+    assert storage.append_blob(unique_name, "h.jsonl", b"12345\n", max_size=10) == 0
+    with pytest.raises(AppendBlobFull):
+        storage.append_blob(unique_name, "h.jsonl", b"67890\n", max_size=10)
+    assert storage.append_blob(unique_name, "h.jsonl", b"abc\n", max_size=10) == 6
+    assert storage.get_blob(unique_name, "h.jsonl").data == b"12345\nabc\n"

@@ -1,35 +1,46 @@
-"""Dated sighting records: one JSON blob per frame with faces, one folder per UTC day, as the
-prototype wrote them (`sightings/YYYYMMDD/mydata-YYYYMMDD_HHMMSS-<suffix>.json`), and the query
-over them by day, person and camera, paged."""
+"""Per-frame records, the prototype's sightings, behind FRAME_RECORDS=on: each answered frame with faces is
+one JSON line appended to `sightings/<YYYYMMDD>/<cameraId>/<HH>.jsonl`, a blob per camera per UTC hour (an
+append blob on Azure Storage) instead of a blob per frame; and the query over a day's lines by person and
+camera, ordered by time, paged."""
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import json
-import logging
 import re
-import uuid
-from dataclasses import dataclass, field
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..clock import iso, utc_now
-from ..errors import BadArgument, DamagedRecord
-from ..storage import BlobNotFound, Storage
+from ..errors import BadArgument
+from ..storage import AppendBlobFull, BlobInfo, Storage
 from ..storage.layout import SIGHTINGS_CONTAINER as CONTAINER
-from ..storage.records import parse_record
-
-log = logging.getLogger(__name__)
+from .sighting_lines import TIME_TEXT, SightingLine, SortedLines, line_key, warn_damaged
 
 CAMERA_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # fullmatch: "$" alone passes "x\n"
 DAY_PATTERN = re.compile(r"^\d{8}$")
 MAX_LOCATION = 256
 MAX_PAGE = 1000
+# <day>/<camera folder>/<HH>.jsonl, or <HH>.<part>.jsonl once an hour's blob took all the appends it can.
+HOUR_BLOB = re.compile(r"^\d{8}/[^/]+/(?P<hour>\d{2})(?:\.\d+)?\.jsonl$")
 
 
 def check_camera(camera: str | None) -> str:
     if not camera or not CAMERA_PATTERN.fullmatch(camera):
         raise BadArgument("'cameraId' is required: 1 to 64 letters, digits, '_', '-', '.' or ':'.")
     return camera
+
+
+def camera_folder(camera: str) -> str:
+    """The camera's folder: its id, with a leading '.' written '%2E' ('%' is not in camera ids), so that
+    ids such as '.', '..' or '.lock' are plain folder names that every backend lists."""
+    return "%2E" + camera[1:] if camera.startswith(".") else camera
 
 
 @dataclass(frozen=True)
@@ -66,16 +77,15 @@ class SightingRecord:
     frame_height: int
     faces: list[SightedFace]
     location: str | None = None
-    suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
-    def name(self) -> str:
-        day, second = self.moment.strftime("%Y%m%d"), self.moment.strftime("%Y%m%d_%H%M%S")
-        return f"{day}/mydata-{second}-{self.suffix}.json"
+    def hour_blob(self) -> str:
+        """The blob of the frame's camera and UTC hour, in CONTAINER (before any part suffix)."""
+        return f"{self.moment.strftime('%Y%m%d')}/{camera_folder(self.camera)}/{self.moment.strftime('%H')}"
 
     def frame_fields(self) -> dict[str, Any]:
         return {
-            "timeStamp": iso(self.moment),
+            "timeStamp": iso(self.moment),  # first: the query sorts lines by it (sighting_lines.LEADING_TIME)
             "location": self.location if self.location is not None else self.camera,
             "camera": self.camera,
             "personGroupId": self.person_group_id,
@@ -88,11 +98,54 @@ class SightingRecord:
         return {**frame, "faces": [{**face.to_dict(), **frame} for face in self.faces]}
 
 
+# A camera-hour's blob continues in `<HH>.1.jsonl`, `<HH>.2.jsonl`... past this size (about 6,000 frames of two faces)
+# or past 50,000 appends (Azure's limit for an append blob; a camera answered up to 85,000 frames an hour). Azurite
+# reads a blob of many small appends slowly (6 s for 16,000) and failed to read one of 36,000.
+MAX_PART_BYTES = 4 * 1024 * 1024
+
+
+class _HourParts:
+    """Which part of each camera-hour this process appends to."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def current(self, hour_blob: str) -> int:
+        with self._lock:
+            return self._parts.get(hour_blob, 0)
+
+    def full(self, hour_blob: str, part: int) -> None:
+        with self._lock:
+            if len(self._parts) > 10_000:  # past hours are never asked again
+                self._parts.clear()
+            self._parts[hour_blob] = max(self._parts.get(hour_blob, 0), part + 1)
+
+
+_hour_parts = _HourParts()
+
+
+def _part_name(hour_blob: str, part: int) -> str:
+    return f"{hour_blob}.jsonl" if part == 0 else f"{hour_blob}.{part}.jsonl"
+
+
 def write_sighting(storage: Storage, record: SightingRecord) -> str:
-    """Store the record; answer its path, `sightings/<day>/<file>`."""
-    data = json.dumps(record.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
-    storage.put_blob(CONTAINER, record.name, data, only_if_new=True)
-    return f"{CONTAINER}/{record.name}"
+    """Append the record as one line; answer where it is, `sightings/<day>/<camera>/<HH>.jsonl#<byte offset>`."""
+    line = json.dumps(record.to_dict(), separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    part = _hour_parts.current(record.hour_blob)
+    while True:
+        name = _part_name(record.hour_blob, part)
+        try:
+            offset = storage.append_blob(CONTAINER, name, line, max_size=max(MAX_PART_BYTES, len(line)))
+        except AppendBlobFull:
+            _hour_parts.full(record.hour_blob, part)
+            part += 1
+            continue
+        return _row_record(name, offset)
+
+
+def _row_record(blob: str, offset: int) -> str:
+    return f"{CONTAINER}/{blob}#{offset}"
 
 
 @dataclass(frozen=True)
@@ -102,6 +155,32 @@ class SightingsPage:
 
     def to_dict(self) -> dict[str, Any]:
         return {"sightings": self.sightings, "continuationToken": self.continuation_token}
+
+
+@dataclass(frozen=True, order=True)
+class _RowKey:
+    """A face row's place in the day: by time, then blob, line and face, so that equal times keep one order.
+    The continuation token is the last row's key: still valid however the blobs grow."""
+
+    time: str
+    blob: str
+    offset: int
+    face: int
+
+    def token(self) -> str:
+        return f"{self.time}~{self.blob}~{self.offset}~{self.face}"
+
+    @staticmethod
+    def parse(token: str, day: str) -> _RowKey:
+        parts = token.split("~")
+        if (
+            len(parts) != 4
+            or not TIME_TEXT.fullmatch(parts[0])
+            or not (HOUR_BLOB.fullmatch(parts[1]) and parts[1].startswith(f"{day}/"))
+            or not all(p.isdigit() for p in parts[2:])
+        ):
+            raise BadArgument("'continuationToken' is invalid for this query.")
+        return _RowKey(parts[0], parts[1], int(parts[2]), int(parts[3]))
 
 
 def query_sightings(
@@ -114,7 +193,8 @@ def query_sightings(
     continuation_token: str | None = None,
 ) -> SightingsPage:
     """Faces seen on one UTC day (today by default), oldest first, optionally of one person or one
-    camera; at most `top` per page, the next page from `continuation_token`."""
+    camera; at most `top` per page, the next page from `continuation_token`. Reads only the hours from
+    the token's on, one hour (its blobs of every camera asked, merged by time) at a time."""
     day = day or utc_now().strftime("%Y%m%d")
     if not DAY_PATTERN.fullmatch(day):
         raise BadArgument("'day' is invalid: use YYYYMMDD.")
@@ -122,47 +202,54 @@ def query_sightings(
         raise BadArgument(f"'top' is invalid: use 1 to {MAX_PAGE}.")
     if camera:
         check_camera(camera)  # a camera no frame can have ("door\n") is a mistake, not an empty answer
-    after_record, after_face = _parse_token(continuation_token, day)
+    after = _RowKey.parse(continuation_token, day) if continuation_token else None
+    prefix = f"{day}/{camera_folder(camera)}/" if camera else f"{day}/"
+    needle = person_id.encode() if person_id else None  # most lines are left out without being parsed
     rows: list[dict[str, Any]] = []
-    for info in storage.list_blobs(CONTAINER, f"{day}/"):
-        if after_record and info.name < after_record:
+    last: _RowKey | None = None
+    for hour, blobs in sorted(_blobs_by_hour(storage, prefix).items()):
+        if after and hour < _hour_of(after.blob):
             continue
-        try:
-            record = parse_record(storage.get_blob(CONTAINER, info.name).data, f"{CONTAINER}/{info.name}", _faces_of)
-        except BlobNotFound:
-            continue
-        except DamagedRecord as damaged:  # one damaged record never hides the day's others
-            log.warning("%s Left out of the sightings query.", damaged.message)
-            continue
-        if camera and record.get("camera") != camera:
-            continue
-        for i, face in enumerate(record["faces"]):
-            if info.name == after_record and i <= after_face:
+        tails = [_lines_from(SORTED_LINES.of(storage, blob), after) for blob in blobs]
+        for line in heapq.merge(*tails, key=line_key):
+            if needle and needle not in line.data:
                 continue
-            if person_id and face.get("personId") != person_id:
+            faces = line.faces()
+            if faces is None:  # one damaged line never hides the day's others
+                warn_damaged(line.blob, line.offset)
                 continue
-            if len(rows) == top:
-                return SightingsPage(rows, _token(info.name, i - 1))
-            rows.append({**face, "record": f"{CONTAINER}/{info.name}"})
+            for i, face in enumerate(faces):
+                key = _RowKey(line.time, line.blob, line.offset, i)
+                if (after and key <= after) or (person_id and face.get("personId") != person_id):
+                    continue
+                if len(rows) == top:
+                    return SightingsPage(rows, last.token() if last else None)
+                rows.append({**face, "record": _row_record(line.blob, line.offset)})
+                last = key
     return SightingsPage(rows, None)
 
 
-def _faces_of(record: dict[str, Any]) -> dict[str, Any]:
-    """A sighting record whose faces are JSON objects (what the query reads of it)."""
-    faces = record.get("faces", [])
-    if not isinstance(faces, list) or not all(isinstance(f, dict) for f in faces):
-        raise TypeError("'faces' is not a list of objects")
-    return {**record, "faces": faces}
+SORTED_LINES = SortedLines()  # the process's: what a page read, the next page of the same hour finds
 
 
-def _token(record: str, face_index: int) -> str:
-    return f"{record}#{face_index}"
+def _lines_from(lines: list[SightingLine], after: _RowKey | None) -> Iterator[SightingLine]:
+    """The lines from the token's line on (that line too: its later faces are still to come)."""
+    start = 0
+    if after:
+        start = bisect.bisect_left(lines, (after.time, after.blob, after.offset), key=line_key)
+    return itertools.islice(lines, start, None)
 
 
-def _parse_token(token: str | None, day: str) -> tuple[str | None, int]:
-    if not token:
-        return None, -1
-    record, _, index = token.rpartition("#")
-    if not record.startswith(f"{day}/") or not index.lstrip("-").isdigit():
-        raise BadArgument("'continuationToken' is invalid for this query.")
-    return record, int(index)
+def _hour_of(blob: str) -> str:
+    match = HOUR_BLOB.fullmatch(blob)
+    return match["hour"] if match else ""
+
+
+def _blobs_by_hour(storage: Storage, prefix: str) -> dict[str, list[BlobInfo]]:
+    """The day's hour blobs under `prefix`, by UTC hour (blobs of the per-frame layout before this one are
+    not read)."""
+    hours: dict[str, list[BlobInfo]] = defaultdict(list)
+    for info in storage.list_blobs(CONTAINER, prefix):
+        if hour := _hour_of(info.name):
+            hours[hour].append(info)
+    return hours

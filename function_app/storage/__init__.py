@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..settings import Settings
 from .base import (
+    AppendBlobFull,
     Blob,
     BlobInfo,
     BlobNotFound,
@@ -26,6 +27,7 @@ def create_storage(settings: Settings) -> Storage:
 
 
 __all__ = [
+    "AppendBlobFull",
     "Blob",
     "BlobInfo",
     "BlobNotFound",

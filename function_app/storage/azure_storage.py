@@ -36,6 +36,7 @@ from azure.storage.queue import QueueMessage as ReceivedMessage
 from ..entra import entra_credential
 from ..settings import Settings
 from .base import (
+    AppendBlobFull,
     Blob,
     BlobInfo,
     BlobNotFound,
@@ -173,6 +174,30 @@ class AzureStorage:
                 raise PreconditionFailed(f"Blob {name!r} has changed or is gone") from None
         raise AssertionError("unreachable: the second attempt returns or raises")
 
+    def append_blob(self, container: str, name: str, data: bytes, *, max_size: int | None = None) -> int:
+        """An Append Blob, created on the first append (only if still missing: never truncating one that another
+        writer has just created), then Append Block, which the service commits whole."""
+        blob = self._container(container).get_blob_client(check_blob_name(name))
+        for _ in range(3):
+            try:
+                appended = blob.append_block(data, maxsize_condition=max_size)
+                return int(str(appended["blob_append_offset"]))  # the SDK answers it as text
+            except ResourceNotFoundError as exc:
+                if _error_code(exc) == "ContainerNotFound":
+                    self._ready_containers.discard(container)
+                    self._container(container)
+                with contextlib.suppress(ResourceExistsError):
+                    blob.create_append_blob(match_condition=MatchConditions.IfMissing)
+            except HttpResponseError as exc:
+                if _error_code(exc) in ("BlockCountExceedsLimit", "MaxBlobSizeConditionNotMet"):
+                    raise AppendBlobFull(
+                        f"Blob {name!r} takes no more appends (or would grow past {max_size} bytes)"
+                    ) from None
+                if _error_code(exc) == "InvalidBlobType":
+                    raise PreconditionFailed(f"Blob {name!r} is not an append blob") from None
+                raise
+        raise PreconditionFailed(f"Blob {name!r} could not be created for appending")
+
     def get_blob(self, container: str, name: str) -> Blob:
         try:
             blob = self._container(container).get_blob_client(check_blob_name(name))
@@ -180,16 +205,6 @@ class AzureStorage:
             return Blob(data=download.readall(), etag=download.properties.etag)
         except ResourceNotFoundError:
             raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
-
-    def append_blob(self, container: str, name: str, data: bytes) -> None:
-        blob = self._container(container).get_blob_client(check_blob_name(name))
-        try:
-            blob.append_block(data)
-        except ResourceNotFoundError:
-            # The first block: make the append blob (unless a concurrent writer just did), then append.
-            with contextlib.suppress(ResourceExistsError):
-                blob.create_append_blob(match_condition=MatchConditions.IfMissing)
-            blob.append_block(data)
 
     def read_blob_from(self, container: str, name: str, offset: int) -> bytes:
         blob = self._container(container).get_blob_client(check_blob_name(name))

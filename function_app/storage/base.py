@@ -20,6 +20,10 @@ class PreconditionFailed(StorageError):
     """A conditional write or delete found the blob changed, missing, or (for only-if-new) present."""
 
 
+class AppendBlobFull(StorageError):
+    """The blob can take no more appends (Azure Storage: an append blob holds at most 50,000 blocks)."""
+
+
 class MessageNotFound(StorageError):
     """The message is gone, or the pop receipt is stale (someone else received it since)."""
 
@@ -55,13 +59,14 @@ class Storage(Protocol):
         `only_if_new`: only where no blob exists. Otherwise PreconditionFailed."""
         ...
 
-    def get_blob(self, container: str, name: str) -> Blob: ...
-
-    def append_blob(self, container: str, name: str, data: bytes) -> None:
-        """Append `data` to an append blob as one block, made if missing: concurrent appends never interleave
-        within a block and never lose one another (Azure's append blobs; at most 4 MiB a block and 50,000
-        blocks a blob there)."""
+    def append_blob(self, container: str, name: str, data: bytes, *, max_size: int | None = None) -> int:
+        """Add `data` at the end of the blob, creating it if missing, as one indivisible write: appends of
+        concurrent writers never interleave. Answers the offset `data` starts at; AppendBlobFull when the
+        blob takes no more appends, or would grow past `max_size` bytes. A blob written with `put_blob` is
+        not one to append to."""
         ...
+
+    def get_blob(self, container: str, name: str) -> Blob: ...
 
     def read_blob_from(self, container: str, name: str, offset: int) -> bytes:
         """The blob's bytes from `offset` to its end (empty at or past the end): the tail of an append blob."""

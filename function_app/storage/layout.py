@@ -10,7 +10,8 @@ Containers:
                   FaceLists/ and LargeFaceLists/: the face lists (faceapi/local/face_lists.py), capitalised
                   so that no group id can meet them
     faceids       {faceId}.json: faces from detect, kept for their time to live
-    sightings     {YYYYMMDD}/mydata-{YYYYMMDD_HHMMSS}-{suffix}.json: one record per frame with faces
+    sightings     {YYYYMMDD}/{cameraId}/{HH}.jsonl: FRAME_RECORDS=on, one JSON line per frame with faces, a blob
+                  (append blob) per camera per UTC hour (features/sightings.py)
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
     visits        {YYYYMMDD}/{visitId}.json (+ .jpg, the snapshot): one record per visit (visits/records.py)
     cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)

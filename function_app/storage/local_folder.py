@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .base import (
+    AppendBlobFull,
     Blob,
     BlobInfo,
     BlobNotFound,
@@ -98,6 +99,25 @@ class LocalFolderStorage:
                 raise PreconditionFailed(f"Blob {name!r} has changed or is gone")
             return _etag(_write_atomically(path, data))
 
+    def append_blob(self, container: str, name: str, data: bytes, *, max_size: int | None = None) -> int:
+        # The container's lock keeps appends whole against other threads and processes (O_APPEND alone
+        # does not promise that a long write is not split) and off a blob that put_blob is replacing.
+        path = self._blob_path(container, name)
+        with self._locked(self._container(container)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            try:
+                offset = os.fstat(fd).st_size
+                if max_size is not None and offset + len(data) > max_size:
+                    raise AppendBlobFull(f"Blob {name!r} would grow past {max_size} bytes")
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+        return offset
+
     @staticmethod
     def _current_etag(path: Path) -> str | None:
         try:
@@ -111,21 +131,6 @@ class LocalFolderStorage:
                 return Blob(data=f.read(), etag=_etag(os.fstat(f.fileno())))
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise BlobNotFound(f"No blob {name!r} in {container!r}") from None
-
-    def append_blob(self, container: str, name: str, data: bytes) -> None:
-        # In place under the lock (not through a renamed copy, which would rewrite the whole blob): one write a
-        # block, so a reader of the tail sees whole blocks, or a torn last one after a crash (the reader's framing
-        # tells it). The mtime moves forward as _write_atomically's does, so the ETag changes.
-        path = self._blob_path(container, name)
-        with self._locked(self._container(container)):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            previous = self._current_etag(path) and path.stat().st_mtime_ns
-            with open(path, "ab") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            version = max(time.time_ns(), (previous or 0) + 1)
-            os.utime(path, ns=(version, version))
 
     def read_blob_from(self, container: str, name: str, offset: int) -> bytes:
         try:
