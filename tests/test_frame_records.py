@@ -203,7 +203,8 @@ def test_the_day_s_rows_are_in_time_order_and_paged_to_the_end(service, sighted)
     assert all(
         set(r) >= {"faceRectangle", "personId", "name", "confidence", "trackId", "visitId", "camera"} for r in rows
     )
-    assert all(r["trackId"] is None and r["visitId"] is None for r in rows)  # until the frame path tracks faces
+    answered = {(f["trackId"], f["visitId"]) for a in answers for f in a["faces"]}
+    assert all(r["trackId"] for r in rows) and {(r["trackId"], r["visitId"]) for r in rows} == answered
     for camera in cameras:
         paged, pages = _all_pages(service, 4, day=day, cameraId=camera)
         assert paged == [r for r in rows if r["camera"] == camera]
