@@ -407,7 +407,7 @@ def test_a_frame_is_identified_in_one_call_and_its_visits_recorded_by_day(api, f
     assert all(set(f) == fields for f in by_left)
     assert [f["personId"] for f in by_left] == [persons["obama"], persons["biden"]]
     assert all(f["confidence"] >= 0.5 and f["qualityForRecognition"] for f in by_left)
-    assert frame["record"] is None  # no per-frame record unless FRAME_RECORDS=on
+    assert frame["record"].startswith(f"sightings/{frame['timeStamp'][:10].replace('-', '')}/{camera}/")  # set on
     day = frame["timeStamp"][:10].replace("-", "")  # the UTC day of the frame
     for face in by_left:
         assert VISIT_ID.match(face["visitId"]) and face["visitId"][1:9] == day
