@@ -212,7 +212,9 @@ def test_frames_are_identified_and_tracked_into_visits(server, family, testdata)
     assert {f["personId"] for f in frame["faces"]} == {ids["kit_harington"], ids["rose_leslie"]}
     tracks = [sorted(f["trackId"] for f in answer["faces"]) for answer in answers]
     assert tracks[0] == tracks[1] == tracks[2] and len(set(tracks[0])) == 2
-    assert all(f["visitId"] for f in frame["faces"]) and frame["record"] is None
+    assert all(f["visitId"] for f in frame["faces"]) and frame["record"].startswith(
+        f"sightings/{frame['timeStamp'][:10].replace('-', '')}/{camera}/"
+    )
 
 
 def test_bulk_enrollment_runs_in_the_server_s_queue_worker(server, testdata):

@@ -424,7 +424,7 @@ def _visits(s: Scenario) -> None:
     """Visits saved as the frame path saves them (VisitStore), then listed and read over the API."""
     api = s.api
     store = current_runtime().visits
-    first = datetime(2026, 11, 26, 10, 15, 30, 123000, tzinfo=UTC)
+    first = datetime(2001, 2, 3, 10, 15, 30, 123000, tzinfo=UTC)  # a day no frame of the scenario falls on
 
     def save(moment: datetime, camera: str, person_id: str | None, snapshot: bytes | None) -> VisitRecord:
         name, confidence = ("obama", 0.91) if person_id else (UNKNOWN, 0.0)
@@ -435,17 +435,17 @@ def _visits(s: Scenario) -> None:
 
     named = save(first, "door", str(uuid.uuid4()), face_crop_jpeg(s.testdata / "people_lfw/hugo_chavez/1.jpg"))
     unknown = save(first + timedelta(seconds=1), "hall", None, None)
-    page = api.get("/api/visits", 200, params={"day": "20261126", "top": "1"}).json()
+    page = api.get("/api/visits", 200, params={"day": "20010203", "top": "1"}).json()
     assert [v["visitId"] for v in page["visits"]] == [named.visit_id] and page["continuationToken"]
-    params = {"day": "20261126", "top": "1", "continuationToken": page["continuationToken"]}
+    params = {"day": "20010203", "top": "1", "continuationToken": page["continuationToken"]}
     assert api.get("/api/visits", 200, params=params).json() == {
         "visits": [unknown.to_dict()],
         "continuationToken": None,
     }
     window = {"start": iso(first), "end": iso(first + timedelta(hours=1))}
     assert api.get("/api/visits", 200, params={"unknown": "true", "cameraId": "hall", **window}).json()["visits"]
-    api.get("/api/visits", 200, params={"personId": named.person_id or "", "day": "20261126"})
-    api.get("/api/visits", 400, params={"day": "2026-11-26"})
+    api.get("/api/visits", 200, params={"personId": named.person_id or "", "day": "20010203"})
+    api.get("/api/visits", 400, params={"day": "2001-02-03"})
     api.get("/api/visits", 400, params={"continuationToken": "junk"})
     api.get(f"/api/visits/{named.visit_id}", 200)
     api.get(f"/api/visits/{new_visit_id(first)}", 404)
