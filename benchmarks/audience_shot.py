@@ -19,6 +19,7 @@ from pathlib import Path
 
 import cv2
 
+from function_app.faceapi import recognize
 from function_app.features.enrollment import enroll_folder
 from function_app.models import UNKNOWN, Image
 from function_app.runtime import runtime_for
@@ -53,7 +54,7 @@ def count_shot(data: Path, settings: Settings) -> ShotCount:
             if not ok:
                 break
             frames += 1
-            names = [f.name for f in face_api.recognize("audience", Image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))]
+            names = [f.name for f in recognize(face_api, "audience", Image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))]
             named_else = [n for n in names if n not in (PERSON, UNKNOWN)]
             faces.update(n if n in (PERSON, UNKNOWN) else "someone else" for n in names)
             others.update(named_else)

@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         os.environ.update(STORAGE_BACKEND="local", STORAGE_DIR=folder, FACE_API_KEY=KEY, TRACK_IDENTIFY_SECONDS="0")
-        from function_app.faceapi import FaceApi
+        from function_app.faceapi import FaceApi, recognize
         from function_app.features.enrollment import enroll_folder
         from function_app.imaging import decode_upload
         from function_app.local_host.server import create_host
@@ -73,11 +73,11 @@ def main() -> None:
 
         settings = services.settings
 
-        def recognize(faces: FaceApi):  # as POST /api/frames does: decode once, then the Face API
-            return faces.recognize("bench", decode_upload(frame, settings))
+        def recognize_frame(faces: FaceApi):  # as POST /api/frames does: decode once, then the Face API
+            return recognize(faces, "bench", decode_upload(frame, settings))
 
         def in_process():
-            [face] = recognize(services.face_api)
+            [face] = recognize_frame(services.face_api)
             assert face.name == "obama"
 
         frames = camera_frames(frame)
@@ -99,7 +99,7 @@ def main() -> None:
         engine = AzureFaceApi(Settings(face_engine="azure", azure_face_endpoint=host.url, azure_face_key=KEY))
 
         def azure_engine():
-            [face] = recognize(engine)
+            [face] = recognize_frame(engine)
             assert face.name == "obama"
 
         ways = {"in-process": in_process, "one call": one_call, "prototype": prototype, "azure engine": azure_engine}

@@ -18,6 +18,7 @@ from azure.core.exceptions import AzureError
 
 from .engines.model_files import ModelFilesMissing
 from .errors import FaceApiError, StorageUnavailable
+from .faceapi import recognize
 from .features.enrollment import EnrollmentReport, enroll_folder
 from .features.photos import PHOTO_SUFFIXES, Photo
 from .imaging import PIXEL_BUDGET, decode_upload
@@ -61,7 +62,7 @@ def _faces_json(faces: list[RecognizedFace]) -> list[dict]:
 def cmd_identify(runtime: Runtime, args: argparse.Namespace) -> int:
     source: Path = args.source
     if source.suffix.lower() in PHOTO_SUFFIXES:
-        found = runtime.face_api.recognize(args.group, decode_upload(source.read_bytes(), runtime.settings))
+        found = recognize(runtime.face_api, args.group, decode_upload(source.read_bytes(), runtime.settings))
         print(json.dumps({"source": str(source), "faces": _faces_json(found)}))
         return 0
     video = cv2.VideoCapture(str(source))
@@ -82,7 +83,7 @@ def cmd_identify(runtime: Runtime, args: argparse.Namespace) -> int:
                 break
             if frame_index % args.every == 0:
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                found = runtime.face_api.recognize(args.group, Image(rgb))  # encoded only if the backend needs bytes
+                found = recognize(runtime.face_api, args.group, Image(rgb))  # encoded only if the backend needs bytes
                 record = {"frame": frame_index, "seconds": round(frame_index / fps, 3), "faces": _faces_json(found)}
                 print(json.dumps(record), flush=True)
             frame_index += 1

@@ -27,6 +27,7 @@ from PIL import Image
 
 from function_app.clock import utc_now
 from function_app.errors import InvalidImageSize
+from function_app.faceapi import recognize
 from function_app.faceapi.face_lists import ListKind, MatchMode, SimilarCandidates
 from function_app.faceapi.local.face_ids import FaceIdStore, RememberedFace
 from function_app.faceapi.local.face_list_api import LocalFaceListApi
@@ -397,7 +398,7 @@ def test_a_training_that_finishes_after_a_newer_one_never_replaces_its_index(loc
     delete_obama = functools.partial(local_api.delete_person, group_id, persons["obama"])
     _train_past_a_newer_training(local_api.train, group_id, local_api.gallery.journal, "sizes", delete_obama)
     photo = decode_upload((testdata / "scenes/obama1.jpg").read_bytes(), Settings())
-    named = [f.name for f in local_api.recognize(group_id, photo)]
+    named = [f.name for f in recognize(local_api, group_id, photo)]
     assert "obama" not in named
     assert local_api.training_status(group_id).status == "succeeded"
 

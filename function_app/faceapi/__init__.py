@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..settings import Settings
 from ..storage import Storage
-from .base import FaceApi
+from .base import FaceApi, recognize
 
 
 def create_face_api(settings: Settings, storage: Storage) -> FaceApi:
@@ -21,4 +21,4 @@ def create_face_api(settings: Settings, storage: Storage) -> FaceApi:
     return LocalFaceApi(storage, create_engine(settings), settings)
 
 
-__all__ = ["FaceApi", "create_face_api"]
+__all__ = ["FaceApi", "create_face_api", "recognize"]

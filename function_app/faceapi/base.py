@@ -143,14 +143,7 @@ class FaceApi(FaceListApi, Protocol):
         self, face_id: str, group_id: str, person_id: str, *, kind: GroupKind = PERSON_GROUP
     ) -> dict[str, Any]: ...
 
-    # what the product adds: one image to named faces in one call
-    def recognize(
-        self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
-    ) -> list[RecognizedFace]:
-        """Every face of the image, largest first, each with its candidates and their names."""
-        ...
-
-    # ... and in two steps, for video: find every face, identify only those whose track needs it
+    # what the product adds: an image's faces found, then only those that need it identified (video)
     def find_faces(self, image: Image) -> list[FrameFace]:
         """Every face of the image, largest first, not yet identified."""
         ...
@@ -164,7 +157,7 @@ class FaceApi(FaceListApi, Protocol):
         max_candidates: int = 1,
         confidence_threshold: float | None = None,
     ) -> list[RecognizedFace]:
-        """`recognize` for faces `find_faces` answered for this image."""
+        """Candidates of faces `find_faces` answered for this image, with their names."""
         ...
 
     def naming_cut_off(self, group_id: str) -> float:
@@ -175,6 +168,22 @@ class FaceApi(FaceListApi, Protocol):
         """(queries, rows): how likely two embeddings of `identify_faces` are the same person (0.5: as
         likely as not). Only for backends that answer embeddings."""
         ...
+
+
+def recognize(
+    face_api: FaceApi,
+    group_id: str,
+    image: Image,
+    *,
+    max_candidates: int = 1,
+    confidence_threshold: float | None = None,
+) -> list[RecognizedFace]:
+    """Every face of the image, largest first, each with its candidates and their names: a still image's
+    `find_faces` and `identify_faces` in one."""
+    faces = face_api.find_faces(image)
+    return face_api.identify_faces(
+        group_id, image, faces, max_candidates=max_candidates, confidence_threshold=confidence_threshold
+    )
 
 
 def all_persons(face_api: FaceApi, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> Iterator[Person]:

@@ -284,17 +284,6 @@ class AzureFaceApi(AzureFaceListApi):
         return self._json(lambda: faces.verify_face_to_person(face_id, person_id, raw=True, **group))
 
     # -- recognize: the frame pipeline ---------------------------------------------------------
-    def recognize(
-        self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
-    ) -> list[RecognizedFace]:
-        return self.identify_faces(
-            group_id,
-            image,
-            self.find_faces(image),
-            max_candidates=max_candidates,
-            confidence_threshold=confidence_threshold,
-        )
-
     def find_faces(self, image: Image) -> list[FrameFace]:
         """Detect, keeping each face id for a minute: time for identify_faces."""
         options = DetectOptions(attributes=("qualityForRecognition",), face_id_ttl=FRAME_FACE_ID_TTL)

@@ -230,18 +230,6 @@ class LocalFaceApi(LocalFaceListApi):
         return {"isIdentical": confidence >= PAIR_CUT_OFF, "confidence": round(confidence, 5)}
 
     # -- recognize: the frame pipeline ---------------------------------------------------------
-    def recognize(
-        self, group_id: str, image: Image, *, max_candidates: int = 1, confidence_threshold: float | None = None
-    ) -> list[RecognizedFace]:
-        self.trainer.load_index(group_id)  # an unknown or untrained group fails before the work
-        return self.identify_faces(
-            group_id,
-            image,
-            self.find_faces(image),
-            max_candidates=max_candidates,
-            confidence_threshold=confidence_threshold,
-        )
-
     def find_faces(self, image: Image) -> list[FrameFace]:
         return [
             FrameFace(face.rectangle, face.quality.quality_for_recognition, face)
