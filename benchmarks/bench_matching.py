@@ -289,7 +289,7 @@ def main() -> None:
     parser.add_argument(
         "--searches",
         nargs="+",
-        default=[f"{SearchParams.probed_share}:{SearchParams.shortlist}", "0.125:512", "0.5:512", "0.25:2048"],
+        default=[f"{SearchParams.probed_share}:{SearchParams.shortlist}", "0.125:512", "0.25:512", "0.25:2048"],
         help="share of cells probed:faces re-ranked, each measured on the same codes",
     )
     parser.add_argument("--faces-per-list", type=int, default=SearchParams.faces_per_list)

@@ -43,7 +43,7 @@ class SearchParams:
     reduced_dims: int = 256  # PCA of the proxy
     dims_per_code: int = 2  # of the reduced proxy, a 4-bit code each (product quantisation)
     faces_per_list: int = 256  # the inverted file's cells: about this many faces each
-    probed_share: float = 0.25  # of the cells scanned for each query
+    probed_share: float = 0.5  # of the cells scanned for each query: at 0.25, 1 of 298 decisions changed at 1M
     shortlist: int = 512  # faces re-ranked by their exact distance
     training_sample: int = 65_536  # faces the PCA, the cells and the codes are trained on
 
