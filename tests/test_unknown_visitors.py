@@ -253,12 +253,14 @@ def test_the_retention_purge_forgets_faces_past_it(service, visits, engine, capl
     list_path = f"/face/v1.0/largefacelists/{strangers_list_id(service.group)}"
     assert purge_strangers(face_api, Settings(), now=utc_now()) == 0  # all within the 30 days
     remembered = len(service.ok("GET", f"{list_path}/persistedfaces"))
-    assert remembered == 5  # the four visits, and the one that was open
+    assert remembered >= 4  # the four visits (and, after the naming test, the one that was open)
     with caplog.at_level(logging.INFO, logger="function_app.visits.strangers"):
         purged = purge_strangers(face_api, Settings(), now=utc_now() + timedelta(days=31))
-    assert purged == remembered
+    # Every group's list is purged: on the session's shared Azurite, other tests' lists too.
+    assert purged >= remembered
     assert service.ok("GET", f"{list_path}/persistedfaces") == []
-    assert any("UNKNOWN_VISIT_RETENTION_DAYS=30" in r.getMessage() for r in caplog.records)
+    own = [r.getMessage() for r in caplog.records if strangers_list_id(service.group) in r.getMessage()]
+    assert len(own) == 1 and f"Deleted {remembered} faces" in own[0] and "UNKNOWN_VISIT_RETENTION_DAYS=30" in own[0]
     # The purge trained the list again (through the server's queue): the other stranger is found no more.
     wait_for(lambda: service.similar(other) == [])
 
