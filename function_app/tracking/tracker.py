@@ -17,7 +17,6 @@ from .state import CameraState, Track, new_track_id
 
 IMPROVED = 1.2  # a face this much better than the track's best identified one is identified again
 SNAPSHOT_IMPROVED = 1.25  # a snapshot is replaced by a clearly better face only: each costs a JPEG and a write
-EXTRA_EVIDENCE = 0  # frames identified beyond min_frames before identifying only now and then
 SAVE_EVERY = timedelta(seconds=1)
 # A frame whose bytes the camera sent among its last frames, within this time, is a resend (a client retrying
 # an answer it lost); later, the same bytes are a video played again.
@@ -59,7 +58,7 @@ FaceConfidences = association.FaceConfidences
 def needs_identifying(track: Track | None, face: FrameFace, moment: datetime, rules: TrackingRules) -> bool:
     if track is None or rules.identify_every <= 0 or track.last_identified is None:
         return True
-    if track.identified_frames < rules.min_frames + EXTRA_EVIDENCE:
+    if track.identified_frames < rules.min_frames:
         return True
     if evidence.face_quality(face.quality_for_recognition, face.rectangle.width) > IMPROVED * track.best_quality:
         return True
