@@ -1,0 +1,94 @@
+// Visits: a day's timeline, filtered by person and camera, each visit with its snapshot, name, confidence and
+// times; while the page is open and shows today, new and changed visits come in every few seconds.
+
+import { api } from "./api.js";
+import { $, allVisits, dayParam, el, errorText, percent, poll, snapshotImage, timeOf, todayValue } from "./ui.js";
+import { changes, noteCameras, state } from "./state.js";
+
+const POLL_SECONDS = 5;
+const UNKNOWN = "unknown";
+let shown = false;
+
+export function setUpVisits() {
+  $("visit-day").value = todayValue();
+  for (const id of ["visit-day", "visit-person", "visit-camera"]) $(id).addEventListener("change", refresh);
+  $("visit-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    refresh();
+  });
+  changes.addEventListener("persons", fillPersons);
+  poll(refresh, POLL_SECONDS, () => shown && $("visit-live").checked && $("visit-day").value === todayValue());
+}
+
+export function showVisits(visible) {
+  shown = visible;
+  if (visible) refresh();
+}
+
+function fillPersons() {
+  const select = $("visit-person");
+  const kept = select.value;
+  select.replaceChildren(
+    el("option", { value: "" }, "Everyone"),
+    el("option", { value: UNKNOWN }, "Unknown visitors"),
+    ...state.persons.map((p) => el("option", { value: p.personId }, p.name)),
+  );
+  select.value = [...select.options].some((o) => o.value === kept) ? kept : "";
+}
+
+function query() {
+  const person = $("visit-person").value;
+  return {
+    day: dayParam($("visit-day").value),
+    cameraId: $("visit-camera").value.trim(),
+    personId: person && person !== UNKNOWN ? person : "",
+    unknown: person === UNKNOWN ? "true" : "",
+  };
+}
+
+async function refresh() {
+  const status = $("visits-status");
+  if (!$("visit-day").value) return;
+  try {
+    const visits = (await allVisits(api, query())).filter((v) => !state.group || v.personGroupId === state.group);
+    noteCameras(visits);
+    render(visits);
+    status.textContent = `${visits.length} visit${visits.length === 1 ? "" : "s"}; updated ${new Date().toLocaleTimeString()}.`;
+  } catch (error) {
+    status.textContent = `The visits cannot be listed: ${errorText(error)}`;
+  }
+}
+
+// Newest first; a card already shown is replaced only when its visit changed, so snapshots do not flicker.
+function render(visits) {
+  const list = $("visits");
+  const cards = new Map([...list.children].map((card) => [card.dataset.visitId, card]));
+  const ordered = [...visits].sort((a, b) => b.firstSeen.localeCompare(a.firstSeen));
+  list.replaceChildren(
+    ...ordered.map((visit) => {
+      const key = JSON.stringify(visit);
+      const card = cards.get(visit.visitId);
+      return card && card.dataset.key === key ? card : visitCard(visit, key);
+    }),
+  );
+  $("visits-empty").hidden = visits.length > 0;
+}
+
+function visitCard(visit, key) {
+  const unknown = visit.personId === null;
+  return el(
+    "li",
+    { class: `visit${unknown ? " unknown" : ""}`, "data-visit-id": visit.visitId, "data-key": key },
+    snapshotImage(visit, `Snapshot of ${visit.name}`),
+    el(
+      "div",
+      { class: "visit-text" },
+      el("h3", {}, visit.name),
+      el("p", { class: "times" }, el("time", { datetime: visit.firstSeen }, timeOf(visit.firstSeen)), " – ",
+        el("time", { datetime: visit.lastSeen }, timeOf(visit.lastSeen))),
+      el("p", {}, `Camera ${visit.cameraId}`, visit.location && visit.location !== visit.cameraId ? ` (${visit.location})` : ""),
+      el("p", {}, unknown ? "Not recognised" : `Confidence ${percent(visit.confidence)}`, ` · ${visit.frames} frames`),
+      el("p", { class: `badge ${visit.closed ? "closed" : "open"}` }, visit.closed ? "Ended" : "In view"),
+    ),
+  );
+}
