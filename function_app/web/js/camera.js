@@ -69,6 +69,7 @@ async function testUpload(file) {
   if (!state.group) return notice("Create or choose a group first: faces are named from its persons.");
   if (!$("test-camera").checkValidity()) return (status.textContent = "The test camera id may hold letters, digits, '.', '-' and '_'.");
   stopped = false;
+  status.textContent = "Sending…";
   $("stage").hidden = false;
   $("test-names").replaceChildren();
   const seen = new Map();
@@ -80,6 +81,10 @@ async function testUpload(file) {
     status.textContent = `The test stopped: ${errorText(error)}`;
   } finally {
     $("test-stop").hidden = true;
+  }
+  if (!$("camera-id").value.trim()) {
+    $("camera-id").value = $("test-camera").value.trim();
+    showLatest();
   }
 }
 
@@ -94,7 +99,9 @@ async function testPhoto(file, seen) {
   $("test-video").hidden = true;
   const canvas = frameCanvas(picture.width, picture.height);
   canvas.getContext("2d").drawImage(picture, 0, 0, canvas.width, canvas.height);
-  const answer = await postFrame(canvas, seen);
+  // A photo small enough goes as it is (no second JPEG loss); a bigger one as the canvas scaled it.
+  const unscaled = canvas.width === picture.width && canvas.height === picture.height;
+  const answer = await postFrame(canvas, seen, unscaled ? file : null);
   $("test-status").textContent = describe(answer);
 }
 
@@ -140,12 +147,11 @@ function frameCanvas(width, height) {
   return canvas;
 }
 
-async function postFrame(canvas, seen) {
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+async function postFrame(canvas, seen, original = null) {
+  const blob = original || (await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9)));
   const answer = await api("POST", "/api/frames", {
     query: { personGroupId: state.group, cameraId: $("test-camera").value.trim() },
     body: blob,
-    type: "image/jpeg",
   });
   drawFaces(canvas, answer.faces);
   for (const face of answer.faces) {
@@ -184,7 +190,7 @@ function drawFaces(canvas, faces) {
 }
 
 function describe(answer) {
-  if (!answer.faces.length) return "no face found.";
+  if (!answer.faces.length) return "No face found.";
   return answer.faces.map((f) => (f.name === "Unknown" ? "Unknown" : `${f.name} (${percent(f.confidence)})`)).join(", ") + ".";
 }
 

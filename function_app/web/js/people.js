@@ -103,8 +103,8 @@ async function addPerson(event) {
     });
     input.value = "";
     notice("");
-    chosen = personId;
     await loadPersons();
+    choose(personId);
   } catch (error) {
     notice(`The person cannot be added: ${errorText(error)}`);
   }

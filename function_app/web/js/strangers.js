@@ -132,7 +132,7 @@ async function nameGroup(visits, newName, existing, status, progress, button) {
     status.textContent = `Named ${named} of ${visits.length} visits…`;
   }
   if (!named) {
-    status.textContent = `Not named: ${refused.join(" ")}`;
+    status.textContent = `Not named: the service refused the snapshot. ${refused.join(" ")}`;
     button.disabled = false;
     return;
   }

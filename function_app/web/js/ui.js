@@ -50,7 +50,7 @@ export function todayValue() {
 export const dayParam = (value) => value.replaceAll("-", "");
 
 export function timeOf(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }
 
 export function percent(confidence) {
