@@ -69,7 +69,7 @@ def page(server) -> Iterator:
         context.set_default_timeout(WAIT_MS)
         sync_api.expect.set_options(timeout=WAIT_MS)
         page = context.new_page()
-        page.errors = []  # type: ignore[attr-defined]
+        page.errors = []
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         try:
             yield page
@@ -202,4 +202,4 @@ def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, testdat
     expect(page.locator("#persons button")).to_have_count(2)  # Barack Obama and the stranger named
     expect(page.locator("#training-status")).to_contain_text("train the group to forget them")
 
-    assert page.errors == []  # type: ignore[attr-defined]
+    assert page.errors == []
