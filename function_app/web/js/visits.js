@@ -53,7 +53,7 @@ async function refresh() {
     const visits = (await allVisits(api, query())).filter((v) => !state.group || v.personGroupId === state.group);
     noteCameras(visits);
     render(visits);
-    status.textContent = `${visits.length} visit${visits.length === 1 ? "" : "s"}; updated ${new Date().toLocaleTimeString()}.`;
+    status.textContent = `${visits.length} visit${visits.length === 1 ? "" : "s"}; updated ${timeOf(new Date().toISOString())}.`;
   } catch (error) {
     status.textContent = `The visits cannot be listed: ${errorText(error)}`;
   }
