@@ -1,6 +1,7 @@
 """The web page in a real browser (Debian's Chromium, headless, driven by Playwright) against the real server on
 real photos: enroll two people by upload, see a refused photo's reason, train, post the dev video's frames from
-the Camera page, see the visits with snapshots, name an Unknown visitor, delete a person. Each page is saved
+the Camera page, see the visits with snapshots (and a camera's new visit come in live), name an Unknown visitor,
+delete a person. Each page is saved
 as a screenshot at desktop and phone sizes in test-output/web/ (looked at by a person, not compared)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from .support.images import blank_jpeg, still_camera
 from .support.service import PROJECT, start_server, stop_server
@@ -98,7 +100,7 @@ def go(page, name: str) -> None:
     sync_api.expect(page.locator(f"#page-{name}")).to_be_visible()
 
 
-def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, testdata):
+def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, server, testdata):
     expect = sync_api.expect
 
     # The key prompt comes first; the key stays in the browser.
@@ -177,6 +179,19 @@ def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, testdat
     )
     assert visits.filter(has_text="Ended").count() == visits.count()  # all closed by the empty frames
     screenshots(page, "visits")
+    # A camera posting while the page is open: its visit comes in without a reload (through the visit events).
+    for frame in still_camera((testdata / "people" / "obama" / "1.jpg").read_bytes()):
+        reply = requests.post(
+            f"{server}/api/frames",
+            params={"personGroupId": "family", "cameraId": "hall"},
+            headers={"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "application/octet-stream"},
+            data=frame,
+            timeout=60,
+        )
+        assert reply.status_code == 200, reply.text
+    expect(visits.filter(has_text="Camera hall")).to_contain_text("Barack Obama")
+    events = requests.get(f"{server}/api/events", headers={"Ocp-Apim-Subscription-Key": KEY}, timeout=60).json()
+    assert "hall" in {event["cameraId"] for event in events["events"]}  # what the page polls
 
     # The stranger at the door named: the snapshot becomes a new person's photo and the group trains.
     go(page, "strangers")

@@ -1,5 +1,6 @@
 // Visits: a day's timeline, filtered by person and camera, each visit with its snapshot, name, confidence and
-// times; while the page is open and shows today, new and changed visits come in every few seconds.
+// times. While the page is open and shows today it reads the visit events (GET /api/events, from a cursor)
+// every few seconds, and asks for the list again when one concerns the group.
 
 import { api } from "./api.js";
 import { $, allVisits, dayParam, el, errorText, percent, poll, snapshotImage, timeOf, todayValue } from "./ui.js";
@@ -7,7 +8,10 @@ import { changes, noteCameras, state } from "./state.js";
 
 const POLL_SECONDS = 5;
 const UNKNOWN = "unknown";
+const EVENTS_PAGE = 1000;
 let shown = false;
+let cursor = null; // of the visit events read so far
+let eventsServed = true; // false: a service without /api/events, whose list is asked for every time
 
 export function setUpVisits() {
   $("visit-day").value = todayValue();
@@ -17,12 +21,34 @@ export function setUpVisits() {
     refresh();
   });
   changes.addEventListener("persons", fillPersons);
-  poll(refresh, POLL_SECONDS, () => shown && $("visit-live").checked && $("visit-day").value === todayValue());
+  const live = () => shown && $("visit-live").checked && $("visit-day").value === todayValue();
+  poll(async () => (await visitsChanged()) && refresh(), POLL_SECONDS, live);
 }
 
-export function showVisits(visible) {
+export async function showVisits(visible) {
   shown = visible;
-  if (visible) refresh();
+  if (!visible) return;
+  await visitsChanged().catch(() => {}); // the cursor first: what happens while the list loads is seen next time
+  refresh();
+}
+
+/** Whether a visit of the group started, was named or ended since the last look. */
+async function visitsChanged() {
+  if (!eventsServed) return true;
+  let changed = cursor === null;
+  try {
+    for (let page = 0; page < 10; page++) {
+      const answer = await api("GET", "/api/events", { query: { after: cursor, top: EVENTS_PAGE } });
+      cursor = answer.next;
+      changed ||= answer.events.some((event) => !state.group || event.personGroupId === state.group);
+      if (answer.events.length < EVENTS_PAGE) break;
+    }
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    eventsServed = false;
+    return true;
+  }
+  return changed;
 }
 
 function fillPersons() {
