@@ -106,6 +106,7 @@ def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, server,
     # The key prompt comes first; the key stays in the browser.
     page.goto("/")
     expect(page.locator("#key-dialog")).to_be_visible()
+    screenshots(page, "key")
     page.fill("#key-input", KEY)
     page.click("#key-form button[type=submit]")
     expect(page.locator("#notice")).to_contain_text("There is no person group yet")
