@@ -25,11 +25,6 @@ export async function loadPersons() {
   return state.persons;
 }
 
-export function personName(personId) {
-  const person = state.persons.find((p) => p.personId === personId);
-  return person ? person.name : null;
-}
-
 export function noteCameras(visits) {
   const before = state.cameras.size;
   for (const visit of visits) state.cameras.add(visit.cameraId);
