@@ -215,6 +215,13 @@ class Settings:
         "Client id of the user-assigned managed identity used with `AZURE_STORAGE_ACCOUNT_NAME` (falls back to "
         "`AzureWebJobsStorage__clientId`); empty: `DefaultAzureCredential` (a system identity, `az login`, ...).",
     )
+    applicationinsights_connection_string: str = _setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "",
+        "Application Insights' connection string (the Bicep sets it): when set, the metrics of `GET /api/metrics` are "
+        "also exported there every minute with Azure Monitor's OpenTelemetry exporter, signed in as "
+        "`APPLICATIONINSIGHTS_AUTHENTICATION_STRING` says. Empty: Prometheus text only.",
+    )
 
     api_keys: str = _setting(
         "FACE_API_KEY",

@@ -10,7 +10,9 @@ from . import (
     face_lists,
     face_operations,
     frames,
+    health,
     large_person_groups,
+    metrics,
     openapi,
     operations,
     person_groups,
@@ -36,6 +38,8 @@ FEATURES = (
     visits,
     enrollments,
     openapi,
+    health,
+    metrics,
     background,
 )
 for feature in FEATURES:
