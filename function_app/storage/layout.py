@@ -15,6 +15,7 @@ Containers:
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
     visits        {YYYYMMDD}/{visitId}.json (+ .jpg, the snapshot): one record per visit (visits/records.py)
     cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)
+    events        {YYYYMMDD}/{HH}.jsonl: the visit events' log (events/); purged after EVENT_RETENTION_DAYS
 Tables:
     visits        the visit index: PartitionKey YYYYMMDD, RowKey first-seen time + visit id (visits/table_index.py;
                   with STORAGE_BACKEND=local the same index is STORAGE_DIR/visits.sqlite3)
@@ -33,6 +34,7 @@ SIGHTINGS_CONTAINER = "sightings"
 ENROLLMENTS_CONTAINER = "enrollments"
 VISITS_CONTAINER = "visits"
 CAMERAS_CONTAINER = "cameras"
+EVENTS_CONTAINER = "events"  # written by the visit events (events/), which add it to APP_CONTAINERS and the Bicep
 OPERATIONS_PREFIX = ".operations/"  # in GALLERY_CONTAINER
 APP_CONTAINERS = (
     GROUPS_CONTAINER,

@@ -55,6 +55,14 @@ class VisitIndex(Protocol):
         greater than `after`."""
         ...
 
+    def remove_day(self, day: str) -> int:
+        """Remove every row of a UTC day (YYYYMMDD, the partition): the retention's purge. Answers how many."""
+        ...
+
+    def of_person(self, person_id: str) -> list[VisitRecord]:
+        """Every visit of a person, whatever its day (a deleted person's, to unlink): a query across days."""
+        ...
+
 
 SQLITE_FILE = "visits.sqlite3"  # in STORAGE_DIR, beside blobs/ and queues/
 

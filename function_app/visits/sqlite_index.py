@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS visits (
 CREATE INDEX IF NOT EXISTS visits_by_day ON visits (day, sort_key);
 CREATE INDEX IF NOT EXISTS visits_by_person ON visits (day, person_id, sort_key);
 CREATE INDEX IF NOT EXISTS visits_by_camera ON visits (day, camera, sort_key);
+CREATE INDEX IF NOT EXISTS visits_of_person ON visits (person_id);
 """
 
 _UPSERT = """
@@ -96,4 +97,15 @@ class SqliteVisitIndex:
             conditions.append("person_id IS NULL" if where.unknown else "person_id IS NOT NULL")
         sql = f"SELECT record FROM visits WHERE {' AND '.join(conditions)} ORDER BY sort_key LIMIT ?"
         rows = self._connection().execute(sql, (*values, limit)).fetchall()
+        return [VisitRecord.from_dict(json.loads(row[0])) for row in rows]
+
+    def remove_day(self, day: str) -> int:
+        return self._connection().execute("DELETE FROM visits WHERE day = ?", (day,)).rowcount
+
+    def of_person(self, person_id: str) -> list[VisitRecord]:
+        rows = (
+            self._connection()
+            .execute("SELECT record FROM visits WHERE person_id = ? ORDER BY sort_key", (person_id,))
+            .fetchall()
+        )
         return [VisitRecord.from_dict(json.loads(row[0])) for row in rows]
