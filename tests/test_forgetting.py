@@ -16,11 +16,11 @@ from function_app.clock import utc_now
 from function_app.settings import Settings
 from function_app.storage import create_storage
 from function_app.visits.index import create_visit_index
-from function_app.visits.records import VisitRecord, new_visit_id
 from function_app.visits.store import VisitStore
 
 from .support.images import blank_jpeg, still_camera
-from .support.service import start_server, stop_server
+from .support.service import start_server, stop_server, visit_index_env
+from .support.visit_records import visit
 from .support.waiting import wait_for
 
 KEY = f"forget-{uuid.uuid4().hex}"
@@ -30,11 +30,7 @@ GROUPS = "/face/v1.0/persongroups"
 @pytest.fixture(scope="module", params=["sqlite", "table"])
 def service(request, tmp_path_factory) -> Iterator[tuple[str, VisitStore]]:
     folder = tmp_path_factory.mktemp(f"forget-{request.param}")
-    if request.param == "sqlite":
-        env = {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}
-    else:
-        connection = request.getfixturevalue("azurite_connection_string")
-        env = {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection}
+    env = visit_index_env(request.param, folder, request)
     settings = Settings.from_env(env)
     process, url = start_server({**env, "FACE_API_KEY": KEY}, folder / "server.log")
     yield url, VisitStore(create_storage(settings), create_visit_index(settings))
@@ -63,8 +59,9 @@ def test_deleting_a_person_unlinks_their_visits(service, testdata):
     assert named["snapshot"] and call(url, "GET", f"/api/visits/{face['visitId']}/snapshot").status_code == 200
     # The same person a week ago, and someone else today, saved as the frame path saves them.
     week_ago = (utc_now() - timedelta(days=7)).replace(microsecond=0)
-    earlier = store.save(_visit(group_id, person, "obama", week_ago), blank_jpeg())
-    other = store.save(_visit(group_id, str(uuid.uuid4()), "biden", utc_now().replace(microsecond=0)), blank_jpeg())
+    earlier = store.save(visit(week_ago, 0, person=person, person_group_id=group_id, closed=True), blank_jpeg())
+    now = utc_now().replace(microsecond=0)
+    other = store.save(visit(now, 0, person=str(uuid.uuid4()), person_group_id=group_id, closed=True), blank_jpeg())
 
     assert call(url, "DELETE", f"{GROUPS}/{group_id}/persons/{person}").status_code == 200
 
@@ -79,20 +76,3 @@ def test_deleting_a_person_unlinks_their_visits(service, testdata):
     kept = call(url, "GET", f"/api/visits/{other.visit_id}").json()
     assert kept == other.to_dict()
     assert call(url, "GET", f"/api/visits/{other.visit_id}/snapshot").status_code == 200
-
-
-def _visit(group_id: str, person_id: str, name: str, moment) -> VisitRecord:
-    return VisitRecord(
-        visit_id=new_visit_id(moment),
-        camera="hall",
-        location="hall",
-        person_group_id=group_id,
-        person_id=person_id,
-        name=name,
-        confidence=0.9,
-        first_seen=moment,
-        last_seen=moment + timedelta(seconds=20),
-        frames=30,
-        closed=True,
-        snapshot=None,
-    )

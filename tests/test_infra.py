@@ -275,10 +275,8 @@ def test_the_lifecycle_policy_deletes_each_dated_container_after_its_retention_s
     assert len(found) == len(RETENTION_BY_CONTAINER), rules
     for env, container in RETENTION_BY_CONTAINER.items():
         assert settings[env] == f"string({found[container]})", f"{env}: its parameter is not the rule's"
-    policy = _block(
-        BICEP,
-        "resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-01-01' = if (!empty(activeRetentionRules)) {",
-    )
+    declared = "resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-01-01' = "
+    policy = _block(BICEP, declared + "if (!empty(activeRetentionRules)) {")
     assert "parent: storage" in policy and "name: 'default'" in policy  # the account's one policy is named default
     assert "for rule in activeRetentionRules:" in policy
     assert "prefixMatch: ['${rule.container}/']" in policy  # a prefix filter is the container, then the blob name

@@ -24,12 +24,13 @@ from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.layout import EVENTS_CONTAINER, SIGHTINGS_CONTAINER, VISITS_CONTAINER
 from function_app.storage.local_folder import LocalFolderStorage
 from function_app.visits.index import VisitIndex, create_visit_index
-from function_app.visits.records import VisitRecord, new_visit_id
+from function_app.visits.records import VisitRecord
 from function_app.visits.store import VisitStore
 from function_app.visits.table_index import TableVisitIndex
 
 from .support import azurite
 from .support.images import blank_jpeg
+from .support.visit_records import visit
 
 SETTINGS = Settings(
     visit_retention_days=90, snapshot_retention_days=30, frame_record_retention_days=7, event_retention_days=30
@@ -61,21 +62,7 @@ def stores(request, tmp_path) -> Iterator[tuple[Storage, VisitIndex]]:
 
 
 def visit_of(moment: datetime) -> VisitRecord:
-    moment = moment.replace(microsecond=0)  # as stored: to the millisecond
-    return VisitRecord(
-        visit_id=new_visit_id(moment),
-        camera="door",
-        location="door",
-        person_group_id="family",
-        person_id=None,
-        name="Unknown",
-        confidence=0.0,
-        first_seen=moment,
-        last_seen=moment + timedelta(seconds=5),
-        frames=12,
-        closed=True,
-        snapshot=None,
-    )
+    return visit(moment.replace(microsecond=0), 0, closed=True)  # as stored: to the millisecond
 
 
 def write_days(storage: Storage, visits: VisitStore, now: datetime) -> dict[int, VisitRecord]:
