@@ -75,10 +75,17 @@ def test_health_answers_without_a_key_and_says_nothing_sensitive(server, tmp_pat
     assert KEY not in answer.text and str(tmp_path_factory.getbasetemp()) not in answer.text
 
 
-def test_metrics_need_the_key(server):
+def test_metrics_need_the_key_which_prometheus_sends_as_a_bearer_token(server):
     for key in (None, "wrong"):
         refused = server.call("GET", "/api/metrics", key=key)
         assert refused.status_code == 401 and refused.json()["error"]["code"] == "401"
+
+    def scrape(path: str, authorization: str) -> int:
+        return requests.get(f"{server.url}{path}", headers={"Authorization": authorization}, timeout=30).status_code
+
+    assert [scrape("/api/metrics", f"{scheme} {KEY}") for scheme in ("Bearer", "bearer")] == [200, 200]
+    assert [scrape("/api/metrics", wrong) for wrong in ("Bearer wrong", f"Basic {KEY}", KEY)] == [401, 401, 401]
+    assert scrape(GROUPS, f"Bearer {KEY}") == 401  # only the metrics take it: the Face API routes keep Azure's headers
 
 
 def test_frames_faces_and_latency_rise_with_real_frames(server, testdata):

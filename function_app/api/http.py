@@ -33,25 +33,27 @@ def error_response(code: str, message: str, status: int) -> func.HttpResponse:
     return json_response({"error": {"code": code, "message": message}}, status)
 
 
-def endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> Callable[[Handler], Handler]:
-    """Register `handler(req, runtime)` as the HTTP function `name`: it runs after the key check,
-    and its domain errors become the Face API error envelope."""
+def endpoint(
+    blueprint: func.Blueprint, name: str, route: str, method: str, *, bearer: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register `handler(req, runtime)` as the HTTP function `name`: it runs after the key check (`bearer`: the
+    key may also come as `Authorization: Bearer`), and its domain errors become the Face API error envelope."""
 
     def register(handler: Handler) -> Handler:
         @blueprint.function_name(name)
         @blueprint.route(route=route, methods=[method], auth_level=func.AuthLevel.ANONYMOUS)
         def http_function(req: func.HttpRequest) -> func.HttpResponse:
-            return respond(handler, req)
+            return respond(handler, req, bearer=bearer)
 
         return handler
 
     return register
 
 
-def respond(handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
+def respond(handler: Handler, req: func.HttpRequest, *, bearer: bool = False) -> func.HttpResponse:
     try:
         runtime = current_runtime()
-        check_key(runtime.settings, req.headers.get)
+        check_key(runtime.settings, req.headers.get, bearer=bearer)
         return handler(req, runtime)
     except FaceApiError as exc:
         response = error_response(exc.code, exc.message, exc.status)
