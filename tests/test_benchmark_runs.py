@@ -129,3 +129,15 @@ def test_the_sightings_benchmark_runs_and_prints_its_tables():
     )
     assert result.returncode == 0, result.stderr
     assert "blobs an hour now" in result.stdout and "| Azurite |" in result.stdout
+
+
+def test_the_metrics_benchmark_runs_and_prints_its_table():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_metrics", "--repeat", "200"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| record a frame's metrics |" in result.stdout and "| GET /api/health's checks |" in result.stdout
