@@ -107,7 +107,10 @@ def _make_instruments(settings: Settings) -> _Instruments:
         PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
     ]
     if settings.applicationinsights_connection_string:
-        readers.append(_azure_monitor_reader(settings.applicationinsights_connection_string))
+        try:
+            readers.append(_azure_monitor_reader(settings.applicationinsights_connection_string))
+        except Exception:  # a bad connection string, say: the frames must still be answered, and scraped
+            log.exception("Metrics are not exported to Application Insights")
     latency_buckets = View(
         instrument_name="frame_latency", aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS)
     )

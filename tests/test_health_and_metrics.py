@@ -243,3 +243,21 @@ def test_azure_monitor_receives_the_metrics_when_the_connection_string_is_set(tm
     finally:
         stop_server(process)
         ingestion.shutdown()
+
+
+def test_a_bad_connection_string_costs_the_export_only(tmp_path: Path, testdata):
+    env = {
+        "FACE_API_KEY": KEY,
+        "STORAGE_BACKEND": "local",
+        "STORAGE_DIR": str(tmp_path / "data"),
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=not-a-key",
+    }
+    process, url = start_server(env, tmp_path / "server.log")
+    try:
+        server = Server(url)
+        frame = server.call("POST", "/api/frames", params={"personGroupId": "none", "cameraId": "door"}, data=b"x")
+        assert frame.status_code == 400  # answered as without metrics: an invalid image
+        assert sample(server.samples(), "frames_total", result="InvalidImage") == 1
+    finally:
+        stop_server(process)
+    assert "Metrics are not exported to Application Insights" in (tmp_path / "server.log").read_text()

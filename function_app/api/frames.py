@@ -11,7 +11,7 @@ import azure.functions as func
 from .. import metrics
 from ..errors import FaceApiError
 from ..runtime import Runtime, current_runtime
-from .http import endpoint, image_body, json_response, param, required_param
+from .http import INTERNAL_ERROR, endpoint, image_body, json_response, param, required_param
 from .params import parse_float
 
 bp = func.Blueprint()
@@ -31,6 +31,9 @@ def post_frame(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
         )
     except FaceApiError as exc:
         metrics.frame_refused(exc.code)
+        raise
+    except Exception:
+        metrics.frame_refused(INTERNAL_ERROR)  # answered 500 by api/http.py, logged there
         raise
     named = sum(1 for face in result.faces if face.person_id is not None)
     metrics.frame_answered(time.perf_counter() - started, named, len(result.faces) - named)

@@ -19,6 +19,7 @@ from .params import parse_int
 log = logging.getLogger("function_app.api")
 
 Handler = Callable[[func.HttpRequest, Runtime], func.HttpResponse]
+INTERNAL_ERROR = "InternalServerError"  # the code of an unexpected failure's answer (500)
 
 
 def json_response(data: Any, status: int = 200) -> func.HttpResponse:
@@ -62,7 +63,7 @@ def respond(handler: Handler, req: func.HttpRequest, *, bearer: bool = False) ->
         return response
     except Exception:
         log.exception("Unexpected error in %s %s", req.method, req.url.split("?")[0])
-        return error_response("InternalServerError", "The server failed to handle the request; it is logged.", 500)
+        return error_response(INTERNAL_ERROR, "The server failed to handle the request; it is logged.", 500)
 
 
 def json_body(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]:
