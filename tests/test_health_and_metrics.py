@@ -52,6 +52,11 @@ class Server:
         }
 
 
+def local_env(folder: Path, **more: str) -> dict[str, str]:
+    """A server's settings: the key, a local folder in `folder`, and `more`."""
+    return {"FACE_API_KEY": KEY, "STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data"), **more}
+
+
 def sample(samples: dict[tuple[str, frozenset], float], name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
@@ -59,8 +64,7 @@ def sample(samples: dict[tuple[str, frozenset], float], name: str, **labels: str
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("ops")
-    env = {"FACE_API_KEY": KEY, "STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}
-    process, url = start_server(env, folder / "server.log")
+    process, url = start_server(local_env(folder), folder / "server.log")
     yield Server(url)
     stop_server(process)
 
@@ -222,14 +226,12 @@ def test_azure_monitor_receives_the_metrics_when_the_connection_string_is_set(tm
     ingestion = ThreadingHTTPServer(("127.0.0.1", 0), _Ingestion)
     threading.Thread(target=ingestion.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{ingestion.server_address[1]}/"
-    env = {
-        "FACE_API_KEY": KEY,
-        "STORAGE_BACKEND": "local",
-        "STORAGE_DIR": str(tmp_path / "data"),
-        "APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey={uuid.uuid4()};IngestionEndpoint={endpoint}",
-        "OTEL_METRIC_EXPORT_INTERVAL": "1000",  # milliseconds; a minute by default
-        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",  # the exporter's own usage reports go to Microsoft
-    }
+    env = local_env(
+        tmp_path,
+        APPLICATIONINSIGHTS_CONNECTION_STRING=f"InstrumentationKey={uuid.uuid4()};IngestionEndpoint={endpoint}",
+        OTEL_METRIC_EXPORT_INTERVAL="1000",  # milliseconds; a minute by default
+        APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",  # the exporter's own usage reports go to Microsoft
+    )
     process, url = start_server(env, tmp_path / "server.log")
     try:
         server = Server(url)
@@ -246,12 +248,7 @@ def test_azure_monitor_receives_the_metrics_when_the_connection_string_is_set(tm
 
 
 def test_a_bad_connection_string_costs_the_export_only(tmp_path: Path, testdata):
-    env = {
-        "FACE_API_KEY": KEY,
-        "STORAGE_BACKEND": "local",
-        "STORAGE_DIR": str(tmp_path / "data"),
-        "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=not-a-key",
-    }
+    env = local_env(tmp_path, APPLICATIONINSIGHTS_CONNECTION_STRING="InstrumentationKey=not-a-key")
     process, url = start_server(env, tmp_path / "server.log")
     try:
         server = Server(url)
