@@ -76,3 +76,25 @@ def test_deleting_a_person_unlinks_their_visits(service, testdata):
     kept = call(url, "GET", f"/api/visits/{other.visit_id}").json()
     assert kept == other.to_dict()
     assert call(url, "GET", f"/api/visits/{other.visit_id}/snapshot").status_code == 200
+
+
+def test_deleting_a_group_unlinks_its_persons_visits(service):
+    url, store = service
+    group_id = f"g-{uuid.uuid4().hex[:12]}"
+    assert call(url, "PUT", f"{GROUPS}/{group_id}", json={"name": "family"}).status_code == 200
+    persons = [call(url, "POST", f"{GROUPS}/{group_id}/persons", json={"name": f"p{i}"}).json() for i in range(20)]
+    now = utc_now().replace(microsecond=0)
+    # More persons than one filter of the Table index takes: the table is scanned once for them all.
+    saved = [
+        store.save(visit(now, i, person=p["personId"], person_group_id=group_id, closed=True), blank_jpeg())
+        for i, p in enumerate(persons)
+    ]
+    elsewhere = store.save(visit(now, 99, person=persons[0]["personId"], person_group_id="other-group", closed=True))
+
+    assert call(url, "DELETE", f"{GROUPS}/{group_id}").status_code == 200
+
+    for record in saved:
+        unlinked = call(url, "GET", f"/api/visits/{record.visit_id}").json()
+        assert (unlinked["personId"], unlinked["name"], unlinked["snapshot"]) == (None, "Unknown", None)
+    assert store.get(elsewhere.visit_id) == elsewhere  # a visit of another group is not the deleted group's
+    assert call(url, "DELETE", f"{GROUPS}/{group_id}").json()["error"]["code"] == "PersonGroupNotFound"

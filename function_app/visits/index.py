@@ -59,8 +59,8 @@ class VisitIndex(Protocol):
         """Remove every row of a UTC day (YYYYMMDD, the partition): the retention's purge. Answers how many."""
         ...
 
-    def of_person(self, person_id: str) -> list[VisitRecord]:
-        """Every visit of a person, whatever its day (a deleted person's, to unlink): a query across days."""
+    def of_persons(self, person_ids: list[str]) -> list[VisitRecord]:
+        """Every visit of these persons, whatever its day (deleted persons', to unlink): one query across days."""
         ...
 
 

@@ -26,6 +26,7 @@ from .records import VisitRecord
 
 MAX_PER_REQUEST = 1000  # the Table service's own limit
 MAX_PER_TRANSACTION = 100  # an entity group transaction: at most 100 operations, one partition
+MAX_FILTERED_PERSONS = 15  # a filter holds at most 15 comparisons (Table Storage's documented limit)
 
 # As the blob and queue clients (storage/azure_storage.py): two quick retries, then StorageUnavailable.
 _CLIENT_OPTIONS: dict[str, Any] = {
@@ -156,8 +157,16 @@ class TableVisitIndex:
             removed += len(batch)
         return removed
 
-    def of_person(self, person_id: str) -> list[VisitRecord]:
+    def of_persons(self, person_ids: list[str]) -> list[VisitRecord]:
+        """Table Storage has no index but the keys: a few persons are one filtered scan of the table; more (a
+        group deleted) one scan of the named visits, filtered here, rather than one scan a person."""
+        if len(person_ids) <= MAX_FILTERED_PERSONS:
+            names = {f"p{i}": person_id for i, person_id in enumerate(person_ids)}
+            where = " or ".join(f"PersonId eq @{name}" for name in names)
+        else:
+            names, where = {}, "Unknown eq false"
+        wanted = set(person_ids)
         entities = self._table().query_entities(
-            "PersonId eq @person", parameters={"person": person_id}, select=["Record"], results_per_page=1000
+            where, parameters=names, select=["PersonId", "Record"], results_per_page=MAX_PER_REQUEST
         )
-        return [VisitRecord.from_dict(json.loads(entity["Record"])) for entity in entities]
+        return [VisitRecord.from_dict(json.loads(e["Record"])) for e in entities if e.get("PersonId") in wanted]
