@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from . import metrics
 from .faceapi import FaceApi, create_face_api
 from .features.frames import FrameTracker
 from .settings import Settings
@@ -26,6 +27,7 @@ class Runtime:
 @functools.lru_cache(maxsize=4)
 def runtime_for(settings: Settings) -> Runtime:
     storage = create_storage(settings)
+    metrics.watch_queues(storage)  # the queue gauges read the latest runtime's storage
     face_api = create_face_api(settings, storage)
     visits = VisitStore(storage, create_visit_index(settings))
     return Runtime(settings, storage, face_api, visits, FrameTracker(face_api, storage, settings, visits))

@@ -183,6 +183,33 @@ class Settings:
         "ones); the visit records themselves are kept.",
         bounds=(1, 3650),
     )
+    visit_retention_days: int = _setting(
+        "VISIT_RETENTION_DAYS",
+        90,
+        "Days visit records and their index rows are kept, by the UTC day a visit began: a daily timer deletes older "
+        "day folders (`visits/<YYYYMMDD>/`) and their index rows; on Azure a lifecycle rule of the storage account "
+        "deletes the blobs too. 0: kept for ever.",
+        bounds=(0, 36500),
+    )
+    snapshot_retention_days: int = _setting(
+        "SNAPSHOT_RETENTION_DAYS",
+        30,
+        "Days a visit's snapshot (its best face, `visits/<YYYYMMDD>/<visitId>.jpg`) is kept; the record stays (its "
+        "`snapshot` route then answers 404). 0: kept as long as the visit.",
+        bounds=(0, 36500),
+    )
+    frame_record_retention_days: int = _setting(
+        "FRAME_RECORD_RETENTION_DAYS",
+        7,
+        "Days the per-frame records of FRAME_RECORDS=on (`sightings/<YYYYMMDD>/`) are kept. 0: kept for ever.",
+        bounds=(0, 36500),
+    )
+    event_retention_days: int = _setting(
+        "EVENT_RETENTION_DAYS",
+        30,
+        "Days the visit events' log (`events/<YYYYMMDD>/<HH>.jsonl`) is kept. 0: kept for ever.",
+        bounds=(0, 36500),
+    )
     frame_records: str = _setting(
         "FRAME_RECORDS",
         "off",
@@ -214,6 +241,13 @@ class Settings:
         "",
         "Client id of the user-assigned managed identity used with `AZURE_STORAGE_ACCOUNT_NAME` (falls back to "
         "`AzureWebJobsStorage__clientId`); empty: `DefaultAzureCredential` (a system identity, `az login`, ...).",
+    )
+    applicationinsights_connection_string: str = _setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "",
+        "Application Insights' connection string (the Bicep sets it): when set, the metrics of `GET /api/metrics` are "
+        "also exported there every minute with Azure Monitor's OpenTelemetry exporter, signed in as "
+        "`APPLICATIONINSIGHTS_AUTHENTICATION_STRING` says. Empty: Prometheus text only.",
     )
 
     api_keys: str = _setting(

@@ -54,6 +54,22 @@ param maximumInstanceCount int = 40
 @description('Memory of each instance, in MB. The local engine needs about 320 MB, so 2048 leaves room for 4 threads.')
 param instanceMemoryMB int = 2048
 
+@minValue(0)
+@description('Days visit records and their index rows are kept (VISIT_RETENTION_DAYS); 0: for ever.')
+param visitRetentionDays int = 90
+
+@minValue(0)
+@description('Days visit snapshots are kept (SNAPSHOT_RETENTION_DAYS; the daily timer deletes them); 0: as long as the visit.')
+param snapshotRetentionDays int = 30
+
+@minValue(0)
+@description('Days per-frame records are kept (FRAME_RECORD_RETENTION_DAYS); 0: for ever.')
+param frameRecordRetentionDays int = 7
+
+@minValue(0)
+@description('Days the visit events log is kept (EVENT_RETENTION_DAYS); 0: for ever.')
+param eventRetentionDays int = 30
+
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
 
@@ -146,6 +162,44 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     properties: { publicAccess: 'None' }
   }
 ]
+
+// Retention on Azure: the storage account deletes the dated blobs itself, by their last modification (a day's
+// folder is written on that day, a visit's record last when it closes), as the settings of the same names say; the
+// app's daily timer (function_app/retention.py) deletes the visit index rows and the snapshots, which no prefix
+// selects (they lie beside the records), and anything the policy has not reached yet. A 0 keeps for ever: no rule.
+var retentionRules = [
+  { container: 'visits', days: visitRetentionDays }
+  { container: 'sightings', days: frameRecordRetentionDays }
+  { container: 'events', days: eventRetentionDays }
+]
+var activeRetentionRules = filter(retentionRules, rule => rule.days > 0)
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-01-01' = if (!empty(activeRetentionRules)) {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        for rule in activeRetentionRules: {
+          name: 'delete-old-${rule.container}'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: ['blockBlob', 'appendBlob']
+              prefixMatch: ['${rule.container}/']
+            }
+            actions: {
+              baseBlob: {
+                delete: { daysAfterModificationGreaterThan: rule.days }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-01-01' = {
   parent: storage
@@ -379,6 +433,22 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'UNKNOWN_VISIT_RETENTION_DAYS'
           value: '30'
+        }
+        {
+          name: 'VISIT_RETENTION_DAYS'
+          value: string(visitRetentionDays)
+        }
+        {
+          name: 'SNAPSHOT_RETENTION_DAYS'
+          value: string(snapshotRetentionDays)
+        }
+        {
+          name: 'FRAME_RECORD_RETENTION_DAYS'
+          value: string(frameRecordRetentionDays)
+        }
+        {
+          name: 'EVENT_RETENTION_DAYS'
+          value: string(eventRetentionDays)
         }
         {
           name: 'FRAME_RECORDS'

@@ -12,6 +12,15 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+def run_benchmark(module: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m benchmarks.<module> args` from the project root; it must end well."""
+    result = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", *args], cwd=PROJECT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 @pytest.mark.parametrize(
     "module", ["benchmarks.bench_pipeline", "benchmarks.calibrate_threshold", "benchmarks.bench_service"]
 )
@@ -102,14 +111,7 @@ def test_the_training_benchmark_runs_small_and_prints_both_layouts(testdata):
     if not (PROJECT / "node_modules" / ".bin" / "azurite").exists():
         pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
     args = ["--faces", "60", "--baseline-faces", "20", "--add", "5", "--writers", "2", "--data", str(testdata)]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_training", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("bench_training", *args)
     assert "| 60 | journal |" in result.stdout and "| 20 | one blob a face (before) |" in result.stdout
     assert "Trained on 65 faces of 13 persons." in result.stdout
 
@@ -120,12 +122,10 @@ def test_the_sightings_benchmark_runs_and_prints_its_tables():
     if not AZURITE.exists():
         pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
     args = ["--frames", "20", "--lines", "500", "--old-blobs", "20"]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_sightings", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("bench_sightings", *args)
     assert "blobs an hour now" in result.stdout and "| Azurite |" in result.stdout
+
+
+def test_the_metrics_benchmark_runs_and_prints_its_table():
+    result = run_benchmark("bench_metrics", "--repeat", "200")
+    assert "| record a frame's metrics |" in result.stdout and "| GET /api/health's checks |" in result.stdout

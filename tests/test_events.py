@@ -5,6 +5,7 @@ across hours and days on the local folder and on Azurite."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -91,6 +92,9 @@ def test_each_visit_of_the_dev_video_is_started_named_and_ended_once_in_order(se
             assert get(service, seen[2]["snapshot"]).headers["Content-Type"].startswith("image/jpeg")
     names = {seen[1]["name"] for seen in by_visit.values()}
     assert LIN in names and names <= {LIN, "obama", "Unknown"}, names
+    metrics = get(service, "/api/metrics").text
+    started = re.search(r'^events_published_total\{kind="visit.started"[^}]*\} (\d+)', metrics, re.M)
+    assert started and int(started[1]) >= len(by_visit), metrics  # every event counted for the operator
 
 
 def test_the_log_is_read_a_page_at_a_time_without_a_repeat_or_a_gap(server, service, frames):  # noqa: F811

@@ -22,12 +22,14 @@ from function_app.storage.layout import (
     APP_TABLES,
     ENROLL_QUEUE,
     ENROLLMENTS_CONTAINER,
+    EVENTS_CONTAINER,
     FACE_IDS_CONTAINER,
     GALLERY_CONTAINER,
     GROUPS_CONTAINER,
     SIGHTINGS_CONTAINER,
     TRAIN_QUEUE,
     UNKNOWN_VISITS_QUEUE,
+    VISITS_CONTAINER,
     VISITS_TABLE,
     WORK_QUEUES,
     poison_queue,
@@ -74,6 +76,7 @@ KNOWN_API_VERSIONS = {
     "Microsoft.Storage/storageAccounts/queueServices/queues": {"2023-01-01", "2023-05-01", "2024-01-01"},
     "Microsoft.Storage/storageAccounts/tableServices": {"2023-01-01", "2023-05-01", "2024-01-01"},
     "Microsoft.Storage/storageAccounts/tableServices/tables": {"2023-01-01", "2023-05-01", "2024-01-01"},
+    "Microsoft.Storage/storageAccounts/managementPolicies": {"2023-01-01", "2023-05-01", "2024-01-01"},
     "Microsoft.Authorization/roleAssignments": {"2022-04-01"},
     "Microsoft.OperationalInsights/workspaces": {"2022-10-01", "2023-09-01"},
     "Microsoft.Insights/components": {"2020-02-02"},
@@ -140,6 +143,8 @@ def test_values_are_the_code_defaults_unless_meant_for_production():
             assert value == f"'{default}'", f"{env} is {value} in the Bicep, {default!r} in the code"
         elif value in params and (expression := params[value][1]) is not None:  # a parameter with a default
             assert expression.strip() in (f"'{default}'", str(default).lower()), env
+        elif (number := re.fullmatch(r"string\((\w+)\)", value)) and number.group(1) in params:  # a number parameter
+            assert params[number.group(1)] == ("int", str(default), False), env
 
 
 def test_the_functions_host_finds_the_entry_script_and_its_storage_without_a_key():
@@ -253,3 +258,30 @@ def test_funcignore_keeps_what_the_host_runs(needed):
     ignored = {line.strip() for line in (PROJECT / ".funcignore").read_text().splitlines() if line.strip()}
     assert needed not in ignored
     assert {"tests", ".venv", "infra", ".azure", "local.settings.json"} <= ignored
+
+
+# Each retention setting of a dated container, and that container: the lifecycle rule deletes what the setting says.
+RETENTION_BY_CONTAINER = {
+    "VISIT_RETENTION_DAYS": VISITS_CONTAINER,
+    "FRAME_RECORD_RETENTION_DAYS": SIGHTINGS_CONTAINER,
+    "EVENT_RETENTION_DAYS": EVENTS_CONTAINER,
+}
+
+
+def test_the_lifecycle_policy_deletes_each_dated_container_after_its_retention_setting():
+    settings = _app_settings()
+    rules = _block(BICEP, "var retentionRules = [")
+    found = dict(re.findall(r"\{ container: '([a-z-]+)', days: (\w+) \}", rules))
+    assert len(found) == len(RETENTION_BY_CONTAINER), rules
+    for env, container in RETENTION_BY_CONTAINER.items():
+        assert settings[env] == f"string({found[container]})", f"{env}: its parameter is not the rule's"
+    declared = "resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-01-01' = "
+    policy = _block(BICEP, declared + "if (!empty(activeRetentionRules)) {")
+    assert "parent: storage" in policy and "name: 'default'" in policy  # the account's one policy is named default
+    assert "for rule in activeRetentionRules:" in policy
+    assert "prefixMatch: ['${rule.container}/']" in policy  # a prefix filter is the container, then the blob name
+    assert "daysAfterModificationGreaterThan: rule.days" in policy
+    assert "blobTypes: ['blockBlob', 'appendBlob']" in policy  # the records and the appended sightings and events
+    assert re.search(
+        r"var activeRetentionRules = filter\(retentionRules, rule => rule.days > 0\)", BICEP
+    )  # 0: for ever

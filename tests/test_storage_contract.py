@@ -165,6 +165,17 @@ def test_queue_receive_several_and_delay(storage, unique_name):
     assert sorted(m.content for m in got) == ["m0", "m1", "m2"]
 
 
+def test_approximate_queue_length_counts_hidden_and_delayed_messages_too(storage, unique_name):
+    assert storage.approximate_queue_length(unique_name) == 0  # a queue never used holds nothing
+    for i in range(3):
+        storage.send_message(unique_name, f"m{i}")
+    storage.send_message(unique_name, "later", visibility_delay=60)
+    [received] = storage.receive_messages(unique_name, visibility_timeout=60)
+    assert storage.approximate_queue_length(unique_name) == 4  # as Azure counts: hidden ones are still there
+    storage.delete_message(unique_name, received)
+    assert storage.approximate_queue_length(unique_name) == 3
+
+
 def test_unicode_message_round_trips(storage, unique_name):
     storage.send_message(unique_name, '{"name": "José Ñúñez 😀"}')
     [message] = storage.receive_messages(unique_name)

@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from function_app.clock import iso
-from function_app.models import UNKNOWN
 from function_app.settings import Settings
 from function_app.storage import create_storage
 from function_app.visits.index import create_visit_index
@@ -26,7 +25,8 @@ from function_app.visits.store import VisitStore
 from function_app.visits.table_index import TableVisitIndex, check_table_endpoint
 
 from .support.images import face_crop_jpeg
-from .support.service import start_server, stop_server
+from .support.service import start_server, stop_server, visit_index_env
+from .support.visit_records import visit
 
 KEY = f"visits-{uuid.uuid4().hex}"
 _days = itertools.count(random.randrange(0, 6000) * 3 + 1, 3)  # from 1971 on; a test may use the days either side
@@ -60,11 +60,7 @@ class Service:
 @pytest.fixture(scope="module", params=["sqlite", "table"])
 def service(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"visits-{request.param}")
-    if request.param == "sqlite":
-        env = {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}
-    else:
-        connection = request.getfixturevalue("azurite_connection_string")
-        env = {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection}
+    env = visit_index_env(request.param, folder, request)
     settings = Settings.from_env(env)
     store = VisitStore(create_storage(settings), create_visit_index(settings))
     process, url = start_server({**env, "FACE_API_KEY": KEY}, folder / "server.log")
@@ -80,26 +76,6 @@ def day() -> datetime:
 
 def _day(moment: datetime) -> str:
     return moment.strftime("%Y%m%d")
-
-
-def visit(day: datetime, ms: int, camera: str = "door", person: str | None = None, **changes) -> VisitRecord:
-    """A visit first seen `ms` milliseconds into the day, 10 s long."""
-    first = day + timedelta(milliseconds=ms)
-    record = VisitRecord(
-        visit_id=new_visit_id(first),
-        camera=camera,
-        location=f"{camera} location",
-        person_group_id="family",
-        person_id=person,
-        name="someone" if person else UNKNOWN,
-        confidence=0.8 if person else 0.0,
-        first_seen=first,
-        last_seen=first + timedelta(seconds=10),
-        frames=12,
-        closed=False,
-        snapshot=None,
-    )
-    return replace(record, **changes)
 
 
 def in_order(records: list[VisitRecord]) -> list[dict]:

@@ -11,7 +11,9 @@ from . import (
     face_lists,
     face_operations,
     frames,
+    health,
     large_person_groups,
+    metrics,
     openapi,
     operations,
     person_groups,
@@ -39,6 +41,8 @@ FEATURES = (
     events,
     enrollments,
     openapi,
+    health,
+    metrics,
     background,
     web,
 )

@@ -16,13 +16,17 @@ def configured_keys(settings: Settings) -> list[str]:
     return [k.strip() for k in settings.api_keys.split(",") if k.strip()]
 
 
-def check_key(settings: Settings, header: Callable[[str], str | None]) -> None:
-    """Raise Unauthorized unless a key header carries one of the configured keys. Compared in
-    constant time; the key itself is never logged or echoed."""
+def check_key(settings: Settings, header: Callable[[str], str | None], *, bearer: bool = False) -> None:
+    """Raise Unauthorized unless a key header carries one of the configured keys (with `bearer`, also
+    `Authorization: Bearer <key>`, which is what Prometheus can send). Compared in constant time; the key
+    itself is never logged or echoed."""
     keys = configured_keys(settings)
     if not keys:
         raise Unauthorized("Access denied: the server has no FACE_API_KEY configured.")
     given = [header(name) for name in KEY_HEADERS]
+    if bearer:
+        scheme, _, token = (header("Authorization") or "").partition(" ")
+        given.append(token.strip() if scheme.lower() == "bearer" else None)
     for candidate in filter(None, given):
         if any(hmac.compare_digest(candidate.encode(), key.encode()) for key in keys):
             return

@@ -1,5 +1,5 @@
-"""Queue-triggered functions for the slow work, and the timers that forget expired face ids and the faces of
-Unknown visits past their retention."""
+"""Queue-triggered functions for the slow work, and the timers that forget expired face ids, the faces of
+Unknown visits past their retention, and the dated records past theirs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import azure.functions as func
 from ..faceapi.local.face_ids import FaceIdStore
 from ..faceapi.local.training import handle_poisoned_training_message, handle_training_message
 from ..features.bulk_enrollment import handle_enrollment_message, handle_poisoned_enrollment_message
+from ..retention import purge_old_records
 from ..runtime import current_runtime
 from ..storage.layout import ENROLL_QUEUE, TRAIN_QUEUE, UNKNOWN_VISITS_QUEUE, poison_queue
 from ..visits.strangers import purge_strangers, remember_stranger
@@ -61,3 +62,10 @@ def purge_expired_face_ids(timer: func.TimerRequest) -> None:
 def purge_unknown_visitors(timer: func.TimerRequest) -> None:
     runtime = current_runtime()
     purge_strangers(runtime.face_api, runtime.settings)
+
+
+@bp.function_name("purge_old_records")
+@bp.timer_trigger(arg_name="timer", schedule="0 10 3 * * *", run_on_startup=False)
+def purge_old_records_daily(timer: func.TimerRequest) -> None:
+    runtime = current_runtime()
+    purge_old_records(runtime.storage, runtime.settings, runtime.visits.index)

@@ -4,11 +4,14 @@ cameras gone silent."""
 from __future__ import annotations
 
 import logging
+import time
 
 import azure.functions as func
 
+from .. import metrics
+from ..errors import FaceApiError
 from ..runtime import Runtime, current_runtime
-from .http import endpoint, image_body, json_response, param, required_param
+from .http import INTERNAL_ERROR, endpoint, image_body, json_response, param, required_param
 from .params import parse_float
 
 bp = func.Blueprint()
@@ -17,13 +20,23 @@ log = logging.getLogger(__name__)
 
 @endpoint(bp, "recognize_frame", "api/frames", "POST")
 def post_frame(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    result = runtime.frames.recognize_frame(
-        required_param(req, "personGroupId"),
-        param(req, "cameraId"),
-        image_body(req),
-        location=param(req, "location"),
-        confidence_threshold=parse_float(param(req, "confidenceThreshold"), "confidenceThreshold"),
-    )
+    started = time.perf_counter()
+    try:
+        result = runtime.frames.recognize_frame(
+            required_param(req, "personGroupId"),
+            param(req, "cameraId"),
+            image_body(req),
+            location=param(req, "location"),
+            confidence_threshold=parse_float(param(req, "confidenceThreshold"), "confidenceThreshold"),
+        )
+    except FaceApiError as exc:
+        metrics.frame_refused(exc.code)
+        raise
+    except Exception:
+        metrics.frame_refused(INTERNAL_ERROR)  # answered 500 by api/http.py, logged there
+        raise
+    named = sum(1 for face in result.faces if face.person_id is not None)
+    metrics.frame_answered(time.perf_counter() - started, named, len(result.faces) - named)
     return json_response(result.to_dict())
 
 

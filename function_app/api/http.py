@@ -19,6 +19,7 @@ from .params import parse_int
 log = logging.getLogger("function_app.api")
 
 Handler = Callable[[func.HttpRequest, Runtime], func.HttpResponse]
+INTERNAL_ERROR = "InternalServerError"  # the code of an unexpected failure's answer (500)
 
 
 def json_response(data: Any, status: int = 200) -> func.HttpResponse:
@@ -33,25 +34,27 @@ def error_response(code: str, message: str, status: int) -> func.HttpResponse:
     return json_response({"error": {"code": code, "message": message}}, status)
 
 
-def endpoint(blueprint: func.Blueprint, name: str, route: str, method: str) -> Callable[[Handler], Handler]:
-    """Register `handler(req, runtime)` as the HTTP function `name`: it runs after the key check,
-    and its domain errors become the Face API error envelope."""
+def endpoint(
+    blueprint: func.Blueprint, name: str, route: str, method: str, *, bearer: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register `handler(req, runtime)` as the HTTP function `name`: it runs after the key check (`bearer`: the
+    key may also come as `Authorization: Bearer`), and its domain errors become the Face API error envelope."""
 
     def register(handler: Handler) -> Handler:
         @blueprint.function_name(name)
         @blueprint.route(route=route, methods=[method], auth_level=func.AuthLevel.ANONYMOUS)
         def http_function(req: func.HttpRequest) -> func.HttpResponse:
-            return respond(handler, req)
+            return respond(handler, req, bearer=bearer)
 
         return handler
 
     return register
 
 
-def respond(handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
+def respond(handler: Handler, req: func.HttpRequest, *, bearer: bool = False) -> func.HttpResponse:
     try:
         runtime = current_runtime()
-        check_key(runtime.settings, req.headers.get)
+        check_key(runtime.settings, req.headers.get, bearer=bearer)
         return handler(req, runtime)
     except FaceApiError as exc:
         response = error_response(exc.code, exc.message, exc.status)
@@ -60,7 +63,7 @@ def respond(handler: Handler, req: func.HttpRequest) -> func.HttpResponse:
         return response
     except Exception:
         log.exception("Unexpected error in %s %s", req.method, req.url.split("?")[0])
-        return error_response("InternalServerError", "The server failed to handle the request; it is logged.", 500)
+        return error_response(INTERNAL_ERROR, "The server failed to handle the request; it is logged.", 500)
 
 
 def json_body(req: func.HttpRequest, *, required: bool = True) -> dict[str, Any]:

@@ -286,6 +286,10 @@ def _list_operations(kind: ListKind) -> list[Operation]:
     # fmt: on
 
 
+# HTTP functions for operators' tools, not API clients, left out of the document (README: Health, Metrics): a
+# probe or Prometheus reads them, and health answers without a key, which the document's security denies.
+OPERATOR_FUNCTIONS = ("health", "metrics")
+
 # (method, path, operationId = function name, summary, query parameters, request body, success status, answer,
 # error statuses besides 401 and 500 (and other successes); 413 is added to every operation with a body)
 OPERATIONS: list[Operation] = [

@@ -10,6 +10,7 @@ from ..faceapi.group_kinds import PERSON_GROUP, GroupKind
 from ..features.operations import Operations
 from ..models import PersonGroup
 from ..runtime import Runtime
+from ..visits.forgetting import person_ids, unlink_persons
 from .http import empty_response, endpoint, json_body, json_response, param, top_param
 from .params import check_model, parse_bool
 from .versions import FACE, api_version, operation_location, trains_as_operation
@@ -61,7 +62,10 @@ def register_group_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"delete_{name}", group, "DELETE")
     def delete_group(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        runtime.face_api.delete_group(group_id(req), kind=kind)
+        gid = group_id(req)
+        persons = person_ids(runtime.face_api, gid, kind)  # GroupNotFound (404) here, before anything changes
+        runtime.face_api.delete_group(gid, kind=kind)
+        unlink_persons(runtime.visits, gid, persons)  # the README's privacy promise, as for a person deleted alone
         return empty_response()
 
     @endpoint(bp, f"list_{name}s", collection, "GET")

@@ -10,6 +10,7 @@ from ..faceapi.base import DETECTION_MODELS
 from ..faceapi.group_kinds import PERSON_GROUP, GroupKind
 from ..models import FaceRectangle
 from ..runtime import Runtime
+from ..visits.forgetting import unlink_persons
 from .http import empty_response, endpoint, image_body, json_body, json_response, param, top_param
 from .operations import added_face_response
 from .params import check_model
@@ -70,7 +71,9 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
 
     @endpoint(bp, f"delete_{prefix}person", person, "DELETE")
     def delete_person(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-        runtime.face_api.delete_person(group_id(req), req.route_params["personId"], kind=kind)
+        gid, person_id = group_id(req), req.route_params["personId"]
+        runtime.face_api.delete_person(gid, person_id, kind=kind)
+        unlink_persons(runtime.visits, gid, [person_id])  # the README's privacy promise: no visit names them after
         return empty_response()
 
     @endpoint(bp, f"add_{prefix}person_face", faces, "POST")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from .. import metrics
 from ..clock import utc_now
 from ..errors import BadArgument
 from ..storage import AppendBlobFull, BlobNotFound, Storage
@@ -72,8 +73,9 @@ def publish(storage: Storage, events: list[VisitEvent]) -> None:
         storage.append_blob(EVENTS_CONTAINER, hour_blob(utc_now()), ("\n".join(lines) + "\n").encode())
     except AppendBlobFull:  # 50,000 appends in an hour: the log misses them, deliveries do not
         log.error("The event log of this hour is full; %d events are only delivered, not logged.", len(events))
-    for line in lines:
+    for event, line in zip(events, lines, strict=True):
         storage.send_message(EVENTS_QUEUE, line)
+        metrics.event_published(event.kind)
 
 
 def read_events(storage: Storage, after: str | None, top: int) -> EventsPage:

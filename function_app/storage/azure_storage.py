@@ -291,6 +291,9 @@ class AzureStorage:
             )
         return dataclasses.replace(message, pop_receipt=updated.pop_receipt or message.pop_receipt)
 
+    def approximate_queue_length(self, queue: str) -> int:
+        return self._on_queue(queue, lambda q: q.get_queue_properties().approximate_message_count or 0)
+
 
 class _Conditions(TypedDict, total=False):
     etag: str

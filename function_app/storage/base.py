@@ -96,3 +96,8 @@ class Storage(Protocol):
         dequeue count kept (so a failing message still reaches the poison queue). Answers the message
         with its new pop receipt: releasing it for later while still working on it renews the lease."""
         ...
+
+    def approximate_queue_length(self, queue: str) -> int:
+        """How many messages the queue holds, hidden ones included (as Azure's approximate message count):
+        a cheap call for metrics and health, never a read of the messages."""
+        ...

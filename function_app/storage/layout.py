@@ -15,7 +15,8 @@ Containers:
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
     visits        {YYYYMMDD}/{visitId}.json (+ .jpg, the snapshot): one record per visit (visits/records.py)
     cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)
-    events        {YYYYMMDD}/{HH}.jsonl: the visit events, a JSON line each, an append blob per UTC hour (events/log.py)
+    events        {YYYYMMDD}/{HH}.jsonl: the visit events, a JSON line each, an append blob per UTC hour
+                  (events/log.py); purged after EVENT_RETENTION_DAYS
 Tables:
     visits        the visit index: PartitionKey YYYYMMDD, RowKey first-seen time + visit id (visits/table_index.py;
                   with STORAGE_BACKEND=local the same index is STORAGE_DIR/visits.sqlite3)

@@ -258,3 +258,10 @@ class LocalFolderStorage:
             record.update(visibleAt=time.time() + visibility_timeout, popReceipt=uuid.uuid4().hex)
             _write_atomically(folder / f"{message.id}.json", json.dumps(record).encode())
         return replace(message, pop_receipt=record["popReceipt"])
+
+    def approximate_queue_length(self, queue: str) -> int:
+        # A message is one file; no lock: a count taken while another process writes is approximate, as on Azure.
+        folder = self._queue(queue)
+        if not folder.is_dir():
+            return 0
+        return sum(1 for _ in folder.glob("*.json"))

@@ -55,6 +55,14 @@ class VisitIndex(Protocol):
         greater than `after`."""
         ...
 
+    def remove_day(self, day: str) -> int:
+        """Remove every row of a UTC day (YYYYMMDD, the partition): the retention's purge. Answers how many."""
+        ...
+
+    def of_persons(self, person_ids: list[str]) -> list[VisitRecord]:
+        """Every visit of these persons, whatever its day (deleted persons', to unlink): one query across days."""
+        ...
+
 
 SQLITE_FILE = "visits.sqlite3"  # in STORAGE_DIR, beside blobs/ and queues/
 

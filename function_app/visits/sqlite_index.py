@@ -19,6 +19,7 @@ from .index import VisitFilter, sort_key
 from .records import VisitRecord
 
 BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's
+MAX_VARIABLES = 500  # parameters of one statement: under SQLite's oldest default limit (999)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS visits (
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS visits (
 CREATE INDEX IF NOT EXISTS visits_by_day ON visits (day, sort_key);
 CREATE INDEX IF NOT EXISTS visits_by_person ON visits (day, person_id, sort_key);
 CREATE INDEX IF NOT EXISTS visits_by_camera ON visits (day, camera, sort_key);
+CREATE INDEX IF NOT EXISTS visits_of_person ON visits (person_id);
 """
 
 _UPSERT = """
@@ -97,3 +99,15 @@ class SqliteVisitIndex:
         sql = f"SELECT record FROM visits WHERE {' AND '.join(conditions)} ORDER BY sort_key LIMIT ?"
         rows = self._connection().execute(sql, (*values, limit)).fetchall()
         return [VisitRecord.from_dict(json.loads(row[0])) for row in rows]
+
+    def remove_day(self, day: str) -> int:
+        return self._connection().execute("DELETE FROM visits WHERE day = ?", (day,)).rowcount
+
+    def of_persons(self, person_ids: list[str]) -> list[VisitRecord]:
+        found = []
+        for start in range(0, len(person_ids), MAX_VARIABLES):  # SQLite's limit on a statement's parameters
+            chunk = person_ids[start : start + MAX_VARIABLES]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT record FROM visits WHERE person_id IN ({marks}) ORDER BY sort_key"
+            found += [VisitRecord.from_dict(json.loads(row[0])) for row in self._connection().execute(sql, chunk)]
+        return found

@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TransactionOperation, UpdateMode
 
 from ..settings import Settings
 from ..storage.azure_storage import is_azure_outage, signed_in
@@ -25,6 +25,8 @@ from .index import VisitFilter, sort_key
 from .records import VisitRecord
 
 MAX_PER_REQUEST = 1000  # the Table service's own limit
+MAX_PER_TRANSACTION = 100  # an entity group transaction: at most 100 operations, one partition
+MAX_FILTERED_PERSONS = 15  # a filter holds at most 15 comparisons (Table Storage's documented limit)
 
 # As the blob and queue clients (storage/azure_storage.py): two quick retries, then StorageUnavailable.
 _CLIENT_OPTIONS: dict[str, Any] = {
@@ -142,3 +144,29 @@ class TableVisitIndex:
             results_per_page=min(limit, MAX_PER_REQUEST),
         )
         return [VisitRecord.from_dict(json.loads(entity["Record"])) for entity in itertools.islice(entities, limit)]
+
+    def remove_day(self, day: str) -> int:
+        """The day's partition, read by keys only, deleted in transactions of 100 (one request each)."""
+        table = self._table()
+        keys = table.query_entities(
+            "PartitionKey eq @day", parameters={"day": day}, select=["PartitionKey", "RowKey"], results_per_page=1000
+        )
+        removed = 0
+        while batch := list(itertools.islice(keys, MAX_PER_TRANSACTION)):
+            table.submit_transaction([(TransactionOperation.DELETE, entity) for entity in batch])
+            removed += len(batch)
+        return removed
+
+    def of_persons(self, person_ids: list[str]) -> list[VisitRecord]:
+        """Table Storage has no index but the keys: a few persons are one filtered scan of the table; more (a
+        group deleted) one scan of the named visits, filtered here, rather than one scan a person."""
+        if len(person_ids) <= MAX_FILTERED_PERSONS:
+            names = {f"p{i}": person_id for i, person_id in enumerate(person_ids)}
+            where = " or ".join(f"PersonId eq @{name}" for name in names)
+        else:
+            names, where = {}, "Unknown eq false"
+        wanted = set(person_ids)
+        entities = self._table().query_entities(
+            where, parameters=names, select=["PersonId", "Record"], results_per_page=MAX_PER_REQUEST
+        )
+        return [VisitRecord.from_dict(json.loads(e["Record"])) for e in entities if e.get("PersonId") in wanted]

@@ -62,3 +62,12 @@ def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-m", "function_app", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def visit_index_env(kind: str, folder: Path, request) -> dict[str, str]:
+    """The storage settings of a server whose visit index is `kind`: "sqlite" (the local folder in `folder`) or
+    "table" (the session's Azurite, from the pytest `request`)."""
+    if kind == "sqlite":
+        return {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}
+    connection = request.getfixturevalue("azurite_connection_string")
+    return {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection}
