@@ -1,0 +1,188 @@
+"""MQTT and Home Assistant, end to end: the real service (`python -m function_app serve`) with dev/people enrolled,
+the dev video's frames posted to it, the bridge (`python -m edge_client.bridge`) reading its event feed, a real
+Mosquitto started here on a loopback port without persistence, and a real paho subscriber. Each test takes topic
+prefixes of its own, as the broker is shared by the module."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import pytest
+import requests
+
+from edge_client.home_assistant import LAST_SEEN, PRESENCE
+from edge_client.mqtt_topics import Topics
+
+from .support import mosquitto
+from .support.images import blank_jpeg
+from .support.service import PROJECT, run_cli, start_server, stop_server
+from .support.waiting import wait_for
+
+KEY = f"mqtt-{uuid.uuid4().hex}"
+MQTT_PASSWORD = f"broker-{uuid.uuid4().hex}"  # given to the bridge; never in its output
+GROUP = "family"
+VIDEO = "video/short_hamilton_clip.mp4"
+FRONTAL = range(82, 211, 2)  # testdata/README: Lin-Manuel Miranda, frontal (every second frame: 15 a second)
+AUDIENCE = range(211, 275, 2)  # Barack Obama (enrolled) between two people who are not
+LIN = "lin_manuel_miranda"
+CLOSE_SECONDS = 1.0  # VISIT_CLOSE_SECONDS: a camera's next frame after this closes the visits it no longer sees
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory) -> Iterator[mosquitto.Broker]:
+    if not mosquitto.installed():
+        pytest.skip(f"Mosquitto is not installed ({mosquitto.MOSQUITTO}): scripts/setup installs it with apt")
+    broker = mosquitto.Broker(tmp_path_factory.mktemp("mosquitto"))
+    yield broker
+    broker.stop()
+
+
+class Service:
+    def __init__(self, folder: Path, testdata: Path):
+        env = {
+            "STORAGE_BACKEND": "local",
+            "STORAGE_DIR": str(folder / "data"),
+            "VISIT_CLOSE_SECONDS": str(CLOSE_SECONDS),
+        }
+        done = run_cli("enroll", str(testdata / "people"), "--group", GROUP, data=folder / "data", **env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        self.process, self.url = start_server({**env, "FACE_API_KEY": KEY}, folder / "server.log")
+
+    def call(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"Ocp-Apim-Subscription-Key": KEY, **kwargs.pop("headers", {})}
+        reply = requests.request(method, f"{self.url}{path}", headers=headers, timeout=120, **kwargs)
+        assert reply.status_code < 300, reply.text
+        return reply
+
+    def frame(self, camera: str, image: bytes) -> dict:
+        headers = {"Content-Type": "application/octet-stream"}
+        params = {"personGroupId": GROUP, "cameraId": camera}
+        return self.call("POST", "/api/frames", params=params, data=image, headers=headers).json()
+
+    def persons(self) -> dict[str, str]:
+        return {p["name"]: p["personId"] for p in self.call("GET", f"/face/v1.0/persongroups/{GROUP}/persons").json()}
+
+    def visit(self, camera: str, frames: list[bytes]) -> list[dict]:
+        """The frames at `camera`, then nobody for longer than VISIT_CLOSE_SECONDS: the visits close. The answers."""
+        answers = [self.frame(camera, image) for image in frames]
+        time.sleep(CLOSE_SECONDS + 0.2)
+        self.frame(camera, blank_jpeg())
+        return answers
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, testdata) -> Iterator[Service]:
+    served = Service(tmp_path_factory.mktemp("mqtt-service"), testdata)
+    yield served
+    stop_server(served.process)
+
+
+@pytest.fixture(scope="module")
+def frames(testdata) -> dict[int, bytes]:
+    """The frames of the dev video the tests post (JPEG, by frame number)."""
+    video = cv2.VideoCapture(str(testdata / VIDEO))
+    found, index = {}, 0
+    wanted = set(FRONTAL) | set(AUDIENCE)
+    while True:
+        ok, bgr = video.read()
+        if not ok:
+            break
+        if index in wanted:
+            found[index] = cv2.imencode(".jpg", bgr)[1].tobytes()
+        index += 1
+    video.release()
+    assert set(found) == wanted
+    return found
+
+
+class Bridge:
+    """`python -m edge_client.bridge` as a subprocess, with topic prefixes of its own; stopped with SIGTERM."""
+
+    def __init__(self, service: Service, broker: mosquitto.Broker, folder: Path, name: str = ""):
+        name = name or uuid.uuid4().hex[:8]
+        self.topics = Topics(f"facerec-{name}", GROUP, f"homeassistant-{name}")
+        self.state = folder / f"bridge-{name}.json"
+        self.log = folder / f"bridge-{name}.log"
+        self.service, self.broker = service, broker
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Bridge:
+        command = [sys.executable, "-m", "edge_client.bridge", "--service", self.service.url, "--group", GROUP]
+        command += ["--mqtt", self.broker.url, "--mqtt-prefix", self.topics.prefix]
+        command += ["--mqtt-discovery-prefix", self.topics.discovery_prefix, "--mqtt-state", str(self.state)]
+        command += ["--events-poll", "0.2", "--roster-refresh", "1"]
+        env = {**os.environ, "PYTHONPATH": str(PROJECT), "FACE_API_KEY": KEY, "MQTT_PASSWORD": MQTT_PASSWORD}
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            assert self.process.wait(timeout=30) == 0, self.log.read_text()
+            self.process = None
+
+    @property
+    def everything(self) -> tuple[str, str]:
+        return f"{self.topics.prefix}/#", f"{self.topics.discovery_prefix}/#"
+
+    def retained(self) -> dict[str, bytes]:
+        return mosquitto.retained(self.broker, *self.everything)
+
+
+@pytest.fixture
+def bridge(service, broker, tmp_path) -> Iterator[Bridge]:
+    bridge = Bridge(service, broker, tmp_path).start()
+    yield bridge
+    bridge.stop()
+    output = bridge.log.read_text()
+    assert KEY not in output and MQTT_PASSWORD not in output and "Traceback" not in output, output
+
+
+def discovery_of(bridge: Bridge, retained: dict[str, bytes]) -> dict[str, dict]:
+    prefix = f"{bridge.topics.discovery_prefix}/"
+    return {topic: json.loads(payload) for topic, payload in retained.items() if topic.startswith(prefix)}
+
+
+def test_every_enrolled_person_is_discovered_by_home_assistant_and_a_broker_restart_loses_nothing(
+    service, broker, bridge
+):
+    topics = bridge.topics
+    persons = service.persons()
+    assert len(persons) == 6
+    expected = {topics.discovery(c, p) for p in persons.values() for c in (PRESENCE, LAST_SEEN)}
+
+    def all_configs() -> dict[str, dict] | None:
+        found = discovery_of(bridge, bridge.retained())
+        return found if expected <= found.keys() else None
+
+    configs = wait_for(all_configs)
+    for name, person_id in persons.items():
+        presence = configs[topics.discovery(PRESENCE, person_id)]
+        last_seen = configs[topics.discovery(LAST_SEEN, person_id)]
+        state_topic = f"{topics.prefix}/persons/{person_id}/state"
+        for config in (presence, last_seen):  # what Home Assistant needs to make the entity, and to keep it
+            assert config["state_topic"] == config["json_attributes_topic"] == state_topic
+            assert config["availability_topic"] == f"{topics.prefix}/status"
+            assert config["device"]["identifiers"] == [f"{topics.node}_{person_id}"]
+            assert config["device"]["name"] == name
+        assert presence["device_class"] == "presence" and last_seen["device_class"] == "timestamp"
+        assert presence["unique_id"] != last_seen["unique_id"]
+    unique_ids = [c["unique_id"] for c in configs.values()]
+    assert len(set(unique_ids)) == len(unique_ids)
+    retained = bridge.retained()
+    assert retained[f"{topics.prefix}/status"] == b"online"
+    for person_id in persons.values():
+        state = json.loads(retained[topics.person_state(person_id)])
+        assert state["personId"] == person_id and state["present"] is False
+
+    broker.restart()  # no persistence: the broker comes back empty; the bridge reconnects and publishes it all again
+    wait_for(lambda: bridge.retained() == retained)
