@@ -186,3 +186,15 @@ def test_every_enrolled_person_is_discovered_by_home_assistant_and_a_broker_rest
 
     broker.restart()  # no persistence: the broker comes back empty; the bridge reconnects and publishes it all again
     wait_for(lambda: bridge.retained() == retained)
+
+
+def test_a_person_enrolled_later_appears_and_a_person_deleted_disappears(service, bridge):
+    topics = bridge.topics
+    groups = f"/face/v1.0/persongroups/{GROUP}/persons"
+    guest = service.call("POST", groups, json={"name": "guest"}).json()["personId"]
+    entities = {topics.discovery(PRESENCE, guest), topics.discovery(LAST_SEEN, guest), topics.person_state(guest)}
+    found = wait_for(lambda: entities <= (retained := bridge.retained()).keys() and retained)
+    assert json.loads(found[topics.discovery(PRESENCE, guest)])["device"]["name"] == "guest"
+    service.call("DELETE", f"{groups}/{guest}")
+    # An empty retained message removes each: Home Assistant deletes the entities, the broker forgets the topics.
+    wait_for(lambda: not entities & bridge.retained().keys())
