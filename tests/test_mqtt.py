@@ -18,8 +18,10 @@ import cv2
 import pytest
 import requests
 
+from edge_client.event_feed import ENDED, NAMED, STARTED, FeedEvent
 from edge_client.home_assistant import LAST_SEEN, PRESENCE
 from edge_client.mqtt_topics import Topics
+from edge_client.presence import Presence
 
 from .support import mosquitto
 from .support.images import blank_jpeg
@@ -198,3 +200,39 @@ def test_a_person_enrolled_later_appears_and_a_person_deleted_disappears(service
     service.call("DELETE", f"{groups}/{guest}")
     # An empty retained message removes each: Home Assistant deletes the entities, the broker forgets the topics.
     wait_for(lambda: not entities & bridge.retained().keys())
+
+
+def _event(kind: str, visit: str, camera: str, person: str | None, name: str = "Unknown", **more) -> FeedEvent:
+    at = more.pop("time", "2026-11-26T10:00:00.000Z")
+    return FeedEvent.from_dict(
+        {"id": f"e{uuid.uuid4().hex}", "type": kind, "time": at, "visitId": visit, "cameraId": camera,
+         "location": camera, "personGroupId": GROUP, "personId": person, "name": name, "confidence": 0.8,
+         "firstSeen": at, "lastSeen": at, "frames": 3, "closed": kind == ENDED, "snapshot": None, **more}
+    )  # fmt: skip
+
+
+def test_presence_follows_visits_renamed_merged_and_ended_at_several_cameras():
+    """The state kept from the events alone (the cases the dev video does not show): a person at two cameras is
+    present until both visits end; a visit renamed (a user named the visitor) leaves the Unknown count; a visit
+    merged into another ends without ending the person's presence."""
+    presence = Presence()
+    presence.set_roster({"p-ann": "ann", "p-bob": "bob"})
+    presence.apply(_event(STARTED, "v1", "door", "p-ann", "ann"))
+    presence.apply(_event(STARTED, "v2", "hall", "p-ann", "ann", time="2026-11-26T10:00:05.000Z"))
+    presence.apply(_event(STARTED, "v3", "door", None))
+    assert presence.camera("door").to_dict() | {"lastEvent": None} == {
+        "cameraId": "door", "names": ["ann"], "unknown": 1, "count": 2, "lastEvent": None,
+    }  # fmt: skip
+    presence.apply(_event(ENDED, "v1", "door", "p-ann", "ann", time="2026-11-26T10:00:09.000Z"))
+    ann = presence.persons["p-ann"]
+    assert ann.present and ann.last_seen == "2026-11-26T10:00:09.000Z"  # still at the hall
+    changes = presence.apply(_event(NAMED, "v3", "door", "p-bob", "bob"))
+    assert changes.persons == {"p-bob"} and presence.camera("door").names == ("bob",)
+    assert presence.camera("door").unknown == 0 and presence.persons["p-bob"].present
+    presence.apply(_event(ENDED, "v2", "hall", "p-ann", "ann", mergedInto="v9"))
+    assert not presence.persons["p-ann"].present
+    assert presence.persons["p-ann"].last_seen == "2026-11-26T10:00:09.000Z"  # an older time never goes back
+    again = Presence.from_dict(json.loads(json.dumps(presence.to_dict())))
+    assert again == presence
+    changed, removed = again.set_roster({"p-bob": "robert", "p-cy": "cy"})
+    assert changed == {"p-bob", "p-cy"} and removed == {"p-ann"} and again.persons["p-bob"].present
