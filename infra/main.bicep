@@ -73,6 +73,7 @@ var appContainers = [
   'sightings'
   'visits'
   'cameras'
+  'events'
   'enrollments'
 ]
 // The visit index (function_app/visits/table_index.py).
@@ -86,6 +87,8 @@ var appQueues = [
   'enroll-requests-poison'
   'unknown-visits'
   'unknown-visits-poison'
+  'visit-events'
+  'visit-events-poison'
 ]
 
 // Built-in role ids: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles

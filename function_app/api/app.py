@@ -7,6 +7,7 @@ import azure.functions as func
 from . import (
     background,
     enrollments,
+    events,
     face_lists,
     face_operations,
     frames,
@@ -34,6 +35,7 @@ FEATURES = (
     sightings,
     visitors,
     visits,
+    events,
     enrollments,
     openapi,
     background,

@@ -11,6 +11,7 @@ from typing import Any
 
 import azure.functions as func
 
+from ..events.records import KINDS as EVENT_KINDS
 from ..faceapi.base import DETECTION_MODELS, MAX_IDENTIFY_FACES, RECOGNITION_MODELS
 from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
@@ -305,6 +306,7 @@ OPERATIONS: list[Operation] = [
     ("get", "/api/visits", "list_visits", "Visits first seen on a UTC day, in first-seen order, by person, camera and time, paged.", [_query("day", description="YYYYMMDD; default: the day of start or end, else today", pattern=r"^\d{8}$"), _query("personId"), _query("unknown", "boolean", description="true: only Unknown visitors; false: only named ones"), _query("cameraId", pattern=CAMERA_PATTERN.pattern), _query("start", format="date-time", description="first seen at or after (ISO 8601 with zone), within the day"), _query("end", format="date-time", description="first seen before, within the day"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("VisitsPage"), (400,)),
     ("get", "/api/visits/{visitId}", "get_visit", "One visit.", [], None, 200, _ref("Visit"), (400, 404)),
     ("get", "/api/visits/{visitId}/snapshot", "get_visit_snapshot", "The best face of a visit.", [], None, 200, JPEG_IMAGE, (400, 404)),
+    ("get", "/api/events", "list_events", "Visit events (visit.started, visit.named, visit.ended) in the order they were written, after a cursor: poll with the previous answer's next to read only what is new.", [_query("after", description="the next of a previous answer; default: the start of today (UTC)"), _query("top", "integer", minimum=1, maximum=1000, description="default 100")], None, 200, _ref("EventsPage"), (400,)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
     ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment"), (404,)),
     ("get", "/api/openapi.json", "openapi_document", "This document.", [], None, 200, {"type": "object", "required": ["openapi", "info", "paths", "components"]}, ()),
@@ -363,6 +365,27 @@ _TRAINING_STATUS = _object(
         "message": _nullable(_STRING),
     }
 )
+# A visit (visits/records.py), open or closed; namedBy only once a user named it (visits/naming.py).
+_VISIT = {
+    "visitId": {"type": "string", "pattern": f"^{VISIT_ID_PATTERN.pattern}$"},
+    "cameraId": {"type": "string", "pattern": CAMERA_PATTERN.pattern},
+    "location": _STRING,
+    "personGroupId": _STRING,
+    "personId": {**_nullable(_STRING), "description": "null: an Unknown visitor."},
+    "name": _STRING,
+    "confidence": _CONFIDENCE,
+    "firstSeen": _TIME,
+    "lastSeen": _TIME,
+    "frames": _INT,
+    "closed": _BOOL,
+    "snapshot": {**_nullable(_STRING), "description": "The best face's blob, visits/YYYYMMDD/<visitId>.jpg."},
+    "namedBy": {
+        "type": "string",
+        "enum": [NAMED_BY_USER],
+        "description": "Present when a user named the visitor later.",
+    },
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _object({"code": _STRING, "message": _STRING})}),
     # Request bodies: the fields the app reads (others are ignored, as Azure ignores them).
@@ -406,11 +429,13 @@ SCHEMAS: dict[str, Any] = {
     "FrameResult": _object({"timeStamp": _TIME, "frameWidth": _INT, "frameHeight": _INT, "record": {**_nullable(_STRING), "description": "The frame's sighting line, sightings/YYYYMMDD/<cameraId>/<HH>.jsonl#<byte offset>; null when FRAME_RECORDS is off or the frame had no face."}, "faces": _array(_ref("IdentifiedFace"))}),
     # A face row of a sighting record (features/sightings.py), with the record it is in.
     "Sighting": _object({"faceRectangle": _ref("FaceRectangle"), "personId": _nullable(_UUID), "name": _STRING, "confidence": _CONFIDENCE, "qualityForRecognition": _nullable(_LEVEL), "trackId": _nullable(_STRING), "visitId": _nullable(_STRING), "timeStamp": _TIME, "location": _STRING, "camera": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "personGroupId": _STRING, "frameWidth": _INT, "frameHeight": _INT, "record": _STRING}),
-    # A visit (visits/records.py), open or closed; namedBy only once a user named it (visits/naming.py).
-    "Visit": _object({"visitId": {"type": "string", "pattern": f"^{VISIT_ID_PATTERN.pattern}$"}, "cameraId": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "location": _STRING, "personGroupId": _STRING, "personId": {**_nullable(_STRING), "description": "null: an Unknown visitor."}, "name": _STRING, "confidence": _CONFIDENCE, "firstSeen": _TIME, "lastSeen": _TIME, "frames": _INT, "closed": _BOOL, "snapshot": {**_nullable(_STRING), "description": "The best face's blob, visits/YYYYMMDD/<visitId>.jpg."}, "namedBy": {"type": "string", "enum": [NAMED_BY_USER], "description": "Present when a user named the visitor later."}}, optional=("namedBy",)),
+    "Visit": _object(_VISIT, optional=("namedBy",)),
     "NamedVisit": _object({"visit": _ref("Visit"), "personId": _UUID, "persistedFaceId": _UUID, "createdPerson": _BOOL, "training": {**_nullable(_TRAINING_STATUS), "description": "null with train=false."}}),
     "SimilarVisits": _object({"visitId": _STRING, "visits": _array(_object({"confidence": _CONFIDENCE, "visit": _ref("Visit")}))}),
     "VisitsPage": _object({"visits": _array(_ref("Visit")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
+    # A visit event (events/records.py): the visit as it was then, with the event's id, type and time.
+    "VisitEvent": _object({**_VISIT, "id": _STRING, "type": {"type": "string", "enum": list(EVENT_KINDS)}, "time": _TIME, "snapshot": {**_nullable(_STRING), "description": "The snapshot's URL path, /api/visits/<visitId>/snapshot."}, "mergedInto": {"type": "string", "description": "visit.ended only: the visit this one became part of (the same visitor)."}}, optional=("namedBy", "mergedInto")),
+    "EventsPage": _object({"events": _array(_ref("VisitEvent")), "next": {"type": "string", "description": "The cursor to pass as after."}}),
     "SightingsPage": _object({"sightings": _array(_ref("Sighting")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     # features/bulk_enrollment.py EnrollmentJob.to_dict.
     "Enrollment": _object({

@@ -15,6 +15,7 @@ Containers:
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
     visits        {YYYYMMDD}/{visitId}.json (+ .jpg, the snapshot): one record per visit (visits/records.py)
     cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)
+    events        {YYYYMMDD}/{HH}.jsonl: the visit events, a JSON line each, an append blob per UTC hour (events/log.py)
 Tables:
     visits        the visit index: PartitionKey YYYYMMDD, RowKey first-seen time + visit id (visits/table_index.py;
                   with STORAGE_BACKEND=local the same index is STORAGE_DIR/visits.sqlite3)
@@ -22,6 +23,7 @@ Queues (each with its `-poison` twin, where the host moves a message that failed
     train-requests   a group to train (local backend)
     enroll-requests  a bulk enrollment job to run
     unknown-visits   a closed Unknown visit whose snapshot joins its group's Unknown visitors (visits/strangers.py)
+    visit-events     each visit event, for delivery (events/log.py)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SIGHTINGS_CONTAINER = "sightings"
 ENROLLMENTS_CONTAINER = "enrollments"
 VISITS_CONTAINER = "visits"
 CAMERAS_CONTAINER = "cameras"
+EVENTS_CONTAINER = "events"
 OPERATIONS_PREFIX = ".operations/"  # in GALLERY_CONTAINER
 APP_CONTAINERS = (
     GROUPS_CONTAINER,
@@ -42,6 +45,7 @@ APP_CONTAINERS = (
     ENROLLMENTS_CONTAINER,
     VISITS_CONTAINER,
     CAMERAS_CONTAINER,
+    EVENTS_CONTAINER,
 )
 
 VISITS_TABLE = "visits"
@@ -50,7 +54,8 @@ APP_TABLES = (VISITS_TABLE,)
 TRAIN_QUEUE = "train-requests"
 ENROLL_QUEUE = "enroll-requests"
 UNKNOWN_VISITS_QUEUE = "unknown-visits"
-WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE)
+EVENTS_QUEUE = "visit-events"
+WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE, EVENTS_QUEUE)
 
 
 def poison_queue(queue: str) -> str:
