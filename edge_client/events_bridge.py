@@ -30,6 +30,8 @@ from .stopping import join
 
 log = logging.getLogger("edge_client")
 
+ACK_GRACE = 5.0  # seconds a stop still waits for the broker to acknowledge the page being published
+
 
 @dataclass(frozen=True)
 class BridgeSettings:
@@ -78,7 +80,8 @@ class EventsBridge:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 5.0, hurry: threading.Event | None = None) -> None:
+    def stop(self, timeout: float = 2 * ACK_GRACE + 5, hurry: threading.Event | None = None) -> None:
+        """Finish the page being published (ACK_GRACE at most), say `offline`, disconnect; no waiting once `hurry`."""
         self._stop.set()
         if self._thread.is_alive():
             join(self._thread, timeout, hurry)
@@ -133,10 +136,15 @@ class EventsBridge:
         return page.full
 
     def _acknowledged(self, sent: list) -> bool:
-        """Wait until the broker has acknowledged every message (paho sends them again after a reconnection)."""
+        """Wait until the broker has acknowledged every message (paho sends them again after a reconnection). Asked
+        to stop meanwhile, it still waits ACK_GRACE seconds: a clean stop saves the cursor past what it published."""
+        deadline = None
         while not all(info.is_published() for info in sent):
-            if self._stop.wait(0.02):
-                return False
+            if self._stop.is_set():
+                deadline = deadline or time.monotonic() + ACK_GRACE
+                if time.monotonic() >= deadline:
+                    return False
+            time.sleep(0.02)
         return True
 
     def _read_roster(self) -> None:

@@ -20,7 +20,8 @@ import requests
 
 from edge_client.event_feed import ENDED, NAMED, STARTED, FeedEvent
 from edge_client.home_assistant import LAST_SEEN, PRESENCE
-from edge_client.mqtt_topics import Topics
+from edge_client.mqtt import MqttSettings, MqttSettingsError
+from edge_client.mqtt_topics import Topics, check_prefix
 from edge_client.presence import Presence
 
 from .support import mosquitto
@@ -236,3 +237,139 @@ def test_presence_follows_visits_renamed_merged_and_ended_at_several_cameras():
     assert again == presence
     changed, removed = again.set_roster({"p-bob": "robert", "p-cy": "cy"})
     assert changed == {"p-bob", "p-cy"} and removed == {"p-ann"} and again.persons["p-bob"].present
+
+
+def visits_on(subscriber: mosquitto.Subscriber, topic: str, camera: str) -> dict[str, list[dict]]:
+    """The events of `camera` received on `topic`, by visit, in the order received."""
+    found: dict[str, list[dict]] = {}
+    for message in subscriber.on(topic):
+        event = message.json()
+        if event["cameraId"] == camera:
+            found.setdefault(event["visitId"], []).append(event)
+    return found
+
+
+def ended(subscriber: mosquitto.Subscriber, topic: str, camera: str, visits: set[str]) -> dict[str, list[dict]]:
+    """Wait until each of `visits` has its visit.ended on `topic`; the events by visit."""
+
+    def all_ended() -> dict[str, list[dict]] | None:
+        found = visits_on(subscriber, topic, camera)
+        return found if all(found.get(v) and found[v][-1]["type"] == ENDED for v in visits) else None
+
+    return wait_for(all_ended)
+
+
+def test_each_visit_of_the_dev_video_is_started_named_and_ended_once_in_order_with_its_states(
+    service, frames, bridge, broker
+):
+    topics = bridge.topics
+    lin = service.persons()[LIN]
+    camera = f"stage-{uuid.uuid4().hex[:6]}"
+    subscriber = mosquitto.Subscriber(broker, topics.events, topics.person_state(lin), topics.camera_state(camera))
+    answers = service.visit(camera, [frames[i] for i in FRONTAL[:12]] + [frames[i] for i in AUDIENCE[:8]])
+    visit_ids = {f["visitId"] for a in answers for f in a["faces"] if f["visitId"]}
+    names = {f["visitId"]: f["name"] for a in answers for f in a["faces"] if f["visitId"]}
+    assert LIN in names.values()
+    events = ended(subscriber, topics.events, camera, visit_ids)
+    assert events.keys() == visit_ids  # no visit of this camera but those the frames were answered with
+    for visit_id, sequence in events.items():
+        kinds = [e["type"] for e in sequence]
+        assert kinds == [STARTED, NAMED, ENDED], (visit_id, kinds)  # exactly one of each, in order
+        assert len({e["id"] for e in sequence}) == 3
+        assert sequence[-1]["name"] == names[visit_id] and sequence[-1]["closed"] is True
+        assert all(m.retain is False for m in subscriber.on(topics.events))
+    subscriber.close()
+    (lin_visit,) = (v for v, name in names.items() if name == LIN)
+    # The person's retained state: present while the visit was open, not after it ended.
+    states = [m.json() for m in subscriber.on(topics.person_state(lin)) if m.json()["visitId"] == lin_visit]
+    assert states[0]["present"] is True and states[-1]["present"] is False
+    retained = bridge.retained()
+    final = json.loads(retained[topics.person_state(lin)])
+    assert final | {"lastSeen": None, "confidence": None} == {
+        "personId": lin, "name": LIN, "present": False, "cameraId": camera, "location": camera,
+        "lastSeen": None, "confidence": None, "visitId": lin_visit,
+    }  # fmt: skip
+    assert final["lastSeen"] == events[lin_visit][-1]["lastSeen"]
+    # The camera's: who was there while the visits were open, nobody once they ended.
+    cameras = [m.json() for m in subscriber.on(topics.camera_state(camera))]
+    assert max(c["count"] for c in cameras) >= 1 and LIN in {n for c in cameras for n in c["names"]}
+    camera_state = json.loads(retained[topics.camera_state(camera)])
+    assert camera_state["count"] == 0 and camera_state["names"] == [] and camera_state["lastEvent"]["type"] == ENDED
+    config = json.loads(retained[topics.discovery(LAST_SEEN, f"camera_{camera}")])
+    assert config["state_topic"] == topics.camera_state(camera) and config["value_template"] == "{{ value_json.count }}"
+
+
+def test_a_bridge_restarted_neither_repeats_nor_loses_an_event(service, frames, broker, tmp_path):
+    first_camera, second_camera = f"door-{uuid.uuid4().hex[:6]}", f"hall-{uuid.uuid4().hex[:6]}"
+    bridge = Bridge(service, broker, tmp_path).start()
+    subscriber = mosquitto.Subscriber(broker, bridge.topics.events)
+    try:
+        first = service.visit(first_camera, [frames[i] for i in FRONTAL[:8]])
+        first_visits = {f["visitId"] for a in first for f in a["faces"] if f["visitId"]}
+        ended(subscriber, bridge.topics.events, first_camera, first_visits)
+        bridge.stop()
+        # While the bridge is down the service keeps its events; the bridge starts again after its saved cursor.
+        second = service.visit(second_camera, [frames[i] for i in FRONTAL[:8]])
+        second_visits = {f["visitId"] for a in second for f in a["faces"] if f["visitId"]}
+        bridge.start()
+        events = ended(subscriber, bridge.topics.events, second_camera, second_visits)
+        assert all([e["type"] for e in sequence] == [STARTED, NAMED, ENDED] for sequence in events.values())
+        ids = [m.json()["id"] for m in subscriber.on(bridge.topics.events)]
+        assert len(ids) == len(set(ids))  # none published twice, the first camera's included
+        assert visits_on(subscriber, bridge.topics.events, first_camera).keys() == first_visits
+    finally:
+        subscriber.close()
+        bridge.stop()
+
+
+def test_the_edge_client_with_mqtt_publishes_its_group_s_events_on_its_own_thread(service, broker, testdata, tmp_path):
+    """`python -m edge_client --mqtt ...` on the dev video (looped, at its frame rate, as a camera): its visit's events
+    and the group's discovery reach the broker while it runs; after Ctrl-C (SIGTERM) it says `offline`."""
+    topics = Topics(f"facerec-{uuid.uuid4().hex[:8]}", GROUP, f"homeassistant-{uuid.uuid4().hex[:8]}")
+    camera = f"edge-{uuid.uuid4().hex[:6]}"
+    subscriber = mosquitto.Subscriber(broker, topics.events)
+    command = [sys.executable, "-m", "edge_client", "--headless", "--source", str(testdata / VIDEO), "--loop"]
+    command += ["--camera-id", camera, "--mqtt", broker.url, "--mqtt-prefix", topics.prefix]
+    command += ["--mqtt-discovery-prefix", topics.discovery_prefix, "--mqtt-state", str(tmp_path / "state.json")]
+    command += ["--events-poll", "0.2"]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "FACE_ENDPOINT": service.url, "FACE_API_KEY": KEY}
+    env |= {"FACE_GROUP": GROUP, "MQTT_PASSWORD": MQTT_PASSWORD}
+    log = tmp_path / "edge.log"
+    with open(log, "wb") as out:
+        client = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+
+        def named_lin() -> bool:
+            events = [e for v in visits_on(subscriber, topics.events, camera).values() for e in v]
+            return any(e["type"] == NAMED and e["name"] == LIN for e in events)
+
+        wait_for(named_lin, timeout=300)
+        lin = service.persons()[LIN]
+        assert {topics.discovery(PRESENCE, lin), topics.person_state(lin)} <= mosquitto.retained(
+            broker, f"{topics.prefix}/#", f"{topics.discovery_prefix}/#"
+        ).keys()
+    finally:
+        client.terminate()
+        assert client.wait(timeout=60) == 0, log.read_text()
+        subscriber.close()
+    assert mosquitto.retained(broker, topics.status)[topics.status] == b"offline"
+    output = log.read_text()
+    assert KEY not in output and MQTT_PASSWORD not in output and "Traceback" not in output, output
+
+
+def test_the_broker_url_and_its_credentials():
+    settings = MqttSettings.from_url("mqtts://broker.local", {"MQTT_USERNAME": "ha", "MQTT_PASSWORD": MQTT_PASSWORD})
+    assert (settings.host, settings.port, settings.tls, settings.username) == ("broker.local", 8883, True, "ha")
+    assert MQTT_PASSWORD not in repr(settings)
+    assert MqttSettings.from_url("mqtt://10.0.0.5", {}).port == 1883
+    for wrong in ("http://broker", "mqtt://", "mqtt://broker:port", "mqtt://broker/topic"):
+        with pytest.raises(MqttSettingsError):
+            MqttSettings.from_url(wrong, {})
+    with pytest.raises(MqttSettingsError, match="MQTT_USERNAME") as refused:
+        MqttSettings.from_url(f"mqtt://ha:{MQTT_PASSWORD}@broker", {})
+    assert MQTT_PASSWORD not in str(refused.value)
+    for prefix in ("facerec", "home/faces"):
+        assert check_prefix(prefix) == prefix
+    for prefix in ("", "a//b", "/facerec", "faces/#", "faces+"):
+        with pytest.raises(ValueError):
+            check_prefix(prefix)
