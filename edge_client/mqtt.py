@@ -79,6 +79,7 @@ class MqttPublisher:
         self.topics = topics
         self.connected = threading.Event()
         self.connections = 0  # successful connections so far (a reconnection counts)
+        self._stopping = False
         self._retained: dict[str, bytes] = {}  # topic -> payload: what every (re)connection publishes again
         self._lock = threading.Lock()
         self._client = paho.Client(
@@ -105,6 +106,7 @@ class MqttPublisher:
         if self.connected.is_set():
             info = self._client.publish(self.topics.status, OFFLINE, qos=QOS, retain=True)
             _wait(info, timeout)
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -144,7 +146,7 @@ class MqttPublisher:
             self._republish_locked()
 
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _properties: Any) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._stopping:
             log.warning("mqtt: lost %s (%s): reconnecting", self.settings.describe(), reason)
         self.connected.clear()
 

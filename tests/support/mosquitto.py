@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,7 @@ class Message:
     topic: str
     payload: bytes
     retain: bool
+    received: float = 0.0  # time.time() when it came: for the benchmark's delays, never asserted
 
     def json(self) -> Any:
         return json.loads(self.payload)
@@ -94,7 +96,7 @@ class Subscriber:
 
     def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
         with self._lock:
-            self.messages.append(Message(message.topic, bytes(message.payload), bool(message.retain)))
+            self.messages.append(Message(message.topic, bytes(message.payload), bool(message.retain), time.time()))
 
     def on(self, topic: str) -> list[Message]:
         with self._lock:
