@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .backend import BackendError, FaceBackend
+from .backend import BackendError, FaceBackend, RequestRefused
 from .backoff import Backoff
 from .bridge_state import BridgeState, default_state_path
-from .event_feed import FeedEvent, read_page
+from .event_feed import read_page
 from .home_assistant import camera_configs, person_configs
 from .mqtt import MqttPublisher, MqttSettings
 from .mqtt_topics import DEFAULT_DISCOVERY_PREFIX, DEFAULT_PREFIX, Topics
@@ -120,13 +120,21 @@ class EventsBridge:
         """Read the roster if due, then one page of the feed, and publish; whether more events may be waiting."""
         if time.monotonic() >= self._next_roster:
             self._read_roster()
-        page = read_page(self.backend, self.state.cursor, self.settings.page_size)
+        try:
+            page = read_page(self.backend, self.state.cursor, self.settings.page_size)
+        except RequestRefused as exc:
+            if exc.code != "BadArgument" or self.state.cursor is None:
+                raise
+            # A cursor this service did not give (a state file from another service): today's events from the start.
+            log.warning("events: the service refused the saved cursor; reading from today's first event")
+            self.state.cursor = None
+            return True
         self.polls += 1
         sent = []
         for event in page.events:
             if event.person_group_id == self.settings.group:
                 sent.append(self.publisher.publish(self.topics.events, _json(event.raw)))
-                self._publish_changes(self.presence.apply(event), event)
+                self._publish_changes(self.presence.apply(event))
         if not self._acknowledged(sent):
             return False  # stopping: the cursor stays before these events, the next run publishes them again
         self.published += len(sent)
@@ -158,11 +166,11 @@ class EventsBridge:
         self.rosters += 1
         self._next_roster = time.monotonic() + self.settings.roster_seconds
 
-    def _publish_changes(self, changes: Changes, event: FeedEvent) -> None:
+    def _publish_changes(self, changes: Changes) -> None:
         for person_id in changes.persons:
             self._publish_person(person_id, with_discovery=person_id in changes.unknown_persons)
         for camera_id in changes.cameras:
-            self._publish_camera(camera_id, with_discovery=camera_id == event.camera_id)
+            self._publish_camera(camera_id, with_discovery=camera_id == changes.new_camera)
         if changes.unknown_persons:
             self._next_roster = 0.0  # someone enrolled since the roster was read: read it again now
 

@@ -63,6 +63,7 @@ class Changes:
     persons: frozenset[str] = frozenset()  # person ids whose state changed
     cameras: frozenset[str] = frozenset()
     unknown_persons: frozenset[str] = frozenset()  # named in events but not (yet) on the roster
+    new_camera: str | None = None  # the event's camera, when it is the first event seen from it
 
 
 def brief(event: FeedEvent) -> dict[str, Any]:
@@ -98,6 +99,7 @@ class Presence:
             self.open_visits.pop(event.visit_id, None)
         else:
             self.open_visits[event.visit_id] = OpenVisit(event.camera_id, event.person_id, event.name)
+        new_camera = event.camera_id if event.camera_id not in self.camera_events else None
         self.camera_events[event.camera_id] = brief(event)
         changed = {p for p in (event.person_id, before.person_id if before else None) if p}
         for person_id in changed:
@@ -107,7 +109,7 @@ class Presence:
             self.persons[person_id] = PersonState(person_id, event.name if person_id == event.person_id else UNKNOWN)
             self._update_person(person_id, event)
         cameras = {event.camera_id} | ({before.camera_id} if before else set())
-        return Changes(frozenset(changed), frozenset(cameras), strangers)
+        return Changes(frozenset(changed), frozenset(cameras), strangers, new_camera)
 
     def _update_person(self, person_id: str, event: FeedEvent) -> None:
         state = self.persons.get(person_id)

@@ -218,9 +218,9 @@ def test_presence_follows_visits_renamed_merged_and_ended_at_several_cameras():
     merged into another ends without ending the person's presence."""
     presence = Presence()
     presence.set_roster({"p-ann": "ann", "p-bob": "bob"})
-    presence.apply(_event(STARTED, "v1", "door", "p-ann", "ann"))
+    assert presence.apply(_event(STARTED, "v1", "door", "p-ann", "ann")).new_camera == "door"
     presence.apply(_event(STARTED, "v2", "hall", "p-ann", "ann", time="2026-11-26T10:00:05.000Z"))
-    presence.apply(_event(STARTED, "v3", "door", None))
+    assert presence.apply(_event(STARTED, "v3", "door", None)).new_camera is None  # its discovery is out already
     assert presence.camera("door").to_dict() | {"lastEvent": None} == {
         "cameraId": "door", "names": ["ann"], "unknown": 1, "count": 2, "lastEvent": None,
     }  # fmt: skip
@@ -373,3 +373,23 @@ def test_the_broker_url_and_its_credentials():
     for prefix in ("", "a//b", "/facerec", "faces/#", "faces+"):
         with pytest.raises(ValueError):
             check_prefix(prefix)
+
+
+def test_a_cursor_the_service_refuses_starts_again_from_today_s_first_event(service, frames, broker, tmp_path):
+    bridge = Bridge(service, broker, tmp_path)
+    bridge.state.write_text(json.dumps({"version": 1, "cursor": "not-a-cursor", "presence": {}}))
+    subscriber = mosquitto.Subscriber(broker, bridge.topics.events)
+    bridge.start()
+    try:
+        camera = f"porch-{uuid.uuid4().hex[:6]}"
+        answers = service.visit(camera, [frames[i] for i in FRONTAL[:8]])
+        ended(
+            subscriber,
+            bridge.topics.events,
+            camera,
+            {f["visitId"] for a in answers for f in a["faces"] if f["visitId"]},
+        )
+    finally:
+        subscriber.close()
+        bridge.stop()
+    assert "refused the saved cursor" in bridge.log.read_text()
