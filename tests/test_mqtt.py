@@ -352,6 +352,8 @@ def test_the_edge_client_with_mqtt_publishes_its_group_s_events_on_its_own_threa
         client.terminate()
         assert client.wait(timeout=60) == 0, log.read_text()
         subscriber.close()
+        time.sleep(CLOSE_SECONDS + 0.2)
+        service.frame(camera, blank_jpeg())  # its visits close: the next tests' people are where they left them
     assert mosquitto.retained(broker, topics.status)[topics.status] == b"offline"
     output = log.read_text()
     assert KEY not in output and MQTT_PASSWORD not in output and "Traceback" not in output, output
@@ -393,3 +395,25 @@ def test_a_cursor_the_service_refuses_starts_again_from_today_s_first_event(serv
         subscriber.close()
         bridge.stop()
     assert "refused the saved cursor" in bridge.log.read_text()
+
+
+def test_visits_while_the_broker_is_down_reach_its_retained_states_once_it_is_back(service, frames, broker, bridge):
+    topics = bridge.topics
+    lin = service.persons()[LIN]
+    wait_for(lambda: topics.person_state(lin) in bridge.retained())  # the bridge is up and has published
+    broker.stop()
+    camera = f"garden-{uuid.uuid4().hex[:6]}"
+    try:
+        answers = service.visit(camera, [frames[i] for i in FRONTAL[:8]])
+    finally:
+        broker.start()  # empty: no persistence; the bridge reconnects, publishes its states, then the new events
+    (visit_id,) = {f["visitId"] for a in answers for f in a["faces"] if f["visitId"]}
+
+    def caught_up() -> dict | None:
+        retained = bridge.retained()
+        state = json.loads(retained.get(topics.person_state(lin), b"{}"))
+        return state if state.get("visitId") == visit_id and topics.camera_state(camera) in retained else None
+
+    state = wait_for(caught_up)
+    assert state["present"] is False and state["cameraId"] == camera
+    assert json.loads(bridge.retained()[topics.camera_state(camera)])["count"] == 0
