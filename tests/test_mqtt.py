@@ -417,3 +417,16 @@ def test_visits_while_the_broker_is_down_reach_its_retained_states_once_it_is_ba
     state = wait_for(caught_up)
     assert state["present"] is False and state["cameraId"] == camera
     assert json.loads(bridge.retained()[topics.camera_state(camera)])["count"] == 0
+
+
+def test_a_camera_gone_silent_has_its_visit_ended_by_the_timer_on_mqtt(service, frames, broker, bridge):
+    """No frame after the visit: the service's visit-closing timer (every 20 s) ends it, and the event follows."""
+    subscriber = mosquitto.Subscriber(broker, bridge.topics.events)
+    camera = f"gate-{uuid.uuid4().hex[:6]}"
+    try:
+        answers = [service.frame(camera, frames[i]) for i in FRONTAL[:8]]
+        visits = {f["visitId"] for a in answers for f in a["faces"] if f["visitId"]}
+        events = ended(subscriber, bridge.topics.events, camera, visits)
+    finally:
+        subscriber.close()
+    assert all([e["type"] for e in sequence] == [STARTED, NAMED, ENDED] for sequence in events.values())
