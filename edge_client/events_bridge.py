@@ -106,8 +106,7 @@ class EventsBridge:
                     self._failed(str(exc))
                     continue
                 except Exception as exc:  # a bug must not end the publishing for the rest of the run
-                    log.exception("events: %s", type(exc).__name__)
-                    self._failed(type(exc).__name__)
+                    self._failed(f"unexpected {type(exc).__name__}: {exc}")
                     continue
                 self._recovered()
                 if not more:
