@@ -34,6 +34,7 @@ class FeedEvent:
     name: str
     confidence: float
     last_seen: str | None
+    closed: bool = False  # the visit is over (a visit.ended, or a visit a user named after it ended)
     merged_into: str | None = None  # visit.ended because the visit was merged into this one
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as the service sent it
 
@@ -56,6 +57,7 @@ class FeedEvent:
                 name=str(data.get("name") or UNKNOWN),
                 confidence=float(data.get("confidence") or 0.0),
                 last_seen=data.get("lastSeen"),
+                closed=bool(data.get("closed")) or data.get("type") == ENDED,
                 merged_into=data.get("mergedInto"),
                 raw=dict(data),
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .event_feed import ENDED, UNKNOWN, FeedEvent
+from .event_feed import UNKNOWN, FeedEvent
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class Presence:
     def apply(self, event: FeedEvent) -> Changes:
         """Take one event in; what changed. A visit renamed leaves its former person, merged or ended ones close."""
         before = self.open_visits.get(event.visit_id)
-        if event.kind == ENDED:
+        if event.closed:  # ended, or named by a user after it ended: the person is not there any more
             self.open_visits.pop(event.visit_id, None)
         else:
             self.open_visits[event.visit_id] = OpenVisit(event.camera_id, event.person_id, event.name)

@@ -208,7 +208,7 @@ def _event(kind: str, visit: str, camera: str, person: str | None, name: str = "
     return FeedEvent.from_dict(
         {"id": f"e{uuid.uuid4().hex}", "type": kind, "time": at, "visitId": visit, "cameraId": camera,
          "location": camera, "personGroupId": GROUP, "personId": person, "name": name, "confidence": 0.8,
-         "firstSeen": at, "lastSeen": at, "frames": 3, "closed": kind == ENDED, "snapshot": None, **more}
+         "firstSeen": at, "lastSeen": at, "frames": 3, "snapshot": None, "closed": kind == ENDED, **more}
     )  # fmt: skip
 
 
@@ -233,6 +233,13 @@ def test_presence_follows_visits_renamed_merged_and_ended_at_several_cameras():
     presence.apply(_event(ENDED, "v2", "hall", "p-ann", "ann", mergedInto="v9"))
     assert not presence.persons["p-ann"].present
     assert presence.persons["p-ann"].last_seen == "2026-11-26T10:00:09.000Z"  # an older time never goes back
+    # A user names an Unknown visit after it ended: the person was seen then, and is not there now.
+    presence.apply(_event(STARTED, "v4", "hall", None))
+    presence.apply(_event(ENDED, "v4", "hall", None, time="2026-11-26T10:01:00.000Z"))
+    presence.apply(_event(NAMED, "v4", "hall", "p-ann", "ann", closed=True, time="2026-11-26T10:05:00.000Z"))
+    ann = presence.persons["p-ann"]
+    assert not ann.present and ann.visit_id == "v4" and ann.last_seen == "2026-11-26T10:05:00.000Z"
+    assert presence.camera("hall").to_dict()["count"] == 0
     again = Presence.from_dict(json.loads(json.dumps(presence.to_dict())))
     assert again == presence
     changed, removed = again.set_roster({"p-bob": "robert", "p-cy": "cy"})
