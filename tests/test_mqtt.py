@@ -25,7 +25,7 @@ from edge_client.mqtt_topics import Topics, check_prefix
 from edge_client.presence import Presence
 
 from .support import mosquitto
-from .support.images import blank_jpeg
+from .support.images import blank_jpeg, still_camera
 from .support.service import PROJECT, run_cli, start_server, stop_server
 from .support.waiting import wait_for
 
@@ -36,6 +36,7 @@ VIDEO = "video/short_hamilton_clip.mp4"
 FRONTAL = range(82, 211, 2)  # testdata/README: Lin-Manuel Miranda, frontal (every second frame: 15 a second)
 AUDIENCE = range(211, 275, 2)  # Barack Obama (enrolled) between two people who are not
 LIN = "lin_manuel_miranda"
+STRANGER = "people_lfw/vladimir_putin/2.jpg"  # not enrolled: an Unknown visit (tests/test_unknown_visitors.py)
 CLOSE_SECONDS = 1.0  # VISIT_CLOSE_SECONDS: a camera's next frame after this closes the visits it no longer sees
 
 
@@ -437,3 +438,32 @@ def test_a_camera_gone_silent_has_its_visit_ended_by_the_timer_on_mqtt(service, 
     finally:
         subscriber.close()
     assert all([e["type"] for e in sequence] == [STARTED, NAMED, ENDED] for sequence in events.values())
+
+
+def test_an_unknown_visitor_named_by_a_user_becomes_a_person_with_its_visit(service, testdata, broker, bridge):
+    """POST /api/visits/{id}/person with a new name: visit.named on MQTT, and Home Assistant gets the new person
+    (enrolled by that very call) with the visit as where they were last seen, not present (the visit had ended)."""
+    topics = bridge.topics
+    subscriber = mosquitto.Subscriber(broker, topics.events)
+    camera = f"hall-{uuid.uuid4().hex[:6]}"
+    try:
+        answers = service.visit(camera, still_camera((testdata / STRANGER).read_bytes()))
+        (visit_id,) = {f["visitId"] for a in answers for f in a["faces"] if f["visitId"]}
+        ended(subscriber, topics.events, camera, {visit_id})
+        name = f"guest-{uuid.uuid4().hex[:6]}"
+        named = service.call("POST", f"/api/visits/{visit_id}/person", json={"name": name, "train": False}).json()
+        person = named["personId"]
+
+        def renamed() -> list[dict] | None:
+            events = visits_on(subscriber, topics.events, camera).get(visit_id, [])
+            return events if events[-1]["type"] == NAMED and events[-1]["personId"] == person else None
+
+        assert [e["type"] for e in wait_for(renamed)] == [STARTED, NAMED, ENDED, NAMED]
+    finally:
+        subscriber.close()
+    entities = {topics.discovery(PRESENCE, person), topics.discovery(LAST_SEEN, person), topics.person_state(person)}
+    retained = wait_for(lambda: entities <= (found := bridge.retained()).keys() and found)
+    state = json.loads(retained[topics.person_state(person)])
+    assert state["name"] == name and state["visitId"] == visit_id and state["present"] is False
+    assert json.loads(retained[topics.discovery(PRESENCE, person)])["device"]["name"] == name
+    service.call("DELETE", f"/face/v1.0/persongroups/{GROUP}/persons/{person}")  # the group as the module found it
