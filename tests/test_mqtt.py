@@ -467,3 +467,17 @@ def test_an_unknown_visitor_named_by_a_user_becomes_a_person_with_its_visit(serv
     assert state["name"] == name and state["visitId"] == visit_id and state["present"] is False
     assert json.loads(retained[topics.discovery(PRESENCE, person)])["device"]["name"] == name
     service.call("DELETE", f"/face/v1.0/persongroups/{GROUP}/persons/{person}")  # the group as the module found it
+
+
+def test_the_edge_client_refuses_a_wrong_broker_before_it_starts(capsys, caplog):
+    from edge_client.cli import main as edge_client
+
+    base = ["--headless", "--key", KEY, "--group", GROUP, "--source", "0"]
+    assert edge_client([*base, "--mqtt", "http://broker"]) == 2
+    assert edge_client([*base, "--mqtt", f"mqtt://ha:{MQTT_PASSWORD}@broker"]) == 2
+    assert edge_client([*base, "--mqtt", "mqtt://broker", "--mqtt-prefix", "faces/#"]) == 2
+    assert edge_client([*base, "--mqtt", "mqtt://broker", "--events-poll", "0"]) == 2
+    output = capsys.readouterr()
+    said = output.out + output.err + caplog.text
+    assert "MQTT_USERNAME and MQTT_PASSWORD, not in the URL" in said and "faces/#" in said
+    assert MQTT_PASSWORD not in said and KEY not in said
