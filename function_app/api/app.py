@@ -20,6 +20,7 @@ from . import (
     similarity,
     visitors,
     visits,
+    web,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -39,6 +40,7 @@ FEATURES = (
     enrollments,
     openapi,
     background,
+    web,
 )
 for feature in FEATURES:
     app.register_functions(feature.bp)
