@@ -80,14 +80,31 @@ class FaceBackend:
             raise
         return True
 
-    def list_persons(self, group: str) -> list[dict[str, Any]]:
+    def list_persons(self, group: str, large: bool = False) -> list[dict[str, Any]]:
+        """Every person of the group (of the large person group with `large`), page after page."""
+        kind = "largepersongroups" if large else "persongroups"
         persons: list[dict[str, Any]] = []
         while True:
             params = {"top": "1000", **({"start": persons[-1]["personId"]} if persons else {})}
-            page = self._call("GET", f"/face/v1.0/persongroups/{group}/persons", params=params)
+            page = self._call("GET", f"/face/v1.0/{kind}/{group}/persons", params=params)
             persons.extend(page)
             if len(page) < 1000:
                 return persons
+
+    def group_persons(self, group: str) -> list[dict[str, Any]]:
+        """The persons of `group`, a person group or else a large person group of that id."""
+        try:
+            return self.list_persons(group)
+        except RequestRefused as exc:
+            if exc.code != "PersonGroupNotFound":
+                raise
+        return self.list_persons(group, large=True)
+
+    def events(self, after: str | None, top: int) -> dict[str, Any]:
+        """One page of the service's visit events after the cursor `after` (from the start of the UTC day
+        without one): {"events": [...], "next": cursor}."""
+        params = {"top": str(top), **({"after": after} if after else {})}
+        return self._call("GET", "/api/events", params=params)
 
     def create_person(self, group: str, name: str) -> str:
         return self._call("POST", f"/face/v1.0/persongroups/{group}/persons", json={"name": name})["personId"]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .backend import BackendError, FaceBackend
+from .bridge import add_mqtt_flags, bridge_settings
 from .capture import SourceError, SourceUnavailable, describe_source, parse_source
 from .enroll import TrainingTimeout, enroll, format_report, train
 from .recorder import RecordingError, check_record_path
@@ -91,6 +92,7 @@ def run_parser() -> argparse.ArgumentParser:
         help="a camera or stream: give up if it does not open within this many seconds of start (0: keep trying); "
         "once opened, a drop is always retried",
     )
+    add_mqtt_flags(parser, required=False)
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
     return parser
 
@@ -132,8 +134,9 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
             "--every, --width, --send-fps, --open-timeout and --key-retry cannot be negative; "
             "--max-backoff must be positive."
         )
+    backend = backend_settings(args)
     return RunSettings(
-        backend=backend_settings(args),
+        backend=backend,
         source=parse_source(args.source),
         camera_id=args.camera_id or from_environment("camera_id", default_camera_id()),
         location=args.location,
@@ -152,6 +155,7 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         hold=args.hold,
         duration=args.duration,
         open_timeout=args.open_timeout,
+        events=bridge_settings(args, backend) if args.mqtt else None,
     )
 
 

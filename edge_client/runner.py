@@ -17,6 +17,7 @@ import cv2
 from .backend import FaceBackend
 from .backoff import Backoff
 from .capture import Frame, FrameReader, SourceUnavailable
+from .events_bridge import EventsBridge
 from .overlay import draw_faces, draw_status
 from .recorder import Recorder
 from .results import Answer, ResultsWriter
@@ -101,6 +102,7 @@ class CaptureLoop:
         )
         self.results = ResultsWriter(settings.results)
         self.visits = VisitTally()
+        self.events = EventsBridge(settings.events) if settings.events else None
         self.recorder: Recorder | None = None
         self.last_answer: Answer | None = None
         self.latencies: list[float] = []
@@ -126,6 +128,8 @@ class CaptureLoop:
             wait = not self.reader.live and not self.reader.realtime
             self.recorder = Recorder(settings.record, self.reader.fps or DEFAULT_RECORD_FPS, wait_when_full=wait)
         self.sender.start()
+        if self.events:  # its own thread: the loop never waits for the feed or the broker
+            self.events.start()
         try:
             while not self.stop_event.is_set():
                 if settings.duration and time.monotonic() - started >= settings.duration:
@@ -151,6 +155,8 @@ class CaptureLoop:
             if settings.visits:
                 self.visits.write(settings.visits)
             self.backend.close()
+            if self.events:
+                self.events.stop(hurry=self.hurry)
             if not settings.headless:
                 with contextlib.suppress(cv2.error):  # a build without windows has none to close
                     cv2.destroyAllWindows()

@@ -8,6 +8,10 @@ import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .events_bridge import BridgeSettings
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:7071"
 
@@ -77,3 +81,4 @@ class RunSettings:
     hold: float = 1.0  # seconds an answer's boxes stay drawn on newer frames
     duration: float = 0.0  # stop after this many seconds (0: run until the source ends or Ctrl-C)
     open_timeout: float = 10.0  # a camera or stream that does not open within this at start fails (0: wait for ever)
+    events: BridgeSettings | None = None  # --mqtt: the group's visit events published to a broker, on their own thread

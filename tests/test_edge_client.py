@@ -921,7 +921,7 @@ def test_the_client_installs_alone_it_never_imports_the_backend():
     lines = (PROJECT / "edge_client/requirements.txt").read_text().splitlines()
     requirements = [line for line in lines if line and not line.startswith("#")]
     assert [line.split("==")[0] for line in requirements] == [
-        "opencv-python-headless", "requests", "numpy",
+        "opencv-python-headless", "requests", "numpy", "paho-mqtt",
     ]  # fmt: skip
     pinned = (PROJECT / "requirements.txt").read_text() + (PROJECT / "requirements-dev.txt").read_text()
     assert all(line in pinned.split() for line in requirements)  # the backend's pins
