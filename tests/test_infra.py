@@ -22,6 +22,7 @@ from function_app.storage.layout import (
     APP_TABLES,
     ENROLL_QUEUE,
     ENROLLMENTS_CONTAINER,
+    EVENTS_QUEUE,
     FACE_IDS_CONTAINER,
     GALLERY_CONTAINER,
     GROUPS_CONTAINER,
@@ -29,6 +30,7 @@ from function_app.storage.layout import (
     TRAIN_QUEUE,
     UNKNOWN_VISITS_QUEUE,
     VISITS_TABLE,
+    WEBHOOK_DELIVERIES_QUEUE,
     poison_queue,
 )
 
@@ -61,6 +63,7 @@ PRODUCTION_VALUES = {
     "STORAGE_BACKEND": "azure",
     "STORAGE_DIR": "/tmp/face-data",
     "FACE_MODEL_CACHE_DIR": "/tmp/video-face-recognition",
+    "WEBHOOK_ALLOW_PRIVATE": "off",  # in Azure a private address is the service's own network
 }
 # Resource types and the API versions documented for them (learn.microsoft.com/azure/templates; the
 # Flex Consumption samples, Azure-Samples/azure-functions-flex-consumption-samples, use sites@2023-12-01+).
@@ -162,7 +165,9 @@ def test_every_container_table_and_queue_the_code_uses_is_created():
     assert containers == set(APP_CONTAINERS) | used
     queues = set(_string_list("appQueues"))
     assert queues == {
-        q for queue in (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE) for q in (queue, poison_queue(queue))
+        q
+        for queue in (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE, EVENTS_QUEUE, WEBHOOK_DELIVERIES_QUEUE)
+        for q in (queue, poison_queue(queue))
     }
     assert re.search(r"for name in concat\(appContainers, \[deploymentContainerName\]\)", BICEP)
     assert re.search(r"for name in appQueues:", BICEP)

@@ -19,6 +19,7 @@ from . import (
     similarity,
     visitors,
     visits,
+    webhooks,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -35,6 +36,7 @@ FEATURES = (
     visitors,
     visits,
     enrollments,
+    webhooks,
     openapi,
     background,
 )

@@ -11,6 +11,7 @@ from typing import Any
 
 import azure.functions as func
 
+from ..events.webhooks import EVENT_TYPES, LATEST_DEAD_LETTERS
 from ..faceapi.base import DETECTION_MODELS, MAX_IDENTIFY_FACES, RECOGNITION_MODELS
 from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
@@ -307,6 +308,10 @@ OPERATIONS: list[Operation] = [
     ("get", "/api/visits/{visitId}/snapshot", "get_visit_snapshot", "The best face of a visit.", [], None, 200, JPEG_IMAGE, (400, 404)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
     ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment"), (404,)),
+    ("put", "/api/webhooks/{webhookId}", "put_webhook", "Subscribe a URL to visit events (or replace the subscription, its status kept): each event POSTed as JSON, signed with the secret (X-Signature-256), retried with backoff, dead-lettered after the last try.", [], {JSON: {"schema": _ref("WebhookBody")}}, 200, _ref("Webhook"), (400,)),
+    ("get", "/api/webhooks", "list_webhooks", "Every webhook subscription (never their secrets).", [], None, 200, _array(_ref("Webhook")), ()),
+    ("get", "/api/webhooks/{webhookId}", "get_webhook", "A webhook subscription and its delivery status: deliveries, failures, dead letters.", [], None, 200, _ref("WebhookWithStatus"), (400, 404)),
+    ("delete", "/api/webhooks/{webhookId}", "delete_webhook", "Delete a webhook subscription; deliveries still queued for it are dropped.", [], None, 200, None, (400, 404)),
     ("get", "/api/openapi.json", "openapi_document", "This document.", [], None, 200, {"type": "object", "required": ["openapi", "info", "paths", "components"]}, ()),
 ]  # fmt: skip
 
@@ -316,7 +321,7 @@ ERRORS = {
     "FaceNotFound), as Azure does.",
     401: 'Missing or wrong key (code "401").',
     404: "Not found: (Large)PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, "
-    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound, VisitNotFound; (Large)PersonGroupNotTrained or "
+    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound, VisitNotFound, WebhookNotFound; (Large)PersonGroupNotTrained or "
     "LargeFaceListNotTrained for the training status of a group or list never trained; "
     'code "404" for an API version this service does not speak.',
     409: "(Large)PersonGroupExists, FaceListExists, LargeFaceListExists; (Large)PersonGroupTrainingNotFinished when "
@@ -355,6 +360,7 @@ _LEVEL = {"type": "string", "enum": ["low", "medium", "high"]}
 _STATUS = {"type": "string", "enum": ["notStarted", "running", "succeeded", "failed"]}
 _MODEL = {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}
 _LANDMARKS = ("pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight")
+_WEBHOOK = {"webhookId": _STRING, "url": _STRING, "signed": {**_BOOL, "description": "Whether it has a secret."}, "personIds": _array(_STRING), "cameraIds": _array(_STRING), "eventTypes": _array({"type": "string", "enum": list(EVENT_TYPES)}), "createdDateTime": _TIME}  # fmt: skip
 _TRAINING_STATUS = _object(
     {
         "status": _STATUS,
@@ -410,6 +416,10 @@ SCHEMAS: dict[str, Any] = {
     "Visit": _object({"visitId": {"type": "string", "pattern": f"^{VISIT_ID_PATTERN.pattern}$"}, "cameraId": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "location": _STRING, "personGroupId": _STRING, "personId": {**_nullable(_STRING), "description": "null: an Unknown visitor."}, "name": _STRING, "confidence": _CONFIDENCE, "firstSeen": _TIME, "lastSeen": _TIME, "frames": _INT, "closed": _BOOL, "snapshot": {**_nullable(_STRING), "description": "The best face's blob, visits/YYYYMMDD/<visitId>.jpg."}, "namedBy": {"type": "string", "enum": [NAMED_BY_USER], "description": "Present when a user named the visitor later."}}, optional=("namedBy",)),
     "NamedVisit": _object({"visit": _ref("Visit"), "personId": _UUID, "persistedFaceId": _UUID, "createdPerson": _BOOL, "training": {**_nullable(_TRAINING_STATUS), "description": "null with train=false."}}),
     "SimilarVisits": _object({"visitId": _STRING, "visits": _array(_object({"confidence": _CONFIDENCE, "visit": _ref("Visit")}))}),
+    # events/webhooks.py: a subscription (the secret is write-only) and its status.
+    "WebhookBody": {"type": "object", "required": ["url"], "properties": {"url": {**_STRING, "description": "http or https; private addresses only with WEBHOOK_ALLOW_PRIVATE=on."}, "secret": {**_STRING, "maxLength": 256, "description": "Signs each delivery (X-Signature-256: sha256=<hex HMAC-SHA256 of the body>); never answered back."}, "personIds": {**_array(_STRING), "description": "Only these persons' visits (\"Unknown\": visits of nobody enrolled); absent or empty: all."}, "cameraIds": {**_array(_STRING), "description": "Only these cameras' visits; absent or empty: all."}, "eventTypes": {**_array({"type": "string", "enum": list(EVENT_TYPES)}), "description": "Only these events; absent or empty: all."}}},
+    "Webhook": _object(_WEBHOOK),
+    "WebhookWithStatus": _object({**_WEBHOOK, "status": _object({"delivered": _INT, "lastDelivery": _nullable(_TIME), "failedAttempts": _INT, "lastFailure": _nullable(_object({"time": _TIME, "eventId": _STRING, "attempt": _INT, "reason": _STRING})), "deadLettered": _INT, "deadLetters": {**_array(_object({"eventId": _STRING, "eventType": _STRING, "time": _TIME, "attempts": _INT, "reason": _STRING})), "description": f"The latest {LATEST_DEAD_LETTERS}, latest first."}})}),
     "VisitsPage": _object({"visits": _array(_ref("Visit")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     "SightingsPage": _object({"sightings": _array(_ref("Sighting")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     # features/bulk_enrollment.py EnrollmentJob.to_dict.

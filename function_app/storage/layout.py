@@ -15,6 +15,8 @@ Containers:
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
     visits        {YYYYMMDD}/{visitId}.json (+ .jpg, the snapshot): one record per visit (visits/records.py)
     cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)
+    webhooks      {webhookId}.json: a webhook subscription (with its secret); {webhookId}.status.json: its
+                  delivery status, written with ETags (events/webhooks.py)
 Tables:
     visits        the visit index: PartitionKey YYYYMMDD, RowKey first-seen time + visit id (visits/table_index.py;
                   with STORAGE_BACKEND=local the same index is STORAGE_DIR/visits.sqlite3)
@@ -22,6 +24,8 @@ Queues (each with its `-poison` twin, where the host moves a message that failed
     train-requests   a group to train (local backend)
     enroll-requests  a bulk enrollment job to run
     unknown-visits   a closed Unknown visit whose snapshot joins its group's Unknown visitors (visits/strangers.py)
+    visit-events     each visit event's JSON, fanned out to the webhooks that want it (events/deliveries.py)
+    webhook-deliveries  one visit event for one webhook, with its try count (events/deliveries.py)
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ SIGHTINGS_CONTAINER = "sightings"
 ENROLLMENTS_CONTAINER = "enrollments"
 VISITS_CONTAINER = "visits"
 CAMERAS_CONTAINER = "cameras"
+WEBHOOKS_CONTAINER = "webhooks"
 OPERATIONS_PREFIX = ".operations/"  # in GALLERY_CONTAINER
 APP_CONTAINERS = (
     GROUPS_CONTAINER,
@@ -42,6 +47,7 @@ APP_CONTAINERS = (
     ENROLLMENTS_CONTAINER,
     VISITS_CONTAINER,
     CAMERAS_CONTAINER,
+    WEBHOOKS_CONTAINER,
 )
 
 VISITS_TABLE = "visits"
@@ -50,7 +56,9 @@ APP_TABLES = (VISITS_TABLE,)
 TRAIN_QUEUE = "train-requests"
 ENROLL_QUEUE = "enroll-requests"
 UNKNOWN_VISITS_QUEUE = "unknown-visits"
-WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE)
+EVENTS_QUEUE = "visit-events"
+WEBHOOK_DELIVERIES_QUEUE = "webhook-deliveries"
+WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE, EVENTS_QUEUE, WEBHOOK_DELIVERIES_QUEUE)
 
 
 def poison_queue(queue: str) -> str:
