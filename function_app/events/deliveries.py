@@ -110,15 +110,15 @@ def deliver(storage: Storage, settings: Settings, content: str | bytes, resolve:
         _record_quietly(store, delivery, lambda status: status.with_delivery(moment))
         return True
     count_failure(delivery, reason)
+    failure = Failure(utc_now(), delivery.event_id, delivery.attempt, reason[:MAX_REASON_LENGTH])
     delays = settings.webhook_retry_delays
     if delivery.attempt > len(delays):
-        dead_letter(store, delivery, reason)
+        dead_letter(store, delivery, reason, failure)
         return False
     retry = Delivery(delivery.webhook_id, delivery.event, delivery.attempt + 1)
     storage.send_message(
         WEBHOOK_DELIVERIES_QUEUE, json.dumps(retry.to_dict()), visibility_delay=delays[delivery.attempt - 1]
     )
-    failure = Failure(utc_now(), delivery.event_id, delivery.attempt, reason)
     _record_quietly(store, delivery, lambda status: status.with_failure(failure))
     return False
 
@@ -158,10 +158,15 @@ def post_event(
     return f"the receiver answered {response.status}"
 
 
-def dead_letter(store: WebhookStore, delivery: Delivery, reason: str) -> None:
-    """Give the event up: counted and kept among the webhook's latest dead letters."""
+def dead_letter(store: WebhookStore, delivery: Delivery, reason: str, failure: Failure | None = None) -> None:
+    """Give the event up: counted and kept among the webhook's latest dead letters (with its last try's
+    `failure`, when a try failed)."""
     letter = DeadLetter(delivery.event_id, delivery.event_type, utc_now(), delivery.attempt, reason[:MAX_REASON_LENGTH])
-    store.change_status(delivery.webhook_id, lambda status: status.with_dead_letter(letter))
+
+    def change(status: DeliveryStatus) -> DeliveryStatus:
+        return (status if failure is None else status.with_failure(failure)).with_dead_letter(letter)
+
+    store.change_status(delivery.webhook_id, change)
     log.warning(
         "Webhook %s: event %s dead-lettered after %d tries: %s",
         delivery.webhook_id,

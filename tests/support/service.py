@@ -9,7 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
+
+from function_app.storage import Storage
+from function_app.storage.azure_storage import AzureStorage
+from function_app.storage.local_folder import LocalFolderStorage
 
 from .azurite import free_port
 
@@ -62,3 +67,20 @@ def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-m", "function_app", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def served_storage(request: pytest.FixtureRequest, kind: str, folder: Path) -> tuple[dict[str, str], Storage]:
+    """The server's storage settings and the same storage for the test: `local` (a folder in `folder`) or
+    `azurite` (the session's Azurite)."""
+    if kind == "local":
+        return {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}, LocalFolderStorage(folder / "data")
+    connection_string = request.getfixturevalue("azurite_connection_string")
+    env = {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection_string}
+    return env, AzureStorage(connection_string)
+
+
+def keyed_session(key: str) -> requests.Session:
+    """A session that sends the service's key with every request."""
+    session = requests.Session()
+    session.headers["Ocp-Apim-Subscription-Key"] = key
+    return session
