@@ -4,11 +4,12 @@
 
 dev/people is enrolled (default settings) and the video's frames are posted in order as JPEG, at `--fps` of
 the video's time (the frame times are the video's, so the result does not depend on this machine's speed).
-Prints the visit table, every face named after the audience cut, then, on local storage and on Azurite
-(started here), ms a frame with tracking (TRACK_IDENTIFY_SECONDS default: a named track needs detection
-only) and with every face identified every frame (TRACK_IDENTIFY_SECONDS=0), split into decoding and
-detection, identification, and the rest (tracking: the camera's state, association, evidence, visits and
-their records), with the storage writes per frame and per visit.
+Prints the visit table, the visit events in order, every face named after the audience cut, then, on local
+storage and on Azurite (started here), ms a frame with tracking (TRACK_IDENTIFY_SECONDS default: a named
+track needs detection only) and with every face identified every frame (TRACK_IDENTIFY_SECONDS=0), split
+into decoding and detection, identification, and the rest (tracking: the camera's state, association,
+evidence, visits and their records; of which the events: working them out, logging and queueing them),
+with the storage writes per frame and per visit.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 import cv2
 
+from function_app.events.records import VisitEvent
 from function_app.features import frames as frames_module
 from function_app.features.enrollment import enroll_folder
 from function_app.runtime import runtime_for
@@ -54,6 +56,8 @@ class Replay:
     detect_ms: float  # finding the faces (the same with or without tracking)
     identify_ms: float
     writes: Counter[str]  # blob writes (and deletes) by container
+    events: list[VisitEvent]
+    events_ms: float  # a frame: working out the visit events, logging and queueing them
 
     @property
     def frames(self) -> int:
@@ -96,8 +100,16 @@ def replay(data: Path, settings: Settings, fps: float) -> Replay:
 
         face_api.identify_faces = _timed(seconds, "identify", identify_counted)  # type: ignore[method-assign]
         face_api.find_faces = _timed(seconds, "detect", face_api.find_faces)  # type: ignore[method-assign]
-        decode = frames_module.decode_upload
+        decode, announce, publish = frames_module.decode_upload, frames_module.announce, frames_module.publish
         frames_module.decode_upload = _timed(seconds, "decode", decode)
+        events: list[VisitEvent] = []
+
+        def publish_kept(storage: Any, published: list[VisitEvent]) -> None:
+            events.extend(published)
+            publish(storage, published)
+
+        frames_module.announce = _timed(seconds, "events", announce)
+        frames_module.publish = _timed(seconds, "events", publish_kept)
         put, delete = storage.put_blob, storage.delete_blob
 
         def put_counted(container: str, name: str, blob: bytes, **options: Any) -> str:
@@ -129,6 +141,7 @@ def replay(data: Path, settings: Settings, fps: float) -> Replay:
         frames_module.decode_upload = decode
         runtime.frames.rules = replace(runtime.frames.rules, close_after=0.0)
         runtime.frames.close_silent_cameras()
+        frames_module.announce, frames_module.publish = announce, publish
         visits = [
             VisitRecord.from_dict(json.loads(storage.get_blob(VISITS_CONTAINER, b.name).data))
             for b in storage.list_blobs(VISITS_CONTAINER, f"{START:%Y%m%d}/")
@@ -147,6 +160,8 @@ def replay(data: Path, settings: Settings, fps: float) -> Replay:
         1000 * seconds["detect"] / frames,
         1000 * seconds["identify"] / frames,
         writes,
+        events,
+        1000 * seconds["events"] / frames,
     )
 
 
@@ -162,21 +177,28 @@ def print_visits(run: Replay) -> None:
         shots = sorted({sum(f >= c for c in CUTS) for f in (first, last)})
         snap = "yes" if v.snapshot else "no"
         print(f"| {v.visit_id} | {v.name} | {v.confidence:.3f} | {first} | {last} | {v.frames} | {shots} | {snap} |")
+    print("\n| event | frame | visit | name | confidence |")
+    print("|---|---|---|---|---|")
+    for event in run.events:  # the close comes after the video, at no frame of it
+        at = frame_of(event.time) if event.time < START + timedelta(days=1) else "after the video"
+        v = event.visit
+        print(f"| {event.kind} | {at} | {v.visit_id} | {v.name} | {v.confidence:.3f} |")
     after = Counter(n for i, ns in run.names_by_frame.items() if i >= CUTS[-1] for n in ns)
     print(f"\nfaces answered after frame {CUTS[-1]} (the audience shot), by name: {dict(after)}")
 
 
 def print_costs(runs: dict[str, Replay]) -> None:
-    columns = "storage | way | ms a frame | decode | detect | identify | tracking | faces identified / answered"
-    print(f"\n| {columns} |", end="")
+    columns = "storage | way | ms a frame | decode | detect | identify | tracking | of which events"
+    print(f"\n| {columns} | faces identified / answered |", end="")
     print(" camera-state writes a frame | visit writes a visit |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for label, run in runs.items():
         state = run.writes[CAMERAS_CONTAINER] / run.frames
         per_visit = run.writes[VISITS_CONTAINER] / max(1, len(run.visits))
         print(
             f"| {label} | {run.ms_per_frame:.1f} | {run.decode_ms:.2f} | {run.detect_ms:.1f} | {run.identify_ms:.1f} | "
-            f"{run.tracking_ms:.2f} | {run.identified_faces} / {run.faces} | {state:.2f} | {per_visit:.1f} |"
+            f"{run.tracking_ms:.2f} | {run.events_ms:.3f} | {run.identified_faces} / {run.faces} | {state:.2f} | "
+            f"{per_visit:.1f} |"
         )
 
 

@@ -73,6 +73,7 @@ var appContainers = [
   'sightings'
   'visits'
   'cameras'
+  'events'
   'enrollments'
   'webhooks'
 ]

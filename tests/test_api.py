@@ -562,8 +562,8 @@ def test_every_route_needs_the_key(api, key):
     client = InProcessClient(key)
     routes = _every_route()
     # 41 of person groups, large person groups and the rest; 21 of face lists and similarity; 3 of visits; 2 of
-    # Unknown visitors
-    assert len(routes) == 67
+    # Unknown visitors; 1 of events; 4 of webhooks
+    assert len(routes) == 72
     for method, path in routes:
         reply = client.request(method, path)
         assert (reply.status, reply.error_code) == (401, "401"), f"{method} {path}"

@@ -132,8 +132,9 @@ def test_without_face_api_key_every_http_function_refuses_in_the_error_envelope(
     else:
         monkeypatch.setenv("FACE_API_KEY", configured)
     http_functions = [f for f in app_functions() if isinstance(f.get_trigger(), HttpTrigger)]
-    # with large person groups, operations, face lists, find-similar, group, visits, Unknown visitors and webhooks
-    assert len(http_functions) == 71
+    # with large person groups, operations, face lists, find-similar, group, visits, Unknown visitors, events and
+    # webhooks
+    assert len(http_functions) == 72
     for function in http_functions:
         response = _as_the_functions_host_calls(function, testdata, headers)
         name = function.get_function_name()

@@ -22,7 +22,6 @@ from function_app.storage.layout import (
     APP_TABLES,
     ENROLL_QUEUE,
     ENROLLMENTS_CONTAINER,
-    EVENTS_QUEUE,
     FACE_IDS_CONTAINER,
     GALLERY_CONTAINER,
     GROUPS_CONTAINER,
@@ -30,7 +29,7 @@ from function_app.storage.layout import (
     TRAIN_QUEUE,
     UNKNOWN_VISITS_QUEUE,
     VISITS_TABLE,
-    WEBHOOK_DELIVERIES_QUEUE,
+    WORK_QUEUES,
     poison_queue,
 )
 
@@ -164,11 +163,8 @@ def test_every_container_table_and_queue_the_code_uses_is_created():
     used = {GALLERY_CONTAINER, GROUPS_CONTAINER, FACE_IDS_CONTAINER, SIGHTINGS_CONTAINER, ENROLLMENTS_CONTAINER}
     assert containers == set(APP_CONTAINERS) | used
     queues = set(_string_list("appQueues"))
-    assert queues == {
-        q
-        for queue in (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE, EVENTS_QUEUE, WEBHOOK_DELIVERIES_QUEUE)
-        for q in (queue, poison_queue(queue))
-    }
+    assert {TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE} <= set(WORK_QUEUES)
+    assert queues == {q for queue in WORK_QUEUES for q in (queue, poison_queue(queue))}
     assert re.search(r"for name in concat\(appContainers, \[deploymentContainerName\]\)", BICEP)
     assert re.search(r"for name in appQueues:", BICEP)
     assert set(_string_list("appTables")) == set(APP_TABLES) == {VISITS_TABLE}

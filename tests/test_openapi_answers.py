@@ -407,6 +407,10 @@ def _unknown_visitors(s: Scenario, group: str) -> None:
     api.post(f"/api/visits/{second}/person", 404, json_body={"personId": str(uuid.uuid4())})
     api.post(f"/api/visits/{second}/person", 400, json_body={})
     s.visit_id = second
+    events = api.get("/api/events", 200, params={"top": "1000"}).json()
+    assert first in {e["visitId"] for e in events["events"] if e["type"] == "visit.named"}
+    api.get("/api/events", 200, params={"after": events["next"]})
+    api.get("/api/events", 400, params={"after": "junk"})
 
 
 def _closed_unknown_visit(runtime: Runtime, group: str, photo: bytes) -> str:

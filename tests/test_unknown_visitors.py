@@ -177,6 +177,14 @@ def test_naming_a_stranger_makes_a_person_and_names_their_next_visit(service, vi
     )
     record = service.visits.get(again)
     assert (record.person_id, record.name, record.named_by) == (person_id, "vladimir", NAMED_BY_USER)
+    events = [e for e in service.ok("GET", "/api/events", params={"top": "1000"})["events"] if e["visitId"] == again]
+    assert [(e["type"], e["name"]) for e in events] == [
+        ("visit.started", "Unknown"),
+        ("visit.named", "Unknown"),
+        ("visit.ended", "Unknown"),
+        ("visit.named", "vladimir"),  # a user's word, once the visit was over
+    ]
+    assert (events[-1]["personId"], events[-1]["namedBy"]) == (person_id, NAMED_BY_USER)
     # The stranger's first visit joins the same person; this time the group trains.
     joined = service.ok("POST", f"/api/visits/{stranger}/person", json={"personId": person_id})
     assert joined["createdPerson"] is False and joined["training"]["status"] in ("running", "succeeded")

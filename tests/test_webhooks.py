@@ -17,15 +17,18 @@ from typing import Any
 import pytest
 import requests
 
-from function_app.clock import iso, utc_now
+from function_app.clock import utc_now
 from function_app.errors import InvalidURL
 from function_app.events.deliveries import Delivery, deliver
+from function_app.events.records import ENDED, NAMED, STARTED, VisitEvent, new_event_id
 from function_app.events.webhooks import WebhookRequest, WebhookStore, webhook_target
+from function_app.models import UNKNOWN
 from function_app.settings import Settings
 from function_app.storage import Storage
 from function_app.storage.layout import EVENTS_QUEUE
 from function_app.storage.local_folder import LocalFolderStorage
 from function_app.storage.messages import send_json
+from function_app.visits.records import VisitRecord, new_visit_id
 
 from .support.azurite import free_port
 from .support.service import keyed_session, served_storage, start_server, stop_server
@@ -81,27 +84,24 @@ def camera() -> str:
     return f"cam-{uuid.uuid4().hex[:8]}"
 
 
-def visit_event(camera_id: str, kind: str = "visit.started", person_id: str | None = None) -> dict[str, Any]:
-    """A visit event's JSON as the events core writes it on the queue (events/records.py: VisitEvent.to_dict)."""
-    now = iso(utc_now())
-    visit_id = f"v{utc_now().strftime('%Y%m%dT%H%M%S')}000-{uuid.uuid4().hex[:12]}"
-    return {
-        "id": f"e{uuid.uuid4().hex}",
-        "type": kind,
-        "time": now,
-        "visitId": visit_id,
-        "cameraId": camera_id,
-        "location": camera_id,
-        "personGroupId": "family",
-        "personId": person_id,
-        "name": "someone" if person_id else "Unknown",
-        "confidence": 0.9 if person_id else 0.0,
-        "firstSeen": now,
-        "lastSeen": now,
-        "frames": 3,
-        "closed": kind == "visit.ended",
-        "snapshot": f"/api/visits/{visit_id}/snapshot",
-    }
+def visit_event(camera_id: str, kind: str = STARTED, person_id: str | None = None) -> dict[str, Any]:
+    """A visit event's JSON, as the frame path queues it on `visit-events`."""
+    now = utc_now()
+    visit = VisitRecord(
+        visit_id=new_visit_id(now),
+        camera=camera_id,
+        location=camera_id,
+        person_group_id="family",
+        person_id=person_id,
+        name="someone" if person_id else UNKNOWN,
+        confidence=0.9 if person_id else 0.0,
+        first_seen=now,
+        last_seen=now,
+        frames=3,
+        closed=kind == ENDED,
+        snapshot=None,
+    )
+    return VisitEvent(new_event_id(), kind, now, visit.with_snapshot()).to_dict()
 
 
 def publish(service: Service, event: dict[str, Any]) -> None:
@@ -118,7 +118,7 @@ def test_an_event_is_posted_once_signed_with_its_headers_and_the_status_counts_i
     assert got.event == event and got.signed and got.status == 200
     assert got.headers["Content-Type"] == "application/json"
     assert got.headers["X-Webhook-Id"] == "signed-" + cam
-    assert (got.headers["X-Event-Id"], got.headers["X-Event-Type"]) == (event["id"], "visit.started")
+    assert (got.headers["X-Event-Id"], got.headers["X-Event-Type"]) == (event["id"], STARTED)
     assert got.headers["X-Signature-256"].startswith("sha256=")
     status = wait_for(lambda: (s := service.status("signed-" + cam))["delivered"] == 1 and s)
     assert status["lastDelivery"] and status["failedAttempts"] == 0 and status["deadLettered"] == 0
@@ -130,7 +130,7 @@ def test_an_event_is_posted_once_signed_with_its_headers_and_the_status_counts_i
 def test_a_webhook_without_a_secret_is_not_signed(service, receiver):
     cam = camera()
     assert service.subscribe("plain-" + cam, url=f"{receiver.url}/ok", cameraIds=[cam])["signed"] is False
-    event = visit_event(cam, "visit.ended")
+    event = visit_event(cam, ENDED)
     publish(service, event)
     [got] = wait_for(lambda: receiver.answered("/ok", event["id"]))
     assert "X-Signature-256" not in got.headers and got.event == event
@@ -142,13 +142,13 @@ def test_filters_choose_the_events_by_camera_person_and_type(service, receiver):
     path = f"/ok?{cam}"
     service.subscribe("by-person-" + cam, url=receiver.url + path, cameraIds=[cam], personIds=[person])
     service.subscribe("unknowns-" + cam, url=receiver.url + path, cameraIds=[cam], personIds=["Unknown"])
-    service.subscribe("named-" + cam, url=receiver.url + path, cameraIds=[cam], eventTypes=["visit.named"])
+    service.subscribe("named-" + cam, url=receiver.url + path, cameraIds=[cam], eventTypes=[NAMED])
     events = [
-        visit_event(cam, "visit.started", person),  # by-person
-        visit_event(cam, "visit.named", person),  # by-person, named
-        visit_event(cam, "visit.started", None),  # unknowns
-        visit_event(cam, "visit.named", str(uuid.uuid4())),  # named
-        visit_event(other, "visit.named", person),  # no one: another camera
+        visit_event(cam, STARTED, person),  # by-person
+        visit_event(cam, NAMED, person),  # by-person, named
+        visit_event(cam, STARTED, None),  # unknowns
+        visit_event(cam, NAMED, str(uuid.uuid4())),  # named
+        visit_event(other, NAMED, person),  # no one: another camera
     ]
     for event in events:
         publish(service, event)
@@ -165,7 +165,7 @@ def test_filters_choose_the_events_by_camera_person_and_type(service, receiver):
 
     wait_for(lambda: delivered() >= expected)
     # The last event was fanned out (to nobody) before the ones after it: wait for the queue to be empty.
-    publish(service, barrier := visit_event(cam, "visit.started", person))
+    publish(service, barrier := visit_event(cam, STARTED, person))
     wait_for(lambda: receiver.answered(path, barrier["id"]))
     assert delivered() == expected | {(barrier["id"], "by-person-" + cam)}
 
@@ -173,7 +173,7 @@ def test_filters_choose_the_events_by_camera_person_and_type(service, receiver):
 def test_a_receiver_that_fails_twice_gets_the_event_exactly_once(service, receiver):
     cam = camera()
     service.subscribe("flaky-" + cam, url=f"{receiver.url}/fails/2", secret=SECRET, cameraIds=[cam])
-    event = visit_event(cam, "visit.named", str(uuid.uuid4()))
+    event = visit_event(cam, NAMED, str(uuid.uuid4()))
     publish(service, event)
     wait_for(lambda: any(r.status == 200 for r in receiver.answered("/fails/2", event["id"])))
     status = wait_for(lambda: (s := service.status("flaky-" + cam))["delivered"] == 1 and s)
@@ -195,13 +195,13 @@ def test_a_receiver_always_failing_is_dead_lettered_and_the_status_says_so(servi
     closed_port = free_port()
     service.subscribe("down-" + cam, url=f"{receiver.url}/down", cameraIds=[cam])
     service.subscribe("gone-" + cam, url=f"http://127.0.0.1:{closed_port}/hook", cameraIds=[cam])
-    event = visit_event(cam, "visit.ended")
+    event = visit_event(cam, ENDED)
     publish(service, event)
     for webhook_id, reason in (("down-" + cam, "answered 500"), ("gone-" + cam, "ConnectionRefusedError")):
         status = wait_for(functools.partial(_dead_lettered, service, webhook_id))
         assert status["delivered"] == 0 and status["failedAttempts"] == TRIES
         [letter] = status["deadLetters"]
-        assert (letter["eventId"], letter["eventType"], letter["attempts"]) == (event["id"], "visit.ended", TRIES)
+        assert (letter["eventId"], letter["eventType"], letter["attempts"]) == (event["id"], ENDED, TRIES)
         assert reason in letter["reason"] and reason in status["lastFailure"]["reason"]
     assert len(receiver.answered("/down", event["id"])) == TRIES
 
@@ -219,7 +219,7 @@ def test_a_deleted_webhook_gets_nothing_more(service, receiver):
 
 def test_subscriptions_are_replaced_read_and_deleted_with_the_face_api_errors(service, receiver):
     cam = camera()
-    first = service.subscribe("crud-" + cam, url=f"{receiver.url}/ok", secret=SECRET, eventTypes=["visit.started"])
+    first = service.subscribe("crud-" + cam, url=f"{receiver.url}/ok", secret=SECRET, eventTypes=[STARTED])
     again = service.subscribe("crud-" + cam, url=f"{receiver.url}/ok", cameraIds=[cam, cam])
     assert again["createdDateTime"] == first["createdDateTime"]
     assert (again["signed"], again["cameraIds"], again["eventTypes"]) == (False, [cam], [])

@@ -7,6 +7,7 @@ import azure.functions as func
 from . import (
     background,
     enrollments,
+    events,
     face_lists,
     face_operations,
     frames,
@@ -35,6 +36,7 @@ FEATURES = (
     sightings,
     visitors,
     visits,
+    events,
     enrollments,
     webhooks,
     openapi,

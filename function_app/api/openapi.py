@@ -11,7 +11,8 @@ from typing import Any
 
 import azure.functions as func
 
-from ..events.webhooks import EVENT_TYPES, LATEST_DEAD_LETTERS
+from ..events.records import KINDS as EVENT_KINDS
+from ..events.webhooks import LATEST_DEAD_LETTERS
 from ..faceapi.base import DETECTION_MODELS, MAX_IDENTIFY_FACES, RECOGNITION_MODELS
 from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
@@ -306,6 +307,7 @@ OPERATIONS: list[Operation] = [
     ("get", "/api/visits", "list_visits", "Visits first seen on a UTC day, in first-seen order, by person, camera and time, paged.", [_query("day", description="YYYYMMDD; default: the day of start or end, else today", pattern=r"^\d{8}$"), _query("personId"), _query("unknown", "boolean", description="true: only Unknown visitors; false: only named ones"), _query("cameraId", pattern=CAMERA_PATTERN.pattern), _query("start", format="date-time", description="first seen at or after (ISO 8601 with zone), within the day"), _query("end", format="date-time", description="first seen before, within the day"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("VisitsPage"), (400,)),
     ("get", "/api/visits/{visitId}", "get_visit", "One visit.", [], None, 200, _ref("Visit"), (400, 404)),
     ("get", "/api/visits/{visitId}/snapshot", "get_visit_snapshot", "The best face of a visit.", [], None, 200, JPEG_IMAGE, (400, 404)),
+    ("get", "/api/events", "list_events", "Visit events (visit.started, visit.named, visit.ended) in the order they were written, after a cursor: poll with the previous answer's next to read only what is new.", [_query("after", description="the next of a previous answer; default: the start of today (UTC)"), _query("top", "integer", minimum=1, maximum=1000, description="default 100")], None, 200, _ref("EventsPage"), (400,)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
     ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment"), (404,)),
     ("put", "/api/webhooks/{webhookId}", "put_webhook", "Subscribe a URL to visit events (or replace the subscription, its status kept): each event POSTed as JSON, signed with the secret (X-Signature-256), retried with backoff, dead-lettered after the last try.", [], {JSON: {"schema": _ref("WebhookBody")}}, 200, _ref("Webhook"), (400,)),
@@ -360,7 +362,7 @@ _LEVEL = {"type": "string", "enum": ["low", "medium", "high"]}
 _STATUS = {"type": "string", "enum": ["notStarted", "running", "succeeded", "failed"]}
 _MODEL = {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}
 _LANDMARKS = ("pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight")
-_WEBHOOK = {"webhookId": _STRING, "url": _STRING, "signed": {**_BOOL, "description": "Whether it has a secret."}, "personIds": _array(_STRING), "cameraIds": _array(_STRING), "eventTypes": _array({"type": "string", "enum": list(EVENT_TYPES)}), "createdDateTime": _TIME}  # fmt: skip
+_WEBHOOK = {"webhookId": _STRING, "url": _STRING, "signed": {**_BOOL, "description": "Whether it has a secret."}, "personIds": _array(_STRING), "cameraIds": _array(_STRING), "eventTypes": _array({"type": "string", "enum": list(EVENT_KINDS)}), "createdDateTime": _TIME}  # fmt: skip
 _TRAINING_STATUS = _object(
     {
         "status": _STATUS,
@@ -369,6 +371,27 @@ _TRAINING_STATUS = _object(
         "message": _nullable(_STRING),
     }
 )
+# A visit (visits/records.py), open or closed; namedBy only once a user named it (visits/naming.py).
+_VISIT = {
+    "visitId": {"type": "string", "pattern": f"^{VISIT_ID_PATTERN.pattern}$"},
+    "cameraId": {"type": "string", "pattern": CAMERA_PATTERN.pattern},
+    "location": _STRING,
+    "personGroupId": _STRING,
+    "personId": {**_nullable(_STRING), "description": "null: an Unknown visitor."},
+    "name": _STRING,
+    "confidence": _CONFIDENCE,
+    "firstSeen": _TIME,
+    "lastSeen": _TIME,
+    "frames": _INT,
+    "closed": _BOOL,
+    "snapshot": {**_nullable(_STRING), "description": "The best face's blob, visits/YYYYMMDD/<visitId>.jpg."},
+    "namedBy": {
+        "type": "string",
+        "enum": [NAMED_BY_USER],
+        "description": "Present when a user named the visitor later.",
+    },
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _object({"code": _STRING, "message": _STRING})}),
     # Request bodies: the fields the app reads (others are ignored, as Azure ignores them).
@@ -412,15 +435,17 @@ SCHEMAS: dict[str, Any] = {
     "FrameResult": _object({"timeStamp": _TIME, "frameWidth": _INT, "frameHeight": _INT, "record": {**_nullable(_STRING), "description": "The frame's sighting line, sightings/YYYYMMDD/<cameraId>/<HH>.jsonl#<byte offset>; null when FRAME_RECORDS is off or the frame had no face."}, "faces": _array(_ref("IdentifiedFace"))}),
     # A face row of a sighting record (features/sightings.py), with the record it is in.
     "Sighting": _object({"faceRectangle": _ref("FaceRectangle"), "personId": _nullable(_UUID), "name": _STRING, "confidence": _CONFIDENCE, "qualityForRecognition": _nullable(_LEVEL), "trackId": _nullable(_STRING), "visitId": _nullable(_STRING), "timeStamp": _TIME, "location": _STRING, "camera": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "personGroupId": _STRING, "frameWidth": _INT, "frameHeight": _INT, "record": _STRING}),
-    # A visit (visits/records.py), open or closed; namedBy only once a user named it (visits/naming.py).
-    "Visit": _object({"visitId": {"type": "string", "pattern": f"^{VISIT_ID_PATTERN.pattern}$"}, "cameraId": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "location": _STRING, "personGroupId": _STRING, "personId": {**_nullable(_STRING), "description": "null: an Unknown visitor."}, "name": _STRING, "confidence": _CONFIDENCE, "firstSeen": _TIME, "lastSeen": _TIME, "frames": _INT, "closed": _BOOL, "snapshot": {**_nullable(_STRING), "description": "The best face's blob, visits/YYYYMMDD/<visitId>.jpg."}, "namedBy": {"type": "string", "enum": [NAMED_BY_USER], "description": "Present when a user named the visitor later."}}, optional=("namedBy",)),
+    "Visit": _object(_VISIT, optional=("namedBy",)),
     "NamedVisit": _object({"visit": _ref("Visit"), "personId": _UUID, "persistedFaceId": _UUID, "createdPerson": _BOOL, "training": {**_nullable(_TRAINING_STATUS), "description": "null with train=false."}}),
     "SimilarVisits": _object({"visitId": _STRING, "visits": _array(_object({"confidence": _CONFIDENCE, "visit": _ref("Visit")}))}),
     # events/webhooks.py: a subscription (the secret is write-only) and its status.
-    "WebhookBody": {"type": "object", "required": ["url"], "properties": {"url": {**_STRING, "description": "http or https; private addresses only with WEBHOOK_ALLOW_PRIVATE=on."}, "secret": {**_STRING, "maxLength": 256, "description": "Signs each delivery (X-Signature-256: sha256=<hex HMAC-SHA256 of the body>); never answered back."}, "personIds": {**_array(_STRING), "description": "Only these persons' visits (\"Unknown\": visits of nobody enrolled); absent or empty: all."}, "cameraIds": {**_array(_STRING), "description": "Only these cameras' visits; absent or empty: all."}, "eventTypes": {**_array({"type": "string", "enum": list(EVENT_TYPES)}), "description": "Only these events; absent or empty: all."}}},
+    "WebhookBody": {"type": "object", "required": ["url"], "properties": {"url": {**_STRING, "description": "http or https; private addresses only with WEBHOOK_ALLOW_PRIVATE=on."}, "secret": {**_STRING, "maxLength": 256, "description": "Signs each delivery (X-Signature-256: sha256=<hex HMAC-SHA256 of the body>); never answered back."}, "personIds": {**_array(_STRING), "description": "Only these persons' visits (\"Unknown\": visits of nobody enrolled); absent or empty: all."}, "cameraIds": {**_array(_STRING), "description": "Only these cameras' visits; absent or empty: all."}, "eventTypes": {**_array({"type": "string", "enum": list(EVENT_KINDS)}), "description": "Only these events; absent or empty: all."}}},
     "Webhook": _object(_WEBHOOK),
     "WebhookWithStatus": _object({**_WEBHOOK, "status": _object({"delivered": _INT, "lastDelivery": _nullable(_TIME), "failedAttempts": _INT, "lastFailure": _nullable(_object({"time": _TIME, "eventId": _STRING, "attempt": _INT, "reason": _STRING})), "deadLettered": _INT, "deadLetters": {**_array(_object({"eventId": _STRING, "eventType": _STRING, "time": _TIME, "attempts": _INT, "reason": _STRING})), "description": f"The latest {LATEST_DEAD_LETTERS}, latest first."}})}),
     "VisitsPage": _object({"visits": _array(_ref("Visit")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
+    # A visit event (events/records.py): the visit as it was then, with the event's id, type and time.
+    "VisitEvent": _object({**_VISIT, "id": _STRING, "type": {"type": "string", "enum": list(EVENT_KINDS)}, "time": _TIME, "snapshot": {**_nullable(_STRING), "description": "The snapshot's URL path, /api/visits/<visitId>/snapshot."}, "mergedInto": {"type": "string", "description": "visit.ended only: the visit this one became part of (the same visitor)."}}, optional=("namedBy", "mergedInto")),
+    "EventsPage": _object({"events": _array(_ref("VisitEvent")), "next": {"type": "string", "description": "The cursor to pass as after."}}),
     "SightingsPage": _object({"sightings": _array(_ref("Sighting")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     # features/bulk_enrollment.py EnrollmentJob.to_dict.
     "Enrollment": _object({

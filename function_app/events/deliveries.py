@@ -26,6 +26,7 @@ from ..settings import Settings
 from ..storage import Storage
 from ..storage.layout import WEBHOOK_DELIVERIES_QUEUE
 from ..storage.messages import parse_message, send_json
+from .records import VisitEvent
 from .webhooks import (
     MAX_REASON_LENGTH,
     DeadLetter,
@@ -74,8 +75,11 @@ class Delivery:
 
 
 def _checked_event(event: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
-        raise BadArgument("A visit event needs its 'id' and 'type'.")
+    """The event's JSON as it came (what is posted), once it reads as a visit event."""
+    try:
+        VisitEvent.from_dict(event)
+    except (KeyError, TypeError, ValueError):
+        raise BadArgument("The queue message is not a visit event.") from None
     return event
 
 

@@ -22,9 +22,10 @@ from ..image_urls import Resolver, Target, checked_target
 from ..settings import Settings
 from ..storage import BlobNotFound, PreconditionFailed, Storage
 from ..storage.layout import WEBHOOKS_CONTAINER
+from .records import KINDS
 
 WEBHOOK_ID_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
-EVENT_TYPES = ("visit.started", "visit.named", "visit.ended")
+EVENT_TYPES = KINDS
 UNKNOWN_PERSON = "Unknown"  # in a personIds filter: the visits of nobody enrolled
 MAX_FILTER_VALUES = 100
 MAX_SECRET_LENGTH = 256

@@ -13,6 +13,9 @@ from typing import Any
 
 from ..clock import iso, utc_now
 from ..errors import BadArgument
+from ..events.announce import announce
+from ..events.log import publish
+from ..events.records import VisitEvent
 from ..faceapi import FaceApi
 from ..imaging import decode_upload
 from ..models import UNKNOWN, FaceRectangle, FrameFace, Image, RecognizedFace
@@ -143,16 +146,16 @@ class FrameTracker:
                     raise
                 if not result.changed:
                     break
+                changes.add(result.changes)
                 if not (result.persist or changes.write or self.cameras.contended(camera)):
                     self.cameras.keep(state, loaded.etag)
                     break
+                events = announce(changes, moment)  # before the save: the state keeps what was announced
                 try:
                     self.cameras.save(state, loaded.etag)
                 except PreconditionFailed:
                     continue
-                changes.write += result.changes.write
-                changes.delete += result.changes.delete
-                self._write_visits(changes, result.snapshots, frame, faces)
+                self._write_visits(changes, result.snapshots, frame, faces, events)
                 break
             else:
                 raise PreconditionFailed(f"Camera {camera!r}'s tracking state kept changing: try the frame again.")
@@ -169,27 +172,35 @@ class FrameTracker:
                 loaded = self.cameras.load(camera)
                 if loaded.state is None:
                     continue
-                changes = VisitChanges()
-                close_silent(loaded.state, utc_now(), self.rules.close_after, changes)
+                changes, now = VisitChanges(), utc_now()
+                close_silent(loaded.state, now, self.rules.close_after, changes)
                 if not changes.write:
                     continue
+                events = announce(changes, now)
                 try:
                     self.cameras.save(loaded.state, loaded.etag)
                 except PreconditionFailed:  # a frame came meanwhile: it closes what is due itself
                     continue
-                self._write_visits(changes, {}, None, [])
+                self._write_visits(changes, {}, None, [], events)
                 closed += len(changes.write)
         return closed
 
     def _write_visits(
-        self, changes: VisitChanges, snapshots: dict[str, int], frame: Image | None, faces: list[FrameFace]
+        self,
+        changes: VisitChanges,
+        snapshots: dict[str, int],
+        frame: Image | None,
+        faces: list[FrameFace],
+        events: list[VisitEvent],
     ) -> None:
+        """Write the visits' records, then publish their events: an event's snapshot link answers."""
         for record in changes.delete:
             self.visits.delete(record)
         for visit in changes.write:
             face = snapshots.get(visit.record.visit_id)
             jpeg = snapshot_jpeg(frame, faces[face].rectangle) if frame is not None and face is not None else None
             announce_closed(self.storage, self.visits.save(visit.record, jpeg))
+        publish(self.storage, events)
 
     def _write_frame_record(
         self,

@@ -15,6 +15,7 @@ Containers:
     enrollments   {enrollmentId}.json (+ .zip): bulk enrollment jobs
     visits        {YYYYMMDD}/{visitId}.json (+ .jpg, the snapshot): one record per visit (visits/records.py)
     cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)
+    events        {YYYYMMDD}/{HH}.jsonl: the visit events, a JSON line each, an append blob per UTC hour (events/log.py)
     webhooks      {webhookId}.json: a webhook subscription (with its secret); {webhookId}.status.json: its
                   delivery status, written with ETags (events/webhooks.py)
 Tables:
@@ -24,7 +25,8 @@ Queues (each with its `-poison` twin, where the host moves a message that failed
     train-requests   a group to train (local backend)
     enroll-requests  a bulk enrollment job to run
     unknown-visits   a closed Unknown visit whose snapshot joins its group's Unknown visitors (visits/strangers.py)
-    visit-events     each visit event's JSON, fanned out to the webhooks that want it (events/deliveries.py)
+    visit-events     each visit event, for delivery (events/log.py), fanned out to the webhooks that want it
+                     (events/deliveries.py)
     webhook-deliveries  one visit event for one webhook, with its try count (events/deliveries.py)
 """
 
@@ -37,6 +39,7 @@ SIGHTINGS_CONTAINER = "sightings"
 ENROLLMENTS_CONTAINER = "enrollments"
 VISITS_CONTAINER = "visits"
 CAMERAS_CONTAINER = "cameras"
+EVENTS_CONTAINER = "events"
 WEBHOOKS_CONTAINER = "webhooks"
 OPERATIONS_PREFIX = ".operations/"  # in GALLERY_CONTAINER
 APP_CONTAINERS = (
@@ -47,6 +50,7 @@ APP_CONTAINERS = (
     ENROLLMENTS_CONTAINER,
     VISITS_CONTAINER,
     CAMERAS_CONTAINER,
+    EVENTS_CONTAINER,
     WEBHOOKS_CONTAINER,
 )
 

@@ -111,6 +111,7 @@ class OpenVisit:
     snapshot_quality: float = 0.0
     written_at: datetime | None = None
     changed: bool = True  # something users see changed since the last write
+    announced: str | None = None  # the person id its last event named ("": Unknown); None: not started yet
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +119,7 @@ class OpenVisit:
             "snapshotQuality": self.snapshot_quality,
             "writtenAt": None if self.written_at is None else iso(self.written_at),
             "changed": self.changed,
+            "announced": self.announced,
         }
 
     @classmethod
@@ -128,6 +130,7 @@ class OpenVisit:
             snapshot_quality=float(data.get("snapshotQuality", 0.0)),
             written_at=None if written_at is None else parse_iso(written_at),
             changed=bool(data.get("changed", True)),
+            announced=None if data.get("announced") is None else str(data["announced"]),
         )
 
 

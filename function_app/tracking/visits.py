@@ -22,15 +22,29 @@ class VisitChanges:
 
     write: list[OpenVisit] = field(default_factory=list)
     delete: list[VisitRecord] = field(default_factory=list)
+    merged: list[Merge] = field(default_factory=list)  # the deleted visits that became part of another
 
     def to_write(self, visit: OpenVisit) -> None:
         if all(v is not visit for v in self.write):
             self.write.append(visit)
 
-    def fold(self, visit: OpenVisit) -> None:
-        """The visit was merged into another: delete its record, and do not write it."""
+    def fold(self, visit: OpenVisit, into: OpenVisit) -> None:
+        """The visit was merged into `into`: delete its record, and do not write it."""
         self.write = [v for v in self.write if v is not visit]
         self.delete.append(visit.record)
+        self.merged.append(Merge(visit, into.record.visit_id))
+
+    def add(self, other: VisitChanges) -> None:
+        for visit in other.write:
+            self.to_write(visit)
+        self.delete += other.delete
+        self.merged += other.merged
+
+
+@dataclass(frozen=True)
+class Merge:
+    visit: OpenVisit
+    into: str  # the visit id it became part of
 
 
 def _person_visit(state: CameraState, person_id: str | None, other_than: str | None) -> OpenVisit | None:
@@ -87,7 +101,7 @@ def _join(state: CameraState, track: Track, target: OpenVisit, changes: VisitCha
     )
     kept.changed = True
     state.visits.remove(folded)
-    changes.fold(folded)
+    changes.fold(folded, kept)
     return kept
 
 

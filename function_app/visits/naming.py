@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..clock import utc_now
 from ..errors import BadArgument, FaceApiError, VisitAlreadyNamed, VisitNotClosed
+from ..events.log import publish
+from ..events.records import NAMED, VisitEvent, new_event_id
 from ..faceapi import FaceApi
 from ..models import TrainingStatus
 from .records import NAMED_BY_USER, VisitRecord
@@ -82,5 +85,6 @@ def name_visit(face_api: FaceApi, visits: VisitStore, visit_id: str, request: Na
             record, person_id=person.person_id, name=person.name, confidence=NAMED_CONFIDENCE, named_by=NAMED_BY_USER
         )
     )
+    publish(visits.storage, [VisitEvent(new_event_id(), NAMED, utc_now(), named)])
     training = face_api.request_training(group_id) if request.train else None
     return NamedVisit(named, face.persisted_face_id, created, training)
