@@ -1,7 +1,9 @@
 """Webhooks over real HTTP: `python -m function_app serve` (its worker runs the queue functions) on local storage
 and on a real Azurite, subscriptions made through the API, visit events put on the `visit-events` queue as the
 frame path puts them, and a real receiver on loopback that checks each delivery's signature. Each test filters
-its subscriptions to a camera of its own, as the server's queues are shared by the module's tests."""
+its subscriptions to a camera of its own, as the server's queues are shared by the module's tests. Last, the
+dev video's frames posted to a server with the dev people enrolled: every visit's events reach a webhook once,
+in order, and a receiver failing each event's first two tries gets each once too."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import functools
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,8 @@ from .support.azurite import free_port
 from .support.service import keyed_session, served_storage, start_server, stop_server
 from .support.waiting import wait_for
 from .support.webhook_receiver import SECRET, Receiver, webhook_receiver
+from .test_tracking import AUDIENCE, FRONTAL, Server, enrolled_storage, frames  # noqa: F401 (a fixture)
+from .test_tracking import KEY as TRACKING_KEY
 
 KEY = f"webhooks-{uuid.uuid4().hex}"
 RETRIES = "1,1,1"  # seconds before each retry: 4 tries in all
@@ -288,3 +293,58 @@ def test_the_retry_list_is_read_once_at_start_and_a_bad_one_stops_it():
     for bad in ("5,x", "-1", "604801", ","):
         with pytest.raises(ValueError, match="WEBHOOK_RETRY_SECONDS"):
             Settings.from_env({"WEBHOOK_RETRY_SECONDS": bad})
+
+
+# -- the dev video, end to end -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def video_server(tmp_path_factory, testdata) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("webhooks-video")
+    env = enrolled_storage(folder / "data", testdata, VISIT_CLOSE_SECONDS="3", WEBHOOK_RETRY_SECONDS=RETRIES)
+    served = Server(env, folder / "server.log")
+    yield served
+    served.stop()
+
+
+def test_each_visit_of_the_dev_video_reaches_the_webhooks_started_named_and_ended_once_in_order(
+    video_server,
+    receiver,
+    frames,  # noqa: F811
+):
+    cam = camera()
+    session = keyed_session(TRACKING_KEY)
+    for webhook_id, path in (("video-" + cam, f"/ok?{cam}"), ("video-flaky-" + cam, "/fails/2")):
+        body = {"url": receiver.url + path, "secret": SECRET, "cameraIds": [cam]}
+        assert session.put(f"{video_server.url}/api/webhooks/{webhook_id}", json=body, timeout=30).status_code == 200
+    for i in [*FRONTAL, *AUDIENCE]:
+        video_server.frame(cam, frames[i])
+
+    def visits() -> list[dict]:
+        return session.get(f"{video_server.url}/api/visits", params={"cameraId": cam}, timeout=30).json()["visits"]
+
+    wait_for(lambda: all(v["closed"] for v in visits()), 90)  # the timer closes them, 3 s after the last frame
+    logged = session.get(f"{video_server.url}/api/events", params={"top": "1000"}, timeout=30).json()["events"]
+    mine = [e for e in logged if e["cameraId"] == cam]
+    assert mine and {e["visitId"] for e in mine} >= {v["visitId"] for v in visits()}
+    wait_for(lambda: len(receiver.on(f"/ok?{cam}")) == len(mine), 60)
+    posted = receiver.on(f"/ok?{cam}")
+    assert [r.event for r in posted] == mine  # each once, in the order they were logged, whole
+    assert all(r.signed and r.status == 200 for r in posted)
+    by_visit: dict[str, list[str]] = {}
+    for r in posted:
+        by_visit.setdefault(r.event["visitId"], []).append(r.event["type"])
+    assert all(kinds == [STARTED, NAMED, ENDED] for kinds in by_visit.values()), by_visit
+    # The receiver failing each event's first two tries gets each event once all the same.
+    flaky = {e["id"]: e for e in mine}
+    wait_for(lambda: {r.headers["X-Event-Id"] for r in receiver.on("/fails/2") if r.status == 200} >= set(flaky), 90)
+    for event_id, event in flaky.items():
+        tries = receiver.answered("/fails/2", event_id)
+        assert [r.status for r in tries] == [500, 500, 200] and tries[-1].event == event
+
+    def status() -> dict:
+        return session.get(f"{video_server.url}/api/webhooks/video-flaky-{cam}", timeout=30).json()["status"]
+
+    counted = wait_for(lambda: (s := status())["delivered"] == len(mine) and s)
+    assert (counted["failedAttempts"], counted["deadLettered"]) == (2 * len(mine), 0)
+    kinds = dict(Counter(e["type"] for e in mine))
+    names = dict(Counter(e["name"] for e in mine if e["type"] == NAMED))
+    print(f"dev video on a webhook: {len(by_visit)} visits {names}, {len(mine)} events {kinds}")
