@@ -21,14 +21,14 @@ import pytest
 import requests
 
 from function_app.clock import utc_now
-from function_app.errors import InvalidURL
-from function_app.events.deliveries import Delivery, deliver
+from function_app.errors import BadArgument, InvalidURL
+from function_app.events.deliveries import Delivery, deliver, fan_out, give_up
 from function_app.events.records import ENDED, NAMED, STARTED, VisitEvent, new_event_id
 from function_app.events.webhooks import WebhookRequest, WebhookStore, webhook_target
 from function_app.models import UNKNOWN
 from function_app.settings import Settings
 from function_app.storage import Storage
-from function_app.storage.layout import EVENTS_QUEUE
+from function_app.storage.layout import EVENTS_QUEUE, WEBHOOK_DELIVERIES_QUEUE, WEBHOOKS_CONTAINER
 from function_app.storage.local_folder import LocalFolderStorage
 from function_app.storage.messages import send_json
 from function_app.visits.records import VisitRecord, new_visit_id
@@ -285,6 +285,38 @@ def test_a_host_that_resolves_to_a_private_address_at_delivery_is_not_posted_to(
     # the same delivery where private addresses are allowed reaches the receiver
     assert deliver(storage, Settings(), message, _Resolver("127.0.0.1")) is True
     assert len(receiver.answered("/ok", event["id"])) == 1 and store.status("rebound").delivered == 1
+
+
+def test_a_receiver_slower_than_the_timeout_is_a_failed_try(tmp_path, receiver):
+    storage = LocalFolderStorage(tmp_path)
+    store = WebhookStore(storage)
+    store.put("slow", WebhookRequest(url=f"{receiver.url}/slow"), Settings())
+    event = visit_event(camera())
+    impatient = Settings(webhook_timeout_seconds=0.5, webhook_retry_seconds="0")
+    assert deliver(storage, impatient, json.dumps(Delivery("slow", event).to_dict())) is False
+    failure = store.status("slow").last_failure
+    assert failure is not None and failure.reason == "no answer within 0.5 s"
+    [retry] = storage.receive_messages(WEBHOOK_DELIVERIES_QUEUE)  # the next try, queued
+    assert Delivery.from_message(retry.content) == Delivery("slow", event, attempt=2)
+
+
+def test_a_poisoned_delivery_and_a_damaged_subscription_leave_the_rest_working(tmp_path, receiver):
+    """A delivery message whose function failed every time is dead-lettered by the poison queue's function; a
+    damaged subscription record is left out of the fan-out, the others still get the event."""
+    storage = LocalFolderStorage(tmp_path)
+    store = WebhookStore(storage)
+    for webhook_id in ("fine", "broken"):
+        store.put(webhook_id, WebhookRequest(url=f"{receiver.url}/ok"), Settings())
+    storage.put_blob(WEBHOOKS_CONTAINER, "broken.json", b"{not json")
+    event = visit_event(camera())
+    assert fan_out(storage, json.dumps(event)) == 1
+    [message] = storage.receive_messages(WEBHOOK_DELIVERIES_QUEUE)
+    assert Delivery.from_message(message.content).webhook_id == "fine"
+    give_up(storage, message.content)
+    [letter] = store.status("fine").dead_letters
+    assert (letter.event_id, letter.attempts) == (event["id"], 1) and "every try" in letter.reason
+    with pytest.raises(BadArgument):
+        fan_out(storage, json.dumps({"id": "e1", "type": STARTED}))  # not a visit event: never handled
 
 
 def test_the_retry_list_is_read_once_at_start_and_a_bad_one_stops_it():

@@ -7,8 +7,8 @@ subscription never races a delivery's count."""
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import re
 import socket
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from ..storage import BlobNotFound, PreconditionFailed, Storage
 from ..storage.layout import WEBHOOKS_CONTAINER
 from .records import KINDS
 
+log = logging.getLogger(__name__)
 WEBHOOK_ID_PATTERN = re.compile(r"[a-z0-9_-]{1,64}")
 EVENT_TYPES = KINDS
 UNKNOWN_PERSON = "Unknown"  # in a personIds filter: the visits of nobody enrolled
@@ -240,10 +241,15 @@ class WebhookStore:
             raise DamagedRecord(f"The webhook record {WEBHOOKS_CONTAINER}/{name} is damaged: PUT it again.") from None
 
     def all(self) -> list[Webhook]:
+        """Every subscription; a damaged one is left out (and logged), never hiding the others."""
         found = []
         for name in self._record_names():
-            with contextlib.suppress(WebhookNotFound):  # deleted since the listing
+            try:
                 found.append(self.get(name.removesuffix(RECORD)))
+            except WebhookNotFound:  # deleted since the listing
+                continue
+            except DamagedRecord as damaged:
+                log.error("%s", damaged.message)
         return found
 
     def delete(self, webhook_id: str) -> None:

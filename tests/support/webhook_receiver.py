@@ -1,6 +1,7 @@
 """A webhook receiver as a user writes one: a real HTTP server on loopback that checks each delivery's
 signature with its secret (as the README shows) and records what came. The path says how it answers:
-`/ok`, `/fails/<n>` (500 to an event's first n tries, then 200), `/down` (always 500)."""
+`/ok`, `/fails/<n>` (500 to an event's first n tries, then 200), `/down` (always 500), `/slow` (200 after
+SLOW_SECONDS)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 SECRET = "receiver-secret-not-for-logs"
+SLOW_SECONDS = 2.0
 
 
 def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
@@ -63,6 +66,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                     status = 500
                 signed = signature_valid(SECRET, body, self.headers.get("X-Signature-256"))
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body, status, signed))
+            if self.path == "/slow":
+                time.sleep(SLOW_SECONDS)
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
