@@ -129,3 +129,15 @@ def test_the_sightings_benchmark_runs_and_prints_its_tables():
     )
     assert result.returncode == 0, result.stderr
     assert "blobs an hour now" in result.stdout and "| Azurite |" in result.stdout
+
+
+def test_the_webhook_benchmark_runs_and_prints_its_table():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.webhook_delivery", "--events", "3", "--no-azurite"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| local | 10 |" in result.stdout and "bare signed POST" in result.stdout
