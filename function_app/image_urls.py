@@ -83,6 +83,8 @@ def checked_target(
     unless `may_be_private(host)`. `what` names the URL in the errors; `remedy` says how to allow a refused one."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise InvalidURL(f"Invalid {what}.")
+    if any(ord(c) <= 32 or ord(c) == 127 for c in url):  # no HTTP request line could carry it
+        raise InvalidURL(f"Invalid {what}: no space or control character; percent-encode them.")
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -232,6 +232,7 @@ def test_subscriptions_are_replaced_read_and_deleted_with_the_face_api_errors(se
     refusals = [
         ("PUT", "crud-x", {"url": "ftp://127.0.0.1/hook"}, 400, "InvalidURL"),
         ("PUT", "crud-x", {"url": "http://user:pw@127.0.0.1/hook"}, 400, "InvalidURL"),
+        ("PUT", "crud-x", {"url": f"{receiver.url}/a hook"}, 400, "InvalidURL"),
         ("PUT", "crud-x", {}, 400, "InvalidURL"),
         ("PUT", "crud-x", {"url": f"{receiver.url}/ok", "eventTypes": ["visit.left"]}, 400, "BadArgument"),
         ("PUT", "crud-x", {"url": f"{receiver.url}/ok", "cameraIds": "door"}, 400, "BadArgument"),
