@@ -6,7 +6,8 @@ link-local, shared, reserved or multicast), unless the host is one FACE_IMAGE_UR
 the connection then goes to the address that was checked, so a DNS answer that changes between the
 check and the connection (DNS rebinding) cannot send it elsewhere. Proxies from the environment are
 not used. Redirects are followed by hand, a few at most, each hop checked as the first. The body is
-read up to the image size limit, within one time budget for the whole fetch.
+read up to the image size limit, within one time budget for the whole fetch. Webhook deliveries
+(events/deliveries.py) reach their URLs through the same check (`checked_target`) and pinned connection.
 """
 
 from __future__ import annotations
