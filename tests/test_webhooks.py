@@ -271,6 +271,13 @@ def test_in_the_cloud_private_addresses_are_refused(address):
     assert webhook_target("https://receiver.example/hook", CLOUD, _Resolver("20.50.2.1")).port == 443
 
 
+def test_in_the_cloud_a_loopback_subscription_is_refused_and_nothing_stored(tmp_path):
+    store = WebhookStore(LocalFolderStorage(tmp_path))
+    with pytest.raises(InvalidURL, match="loopback"):
+        store.put("local", WebhookRequest(url="http://127.0.0.1:8123/api/webhook/x"), CLOUD)
+    assert store.all() == []
+
+
 def test_a_host_that_resolves_to_a_private_address_at_delivery_is_not_posted_to(tmp_path, receiver):
     """Checked at each delivery, not only when subscribing: a DNS answer may change between the two."""
     storage = LocalFolderStorage(tmp_path)
