@@ -6,6 +6,7 @@ embeddings where the test is about how much is read. Each test runs on a local f
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import timedelta
 
@@ -13,11 +14,12 @@ import numpy as np
 import pytest
 
 from function_app.engines import embedding_layout
+from function_app.errors import PersonGroupNotFound
 from function_app.faceapi.local import journal_training
 from function_app.faceapi.local.embedding_journal import BUCKETS, EmbeddingJournal
 from function_app.faceapi.local.gallery import LAYOUT_FIELD, EnrolledFace
 from function_app.faceapi.local.service import LocalFaceApi
-from function_app.faceapi.local.training import MESSAGE_BUDGET, handle_training_message
+from function_app.faceapi.local.training import INDEX_NAME_SECONDS, MESSAGE_BUDGET, handle_training_message
 from function_app.models import FaceRectangle
 from function_app.settings import Settings
 from function_app.storage.layout import GALLERY_CONTAINER, GROUPS_CONTAINER, TRAIN_QUEUE
@@ -255,3 +257,34 @@ def test_a_worker_that_dies_mid_training_is_followed_by_one_going_on_from_its_la
     assert not set(checkpoint["done"]) & {name for name, _ in _journal_reads(counting)}
     assert len(second_api.trainer.load_index(group_id).embeddings) == 20
     _drain(storage, group_id)
+
+
+def test_identifying_reads_the_status_at_most_once_a_second_and_sees_another_instance_s_training(
+    counted, storage, engine, testdata
+):
+    """The frame path identifies with the index the status named, read again after INDEX_NAME_SECONDS: a busy
+    camera costs one status read a second, not one a frame; another instance's training is seen after that
+    time, and this instance's own training and delete at once."""
+    api, counting = counted
+    group_id = _group(api)
+    _enroll(api, group_id, testdata, "obama")
+    api.train(group_id)
+    status = f"{group_id}/training/status.json"
+    photo = (testdata / "scenes/obama1.jpg").read_bytes()
+    counting.forget()
+    began = time.monotonic()
+    for _ in range(5):
+        assert [f.name for f in recognize_bytes(api, group_id, photo)] == ["obama"]
+    elapsed = time.monotonic() - began
+    assert 1 <= counting.blobs_read[status] <= 1 + int(elapsed / INDEX_NAME_SECONDS)
+    other = LocalFaceApi(storage, engine, Settings())  # another instance on the same storage
+    person = other.list_persons(group_id)[0].person_id
+    other.delete_person(group_id, person)
+    _enroll(other, group_id, testdata, "biden")
+    other.train(group_id)
+    time.sleep(INDEX_NAME_SECONDS)
+    biden = (testdata / "people/biden/1.jpg").read_bytes()
+    assert [f.name for f in recognize_bytes(api, group_id, biden)] == ["biden"]
+    api.delete_group(group_id)
+    with pytest.raises(PersonGroupNotFound):
+        recognize_bytes(api, group_id, biden)

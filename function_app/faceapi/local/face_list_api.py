@@ -50,6 +50,7 @@ class LocalFaceListApi:
 
     def delete_face_list(self, kind: ListKind, list_id: str) -> None:
         self.face_lists.delete(kind, list_id)
+        self.list_trainer.forget(list_id)
 
     def list_face_lists(self, kind: ListKind, start: str | None = None, top: int = 1000) -> list[FaceList]:
         return self.face_lists.list_lists(kind, start, top)

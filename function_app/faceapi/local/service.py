@@ -80,6 +80,7 @@ class LocalFaceApi(LocalFaceListApi):
                 f"{kind.label} {group_id!r} is training; try again once the training has finished."
             )
         self.galleries[kind].delete_group(group_id)
+        self.trainers[kind].forget(group_id)
 
     def list_groups(
         self, start: str | None = None, top: int = PAGE_SIZE, *, kind: GroupKind = PERSON_GROUP

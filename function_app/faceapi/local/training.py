@@ -214,6 +214,11 @@ def load_snapshot(storage: Storage, index_blob: str, retrain: str) -> TrainedInd
 _cache_lock = threading.Lock()
 _index_cache: OrderedDict[str, TrainedIndex] = OrderedDict()
 _CACHE_SIZE = 16
+# How long an instance trusts the index a status named without reading the status again: the frame path reads
+# it for every frame otherwise (Azure Storage serves about 500 reads a second of one blob). What this instance
+# changes (a training, a delete) it sees at once; another instance's change reaches it within this time.
+INDEX_NAME_SECONDS = 1.0
+_MAX_NAMES = 10_000
 # A training still `running` after this long was lost (a worker stopped mid-way): it no longer blocks
 # deleting the group. The Functions host stops a queue function after 10 minutes (host.json).
 STALE_TRAINING = timedelta(minutes=15)
@@ -229,6 +234,13 @@ class Trainer:
         self.trainee = trainee
         self.storage = storage
         self.message_budget = message_budget
+        self._index_names: dict[str, tuple[float, str]] = {}  # owner -> (when read, its last index blob)
+        self._names_lock = threading.Lock()
+
+    def forget(self, owner_id: str) -> None:
+        """Read the owner's status afresh next time: it changed here (trained, deleted)."""
+        with self._names_lock:
+            self._index_names.pop(owner_id, None)
 
     def _status_blob(self, owner_id: str) -> str:
         return f"{self.trainee.root(owner_id)}training/status.json"
@@ -251,6 +263,7 @@ class Trainer:
             return TrainingState(TrainingStatus("notStarted")), blob.etag
 
     def _write_state(self, owner_id: str, state: TrainingState, etag: str | None) -> str:
+        self.forget(owner_id)
         data = json.dumps(state.to_record()).encode()
         if etag is None:
             return self.storage.put_blob(CONTAINER, self._status_blob(owner_id), data, only_if_new=True)
@@ -364,13 +377,13 @@ class Trainer:
         return self._update(owner_id, only_generation=current.generation, status="failed", message=reason)[0].status
 
     def load_index(self, owner_id: str) -> TrainedIndex:
-        """The last successful training; indexes are immutable, so they are cached. On the frame path: one
-        status read per call when the index is cached (the owner is read only to tell a missing one from an
-        untrained one)."""
+        """The last successful training; indexes are immutable, so they are cached. On the frame path: at
+        most one status read a second (INDEX_NAME_SECONDS) when the index is cached (the owner is read only to
+        tell a missing one from an untrained one)."""
         self.trainee.check_id(owner_id)
         label = self.trainee.label
-        for _attempt in range(2):
-            index_blob = self._read_state(owner_id)[0].index_blob
+        for attempt in range(2):
+            index_blob = self._index_name(owner_id, fresh=attempt > 0)
             if not index_blob:
                 self.trainee.check_exists(owner_id)
                 raise self.trainee.not_trained(f"{label} {owner_id!r} is not trained: train it first.")
@@ -388,6 +401,23 @@ class Trainer:
                     _index_cache.popitem(last=False)
             return index
         raise self.trainee.not_trained(f"{label} {owner_id!r} is being retrained; try again.")
+
+    def _index_name(self, owner_id: str, *, fresh: bool) -> str | None:
+        """The index blob the owner's status names, read at most once in INDEX_NAME_SECONDS unless `fresh`."""
+        now = time.monotonic()
+        with self._names_lock:
+            known = self._index_names.get(owner_id)
+        if known is not None and not fresh and now - known[0] < INDEX_NAME_SECONDS:
+            return known[1]
+        index_blob = self._read_state(owner_id)[0].index_blob
+        with self._names_lock:
+            if len(self._index_names) >= _MAX_NAMES:
+                self._index_names.clear()
+            if index_blob:
+                self._index_names[owner_id] = (now, index_blob)
+            else:
+                self._index_names.pop(owner_id, None)
+        return index_blob
 
 
 def _index_of(rows: TrainingRows) -> TrainedIndex:
