@@ -12,6 +12,15 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+def run_benchmark(module: str, *args: str) -> subprocess.CompletedProcess:
+    """The benchmark run as a user runs it, which must end well."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=PROJECT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 @pytest.mark.parametrize(
     "module", ["benchmarks.bench_pipeline", "benchmarks.calibrate_threshold", "benchmarks.bench_service"]
 )
@@ -21,14 +30,7 @@ def test_script_runs_and_prints_figures(testdata, module):
     if module.endswith("pipeline") and importlib.util.find_spec("face_recognition") is None:
         pytest.skip("the baseline package face_recognition is installed by scripts/setup")
     args = [] if module.endswith("threshold") else ["--repeat", "2"]
-    result = subprocess.run(
-        [sys.executable, "-m", module, *args, "--data", str(testdata)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark(module, *args, "--data", str(testdata))
     expected = {"pipeline": "frames per second", "threshold": "unknown-rejected", "service": "ratio prototype"}
     assert expected[module.rsplit("_", 1)[1]] in result.stdout
 
@@ -70,14 +72,7 @@ def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
         model_json_path()
     except ModelFilesMissing as missing:
         pytest.skip(str(missing))
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.fusion_study", "--data", str(testdata.parent)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("benchmarks.fusion_study", "--data", str(testdata.parent))
     rows = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines() if line[:1].isalpha()}
     # At one stranger of 120 named: (method, budget) → [method, budget, named, right, wrong, missed, cut-off]
     dlib, fused = rows[("dlib", "1")], rows[("fused", "1")]
@@ -87,14 +82,7 @@ def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
 
 def test_the_matching_benchmark_runs_at_a_small_size(testdata):
     small = ["--sizes", "3000", "--exact-queries", "2", "--searches", "0.25:256", "--data", str(testdata.parent)]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_matching", *small],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("benchmarks.bench_matching", *small)
     assert "exact / index median time" in result.stdout
 
 
@@ -102,14 +90,7 @@ def test_the_training_benchmark_runs_small_and_prints_both_layouts(testdata):
     if not (PROJECT / "node_modules" / ".bin" / "azurite").exists():
         pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
     args = ["--faces", "60", "--baseline-faces", "20", "--add", "5", "--writers", "2", "--data", str(testdata)]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_training", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("benchmarks.bench_training", *args)
     assert "| 60 | journal |" in result.stdout and "| 20 | one blob a face (before) |" in result.stdout
     assert "Trained on 65 faces of 13 persons." in result.stdout
 
@@ -120,24 +101,10 @@ def test_the_sightings_benchmark_runs_and_prints_its_tables():
     if not AZURITE.exists():
         pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
     args = ["--frames", "20", "--lines", "500", "--old-blobs", "20"]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_sightings", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("benchmarks.bench_sightings", *args)
     assert "blobs an hour now" in result.stdout and "| Azurite |" in result.stdout
 
 
 def test_the_webhook_benchmark_runs_and_prints_its_table():
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.webhook_delivery", "--events", "3", "--no-azurite"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("benchmarks.webhook_delivery", "--events", "3", "--no-azurite")
     assert "| local | 10 |" in result.stdout and "bare signed POST" in result.stdout
