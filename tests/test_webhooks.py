@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
 import uuid
 from collections import Counter
@@ -325,6 +326,25 @@ def test_a_poisoned_delivery_and_a_damaged_subscription_leave_the_rest_working(t
     assert (letter.event_id, letter.attempts) == (event["id"], 1) and "every try" in letter.reason
     with pytest.raises(BadArgument):
         fan_out(storage, json.dumps({"id": "e1", "type": STARTED}))  # not a visit event: never handled
+
+
+def test_concurrent_deliveries_each_count_in_the_status(storage, unique_name):
+    """Deliveries on several instances change one status blob over the version each read: none is lost."""
+    store = WebhookStore(storage)
+    store.put(unique_name, WebhookRequest(url="http://127.0.0.1:9/hook"), Settings())
+    moment = utc_now()
+
+    def deliveries() -> None:
+        for _ in range(5):
+            store.change_status(unique_name, lambda status: status.with_delivery(moment))
+
+    workers = [threading.Thread(target=deliveries) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert store.status(unique_name).delivered == 30
+    store.delete(unique_name)
 
 
 def test_the_retry_list_is_read_once_at_start_and_a_bad_one_stops_it():
