@@ -20,6 +20,7 @@ from . import (
     similarity,
     visitors,
     visits,
+    web,
     webhooks,
 )
 
@@ -41,6 +42,7 @@ FEATURES = (
     webhooks,
     openapi,
     background,
+    web,
 )
 for feature in FEATURES:
     app.register_functions(feature.bp)

@@ -284,7 +284,9 @@ class WebhookStore:
         try:
             return DeliveryStatus.from_dict(json.loads(blob.data)), blob.etag
         except (ValueError, KeyError, TypeError):
-            raise DamagedRecord(f"The webhook status {WEBHOOKS_CONTAINER}/{name} is damaged: DELETE the webhook and PUT it again.") from None
+            raise DamagedRecord(
+                f"The webhook status {WEBHOOKS_CONTAINER}/{name} is damaged: DELETE the webhook and PUT it again."
+            ) from None
 
     def _record_names(self) -> list[str]:
         """The subscriptions' blobs (a webhook id has no '.': a status blob is never one)."""

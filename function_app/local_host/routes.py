@@ -26,8 +26,25 @@ class Match:
 
 def _compile(template: str, prefix: str) -> re.Pattern[str]:
     parts = [p for p in f"{prefix}/{template}".split("/") if p]
-    regex = "/".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") and p.endswith("}") else re.escape(p) for p in parts)
-    return re.compile(f"^/{regex}/?$", re.IGNORECASE)
+    regex = "".join(_segment(p) for p in parts)
+    return re.compile(f"^{regex}/?$", re.IGNORECASE)
+
+
+def _segment(part: str) -> str:
+    """One segment's regex with its leading slash: a literal; `{name}`; `{*name}` (the rest of the path, maybe
+    empty); `{name?}` (optional); `{name:maxlength(0)?}` (the host's way to route the site's root)."""
+    if not (part.startswith("{") and part.endswith("}")):
+        return "/" + re.escape(part)
+    inner = part[1:-1]
+    if inner.startswith("*"):
+        return f"(?:/(?P<{inner[1:]}>.*))?"
+    optional = inner.endswith("?")
+    name, _, constraint = inner.rstrip("?").partition(":")
+    if constraint == "maxlength(0)" and optional:
+        return f"(?P<{name}>)"
+    if constraint:
+        raise ValueError(f"route constraint {constraint!r} is not supported by the local host")
+    return f"(?:/(?P<{name}>[^/]+))?" if optional else f"/(?P<{name}>[^/]+)"
 
 
 class Router:
@@ -48,6 +65,6 @@ class Router:
             if found is None:
                 continue
             if method.upper() in route.methods:
-                return Match(route.function, found.groupdict())
+                return Match(route.function, {k: v or "" for k, v in found.groupdict().items()})
             path_found = Match(None, {})
         return path_found

@@ -20,6 +20,7 @@ from ..events.records import NAMED, VisitEvent, new_event_id
 from ..faceapi import FaceApi
 from ..models import TrainingStatus
 from .records import NAMED_BY_USER, VisitRecord
+from .snapshots import add_snapshot_face
 from .store import VisitStore
 
 NAMED_CONFIDENCE = 1.0  # a user's word, not the tracker's evidence
@@ -75,7 +76,12 @@ def name_visit(face_api: FaceApi, visits: VisitStore, visit_id: str, request: Na
         person = face_api.create_person(group_id, str(request.name), request.user_data)
         created = True
     try:
-        face = face_api.add_face(group_id, person.person_id, snapshot, user_data=visit_id)
+        face = add_snapshot_face(
+            lambda target: face_api.add_face(
+                group_id, person.person_id, snapshot, target_face=target, user_data=visit_id
+            ),
+            snapshot,
+        )
     except FaceApiError:
         if created:  # no person without the face that made them: the call changes nothing when it fails
             face_api.delete_person(group_id, person.person_id)

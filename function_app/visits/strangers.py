@@ -29,12 +29,13 @@ from ..errors import (
 )
 from ..faceapi import FaceApi
 from ..faceapi.face_lists import MAX_SIMILAR_CANDIDATES, FaceList, ListKind, MatchMode, SimilarCandidates
-from ..models import DetectOptions, PersistedFace
+from ..models import DetectOptions, FaceRectangle, PersistedFace
 from ..settings import Settings
 from ..storage import Storage
 from ..storage.layout import UNKNOWN_VISITS_QUEUE
 from ..storage.messages import parse_message, send_json
 from .records import VisitRecord, day_of
+from .snapshots import add_snapshot_face, snapshot_face
 from .store import VisitStore
 
 log = logging.getLogger(__name__)
@@ -72,17 +73,33 @@ def remember_stranger(face_api: FaceApi, visits: VisitStore, content: str | byte
         return None
     list_id = strangers_list_id(record.person_group_id)
     user_data = json.dumps({"visitId": visit_id, "day": record.day}, separators=(",", ":"))
+
+    def add(target: FaceRectangle | None) -> PersistedFace:
+        return face_api.add_list_face(LARGE, list_id, snapshot, target_face=target, user_data=user_data)
+
     try:
         try:
-            face = face_api.add_list_face(LARGE, list_id, snapshot, user_data=user_data)
+            face = add_snapshot_face(add, snapshot)
         except LargeFaceListNotFound:
             _create_list(face_api, list_id, record.person_group_id)
-            face = face_api.add_list_face(LARGE, list_id, snapshot, user_data=user_data)
+            face = add_snapshot_face(add, snapshot)
     except InvalidImage as exc:
         log.info("Unknown visit %s is not searchable: %s", visit_id, exc.message)
         return None
     face_api.request_list_training(list_id)
     return face.persisted_face_id
+
+
+def _central(faces: list[dict[str, Any]], centre: FaceRectangle) -> dict[str, Any]:
+    """The detected face nearest the snapshot's centre, where the visitor's face is."""
+
+    def off_centre(face: dict[str, Any]) -> float:
+        box = face["faceRectangle"]
+        dx = box["left"] + box["width"] / 2 - (centre.left + centre.width / 2)
+        dy = box["top"] + box["height"] / 2 - (centre.top + centre.height / 2)
+        return dx * dx + dy * dy
+
+    return min(faces, key=off_centre)
 
 
 def _create_list(face_api: FaceApi, list_id: str, group_id: str) -> None:
@@ -127,7 +144,7 @@ def similar_visits(
     list_id = strangers_list_id(record.person_group_id)
     try:
         candidates = face_api.find_similar(
-            faces[0]["faceId"],  # the largest: the snapshot is cut around one face
+            _central(faces, snapshot_face(snapshot))["faceId"],  # the visitor's, not a neighbour's
             SimilarCandidates(large_face_list_id=list_id),
             max_candidates=MAX_SIMILAR_CANDIDATES,
             mode=MatchMode.MATCH_PERSON,

@@ -1,0 +1,111 @@
+// Small DOM helpers shared by the pages: elements, messages, the confirm dialog, times and days.
+
+import { imageUrl } from "./api.js";
+
+export const $ = (id) => document.getElementById(id);
+
+/** `el("li", {class: "x", onclick}, "text", child)`: an element with attributes, listeners and children. */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "class") node.className = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+/** A message for the whole page (an error a person can act on); cleared with `notice("")`. */
+export function notice(message) {
+  const box = $("notice");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+export function errorText(error) {
+  return error && error.message ? error.message : String(error);
+}
+
+/** Ask before something that cannot be undone; answers true to go ahead. */
+export function confirmAction(title, text, action) {
+  const dialog = $("confirm-dialog");
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = action;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
+/** Today as the date input's value (UTC: the service files visits by UTC day). */
+export function todayValue() {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** "2026-11-26" → "20261126", as `day` is given to /api/visits. */
+export const dayParam = (value) => value.replaceAll("-", "");
+
+export function timeOf(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+}
+
+export function percent(confidence) {
+  return `${Math.round(confidence * 100)}%`;
+}
+
+/** An <img> of a visit's snapshot, loaded with the key; a visit without one shows a placeholder. */
+export function snapshotImage(visit, alt) {
+  if (!visit.snapshot) return el("div", { class: "no-snapshot" }, "No snapshot");
+  const image = el("img", { alt, class: "snapshot", width: 160, height: 160 });
+  imageUrl(`/api/visits/${encodeURIComponent(visit.visitId)}/snapshot`)
+    .then((url) => { image.src = url; })
+    .catch(() => image.replaceWith(el("div", { class: "no-snapshot" }, "Snapshot unavailable")));
+  return image;
+}
+
+/** Every page of a paged /api/visits query, up to `maxPages`. */
+export async function allVisits(api, query, maxPages = 5) {
+  const visits = [];
+  let token = null;
+  for (let page = 0; page < maxPages; page++) {
+    const answer = await api("GET", "/api/visits", { query: { ...query, top: 200, continuationToken: token } });
+    visits.push(...answer.visits);
+    token = answer.continuationToken;
+    if (!token) break;
+  }
+  return visits;
+}
+
+/** Run `tick` now and then every `seconds` while the page is visible and `active()` holds. */
+export function poll(tick, seconds, active) {
+  let timer = null;
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (document.visibilityState === "visible" && active()) await tick().catch(() => {});
+      schedule();
+    }, seconds * 1000);
+  };
+  schedule();
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && active()) tick().catch(() => {});
+  });
+}
+
+/** Files dropped on `zone` go to `take(files)`; the zone shows when something is dragged over it. */
+export function acceptDrops(zone, take) {
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    take([...event.dataTransfer.files]);
+  });
+}
