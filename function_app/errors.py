@@ -172,6 +172,10 @@ class VisitNotClosed(Conflict):
     code = "VisitNotClosed"
 
 
+class WebhookNotFound(NotFound):
+    code = "WebhookNotFound"
+
+
 class Unauthorized(FaceApiError):
     code = "401"
     status = 401

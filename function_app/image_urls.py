@@ -6,7 +6,8 @@ link-local, shared, reserved or multicast), unless the host is one FACE_IMAGE_UR
 the connection then goes to the address that was checked, so a DNS answer that changes between the
 check and the connection (DNS rebinding) cannot send it elsewhere. Proxies from the environment are
 not used. Redirects are followed by hand, a few at most, each hop checked as the first. The body is
-read up to the image size limit, within one time budget for the whole fetch.
+read up to the image size limit, within one time budget for the whole fetch. Webhook deliveries
+(events/deliveries.py) reach their URLs through the same check (`checked_target`) and pinned connection.
 """
 
 from __future__ import annotations
@@ -65,31 +66,48 @@ def allowed_hosts(settings: Settings) -> frozenset[str]:
 
 
 def resolve_target(url: str, settings: Settings, resolve: Resolver = socket.getaddrinfo) -> Target:
-    """The URL's parts and the one address to connect to, after every address of the host was checked."""
+    """The image URL's parts and the one address to connect to, after every address of the host was checked."""
+    hosts = allowed_hosts(settings)
+    return checked_target(
+        url,
+        resolve,
+        lambda host: host in hosts,
+        what="image URL",
+        remedy="list the host in FACE_IMAGE_URL_ALLOWED_HOSTS to allow it",
+    )
+
+
+def checked_target(
+    url: str, resolve: Resolver, may_be_private: Callable[[str], bool], *, what: str, remedy: str
+) -> Target:
+    """A URL's parts and the one address to connect to: every address its host resolves to must be public,
+    unless `may_be_private(host)`. `what` names the URL in the errors; `remedy` says how to allow a refused one."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise InvalidURL("Invalid image URL.")
+        raise InvalidURL(f"Invalid {what}.")
+    if any(ord(c) <= 32 or ord(c) == 127 for c in url):  # no HTTP request line could carry it
+        raise InvalidURL(f"Invalid {what}: no space or control character; percent-encode them.")
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise InvalidURL("Invalid image URL.") from None
+        raise InvalidURL(f"Invalid {what}.") from None
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
-        raise InvalidURL("Invalid image URL: use an http or https URL without credentials.")
+        raise InvalidURL(f"Invalid {what}: use an http or https URL without credentials.")
     try:
         infos = resolve(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise InvalidURL(f"Invalid image URL: the host {host!r} cannot be resolved.") from None
+        raise InvalidURL(f"Invalid {what}: the host {host!r} cannot be resolved.") from None
     addresses = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
     if not addresses:
-        raise InvalidURL(f"Invalid image URL: the host {host!r} cannot be resolved.")
-    if host not in allowed_hosts(settings):
+        raise InvalidURL(f"Invalid {what}: the host {host!r} cannot be resolved.")
+    if not may_be_private(host):
         for address in addresses:
             reason = _refusal(ipaddress.ip_address(address))
             if reason:
                 raise InvalidURL(
-                    f"Image URLs to {reason} addresses are refused ({host!r} resolves to one); "
-                    "list the host in FACE_IMAGE_URL_ALLOWED_HOSTS to allow it."
+                    f"{what[0].upper()}{what[1:]}s to {reason} addresses are refused ({host!r} resolves to one); "
+                    f"{remedy}."
                 )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, path, addresses[0])
@@ -117,13 +135,18 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self.context.wrap_socket(sock, server_hostname=self.host)
 
 
+def pinned_connection(target: Target, timeout: float) -> http.client.HTTPConnection:
+    """A connection to the target's checked address (TLS verified for its host name when https)."""
+    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    return kind(target, timeout)
+
+
 def _download(target: Target, deadline: float, max_bytes: int) -> tuple[int, str | None, bytes]:
     """(status, Location header, body) of a GET to the pinned address."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise TimeoutError
-    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = kind(target, remaining)
+    connection = pinned_connection(target, remaining)
     try:
         connection.request("GET", target.path, headers={"Accept": "image/*", "User-Agent": "video-face-recognition"})
         response = connection.getresponse()

@@ -14,6 +14,8 @@ LANDMARK_MODELS = ("5-point", "68-point")
 MATCH_RULES = ("calibrated", "nearest")
 SECOND_NETWORKS = ("faceres", "none")
 FRAME_RECORD_CHOICES = ("off", "on")
+SWITCH = ("off", "on")
+MAX_QUEUE_DELAY = 7 * 24 * 3600  # Azure Storage queues hide a message for at most 7 days
 
 
 def _setting(
@@ -218,6 +220,26 @@ class Settings:
         "`off` writes none (visits record who came: `GET /api/visits`).",
         choices=FRAME_RECORD_CHOICES,
     )
+    webhook_allow_private: str = _setting(
+        "WEBHOOK_ALLOW_PRIVATE",
+        "on",
+        "Webhooks may post to private, loopback and link-local addresses: `on` (the local server's default: the "
+        "receivers, Home Assistant say, are on the same network) or `off` (only public addresses; the Bicep sets it "
+        "in Azure, where a private address would be the service's own network).",
+        choices=SWITCH,
+    )
+    webhook_retry_seconds: str = _setting(
+        "WEBHOOK_RETRY_SECONDS",
+        "5,30,120,600,3600",
+        "Seconds before each new try of a webhook delivery that failed (comma-separated, one per retry): after "
+        "the last, the event is dead-lettered in the webhook's status. The default tries 6 times over 1 h 13 min.",
+    )
+    webhook_timeout_seconds: float = _setting(
+        "WEBHOOK_TIMEOUT_SECONDS",
+        10.0,
+        "Seconds a webhook receiver has to answer a delivery; a slower one counts as a failed try.",
+        bounds=(0.5, 60.0),
+    )
     storage_backend: str = _setting(
         "STORAGE_BACKEND",
         "local",
@@ -270,6 +292,21 @@ class Settings:
                     f"Setting {f.metadata['env']}={getattr(self, f.name)!r} is out of range: "
                     f"it must lie between {bounds[0]} and {bounds[1]}"
                 )
+        self.webhook_retry_delays  # noqa: B018  # a bad list stops the start, as any bad value does
+
+    @property
+    def webhook_retry_delays(self) -> tuple[int, ...]:
+        """WEBHOOK_RETRY_SECONDS as whole seconds (a queue message's visibility delay), each 0 to 7 days."""
+        try:
+            delays = tuple(int(part) for part in self.webhook_retry_seconds.split(",") if part.strip())
+        except ValueError:
+            delays = (-1,)
+        if not delays or not all(0 <= d <= MAX_QUEUE_DELAY for d in delays):
+            raise ValueError(
+                f"Setting WEBHOOK_RETRY_SECONDS={self.webhook_retry_seconds!r} is invalid: use comma-separated whole "
+                f"seconds, each between 0 and {MAX_QUEUE_DELAY}"
+            )
+        return delays
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -91,6 +91,7 @@ var appContainers = [
   'cameras'
   'events'
   'enrollments'
+  'webhooks'
 ]
 // The visit index (function_app/visits/table_index.py).
 var appTables = [
@@ -105,6 +106,8 @@ var appQueues = [
   'unknown-visits-poison'
   'visit-events'
   'visit-events-poison'
+  'webhook-deliveries'
+  'webhook-deliveries-poison'
 ]
 
 // Built-in role ids: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
@@ -453,6 +456,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'FRAME_RECORDS'
           value: 'off'
+        }
+        {
+          // In Azure a private address is the service's own network: webhooks post to public addresses only.
+          name: 'WEBHOOK_ALLOW_PRIVATE'
+          value: 'off'
+        }
+        {
+          name: 'WEBHOOK_RETRY_SECONDS'
+          value: '5,30,120,600,3600'
+        }
+        {
+          name: 'WEBHOOK_TIMEOUT_SECONDS'
+          value: '10.0'
         }
         {
           name: 'STORAGE_BACKEND'

@@ -21,23 +21,14 @@ def run_benchmark(module: str, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.mark.parametrize(
-    "module", ["benchmarks.bench_pipeline", "benchmarks.calibrate_threshold", "benchmarks.bench_service"]
-)
+@pytest.mark.parametrize("module", ["bench_pipeline", "calibrate_threshold", "bench_service"])
 def test_script_runs_and_prints_figures(testdata, module):
     # Look the baseline up without importing it: face_recognition switches Pillow's global
     # LOAD_TRUNCATED_IMAGES on at import, which would change how this process decodes images.
     if module.endswith("pipeline") and importlib.util.find_spec("face_recognition") is None:
         pytest.skip("the baseline package face_recognition is installed by scripts/setup")
     args = [] if module.endswith("threshold") else ["--repeat", "2"]
-    result = subprocess.run(
-        [sys.executable, "-m", module, *args, "--data", str(testdata)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark(module, *args, "--data", str(testdata))
     expected = {"pipeline": "frames per second", "threshold": "unknown-rejected", "service": "ratio prototype"}
     assert expected[module.rsplit("_", 1)[1]] in result.stdout
 
@@ -79,14 +70,7 @@ def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
         model_json_path()
     except ModelFilesMissing as missing:
         pytest.skip(str(missing))
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.fusion_study", "--data", str(testdata.parent)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("fusion_study", "--data", str(testdata.parent))
     rows = {tuple(line.split()[:2]): line.split() for line in result.stdout.splitlines() if line[:1].isalpha()}
     # At one stranger of 120 named: (method, budget) → [method, budget, named, right, wrong, missed, cut-off]
     dlib, fused = rows[("dlib", "1")], rows[("fused", "1")]
@@ -96,14 +80,7 @@ def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
 
 def test_the_matching_benchmark_runs_at_a_small_size(testdata):
     small = ["--sizes", "3000", "--exact-queries", "2", "--searches", "0.25:256", "--data", str(testdata.parent)]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_matching", *small],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_benchmark("bench_matching", *small)
     assert "exact / index median time" in result.stdout
 
 
@@ -129,3 +106,8 @@ def test_the_sightings_benchmark_runs_and_prints_its_tables():
 def test_the_metrics_benchmark_runs_and_prints_its_table():
     result = run_benchmark("bench_metrics", "--repeat", "200")
     assert "| record a frame's metrics |" in result.stdout and "| GET /api/health's checks |" in result.stdout
+
+
+def test_the_webhook_benchmark_runs_and_prints_its_table():
+    result = run_benchmark("webhook_delivery", "--events", "3", "--no-azurite")
+    assert "| local | 10 |" in result.stdout and "bare signed POST" in result.stdout

@@ -21,11 +21,10 @@ import requests
 
 from function_app.features.sightings import SightedFace, SightingRecord, query_sightings, write_sighting
 from function_app.storage import AppendBlobFull, Storage
-from function_app.storage.azure_storage import AzureStorage
 from function_app.storage.layout import SIGHTINGS_CONTAINER
 from function_app.storage.local_folder import LocalFolderStorage
 
-from .support.service import start_server, stop_server
+from .support.service import keyed_session, served_storage, start_server, stop_server
 from .support.waiting import wait_for
 
 KEY = f"records-{uuid.uuid4().hex}"
@@ -48,10 +47,8 @@ class Service:
 
 def _serve(env: dict[str, str], folder: Path, storage: Storage) -> Iterator[Service]:
     process, url = start_server({"FACE_API_KEY": KEY, **env}, folder / "server.log")
-    session = requests.Session()
-    session.headers["Ocp-Apim-Subscription-Key"] = KEY
     try:
-        yield Service(url, folder / "server.log", storage, session)
+        yield Service(url, folder / "server.log", storage, keyed_session(KEY))
     finally:
         stop_server(process)
 
@@ -59,13 +56,7 @@ def _serve(env: dict[str, str], folder: Path, storage: Storage) -> Iterator[Serv
 @pytest.fixture(scope="module", params=["local", "azurite"])
 def service(request, tmp_path_factory) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("records")
-    if request.param == "local":
-        env = {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}
-        storage: Storage = LocalFolderStorage(folder / "data")
-    else:
-        connection_string = request.getfixturevalue("azurite_connection_string")
-        env = {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection_string}
-        storage = AzureStorage(connection_string)
+    env, storage = served_storage(request, request.param, folder)
     yield from _serve({**env, "FRAME_RECORDS": "on"}, folder, storage)
 
 

@@ -121,7 +121,8 @@ def test_the_host_name_is_kept_when_pinned(server, testdata):
 @pytest.mark.parametrize(
     "url",
     ["", "ftp://photos.example/a.jpg", "file:///etc/passwd", "http://user:pw@photos.example/a.jpg", "http:///a.jpg",
-     "http://photos.example:99999/a.jpg", "not a url", "https://" + "a" * 3000],
+     "http://photos.example:99999/a.jpg", "not a url", "https://" + "a" * 3000, "http://photos.example/a b.jpg",
+     "http://photos.example/a.jpg\r\nX-Injected: 1"],
 )  # fmt: skip
 def test_malformed_urls_are_refused(url):
     with pytest.raises(InvalidURL):

@@ -64,6 +64,7 @@ PRODUCTION_VALUES = {
     "STORAGE_BACKEND": "azure",
     "STORAGE_DIR": "/tmp/face-data",
     "FACE_MODEL_CACHE_DIR": "/tmp/video-face-recognition",
+    "WEBHOOK_ALLOW_PRIVATE": "off",  # in Azure a private address is the service's own network
 }
 # Resource types and the API versions documented for them (learn.microsoft.com/azure/templates; the
 # Flex Consumption samples, Azure-Samples/azure-functions-flex-consumption-samples, use sites@2023-12-01+).

@@ -459,6 +459,26 @@ def _visits(s: Scenario) -> None:
     api.get("/api/visits/not-a-visit/snapshot", 400)
 
 
+def _webhooks(s: Scenario) -> None:
+    """Subscriptions through the API: made, replaced, listed, read with their status, deleted; refusals."""
+    api = s.api
+    hook = "/api/webhooks/openapi-hook"
+    body = {"url": "http://127.0.0.1:9/hook", "secret": "s3cret", "eventTypes": ["visit.started"]}
+    made = api.put(hook, 200, json_body=body).json()
+    assert made["signed"] and "secret" not in made
+    assert api.put(hook, 200, json_body={"url": "https://127.0.0.1:9/other", "cameraIds": ["door"]}).json()["url"]
+    assert [w["webhookId"] for w in api.get("/api/webhooks", 200).json()] == ["openapi-hook"]
+    assert api.get(hook, 200).json()["status"]["delivered"] == 0
+    api.put(hook, 400, json_body={"url": "ftp://127.0.0.1/hook"})
+    api.put(hook, 400, json_body={"url": "http://127.0.0.1:9/hook", "eventTypes": ["visit.left"]})
+    api.put("/api/webhooks/Bad Id", 400, json_body=body)
+    api.get("/api/webhooks/Bad Id", 400)
+    api.delete(hook, 200)
+    api.get(hook, 404)
+    api.delete(hook, 404)
+    api.delete("/api/webhooks/Bad Id", 400)
+
+
 def _enrollments(s: Scenario) -> None:
     api = s.api
     files = {f"photos/{p.parent.name}/{p.name}": p.read_bytes() for p in sorted((s.testdata / "people").glob("*/*"))}
@@ -610,6 +630,7 @@ def _sample(operation: Operation, photo: bytes, operation_id: str, visit_id: str
         "find_similar": {"json_body": {"faceId": str(uuid.uuid4()), "faceIds": [str(uuid.uuid4())]}},
         "group": {"json_body": {"faceIds": [str(uuid.uuid4())]}},
         "name_visit": {"json_body": {"name": "sample"}},
+        "put_webhook": {"json_body": {"url": "http://127.0.0.1:9/hook"}},
         "start_enrollment": {
             "data": zip_of({"sample/1.jpg": photo}),
             "content_type": "application/zip",
@@ -709,6 +730,7 @@ def answers(testdata, tmp_path_factory) -> Iterator[Answers]:
         _unknown_visitors(s, group)
         _visits(s)
         _enrollments(s)
+        _webhooks(s)
         _deletes(s, group, persons)
         _deletes(s, large, large_persons, LARGE_PERSON_GROUP)
         _every_face_operation_at_an_unknown_version(s)

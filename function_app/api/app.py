@@ -23,6 +23,7 @@ from . import (
     visitors,
     visits,
     web,
+    webhooks,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -40,6 +41,7 @@ FEATURES = (
     visits,
     events,
     enrollments,
+    webhooks,
     openapi,
     health,
     metrics,

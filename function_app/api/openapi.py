@@ -12,6 +12,7 @@ from typing import Any
 import azure.functions as func
 
 from ..events.records import KINDS as EVENT_KINDS
+from ..events.webhooks import LATEST_DEAD_LETTERS
 from ..faceapi.base import DETECTION_MODELS, MAX_IDENTIFY_FACES, RECOGNITION_MODELS
 from ..faceapi.face_lists import ListKind
 from ..faceapi.group_kinds import GROUP_KINDS, LARGE_PERSON_GROUP, PERSON_GROUP, GroupKind
@@ -313,6 +314,10 @@ OPERATIONS: list[Operation] = [
     ("get", "/api/events", "list_events", "Visit events (visit.started, visit.named, visit.ended) in the order they were written, after a cursor: poll with the previous answer's next to read only what is new.", [_query("after", description="the next of a previous answer; default: the start of today (UTC)"), _query("top", "integer", minimum=1, maximum=1000, description="default 100")], None, 200, _ref("EventsPage"), (400,)),
     ("post", "/api/enrollments", "start_enrollment", "Enroll a zip of photos (or a blob prefix) in the background.", [_query("personGroupId"), _query("train", "boolean")], {"application/zip": {"schema": BINARY}, JSON: {"schema": _ref("EnrollmentBody")}}, 202, _ref("Enrollment"), (400,)),
     ("get", "/api/enrollments/{enrollmentId}", "get_enrollment", "A bulk enrollment's progress and report.", [], None, 200, _ref("Enrollment"), (404,)),
+    ("put", "/api/webhooks/{webhookId}", "put_webhook", "Subscribe a URL to visit events (or replace the subscription, its status kept): each event POSTed as JSON, signed with the secret (X-Signature-256), retried with backoff, dead-lettered after the last try.", [], {JSON: {"schema": _ref("WebhookBody")}}, 200, _ref("Webhook"), (400,)),
+    ("get", "/api/webhooks", "list_webhooks", "Every webhook subscription (never their secrets).", [], None, 200, _array(_ref("Webhook")), ()),
+    ("get", "/api/webhooks/{webhookId}", "get_webhook", "A webhook subscription and its delivery status: deliveries, failures, dead letters.", [], None, 200, _ref("WebhookWithStatus"), (400, 404)),
+    ("delete", "/api/webhooks/{webhookId}", "delete_webhook", "Delete a webhook subscription; deliveries still queued for it are dropped.", [], None, 200, None, (400, 404)),
     ("get", "/api/openapi.json", "openapi_document", "This document.", [], None, 200, {"type": "object", "required": ["openapi", "info", "paths", "components"]}, ()),
 ]  # fmt: skip
 
@@ -322,7 +327,7 @@ ERRORS = {
     "FaceNotFound), as Azure does.",
     401: 'Missing or wrong key (code "401").',
     404: "Not found: (Large)PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, "
-    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound, VisitNotFound; (Large)PersonGroupNotTrained or "
+    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound, VisitNotFound, WebhookNotFound; (Large)PersonGroupNotTrained or "
     "LargeFaceListNotTrained for the training status of a group or list never trained; "
     'code "404" for an API version this service does not speak.',
     409: "(Large)PersonGroupExists, FaceListExists, LargeFaceListExists; (Large)PersonGroupTrainingNotFinished when "
@@ -361,6 +366,7 @@ _LEVEL = {"type": "string", "enum": ["low", "medium", "high"]}
 _STATUS = {"type": "string", "enum": ["notStarted", "running", "succeeded", "failed"]}
 _MODEL = {"type": "string", "enum": list(RECOGNITION_MODELS), "description": "With returnRecognitionModel=true."}
 _LANDMARKS = ("pupilLeft", "pupilRight", "noseTip", "mouthLeft", "mouthRight")
+_WEBHOOK = {"webhookId": _STRING, "url": _STRING, "signed": {**_BOOL, "description": "Whether it has a secret."}, "personIds": _array(_STRING), "cameraIds": _array(_STRING), "eventTypes": _array({"type": "string", "enum": list(EVENT_KINDS)}), "createdDateTime": _TIME}  # fmt: skip
 _TRAINING_STATUS = _object(
     {
         "status": _STATUS,
@@ -436,6 +442,10 @@ SCHEMAS: dict[str, Any] = {
     "Visit": _object(_VISIT, optional=("namedBy",)),
     "NamedVisit": _object({"visit": _ref("Visit"), "personId": _UUID, "persistedFaceId": _UUID, "createdPerson": _BOOL, "training": {**_nullable(_TRAINING_STATUS), "description": "null with train=false."}}),
     "SimilarVisits": _object({"visitId": _STRING, "visits": _array(_object({"confidence": _CONFIDENCE, "visit": _ref("Visit")}))}),
+    # events/webhooks.py: a subscription (the secret is write-only) and its status.
+    "WebhookBody": {"type": "object", "required": ["url"], "properties": {"url": {**_STRING, "description": "http or https; private addresses only with WEBHOOK_ALLOW_PRIVATE=on."}, "secret": {**_STRING, "maxLength": 256, "description": "Signs each delivery (X-Signature-256: sha256=<hex HMAC-SHA256 of the body>); never answered back."}, "personIds": {**_array(_STRING), "description": "Only these persons' visits (\"Unknown\": visits of nobody enrolled); absent or empty: all."}, "cameraIds": {**_array(_STRING), "description": "Only these cameras' visits; absent or empty: all."}, "eventTypes": {**_array({"type": "string", "enum": list(EVENT_KINDS)}), "description": "Only these events; absent or empty: all."}}},
+    "Webhook": _object(_WEBHOOK),
+    "WebhookWithStatus": _object({**_WEBHOOK, "status": _object({"delivered": _INT, "lastDelivery": _nullable(_TIME), "failedAttempts": _INT, "lastFailure": _nullable(_object({"time": _TIME, "eventId": _STRING, "attempt": _INT, "reason": _STRING})), "deadLettered": _INT, "deadLetters": {**_array(_object({"eventId": _STRING, "eventType": _STRING, "time": _TIME, "attempts": _INT, "reason": _STRING})), "description": f"The latest {LATEST_DEAD_LETTERS}, latest first."}})}),
     "VisitsPage": _object({"visits": _array(_ref("Visit")), "continuationToken": {**_nullable(_STRING), "description": "The next page's, null on the last page."}}),
     # A visit event (events/records.py): the visit as it was then, with the event's id, type and time.
     "VisitEvent": _object({**_VISIT, "id": _STRING, "type": {"type": "string", "enum": list(EVENT_KINDS)}, "time": _TIME, "snapshot": {**_nullable(_STRING), "description": "The snapshot's URL path, /api/visits/<visitId>/snapshot."}, "mergedInto": {"type": "string", "description": "visit.ended only: the visit this one became part of (the same visitor)."}}, optional=("namedBy", "mergedInto")),

@@ -1,7 +1,7 @@
 """The event log: each event a JSON line in the append blob of its UTC hour, `events/<YYYYMMDD>/<HH>.jsonl`,
 read from a cursor (the hour and a byte offset in it), so that a client that polls with the cursor it was
 last given reads only what is new, in the order it was written. Each event is also queued on `visit-events`
-for delivery (webhooks), so that the frame that made it waits for neither."""
+for delivery (webhooks), a frame's events in one message, so that the frame that made them waits for neither."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from ..clock import utc_now
 from ..errors import BadArgument
 from ..storage import AppendBlobFull, BlobNotFound, Storage
 from ..storage.layout import EVENTS_CONTAINER, EVENTS_QUEUE
+from ..storage.messages import parse_message
 from .records import VisitEvent
 
 log = logging.getLogger(__name__)
 CURSOR = re.compile(r"^(\d{8})(\d{2})-(\d{1,12})$")  # <YYYYMMDD><HH>-<offset>
 HOUR_BLOB = re.compile(r"^\d{8}/\d{2}\.jsonl$")
 MAX_LOOK_BACK_DAYS = 400  # a cursor older than this starts at the oldest day still read
+EVENTS_A_MESSAGE = 40  # ~600 bytes each: well within a queue message's 64 KB
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,25 @@ def publish(storage: Storage, events: list[VisitEvent]) -> None:
         storage.append_blob(EVENTS_CONTAINER, hour_blob(utc_now()), ("\n".join(lines) + "\n").encode())
     except AppendBlobFull:  # 50,000 appends in an hour: the log misses them, deliveries do not
         log.error("The event log of this hour is full; %d events are only delivered, not logged.", len(events))
-    for event, line in zip(events, lines, strict=True):
-        storage.send_message(EVENTS_QUEUE, line)
+    for start in range(0, len(events), EVENTS_A_MESSAGE):  # a frame's events in one message: one request
+        storage.send_message(
+            EVENTS_QUEUE, queued([event.to_dict() for event in events[start : start + EVENTS_A_MESSAGE]])
+        )
+    for event in events:
         metrics.event_published(event.kind)
+
+
+def queued(events: list[dict[str, Any]]) -> str:
+    """The `visit-events` message of these events (their JSON, as the log and the webhooks have it)."""
+    return json.dumps({"events": events}, separators=(",", ":"), ensure_ascii=False)
+
+
+def unqueued(content: str | bytes) -> list[dict[str, Any]]:
+    """The events of a `visit-events` message; BadArgument when it is not one (it can never be handled)."""
+    events = parse_message(content).get("events")
+    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+        raise BadArgument("The queue message is not a list of visit events.")
+    return events
 
 
 def read_events(storage: Storage, after: str | None, top: int) -> EventsPage:

@@ -17,6 +17,8 @@ Containers:
     cameras       {cameraId}.json: each camera's tracks and open visits, written with ETags (tracking/)
     events        {YYYYMMDD}/{HH}.jsonl: the visit events, a JSON line each, an append blob per UTC hour
                   (events/log.py); purged after EVENT_RETENTION_DAYS
+    webhooks      {webhookId}.json: a webhook subscription (with its secret); {webhookId}.status.json: its
+                  delivery status, written with ETags (events/webhooks.py)
 Tables:
     visits        the visit index: PartitionKey YYYYMMDD, RowKey first-seen time + visit id (visits/table_index.py;
                   with STORAGE_BACKEND=local the same index is STORAGE_DIR/visits.sqlite3)
@@ -24,7 +26,9 @@ Queues (each with its `-poison` twin, where the host moves a message that failed
     train-requests   a group to train (local backend)
     enroll-requests  a bulk enrollment job to run
     unknown-visits   a closed Unknown visit whose snapshot joins its group's Unknown visitors (visits/strangers.py)
-    visit-events     each visit event, for delivery (events/log.py)
+    visit-events     each visit event, for delivery (events/log.py), fanned out to the webhooks that want it
+                     (events/deliveries.py)
+    webhook-deliveries  one visit event for one webhook, with its try count (events/deliveries.py)
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ ENROLLMENTS_CONTAINER = "enrollments"
 VISITS_CONTAINER = "visits"
 CAMERAS_CONTAINER = "cameras"
 EVENTS_CONTAINER = "events"
+WEBHOOKS_CONTAINER = "webhooks"
 OPERATIONS_PREFIX = ".operations/"  # in GALLERY_CONTAINER
 APP_CONTAINERS = (
     GROUPS_CONTAINER,
@@ -47,6 +52,7 @@ APP_CONTAINERS = (
     VISITS_CONTAINER,
     CAMERAS_CONTAINER,
     EVENTS_CONTAINER,
+    WEBHOOKS_CONTAINER,
 )
 
 VISITS_TABLE = "visits"
@@ -56,7 +62,8 @@ TRAIN_QUEUE = "train-requests"
 ENROLL_QUEUE = "enroll-requests"
 UNKNOWN_VISITS_QUEUE = "unknown-visits"
 EVENTS_QUEUE = "visit-events"
-WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE, EVENTS_QUEUE)
+WEBHOOK_DELIVERIES_QUEUE = "webhook-deliveries"
+WORK_QUEUES = (TRAIN_QUEUE, ENROLL_QUEUE, UNKNOWN_VISITS_QUEUE, EVENTS_QUEUE, WEBHOOK_DELIVERIES_QUEUE)
 
 
 def poison_queue(queue: str) -> str:

@@ -9,7 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
+
+from function_app.storage import Storage
+from function_app.storage.azure_storage import AzureStorage
+from function_app.storage.local_folder import LocalFolderStorage
 
 from .azurite import free_port
 
@@ -64,10 +69,24 @@ def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProc
     )
 
 
+def served_storage(request: pytest.FixtureRequest, kind: str, folder: Path) -> tuple[dict[str, str], Storage]:
+    """The server's storage settings and the same storage for the test: `local` (a folder in `folder`) or
+    `azurite` (the session's Azurite)."""
+    if kind == "local":
+        return {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}, LocalFolderStorage(folder / "data")
+    connection_string = request.getfixturevalue("azurite_connection_string")
+    env = {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection_string}
+    return env, AzureStorage(connection_string)
+
+
+def keyed_session(key: str) -> requests.Session:
+    """A session that sends the service's key with every request."""
+    session = requests.Session()
+    session.headers["Ocp-Apim-Subscription-Key"] = key
+    return session
+
+
 def visit_index_env(kind: str, folder: Path, request) -> dict[str, str]:
     """The storage settings of a server whose visit index is `kind`: "sqlite" (the local folder in `folder`) or
     "table" (the session's Azurite, from the pytest `request`)."""
-    if kind == "sqlite":
-        return {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder / "data")}
-    connection = request.getfixturevalue("azurite_connection_string")
-    return {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_CONNECTION_STRING": connection}
+    return served_storage(request, "local" if kind == "sqlite" else "azurite", folder)[0]
