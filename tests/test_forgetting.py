@@ -76,6 +76,17 @@ def test_deleting_a_person_unlinks_their_visits(service, testdata):
     kept = call(url, "GET", f"/api/visits/{other.visit_id}").json()
     assert kept == other.to_dict()
     assert call(url, "GET", f"/api/visits/{other.visit_id}/snapshot").status_code == 200
+    # The visit was still open: the camera goes on seeing the face, with the group not trained again. Its track
+    # forgot who it was and the person is never named again: the visit stays Unknown, and said so in an event.
+    for frame in still_camera((testdata / "scenes/obama1.jpg").read_bytes(), frames=6)[3:]:  # new frames
+        answer = call(url, "POST", "/api/frames", params={"personGroupId": group_id, "cameraId": camera}, data=frame)
+        assert [(f["name"], f["personId"]) for f in answer.json()["faces"]] == [("Unknown", None)]
+    still_open = call(url, "GET", f"/api/visits/{face['visitId']}").json()
+    assert (still_open["personId"], still_open["closed"]) == (None, False)
+    assert still_open["frames"] > named["frames"]
+    events = call(url, "GET", "/api/events", params={"top": "1000"}).json()["events"]
+    renamed = [(e["type"], e["personId"]) for e in events if e["visitId"] == face["visitId"]]
+    assert renamed == [("visit.started", person), ("visit.named", person), ("visit.named", None)]
 
 
 def test_deleting_a_group_unlinks_its_persons_visits(service):

@@ -66,6 +66,7 @@ def register_group_routes(bp: func.Blueprint, kind: GroupKind) -> None:
         persons = person_ids(runtime.face_api, gid, kind)  # GroupNotFound (404) here, before anything changes
         runtime.face_api.delete_group(gid, kind=kind)
         unlink_persons(runtime.visits, gid, persons)  # the README's privacy promise, as for a person deleted alone
+        runtime.frames.forget_persons(gid, persons)
         return empty_response()
 
     @endpoint(bp, f"list_{name}s", collection, "GET")

@@ -74,6 +74,7 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
         gid, person_id = group_id(req), req.route_params["personId"]
         runtime.face_api.delete_person(gid, person_id, kind=kind)
         unlink_persons(runtime.visits, gid, [person_id])  # the README's privacy promise: no visit names them after
+        runtime.frames.forget_persons(gid, [person_id])  # nor an open one, when it is written again
         return empty_response()
 
     @endpoint(bp, f"add_{prefix}person_face", faces, "POST")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from ..imaging import decode_upload
 from ..models import UNKNOWN, FaceRectangle, FrameFace, Image, RecognizedFace
 from ..settings import Settings
 from ..storage import PreconditionFailed, Storage
+from ..storage.layout import VISITS_CONTAINER
 from ..tracking import scene, tracker
 from ..tracking.cameras import CameraStates
 from ..tracking.state import CameraState, Track
@@ -85,6 +86,9 @@ class FrameTracker:
         self.visits = visits
         self.cameras = CameraStates(storage)
         self.rules = tracker.TrackingRules.from_settings(settings)
+        # Persons deleted through this instance: a trained index still holds them until the group trains again,
+        # and their ids never come back, so identification here never names them again.
+        self.forgotten: set[str] = set()
 
     def recognize_frame(
         self,
@@ -115,7 +119,7 @@ class FrameTracker:
                 answers = self.face_api.identify_faces(
                     group_id, frame, [faces[i] for i in missing], max_candidates=CANDIDATES, confidence_threshold=0.0
                 )
-                identified.update(zip(missing, answers, strict=True))
+                identified.update(zip(missing, map(self._without_forgotten, answers), strict=True))
             return {i: identified[i] for i in wanted}
 
         digest = hashlib.sha256(image).hexdigest()[:32]
@@ -184,6 +188,42 @@ class FrameTracker:
                 self._write_visits(changes, {}, None, [], events)
                 closed += len(changes.write)
         return closed
+
+    def forget_persons(self, group_id: str, person_ids: list[str]) -> int:
+        """Deleted persons leave the cameras of their group: the tracks that named them forget it and their open
+        visits are written (and announced) as Unknown at once, so that the tracker never writes their name again.
+        Answers how many open visits changed."""
+        forgotten = set(person_ids)
+        self.forgotten |= forgotten
+        changed = 0
+        for camera in list(self.cameras.cameras()) if forgotten else []:
+            with self.cameras.lock(camera):
+                for _attempt in range(MAX_ATTEMPTS):
+                    loaded = self.cameras.load(camera, fresh=True)
+                    if loaded.state is None or loaded.state.person_group_id != group_id:
+                        break
+                    tracks, visits = loaded.state.forget_persons(forgotten)
+                    if not (tracks or visits):
+                        break
+                    changes, now = VisitChanges(), utc_now()
+                    for visit in visits:
+                        changes.to_write(visit)
+                    events = announce(changes, now)
+                    try:
+                        self.cameras.save(loaded.state, loaded.etag)
+                    except PreconditionFailed:  # a frame came meanwhile: forget again on its state
+                        continue
+                    self._write_visits(changes, {}, None, [], events)
+                    for visit in visits:  # the person's face
+                        self.storage.delete_blob(VISITS_CONTAINER, visit.record.snapshot_blob_name)
+                    changed += len(visits)
+                    break
+        return changed
+
+    def _without_forgotten(self, face: RecognizedFace) -> RecognizedFace:
+        if not self.forgotten or not any(c.person_id in self.forgotten for c in face.candidates):
+            return face
+        return replace(face, candidates=[c for c in face.candidates if c.person_id not in self.forgotten])
 
     def _write_visits(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -151,6 +151,25 @@ class CameraState:
 
     def remember_frame(self, digest: str) -> None:
         self.recent_frames = [*self.recent_frames, digest][-RECENT_FRAMES:]
+
+    def forget_persons(self, persons: set[str]) -> tuple[int, list[OpenVisit]]:
+        """Deleted persons: their tracks lose what named them (and start gathering evidence afresh) and their open
+        visits become Unknown visits without a snapshot. Answers how many tracks and which visits changed."""
+        tracks = [t for t in self.tracks if persons & ({t.person_id} | set(t.evidence))]
+        for track in tracks:
+            for person in persons:
+                track.evidence.pop(person, None)
+                track.names.pop(person, None)
+            if track.person_id in persons:
+                track.person_id, track.name, track.confidence = None, UNKNOWN, 0.0
+        changed = [v for v in self.visits if v.record.person_id in persons]
+        for visit in changed:
+            visit.record = replace(
+                visit.record, person_id=None, name=UNKNOWN, confidence=0.0, named_by=None, snapshot=None
+            )
+            visit.snapshot_quality = 0.0
+            visit.changed = True
+        return len(tracks), changed
 
     def to_dict(self) -> dict[str, Any]:
         return {
