@@ -63,25 +63,38 @@ class Detection:
     score: float
 
 
-class BlazeFaceDetector:
-    def __init__(self, min_score: float = MIN_SCORE, *, small_faces: bool = False):
+class _Model:
+    """One LiteRT interpreter of the model and its input canvas: an interpreter is not thread-safe, so each
+    thread that detects gets its own (a few hundred kilobytes), and detections of several requests run at once."""
+
+    def __init__(self) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
+        with _native_stderr_silenced():  # LiteRT's C++ prints "Created ... XNNPACK delegate" there
+            self.interpreter = Interpreter(str(model_path()), num_threads=1)
+            self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        # Two outputs: 1×2304×16 boxes and keypoints, 1×2304×1 score logits.
+        outputs = sorted(self.interpreter.get_output_details(), key=lambda d: d["shape"][-1])
+        self.scores, self.boxes = outputs[0]["index"], outputs[1]["index"]
+        self.canvas = np.zeros((1, INPUT_SIDE, INPUT_SIDE, 3), np.float32)
+
+
+class BlazeFaceDetector:
+    def __init__(self, min_score: float = MIN_SCORE, *, small_faces: bool = False):
         self.min_score = min_score
         self.small_faces = small_faces
-        with _native_stderr_silenced():  # LiteRT's C++ prints "Created ... XNNPACK delegate" there
-            self._interpreter = Interpreter(str(model_path()), num_threads=1)
-            self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        # Two outputs: 1×2304×16 boxes and keypoints, 1×2304×1 score logits.
-        outputs = sorted(self._interpreter.get_output_details(), key=lambda d: d["shape"][-1])
-        self._scores, self._boxes = outputs[0]["index"], outputs[1]["index"]
+        self._models = threading.local()
+        self._model()  # a missing model file is said at once, not at the first frame
         cells = (np.arange(GRID, dtype=np.float32) + 0.5) * (INPUT_SIDE / GRID)
         xs, ys = np.meshgrid(cells, cells)
         self._anchors = np.stack([xs.ravel(), ys.ravel()], axis=1)
-        self._canvas = np.zeros((1, INPUT_SIDE, INPUT_SIDE, 3), np.float32)
-        # The interpreter and the canvas are shared state: one image at a time.
-        self._lock = threading.Lock()
+
+    def _model(self) -> _Model:
+        model = getattr(self._models, "model", None)
+        if model is None:
+            model = self._models.model = _Model()
+        return model
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         height, width = rgb.shape[:2]
@@ -121,15 +134,15 @@ class BlazeFaceDetector:
         inner_w, inner_h = max(1, round(width * scale)), max(1, round(height * scale))
         left, top = (INPUT_SIDE - inner_w) // 2, (INPUT_SIDE - inner_h) // 2
         small = cv2.resize(rgb, (inner_w, inner_h), interpolation=cv2.INTER_AREA)
-        with self._lock:
-            self._canvas.fill(-1.0)  # black, in the model's [-1, 1] range
-            inner = self._canvas[0, top : top + inner_h, left : left + inner_w]
-            np.multiply(small, 1.0 / 127.5, out=inner, casting="unsafe")
-            inner -= 1.0
-            self._interpreter.set_tensor(self._input, self._canvas)
-            self._interpreter.invoke()
-            logits = self._interpreter.get_tensor(self._scores)[0, :, 0]
-            raw = self._interpreter.get_tensor(self._boxes)[0, :, :4].copy()
+        model = self._model()
+        model.canvas.fill(-1.0)  # black, in the model's [-1, 1] range
+        inner = model.canvas[0, top : top + inner_h, left : left + inner_w]
+        np.multiply(small, 1.0 / 127.5, out=inner, casting="unsafe")
+        inner -= 1.0
+        model.interpreter.set_tensor(model.input, model.canvas)
+        model.interpreter.invoke()
+        logits = model.interpreter.get_tensor(model.scores)[0, :, 0]
+        raw = model.interpreter.get_tensor(model.boxes)[0, :, :4].copy()
         keep = logits > np.log(self.min_score / (1.0 - self.min_score))
         scores = 1.0 / (1.0 + np.exp(-logits[keep]))
         centres = raw[keep, :2] + self._anchors[keep]

@@ -8,6 +8,7 @@ model, trained on iBUG 300-W (non-commercial only), is loaded only with FACE_LAN
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -124,9 +125,14 @@ class DlibFaceEngine:
 
             self._second = _load(f"faceres:{cache}", lambda: FaceresEmbedder(cache))
         self.embedding_size = embedding_layout.size(fused=self._second is not None)
-        # dlib's networks keep per-call state inside the model object: one call at a time.
-        # Re-entrant, so that detect() can hold it across the stages, which take it too.
-        self._lock = threading.RLock()
+        # dlib's networks (its ResNet embedder, the MMOD detector) and its HOG scanner keep per-call state inside
+        # the model object: one call at a time. Re-entrant, so that detect() can hold it across the stages, which
+        # take it too. BlazeFace (an interpreter per thread), dlib's shape predictors (const) and ONNX Runtime's
+        # sessions are safe to call from several threads: with those alone, requests detect and embed at once.
+        shared_state = not isinstance(self._detector, blazeface.BlazeFaceDetector) or embedding == "dlib"
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if shared_state else contextlib.nullcontext()
+        )
 
     def detect(self, rgb: np.ndarray, *, embeddings: bool = True) -> list[DetectedFace]:
         rgb = np.ascontiguousarray(rgb)
