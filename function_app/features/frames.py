@@ -28,6 +28,7 @@ from ..tracking.visits import VisitChanges, close_silent
 from ..visits.snapshots import snapshot_jpeg
 from ..visits.store import VisitStore
 from ..visits.strangers import announce_closed
+from .latest_frames import LatestFrames
 from .sightings import MAX_LOCATION, SightedFace, SightingRecord, check_camera, write_sighting
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class FrameResult:
 
 
 class FrameTracker:
-    """The frame path's state across requests: the cameras' tracking state and the visit store."""
+    """The frame path's state across requests: the cameras' tracking state, the visit store and the cameras'
+    latest frames (in memory)."""
 
     def __init__(self, face_api: FaceApi, storage: Storage, settings: Settings, visits: VisitStore):
         self.face_api = face_api
@@ -85,6 +87,7 @@ class FrameTracker:
         self.visits = visits
         self.cameras = CameraStates(storage)
         self.rules = tracker.TrackingRules.from_settings(settings)
+        self.latest = LatestFrames.from_settings(settings)
 
     def recognize_frame(
         self,
@@ -161,7 +164,9 @@ class FrameTracker:
                 raise PreconditionFailed(f"Camera {camera!r}'s tracking state kept changing: try the frame again.")
         tracked = [_tracked(face, track) for face, track in zip(faces, result.tracks, strict=True)]
         record = self._write_frame_record(camera, group_id, moment, frame, tracked, location) if tracked else None
-        return FrameResult(iso(moment), frame.width, frame.height, tracked, record)
+        answer = FrameResult(iso(moment), frame.width, frame.height, tracked, record)
+        self.latest.keep(camera, group_id, image, answer, moment)
+        return answer
 
     def close_silent_cameras(self) -> int:
         """Close the visits of cameras that sent no frame for VISIT_CLOSE_SECONDS (the timer's work); answers
