@@ -83,6 +83,7 @@ def test_the_latest_frame_comes_back_as_posted_with_its_answer(server, frames):
     assert jpeg.content == frames[FRONTAL[7]]  # the bytes as posted, not encoded again
     assert jpeg.headers["Content-Type"].split(";")[0] == "image/jpeg"
     assert jpeg.headers["Cache-Control"] == "no-store"
+    assert jpeg.headers["X-Frame-Time"] == answer["timeStamp"]
     (listed,) = [c for c in get(server, "/api/cameras").json() if c["cameraId"] == camera]
     assert listed == {
         "cameraId": camera,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from ..clock import iso
 from ..features.latest_frames import LatestFrame
 from ..features.sightings import check_camera
 from ..runtime import Runtime
@@ -25,8 +26,10 @@ def get_camera_latest(req: func.HttpRequest, runtime: Runtime) -> func.HttpRespo
 
 @endpoint(bp, "get_camera_latest_jpeg", "api/cameras/{cameraId}/latest.jpg", "GET")
 def get_camera_latest_jpeg(req: func.HttpRequest, runtime: Runtime) -> func.HttpResponse:
-    jpeg = _latest(req, runtime).jpeg(runtime.settings)
-    return func.HttpResponse(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+    latest = _latest(req, runtime)
+    # X-Frame-Time: the time of the answer that goes with this picture (another frame may come between two reads).
+    headers = {"Cache-Control": "no-store", "X-Frame-Time": iso(latest.time)}
+    return func.HttpResponse(latest.jpeg(runtime.settings), mimetype="image/jpeg", headers=headers)
 
 
 def _latest(req: func.HttpRequest, runtime: Runtime) -> LatestFrame:

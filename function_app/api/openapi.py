@@ -358,7 +358,7 @@ HEADERS: dict[tuple[int, str | None], dict[str, Any]] = {
     (202, "start_enrollment"): {"Location": {"description": "The job's address, /api/enrollments/{enrollmentId}.", "required": True, "schema": {"type": "string"}}},
     **{(202, f"train_{kind.snake}"): _operation_location(False) for kind in GROUP_KINDS},
     **{(202, f"add_{'' if kind == PERSON_GROUP else kind.snake + '_'}person_face"): _operation_location(True) for kind in GROUP_KINDS},
-    (200, "get_camera_latest_jpeg"): {"Cache-Control": {"description": "no-store: a frame is personal data, and the next one replaces it.", "required": True, "schema": {"type": "string", "enum": ["no-store"]}}},
+    (200, "get_camera_latest_jpeg"): {"Cache-Control": {"description": "no-store: a frame is personal data, and the next one replaces it.", "required": True, "schema": {"type": "string", "enum": ["no-store"]}}, "X-Frame-Time": {"description": "When the frame was taken: the time of GET .../latest's answer that goes with it.", "required": True, "schema": {"type": "string", "format": "date-time"}}},
     (429, None): {"Retry-After": {"description": "Seconds to wait, when the Azure Face API said.", "schema": {"type": "integer", "minimum": 0}}},
 }  # fmt: skip
 
