@@ -1,7 +1,7 @@
 """A camera's latest frame, over real HTTP to the real server, on the dev video's frames: its bytes come back as
-posted and its answer as the frame route gave it, each camera its own; only the cameras that posted last are kept,
-a camera silent for longer than the age limit answers 404 NoRecentFrame, LATEST_FRAMES=off keeps nothing, and the
-routes want the key."""
+posted (a PNG as a JPEG of it) and its answer as the frame route gave it, each camera its own; only the cameras
+that posted last are kept, a camera silent for longer than the age limit answers 404 NoRecentFrame,
+LATEST_FRAMES=off keeps nothing, and the routes want the key."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import requests
 
@@ -106,6 +108,17 @@ def test_each_camera_keeps_its_own_latest_frame(server, frames):
     assert LIN in {f["name"] for f in answers[stage]["faces"]}
     assert LIN not in {f["name"] for f in answers[hall]["faces"]}  # the audience: Barack Obama or Unknown
     assert cameras(server)[:2] == [hall, stage]  # the latest posted first
+
+
+def test_a_frame_posted_as_png_comes_back_as_a_jpeg_of_the_same_picture(server, frames):
+    pixels = cv2.imdecode(np.frombuffer(frames[FRONTAL[0]], np.uint8), cv2.IMREAD_COLOR)
+    camera = f"png-{uuid.uuid4().hex[:6]}"
+    post_frame(server, KEY, GROUP, camera, cv2.imencode(".png", pixels)[1].tobytes())
+    jpeg = get(server, f"/api/cameras/{camera}/latest.jpg")
+    assert jpeg.status_code == 200 and jpeg.content.startswith(b"\xff\xd8\xff")
+    decoded = cv2.imdecode(np.frombuffer(jpeg.content, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == pixels.shape
+    assert np.abs(decoded.astype(int) - pixels).mean() < 3  # the same picture, through one JPEG encoding
 
 
 def test_only_the_cameras_that_posted_last_are_kept(server, frames):
