@@ -112,12 +112,13 @@ def test_each_camera_keeps_its_own_latest_frame(server, frames):
 
 def test_a_frame_posted_as_png_comes_back_as_a_jpeg_of_the_same_picture(server, frames):
     pixels = cv2.imdecode(np.frombuffer(frames[FRONTAL[0]], np.uint8), cv2.IMREAD_COLOR)
+    assert pixels is not None
     camera = f"png-{uuid.uuid4().hex[:6]}"
     post_frame(server, KEY, GROUP, camera, cv2.imencode(".png", pixels)[1].tobytes())
     jpeg = get(server, f"/api/cameras/{camera}/latest.jpg")
     assert jpeg.status_code == 200 and jpeg.content.startswith(b"\xff\xd8\xff")
     decoded = cv2.imdecode(np.frombuffer(jpeg.content, np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape == pixels.shape
+    assert decoded is not None and decoded.shape == pixels.shape
     assert np.abs(decoded.astype(int) - pixels).mean() < 3  # the same picture, through one JPEG encoding
 
 
