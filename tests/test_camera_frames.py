@@ -1,7 +1,7 @@
 """A camera's latest frame, over real HTTP to the real server, on the dev video's frames: its bytes come back as
 posted (a PNG as a JPEG of it) and its answer as the frame route gave it, each camera its own; only the cameras
 that posted last are kept, a camera silent for longer than the age limit answers 404 NoRecentFrame,
-LATEST_FRAMES=off keeps nothing, and the routes want the key."""
+LATEST_FRAMES=off keeps nothing, and the routes want the key. In memory: the timer forgets expired frames."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import requests
+
+from function_app.features.frames import FrameResult
+from function_app.features.latest_frames import LatestFrames
 
 from .support.dev_video import AUDIENCE, FRONTAL, LIN, enrolled_storage, post_frame, video_frames
 from .support.service import start_server, stop_server
@@ -168,3 +172,17 @@ def test_the_routes_want_the_key(server, frames, key):
         assert reply.status_code == 401, path
         assert reply.json()["error"]["code"] == "401"
         assert camera not in reply.text
+
+
+def test_expired_frames_are_forgotten_by_the_timer_without_a_read(frames):
+    """In memory, on the timer's call alone: no frame past the age limit stays behind when nothing else comes."""
+    now = [0.0]
+    latest = LatestFrames(CAMERAS, 60.0, clock=lambda: now[0])
+    answer = FrameResult("2026-11-26T10:00:00.000Z", 640, 360, [], None)
+    latest.keep("door", GROUP, frames[FRONTAL[0]], answer, datetime(2026, 11, 26, 10, tzinfo=UTC))
+    now[0] = 59.0
+    latest.forget_expired()
+    assert latest.latest("door").image == frames[FRONTAL[0]]
+    now[0] = 61.0
+    latest.forget_expired()
+    assert not latest._frames

@@ -170,7 +170,8 @@ class FrameTracker:
 
     def close_silent_cameras(self) -> int:
         """Close the visits of cameras that sent no frame for VISIT_CLOSE_SECONDS (the timer's work); answers
-        how many closed."""
+        how many closed. Expired latest frames are forgotten too."""
+        self.latest.forget_expired()
         closed = 0
         for camera in list(self.cameras.cameras()):
             with self.cameras.lock(camera):

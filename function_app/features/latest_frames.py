@@ -103,6 +103,12 @@ class LatestFrames:
             self._drop_expired()
             return list(reversed(self._frames.values()))
 
+    def forget_expired(self) -> None:
+        """Drop the frames past the age limit now (the silent cameras' timer calls it), so that none stays in memory
+        when no frame or read comes to drop it."""
+        with self._lock:
+            self._drop_expired()
+
     def _drop_expired(self) -> None:
         """Oldest first, so only the expired ones are looked at (the lock is held)."""
         oldest = self.clock() - self.max_age
