@@ -176,6 +176,12 @@ class WebhookNotFound(NotFound):
     code = "WebhookNotFound"
 
 
+class NoRecentFrame(NotFound):
+    """A camera that posted no frame to this instance within LATEST_FRAME_SECONDS (or LATEST_FRAMES is off)."""
+
+    code = "NoRecentFrame"
+
+
 class Unauthorized(FaceApiError):
     code = "401"
     status = 401

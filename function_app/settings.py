@@ -220,6 +220,25 @@ class Settings:
         "`off` writes none (visits record who came: `GET /api/visits`).",
         choices=FRAME_RECORD_CHOICES,
     )
+    latest_frames: str = _setting(
+        "LATEST_FRAMES",
+        "on",
+        "Each camera's latest frame and its answer kept in memory (never in storage) for `GET /api/cameras` and the "
+        "web page's Camera tab: `on` or `off` (nothing kept).",
+        choices=SWITCH,
+    )
+    latest_frame_seconds: float = _setting(
+        "LATEST_FRAME_SECONDS",
+        60.0,
+        "Seconds a camera's latest frame is answered after it was posted; older, it is dropped.",
+        bounds=(1.0, 3600.0),
+    )
+    latest_frame_cameras: int = _setting(
+        "LATEST_FRAME_CAMERAS",
+        64,
+        "Cameras whose latest frame is kept, per instance; beyond, the camera that posted least recently is dropped.",
+        bounds=(1, 4096),
+    )
     webhook_allow_private: str = _setting(
         "WEBHOOK_ALLOW_PRIVATE",
         "on",

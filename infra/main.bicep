@@ -458,6 +458,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: 'off'
         }
         {
+          // In memory, per instance: a camera's frames may land on another instance (README: The web page).
+          name: 'LATEST_FRAMES'
+          value: 'on'
+        }
+        {
+          name: 'LATEST_FRAME_SECONDS'
+          value: '60.0'
+        }
+        {
+          name: 'LATEST_FRAME_CAMERAS'
+          value: '64'
+        }
+        {
           // In Azure a private address is the service's own network: webhooks post to public addresses only.
           name: 'WEBHOOK_ALLOW_PRIVATE'
           value: 'off'

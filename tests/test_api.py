@@ -566,8 +566,8 @@ def test_every_route_needs_the_key(api, key):
     client = InProcessClient(key)
     routes = [route for route in _every_route() if route != ("GET", "/api/health")]  # health needs no key
     # 41 of person groups, large person groups and the rest; 21 of face lists and similarity; 3 of visits; 2 of
-    # Unknown visitors; 1 of events; 4 of webhooks; metrics
-    assert len(routes) == 73
+    # Unknown visitors; 1 of events; 4 of webhooks; 3 of cameras; metrics
+    assert len(routes) == 76
     for method, path in routes:
         reply = client.request(method, path)
         assert (reply.status, reply.error_code) == (401, "401"), f"{method} {path}"
@@ -577,7 +577,7 @@ def test_every_route_needs_the_key(api, key):
 def test_every_face_api_route_is_not_found_under_an_unknown_version(api):
     """Whatever the body (none here), a version this service does not speak is a path it does not have."""
     face_routes = [(method, path) for method, path in _every_route() if path.startswith("/face/x/")]
-    assert len(face_routes) == 57  # all but the 12 of frames, sightings, visits, visitors, enrollments, OpenAPI, ops
+    assert len(face_routes) == 57  # all but the 15 of frames, cameras, visits and the rest
     for method, path in face_routes:
         reply = api.request(method, path)
         assert (reply.status, reply.error_code) == (404, "404"), f"{method} {path}"

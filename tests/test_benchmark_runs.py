@@ -21,7 +21,7 @@ def run_benchmark(module: str, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.mark.parametrize("module", ["bench_pipeline", "calibrate_threshold", "bench_service"])
+@pytest.mark.parametrize("module", ["bench_pipeline", "calibrate_threshold", "bench_service", "bench_latest_frames"])
 def test_script_runs_and_prints_figures(testdata, module):
     # Look the baseline up without importing it: face_recognition switches Pillow's global
     # LOAD_TRUNCATED_IMAGES on at import, which would change how this process decodes images.
@@ -29,7 +29,12 @@ def test_script_runs_and_prints_figures(testdata, module):
         pytest.skip("the baseline package face_recognition is installed by scripts/setup")
     args = [] if module.endswith("threshold") else ["--repeat", "2"]
     result = run_benchmark(module, *args, "--data", str(testdata))
-    expected = {"pipeline": "frames per second", "threshold": "unknown-rejected", "service": "ratio prototype"}
+    expected = {
+        "pipeline": "frames per second",
+        "threshold": "unknown-rejected",
+        "service": "ratio prototype",
+        "frames": "ratio on / off",
+    }
     assert expected[module.rsplit("_", 1)[1]] in result.stdout
 
 

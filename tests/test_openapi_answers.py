@@ -369,6 +369,7 @@ def _frames_and_sightings_recorded(s: Scenario, group: str) -> None:
 
     known = still(s.photo("scenes/two_people.jpg"), location="Casa")
     assert {f["name"] for f in known[-1]["faces"]} == {"obama", "biden"}  # a track is named from 3 frames
+    _cameras(api, camera, still_camera(s.photo("scenes/two_people.jpg"))[-1], known[-1])
     stranger = still(s.photo("people_lfw/hugo_chavez/1.jpg"), content_type="image/jpeg", confidenceThreshold="0.6")
     assert "Unknown" in {f["name"] for f in stranger[-1]["faces"]}
     assert frame(blank_jpeg())["record"] is None
@@ -386,6 +387,17 @@ def _frames_and_sightings_recorded(s: Scenario, group: str) -> None:
     api.get(sightings, 200, params={"day": "19990101"})
     api.get(sightings, 400, params={"day": "24-11-2026"})
     api.get(sightings, 400, params={"continuationToken": "junk"})
+
+
+def _cameras(api: CheckedClient, camera: str, image: bytes, answer: dict) -> None:
+    """The camera's latest frame, kept in memory by the frame path: its summary, its answer, its bytes."""
+    listed = {c["cameraId"]: c for c in api.get("/api/cameras", 200).json()}
+    assert listed[camera]["faces"] == len(answer["faces"])
+    assert api.get(f"/api/cameras/{camera}/latest", 200).json()["faces"] == answer["faces"]
+    assert api.get(f"/api/cameras/{camera}/latest.jpg", 200).body == image
+    for path in ("latest", "latest.jpg"):
+        api.get(f"/api/cameras/no-such-camera/{path}", 404)
+        api.get(f"/api/cameras/bad camera!/{path}", 400)
 
 
 def _unknown_visitors(s: Scenario, group: str) -> None:

@@ -16,43 +16,24 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import requests
 
+from .support import dev_video
+from .support.dev_video import AUDIENCE, FRONTAL, LIN, post_frame, video_frames
 from .support.images import blank_jpeg
-from .support.service import run_cli, start_server, stop_server
+from .support.service import start_server, stop_server
 from .support.waiting import wait_for
 
 KEY = f"key-{uuid.uuid4().hex}"
 GROUP = "video-people"
-VIDEO = "video/short_hamilton_clip.mp4"
-FRONTAL = range(82, 211, 2)  # testdata/README: Lin-Manuel Miranda, frontal (every second frame: 15 a second)
-AUDIENCE = range(211, 275, 2)  # Barack Obama (enrolled) between two people who are not
-LIN = "lin_manuel_miranda"
 
 
 @pytest.fixture(scope="module")
 def frames(testdata) -> dict[int, bytes]:
-    """The dev video's frames as a camera would send them (JPEG), by frame number."""
-    video = cv2.VideoCapture(str(testdata / VIDEO))
-    found = {}
-    index = 0
-    while True:
-        ok, bgr = video.read()
-        if not ok:
-            break
-        found[index] = cv2.imencode(".jpg", bgr)[1].tobytes()
-        index += 1
-    video.release()
-    assert len(found) == 275
-    return found
+    return video_frames(testdata)
 
 
 def enrolled_storage(folder: Path, testdata: Path, **settings: str) -> dict[str, str]:
-    """dev/people enrolled as GROUP by the command line; the server's settings for that storage."""
-    env = {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(folder), **settings}
-    done = run_cli("enroll", str(testdata / "people"), "--group", GROUP, data=folder, **settings)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return {**env, "FACE_API_KEY": KEY}
+    return dev_video.enrolled_storage(folder, testdata, GROUP, KEY, **settings)
 
 
 class Server:
@@ -61,15 +42,7 @@ class Server:
         self.process, self.url = start_server(env, log)
 
     def frame(self, camera: str, image: bytes) -> dict:
-        reply = requests.post(
-            f"{self.url}/api/frames",
-            params={"personGroupId": GROUP, "cameraId": camera},
-            data=image,
-            headers={"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "application/octet-stream"},
-            timeout=120,
-        )
-        assert reply.status_code == 200, reply.text
-        return reply.json()
+        return post_frame(self.url, KEY, GROUP, camera, image)
 
     def stop(self) -> None:
         stop_server(self.process)

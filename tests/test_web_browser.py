@@ -1,7 +1,7 @@
 """The web page in a real browser (Debian's Chromium, headless, driven by Playwright) against the real server on
 real photos: enroll two people by upload, see a refused photo's reason, train, post the dev video's frames from
-the Camera page, see the visits with snapshots (and a camera's new visit come in live), name an Unknown visitor,
-delete a person. Each page is saved
+the Camera page, see the visits with snapshots (and a camera's new visit come in live), see a camera's latest frame
+with its names, name an Unknown visitor, delete a person. Each page is saved
 as a screenshot at desktop and phone sizes in test-output/web/ (looked at by a person, not compared)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from .support.dev_video import FRONTAL, post_frame, video_frames
 from .support.images import blank_jpeg, still_camera
 from .support.service import PROJECT, start_server, stop_server
 
@@ -149,8 +150,12 @@ def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, server,
     expect(page.locator("#training-status")).to_have_attribute("data-status", "succeeded")
     screenshots(page, "people")
 
-    # The dev video from the Camera page: stepped through at 2 frames a second, each frame posted and boxed.
+    # No camera has sent a frame yet: the Camera page says how to make one send.
     go(page, "camera")
+    expect(page.locator("#live-empty")).to_contain_text("No camera has sent a frame lately")
+    expect(page.locator("#live-command")).to_contain_text("python -m edge_client")
+    screenshots(page, "camera-empty")
+    # The dev video from the Camera page: stepped through at 2 frames a second, each frame posted and boxed.
     page.fill("#test-camera", "stage")
     page.set_input_files("#test-file", str(testdata / "video" / "short_hamilton_clip.mp4"))
     expect(page.locator("#stage")).to_have_attribute("data-done", "true", timeout=120_000)
@@ -164,9 +169,9 @@ def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, server,
     page.wait_for_timeout(CLOSE_SECONDS * 1000 + 300)
     for camera in ("door", "stage"):
         upload_to_camera(page, camera, blank_jpeg(), "No face found.")
-    page.fill("#camera-id", "stage")
-    page.click("#camera-form button[type=submit]")
+    page.select_option("#camera-id", "stage")
     expect(page.locator("#camera-latest img[src^='blob:']").first).to_be_visible()
+    expect(page.locator("#live-names")).to_have_text("No face in this frame.")  # its latest frame: the blank one
     screenshots(page, "camera")
 
     # The day's visits, each with its snapshot, Lin-Manuel Miranda named among them.
@@ -182,17 +187,21 @@ def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, server,
     screenshots(page, "visits")
     # A camera posting while the page is open: its visit comes in without a reload (through the visit events).
     for frame in still_camera((testdata / "people" / "obama" / "1.jpg").read_bytes()):
-        reply = requests.post(
-            f"{server}/api/frames",
-            params={"personGroupId": "family", "cameraId": "hall"},
-            headers={"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "application/octet-stream"},
-            data=frame,
-            timeout=60,
-        )
-        assert reply.status_code == 200, reply.text
+        post_frame(server, KEY, "family", "hall", frame)
     expect(visits.filter(has_text="Camera hall")).to_contain_text("Barack Obama")
     events = requests.get(f"{server}/api/events", headers={"Ocp-Apim-Subscription-Key": KEY}, timeout=60).json()
     assert "hall" in {event["cameraId"] for event in events["events"]}  # what the page polls
+
+    # A camera that sends the dev video's frames: the Camera page shows its latest frame with the names drawn.
+    frames = video_frames(testdata)
+    for i in FRONTAL[:10]:
+        post_frame(server, KEY, "family", "porch", frames[i])
+    go(page, "camera")
+    page.select_option("#camera-id", "porch")
+    expect(page.locator("#live-names")).to_contain_text("Lin-Manuel Miranda")
+    expect(page.locator("#live-caption")).to_contain_text("porch")
+    expect(page.locator("#live-canvas")).to_have_attribute("aria-label", re.compile("Lin-Manuel Miranda"))
+    screenshots(page, "camera-live")
 
     # The stranger at the door named: the snapshot becomes a new person's photo and the group trains.
     go(page, "strangers")

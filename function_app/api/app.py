@@ -6,6 +6,7 @@ import azure.functions as func
 
 from . import (
     background,
+    cameras,
     enrollments,
     events,
     face_lists,
@@ -36,6 +37,7 @@ FEATURES = (
     face_lists,
     similarity,
     frames,
+    cameras,
     sightings,
     visitors,
     visits,

@@ -305,6 +305,9 @@ OPERATIONS: list[Operation] = [
     ("post", FACE + "/findsimilars", "find_similar", "Faces similar to a detected face, in a face list, a large face list or among detected faces.", [], {JSON: {"schema": _ref("FindSimilarBody")}}, 200, _array(_ref("SimilarFace")), (400, 404, *AZURE)),
     ("post", FACE + "/group", "group", "Divide detected faces into groups of similar faces, and a messy group.", [], {JSON: {"schema": _ref("GroupBody")}}, 200, _ref("GroupResult"), (400, 404, *AZURE)),
     ("post", "/api/frames", "recognize_frame", "Detect and identify a video frame in one call: each face with its track, the track's name (from all of its frames) and its visit.", [_query("personGroupId", required=True), _query("cameraId", required=True, pattern=CAMERA_PATTERN.pattern), _query("location", maxLength=MAX_LOCATION), _query("confidenceThreshold", "number", minimum=0, maximum=1)], {"image/jpeg": {"schema": BINARY}, **IMAGE}, 200, _ref("FrameResult"), (400, 404, *AZURE)),
+    ("get", "/api/cameras", "list_cameras", "The cameras that posted a frame to this instance within LATEST_FRAME_SECONDS, the latest first (kept in memory only: with several instances, each knows the frames it took).", [], None, 200, _array(_ref("CameraFrame")), ()),
+    ("get", "/api/cameras/{cameraId}/latest", "get_camera_latest", "The camera's latest frame's answer on this instance (its faces with their boxes, names, tracks and visits) and when it was taken; 404 NoRecentFrame when none is younger than LATEST_FRAME_SECONDS.", [], None, 200, _ref("LatestFrame"), (400, 404)),
+    ("get", "/api/cameras/{cameraId}/latest.jpg", "get_camera_latest_jpeg", "The camera's latest frame on this instance, as posted (Cache-Control: no-store); 404 NoRecentFrame when none is younger than LATEST_FRAME_SECONDS.", [], None, 200, JPEG_IMAGE, (400, 404)),
     ("get", "/api/sightings", "list_sightings", "Faces seen on a UTC day, by person and camera, oldest first, paged (per-frame records: FRAME_RECORDS=on).", [_query("day", description="YYYYMMDD, default today", pattern=r"^\d{8}$"), _query("personId"), _query("cameraId"), _query("top", "integer", minimum=1, maximum=1000), _query("continuationToken")], None, 200, _ref("SightingsPage"), (400,)),
     ("post", "/api/visits/{visitId}/person", "name_visit", "Name an Unknown visit's visitor: its snapshot becomes a face of an existing person of the visit's group (personId) or of a new one (name, userData); then the group trains (train, default true).", [], {JSON: {"schema": _ref("NameVisitBody")}}, 200, _ref("NamedVisit"), (400, 404, 409, *AZURE)),
     ("get", "/api/visits/{visitId}/similar", "similar_visits", "Unknown visits of the same group whose face is likely the visit's visitor's (find-similar over the Unknown visitors' large face list), best first, within UNKNOWN_VISIT_RETENTION_DAYS.", [_query("top", "integer", minimum=1, maximum=MAX_SIMILAR, description="default 20"), _query("days", "integer", minimum=1, description="first seen in the last `days` UTC days, today included; at most UNKNOWN_VISIT_RETENTION_DAYS, its default")], None, 200, _ref("SimilarVisits"), (400, 404, *AZURE)),
@@ -327,7 +330,7 @@ ERRORS = {
     "FaceNotFound), as Azure does.",
     401: 'Missing or wrong key (code "401").',
     404: "Not found: (Large)PersonGroupNotFound, PersonNotFound, PersistedFaceNotFound, FaceNotFound, FaceListNotFound, "
-    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound, VisitNotFound, WebhookNotFound; (Large)PersonGroupNotTrained or "
+    "LargeFaceListNotFound, OperationNotFound, EnrollmentNotFound, VisitNotFound, WebhookNotFound, NoRecentFrame; (Large)PersonGroupNotTrained or "
     "LargeFaceListNotTrained for the training status of a group or list never trained; "
     'code "404" for an API version this service does not speak.',
     409: "(Large)PersonGroupExists, FaceListExists, LargeFaceListExists; (Large)PersonGroupTrainingNotFinished when "
@@ -355,6 +358,7 @@ HEADERS: dict[tuple[int, str | None], dict[str, Any]] = {
     (202, "start_enrollment"): {"Location": {"description": "The job's address, /api/enrollments/{enrollmentId}.", "required": True, "schema": {"type": "string"}}},
     **{(202, f"train_{kind.snake}"): _operation_location(False) for kind in GROUP_KINDS},
     **{(202, f"add_{'' if kind == PERSON_GROUP else kind.snake + '_'}person_face"): _operation_location(True) for kind in GROUP_KINDS},
+    (200, "get_camera_latest_jpeg"): {"Cache-Control": {"description": "no-store: a frame is personal data, and the next one replaces it.", "required": True, "schema": {"type": "string", "enum": ["no-store"]}}, "X-Frame-Time": {"description": "When the frame was taken: the time of GET .../latest's answer that goes with it.", "required": True, "schema": {"type": "string", "format": "date-time"}}},
     (429, None): {"Retry-After": {"description": "Seconds to wait, when the Azure Face API said.", "schema": {"type": "integer", "minimum": 0}}},
 }  # fmt: skip
 
@@ -396,6 +400,9 @@ _VISIT = {
     },
 }
 
+_CAMERA = {"type": "string", "pattern": CAMERA_PATTERN.pattern}
+_FRAME_RESULT = {"timeStamp": _TIME, "frameWidth": _INT, "frameHeight": _INT, "record": {**_nullable(_STRING), "description": "The frame's sighting line, sightings/YYYYMMDD/<cameraId>/<HH>.jsonl#<byte offset>; null when FRAME_RECORDS is off or the frame had no face."}, "faces": _array(_ref("IdentifiedFace"))}  # fmt: skip
+
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _object({"code": _STRING, "message": _STRING})}),
     # Request bodies: the fields the app reads (others are ignored, as Azure ignores them).
@@ -436,7 +443,10 @@ SCHEMAS: dict[str, Any] = {
     "VerifyResult": _object({"isIdentical": _BOOL, "confidence": _CONFIDENCE}),
     # models.RecognizedFace.to_dict: the best candidate only; a face without one is Unknown, its personId null.
     "IdentifiedFace": _object({"faceRectangle": _ref("FaceRectangle"), "personId": _nullable(_UUID), "name": _STRING, "confidence": _CONFIDENCE, "qualityForRecognition": _nullable(_LEVEL), "trackId": {**_nullable({"type": "string", "pattern": "^t[0-9a-f]{12}$"}), "description": "The face's track: the same person in successive frames of the camera."}, "visitId": {**_nullable({"type": "string", "pattern": "^v[0-9]{8}T[0-9]{9}-[0-9a-f]{12}$"}), "description": "The visit the track belongs to; null in a track's first frames, before it may be named."}}),
-    "FrameResult": _object({"timeStamp": _TIME, "frameWidth": _INT, "frameHeight": _INT, "record": {**_nullable(_STRING), "description": "The frame's sighting line, sightings/YYYYMMDD/<cameraId>/<HH>.jsonl#<byte offset>; null when FRAME_RECORDS is off or the frame had no face."}, "faces": _array(_ref("IdentifiedFace"))}),
+    "FrameResult": _object(_FRAME_RESULT),
+    # features/latest_frames.py: a camera's latest frame on this instance, its answer and when it was taken.
+    "CameraFrame": _object({"cameraId": _CAMERA, "personGroupId": _STRING, "time": _TIME, "faces": {**_INT, "description": "How many faces the frame had."}}),
+    "LatestFrame": _object({**_FRAME_RESULT, "cameraId": _CAMERA, "personGroupId": _STRING, "time": {**_TIME, "description": "When the frame was taken (its timeStamp)."}}),
     # A face row of a sighting record (features/sightings.py), with the record it is in.
     "Sighting": _object({"faceRectangle": _ref("FaceRectangle"), "personId": _nullable(_UUID), "name": _STRING, "confidence": _CONFIDENCE, "qualityForRecognition": _nullable(_LEVEL), "trackId": _nullable(_STRING), "visitId": _nullable(_STRING), "timeStamp": _TIME, "location": _STRING, "camera": {"type": "string", "pattern": CAMERA_PATTERN.pattern}, "personGroupId": _STRING, "frameWidth": _INT, "frameHeight": _INT, "record": _STRING}),
     "Visit": _object(_VISIT, optional=("namedBy",)),
@@ -513,7 +523,7 @@ def openapi_spec() -> dict[str, Any]:
             "version": "1.0",
             "description": "The Azure Face API's person groups, large person groups, face lists, large face lists, detect, "
             "identify, verify, find-similar and group, in v1.0 (the old FaceClient SDK) and v1.1-preview.1, v1.2-preview.1 "
-            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, sightings, visits, Unknown visitors named later and bulk enrollment. "
+            "and v1.2 (the azure-ai-vision-face SDK), plus one-call frame identification, the cameras' latest frames, sightings, visits, Unknown visitors named later and bulk enrollment. "
             "Errors answer the Face API's "
             "envelope; with FACE_ENGINE=azure, the Face API routes pass on the Azure Face API's own errors in it.",
         },

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -261,8 +263,11 @@ class WebhookStore:
         return self._read_status(webhook_id)[0]
 
     def change_status(self, webhook_id: str, change: Callable[[DeliveryStatus], DeliveryStatus]) -> DeliveryStatus:
-        """Apply `change` over the latest status: read, change, write over that version, again on a conflict."""
-        for _attempt in range(STATUS_WRITE_ATTEMPTS):
+        """Apply `change` over the latest status: read, change, write over that version, again on a conflict,
+        after a random pause that grows with each conflict (writers that collided do not collide again in step)."""
+        for attempt in range(STATUS_WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
             status, etag = self._read_status(webhook_id)
             changed = change(status)
             data = json.dumps(changed.to_dict()).encode()

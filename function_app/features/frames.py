@@ -29,6 +29,7 @@ from ..tracking.visits import VisitChanges, close_silent
 from ..visits.snapshots import snapshot_jpeg
 from ..visits.store import VisitStore
 from ..visits.strangers import announce_closed
+from .latest_frames import LatestFrames
 from .sightings import MAX_LOCATION, SightedFace, SightingRecord, check_camera, write_sighting
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,8 @@ class FrameResult:
 
 
 class FrameTracker:
-    """The frame path's state across requests: the cameras' tracking state and the visit store."""
+    """The frame path's state across requests: the cameras' tracking state, the visit store and the cameras'
+    latest frames (in memory)."""
 
     def __init__(self, face_api: FaceApi, storage: Storage, settings: Settings, visits: VisitStore):
         self.face_api = face_api
@@ -86,6 +88,7 @@ class FrameTracker:
         self.visits = visits
         self.cameras = CameraStates(storage)
         self.rules = tracker.TrackingRules.from_settings(settings)
+        self.latest = LatestFrames.from_settings(settings)
         # Persons deleted through this instance: a trained index still holds them until the group trains again,
         # and their ids never come back, so identification here never names them again.
         self.forgotten: set[str] = set()
@@ -165,11 +168,14 @@ class FrameTracker:
                 raise PreconditionFailed(f"Camera {camera!r}'s tracking state kept changing: try the frame again.")
         tracked = [_tracked(face, track) for face, track in zip(faces, result.tracks, strict=True)]
         record = self._write_frame_record(camera, group_id, moment, frame, tracked, location) if tracked else None
-        return FrameResult(iso(moment), frame.width, frame.height, tracked, record)
+        answer = FrameResult(iso(moment), frame.width, frame.height, tracked, record)
+        self.latest.keep(camera, group_id, image, answer, moment)
+        return answer
 
     def close_silent_cameras(self) -> int:
         """Close the visits of cameras that sent no frame for VISIT_CLOSE_SECONDS (the timer's work); answers
-        how many closed."""
+        how many closed. Expired latest frames are forgotten too."""
+        self.latest.forget_expired()
         closed = 0
         for camera in list(self.cameras.cameras()):
             with self.cameras.lock(camera):

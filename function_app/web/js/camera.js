@@ -1,8 +1,10 @@
-// A camera: the latest visits of a camera that posts to the service (it keeps snapshots, not video), and a
-// test upload: a photo, or a video stepped through at a few frames a second, each frame posted to
-// /api/frames as a test camera's and drawn with its faces' boxes and names.
+// A camera: its latest frame (live.js), its visits of today with their snapshots (the service keeps no video), and
+// a test upload: a photo, or a video stepped through at a few frames a second, each frame posted to /api/frames as
+// a test camera's and drawn with its faces' boxes and names.
 
 import { api } from "./api.js";
+import { drawFaces } from "./drawing.js";
+import { chosenCamera, listCameras, setUpLive, showLive } from "./live.js";
 import {
   $,
   acceptDrops,
@@ -26,8 +28,8 @@ let shown = false;
 let stopped = false;
 
 export function setUpCamera() {
-  $("camera-form").addEventListener("submit", (event) => {
-    event.preventDefault();
+  setUpLive(() => {
+    $("camera-latest").replaceChildren(); // another camera's visits
     showLatest();
   });
   $("test-file").addEventListener("change", () => {
@@ -37,17 +39,20 @@ export function setUpCamera() {
   });
   acceptDrops($("drop-test"), ([file]) => file && testUpload(file));
   $("test-stop").addEventListener("click", () => { stopped = true; });
-  poll(showLatest, POLL_SECONDS, () => shown && Boolean($("camera-id").value.trim()));
+  poll(showLatest, POLL_SECONDS, () => shown && Boolean(chosenCamera()));
 }
 
 export function showCamera(visible) {
   shown = visible;
-  if (visible && !$("camera-id").value && state.cameras.size) $("camera-id").value = [...state.cameras][0];
-  if (visible && $("camera-id").value.trim()) showLatest();
+  showLive(visible);
+  if (visible) showLatest();
 }
 
 async function showLatest() {
-  const camera = $("camera-id").value.trim();
+  const camera = chosenCamera();
+  const empty = $("camera-empty");
+  empty.textContent = camera ? "This camera has no visits today." : "Choose a camera to see its visits.";
+  empty.hidden = Boolean(camera);
   if (!camera) return;
   try {
     const visits = await allVisits(api, { day: dayParam(todayValue()), cameraId: camera }, 2);
@@ -82,10 +87,7 @@ async function testUpload(file) {
   } finally {
     $("test-stop").hidden = true;
   }
-  if (!$("camera-id").value.trim()) {
-    $("camera-id").value = $("test-camera").value.trim();
-    showLatest();
-  }
+  listCameras($("test-camera").value.trim()).catch(() => {}); // the test camera's frames show as a camera's
 }
 
 async function testPhoto(file, seen) {
@@ -164,29 +166,6 @@ async function postFrame(canvas, seen, original = null) {
     ),
   );
   return answer;
-}
-
-// Boxes in the frame's own pixels: the canvas is the posted frame, scaled only by CSS.
-function drawFaces(canvas, faces) {
-  const context = canvas.getContext("2d");
-  const line = Math.max(2, Math.round(canvas.width / 320));
-  context.font = `${Math.max(14, Math.round(canvas.width / 45))}px system-ui, sans-serif`;
-  context.textBaseline = "bottom";
-  for (const face of faces) {
-    const { left, top, width, height } = face.faceRectangle;
-    const known = face.name !== "Unknown";
-    context.lineWidth = line;
-    context.strokeStyle = known ? "#00c853" : "#ffab00";
-    context.strokeRect(left, top, width, height);
-    const label = known ? `${face.name} ${percent(face.confidence)}` : face.name;
-    const textWidth = context.measureText(label).width + 8;
-    const textHeight = parseInt(context.font, 10) + 6;
-    const y = top - textHeight >= 0 ? top : top + height + textHeight;
-    context.fillStyle = "#000000cc";
-    context.fillRect(left - line / 2, y - textHeight, textWidth, textHeight);
-    context.fillStyle = "#ffffff";
-    context.fillText(label, left + 4, y - 3);
-  }
 }
 
 function describe(answer) {
