@@ -17,7 +17,7 @@ import requests
 
 from .support.dev_video import FRONTAL, post_frame, video_frames
 from .support.images import blank_jpeg, still_camera
-from .support.service import PROJECT, start_server, stop_server
+from .support.service import PROJECT, serving
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -r requirements-dev.txt"
@@ -55,11 +55,8 @@ def server(tmp_path_factory, testdata) -> Iterator[str]:
         "STORAGE_DIR": str(folder / "data"),
         "VISIT_CLOSE_SECONDS": str(CLOSE_SECONDS),
     }
-    process, url = start_server(env, folder / "server.log")
-    try:
+    with serving(env, folder / "server.log") as url:
         yield url
-    finally:
-        stop_server(process)
 
 
 @pytest.fixture(scope="module")
