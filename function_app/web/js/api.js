@@ -96,3 +96,7 @@ export async function imageUrl(path) {
 
 export const groupPath = (group) => `${FACE}/persongroups/${encodeURIComponent(group)}`;
 export const personPath = (group, person) => `${groupPath(group)}/persons/${encodeURIComponent(person)}`;
+/** A persisted face's photo as it was added (a route of this service: the Face API keeps no photo). */
+export const facePhotoPath = (group, person, face) =>
+  `/api/persongroups/${encodeURIComponent(group)}/persons/${encodeURIComponent(person)}` +
+  `/persistedfaces/${encodeURIComponent(face)}/photo`;

@@ -61,10 +61,34 @@ export function percent(confidence) {
 export function snapshotImage(visit, alt) {
   if (!visit.snapshot) return el("div", { class: "no-snapshot" }, "No snapshot");
   const image = el("img", { alt, class: "snapshot", width: 160, height: 160 });
-  imageUrl(`/api/visits/${encodeURIComponent(visit.visitId)}/snapshot`)
-    .then((url) => { image.src = url; })
-    .catch(() => image.replaceWith(el("div", { class: "no-snapshot" }, "Snapshot unavailable")));
+  loadInto(image, `/api/visits/${encodeURIComponent(visit.visitId)}/snapshot`, () => "Snapshot unavailable");
   return image;
+}
+
+/** An <img> of an image the API serves, fetched with the key once it comes near the screen (a person may have
+ * many photos); `unavailable(error)` is the placeholder's text when it cannot be had. */
+export function lazyImage(path, attributes, unavailable) {
+  const image = el("img", attributes);
+  image.dataset.path = path;
+  image.loadFailed = unavailable;
+  nearScreen.observe(image);
+  return image;
+}
+
+const nearScreen = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries.filter((e) => e.isIntersecting)) {
+      nearScreen.unobserve(entry.target);
+      loadInto(entry.target, entry.target.dataset.path, entry.target.loadFailed);
+    }
+  },
+  { rootMargin: "200px" },
+);
+
+function loadInto(image, path, unavailable) {
+  imageUrl(path)
+    .then((url) => { image.src = url; })
+    .catch((error) => image.replaceWith(el("div", { class: "no-snapshot" }, unavailable(error))));
 }
 
 /** Every page of a paged /api/visits query, up to `maxPages`. */
