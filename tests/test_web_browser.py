@@ -216,16 +216,16 @@ def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, server,
     # After a reload, each enrolled photo shows again: fetched from the service with the key, not kept by the page.
     page.reload()
     go(page, "people")
-    for name, photos in ((GUEST, 1), ("Lin-Manuel Miranda", 1), ("Barack Obama", 2)):  # a snapshot, a PNG, JPEGs
+    for name, enrolled in ((GUEST, 1), ("Lin-Manuel Miranda", 1), ("Barack Obama", 2)):  # a snapshot, a PNG, JPEGs
         page.locator("#persons button", has_text=name).click()
         expect(page.locator("#person-title")).to_have_text(name)
         faces = page.locator("#faces img")
-        expect(faces).to_have_count(photos)
+        expect(faces).to_have_count(enrolled)
         page.wait_for_function(
             "n => { const images = [...document.querySelectorAll('#faces img')];"
             " return images.length === n && images.every(i => i.src.startsWith('blob:') && i.complete"
             " && i.naturalWidth > 0); }",
-            arg=photos,
+            arg=enrolled,
         )
         expect(faces.first).to_have_attribute("alt", f"Photo 1 of {name}")
     screenshots(page, "people-photos")
