@@ -182,6 +182,14 @@ class NoRecentFrame(NotFound):
     code = "NoRecentFrame"
 
 
+class PhotoNotKept(FaceApiError):
+    """A persisted face's photo asked of a backend that keeps none (the Azure Face API keeps faces, not photos).
+    501, not 404: the face may well exist; no photo of any face can be answered by this deployment."""
+
+    code = "PhotoNotKept"
+    status = 501
+
+
 class Unauthorized(FaceApiError):
     code = "401"
     status = 401

@@ -110,6 +110,19 @@ def _eight_bit(image: Image.Image) -> Image.Image:
     return Image.fromarray((np.clip(wide, 0, 65535) >> 8).astype(np.uint8), mode="L")
 
 
+def media_type(data: bytes) -> str:
+    """The media type of image bytes from their header (no pixel decoded), never from a name;
+    application/octet-stream for bytes that are no image this service accepts."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            found = image.format
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        return "application/octet-stream"
+    return (
+        Image.MIME.get(found, "application/octet-stream") if found in SUPPORTED_FORMATS else "application/octet-stream"
+    )
+
+
 def decode_upload(data: bytes, settings: Settings) -> models.Image:
     """Uploaded bytes as an `Image` (pixels, the scale they were decoded at, and those bytes), within the
     settings' size limits and the pixel budget."""

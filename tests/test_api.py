@@ -566,8 +566,8 @@ def test_every_route_needs_the_key(api, key):
     client = InProcessClient(key)
     routes = [route for route in _every_route() if route != ("GET", "/api/health")]  # health needs no key
     # 41 of person groups, large person groups and the rest; 21 of face lists and similarity; 3 of visits; 2 of
-    # Unknown visitors; 1 of events; 4 of webhooks; 3 of cameras; metrics
-    assert len(routes) == 76
+    # Unknown visitors; 1 of events; 4 of webhooks; 3 of cameras; 2 of face photos; metrics
+    assert len(routes) == 78
     for method, path in routes:
         reply = client.request(method, path)
         assert (reply.status, reply.error_code) == (401, "401"), f"{method} {path}"

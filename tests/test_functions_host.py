@@ -140,8 +140,8 @@ def test_without_face_api_key_every_http_function_refuses_in_the_error_envelope(
         and f.get_function_name() != "health"  # health needs no key
     ]
     # with large person groups, operations, face lists, find-similar, group, visits, Unknown visitors, events,
-    # webhooks, cameras and metrics
-    assert len(http_functions) == 76
+    # webhooks, cameras, face photos and metrics
+    assert len(http_functions) == 78
     for function in http_functions:
         response = _as_the_functions_host_calls(function, testdata, headers)
         name = function.get_function_name()

@@ -263,6 +263,11 @@ def _groups_persons_and_faces(s: Scenario, kind: GroupKind = PERSON_GROUP) -> tu
         api.get(f"{obama}/persistedfaces/{face}", 200)
     api.get(f"{collection}/Bad Id/persons/{persons['obama']}/persistedfaces/{faces[0]}", 400)
     api.get(f"{obama}/persistedfaces/{uuid.uuid4()}", 404)
+    photos = f"/api/{kind.route}/{group}/persons/{persons['obama']}/persistedfaces"
+    uploaded = {s.photo(f"people/obama/{n}.jpg") for n in (1, 2)}
+    assert {api.get(f"{photos}/{face}/photo", 200).body for face in faces} == uploaded
+    api.get(f"/api/{kind.route}/Bad Id/persons/{persons['obama']}/persistedfaces/{faces[0]}/photo", 400)
+    api.get(f"{photos}/{uuid.uuid4()}/photo", 404)
     api.patch(f"{obama}/persistedfaces/{faces[0]}", 200, json_body={"userData": "checked"})
     assert api.get(f"{obama}/persistedfaces/{faces[0]}", 200).json()["userData"] == "checked"
     api.patch(f"{obama}/persistedfaces/{faces[0]}", 400, data=b"{not json", content_type=JSON)
@@ -718,6 +723,7 @@ def _azure_face_api_failures(s: Scenario, env: pytest.MonkeyPatch) -> None:
         for status, endpoint in ((429, throttling.url), (502, refusing.url), (503, f"http://127.0.0.1:{free_port()}")):
             env.setenv("AZURE_FACE_ENDPOINT", endpoint)
             _every_operation(s, status)
+        _every_operation(s, 501)  # a persisted face's photo: Azure keeps none, refused without asking it
     finally:
         throttling.close()
         refusing.close()

@@ -17,7 +17,7 @@ import requests
 
 from .support.dev_video import FRONTAL, post_frame, video_frames
 from .support.images import blank_jpeg, still_camera
-from .support.service import PROJECT, start_server, stop_server
+from .support.service import PROJECT, serving
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -r requirements-dev.txt"
@@ -55,11 +55,8 @@ def server(tmp_path_factory, testdata) -> Iterator[str]:
         "STORAGE_DIR": str(folder / "data"),
         "VISIT_CLOSE_SECONDS": str(CLOSE_SECONDS),
     }
-    process, url = start_server(env, folder / "server.log")
-    try:
+    with serving(env, folder / "server.log") as url:
         yield url
-    finally:
-        stop_server(process)
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +212,23 @@ def test_a_person_enrolls_reviews_names_and_deletes_in_the_browser(page, server,
     )
     go(page, "visits")
     expect(visits.filter(has_text=GUEST)).to_have_count(1)
+
+    # After a reload, each enrolled photo shows again: fetched from the service with the key, not kept by the page.
+    page.reload()
+    go(page, "people")
+    for name, enrolled in ((GUEST, 1), ("Lin-Manuel Miranda", 1), ("Barack Obama", 2)):  # a snapshot, a PNG, JPEGs
+        page.locator("#persons button", has_text=name).click()
+        expect(page.locator("#person-title")).to_have_text(name)
+        faces = page.locator("#faces img")
+        expect(faces).to_have_count(enrolled)
+        page.wait_for_function(
+            "n => { const images = [...document.querySelectorAll('#faces img')];"
+            " return images.length === n && images.every(i => i.src.startsWith('blob:') && i.complete"
+            " && i.naturalWidth > 0); }",
+            arg=enrolled,
+        )
+        expect(faces.first).to_have_attribute("alt", f"Photo 1 of {name}")
+    screenshots(page, "people-photos")
 
     # A person deleted, after the dialog says what that deletes.
     go(page, "people")

@@ -22,6 +22,7 @@ from ..visits.records import NAMED_BY_USER
 from ..visits.store import VISIT_ID_PATTERN
 from . import versions
 from .face_operations import SUPPORTED_ATTRIBUTES
+from .face_photos import PHOTO_HEADERS, photo_route
 from .http import endpoint, json_response
 from .visitors import MAX_SIMILAR
 
@@ -72,7 +73,9 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 JSON = "application/json"
 BINARY = {"type": "string", "format": "binary"}
 IMAGE = {"application/octet-stream": {"schema": BINARY}}
-JPEG_IMAGE = {**BINARY, "description": "A JPEG image (image/jpeg)."}  # an answer: the only binary one
+JPEG_IMAGE = {**BINARY, "description": "A JPEG image (image/jpeg)."}  # an answer
+PHOTO = {**BINARY, "description": "The photo as uploaded; its type read from its bytes."}  # an answer, of these types
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/bmp", "image/gif", "image/webp")
 IMAGE_OR_URL = {**IMAGE, "application/json": {"schema": {"$ref": "#/components/schemas/ImageUrl"}}}
 # Answered by every operation: the key check and the catch-all of unexpected failures.
 ALWAYS = (401, 500)
@@ -254,6 +257,18 @@ def _group_operations(kind: GroupKind) -> list[Operation]:
             (400, 404, *AZURE),
         ),
         ("delete", face, f"delete_{p}person_face", "Delete a persisted face.", [], None, 200, None, (400, 404, *AZURE)),
+        (
+            "get",
+            "/" + photo_route(kind),
+            f"get_{p}person_face_photo",
+            "The photo a persisted face was enrolled from, as uploaded (not a Face API route: Azure keeps no photo; "
+            "FACE_ENGINE=azure answers 501 PhotoNotKept).",
+            [],
+            None,
+            200,
+            PHOTO,
+            (400, 404, 501),
+        ),
     ]
 
 
@@ -338,6 +353,7 @@ ERRORS = {
     413: "The request body is larger than the host accepts (100 MB); the local host answers it as InvalidImageSize.",
     429: "FACE_ENGINE=azure: the Azure Face API still throttles this app after retries; Retry-After says when to try again.",
     500: "InternalServerError: an unexpected failure, or a bad setting; the details are logged, not answered.",
+    501: "PhotoNotKept: FACE_ENGINE=azure keeps no photo of a persisted face (the Azure Face API keeps none).",
     502: "FACE_ENGINE=azure: the Azure Face API failed, or refused this app's credentials.",
     503: "FACE_ENGINE=azure: the Azure Face API cannot be reached (ServiceUnavailable).",
 }
@@ -359,6 +375,7 @@ HEADERS: dict[tuple[int, str | None], dict[str, Any]] = {
     **{(202, f"train_{kind.snake}"): _operation_location(False) for kind in GROUP_KINDS},
     **{(202, f"add_{'' if kind == PERSON_GROUP else kind.snake + '_'}person_face"): _operation_location(True) for kind in GROUP_KINDS},
     (200, "get_camera_latest_jpeg"): {"Cache-Control": {"description": "no-store: a frame is personal data, and the next one replaces it.", "required": True, "schema": {"type": "string", "enum": ["no-store"]}}, "X-Frame-Time": {"description": "When the frame was taken: the time of GET .../latest's answer that goes with it.", "required": True, "schema": {"type": "string", "format": "date-time"}}},
+    **{(200, f"get_{kind.person_function_prefix}person_face_photo"): {"Cache-Control": {"description": "A persisted face's photo never changes: the browser may keep it an hour.", "required": True, "schema": {"type": "string", "enum": [PHOTO_HEADERS["Cache-Control"]]}}} for kind in GROUP_KINDS},
     (429, None): {"Retry-After": {"description": "Seconds to wait, when the Azure Face API said.", "schema": {"type": "integer", "minimum": 0}}},
 }  # fmt: skip
 
@@ -480,7 +497,8 @@ def _response(description: str, schema: dict[str, Any] | None, headers: dict[str
     if headers:
         response["headers"] = headers
     if schema is not None:
-        response["content"] = {"image/jpeg" if schema is JPEG_IMAGE else JSON: {"schema": schema}}
+        types = PHOTO_TYPES if schema is PHOTO else ("image/jpeg",) if schema is JPEG_IMAGE else (JSON,)
+        response["content"] = {media_type: {"schema": schema} for media_type in types}
     return response
 
 

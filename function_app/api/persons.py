@@ -40,7 +40,7 @@ def register_person_routes(bp: func.Blueprint, kind: GroupKind) -> None:
     person = persons + "/{personId}"
     faces = person + "/persistedfaces"
     face = faces + "/{persistedFaceId}"
-    prefix = "" if kind == PERSON_GROUP else f"{kind.snake}_"
+    prefix = kind.person_function_prefix
 
     def group_id(req: func.HttpRequest) -> str:
         return route_group_id(req, kind)

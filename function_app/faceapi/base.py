@@ -106,6 +106,10 @@ class FaceApi(FaceListApi, Protocol):
     def iter_faces(
         self, group_id: str, person_id: str | None = None, *, kind: GroupKind = PERSON_GROUP
     ) -> Iterator[PersistedFace]: ...
+    def face_photo(self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP) -> bytes:
+        """The photo a persisted face was enrolled from, as uploaded: the product's, not Azure's (which keeps
+        none: that backend raises PhotoNotKept)."""
+        ...
 
     # training
     def request_training(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:

@@ -34,6 +34,12 @@ class GroupKind:
     not_trained: type[PersonGroupNotTrained]
     training_not_finished: type[PersonGroupTrainingNotFinished]
 
+    @property
+    def person_function_prefix(self) -> str:
+        """Of its person functions' names: none for person groups (create_person), the kind's for the others
+        (create_large_person_group_person)."""
+        return "" if self.route == "persongroups" else f"{self.snake}_"
+
 
 PERSON_GROUP = GroupKind(
     "persongroups",

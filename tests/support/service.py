@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,16 @@ def stop_server(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[str]:
+    """The server's URL while it serves with `env` (started and stopped around the block)."""
+    process, url = start_server(env, log)
+    try:
+        yield url
+    finally:
+        stop_server(process)
 
 
 def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProcess:

@@ -21,6 +21,7 @@ from azure.core.credentials import TokenCredential
 from msrest.pipeline import ClientRawResponse
 
 from ...entra import entra_credential
+from ...errors import PhotoNotKept
 from ...imaging import encode_jpeg
 from ...models import (
     Candidate,
@@ -208,6 +209,13 @@ class AzureFaceApi(AzureFaceListApi):
         for person in persons:
             for face_id in person.persisted_face_ids:
                 yield self.get_face(group_id, person.person_id, face_id, kind=kind)
+
+    def face_photo(self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP) -> bytes:
+        """Azure keeps a face's features, never its photo: refused without a call, whichever face is asked."""
+        raise PhotoNotKept(
+            "The Azure Face API keeps no photo of a persisted face, so FACE_ENGINE=azure has none to answer; "
+            "the local engines keep each enrolled photo."
+        )
 
     # -- training ------------------------------------------------------------------------------
     def request_training(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:

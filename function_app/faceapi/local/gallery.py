@@ -393,7 +393,10 @@ class Gallery:
 
     def get_face_photo(self, group_id: str, person_id: str, face_id: str) -> bytes:
         face = self.get_face(group_id, person_id, face_id)
-        return self.storage.get_blob(CONTAINER, self._face_blob(group_id, face.person_id, face_id, ".photo")).data
+        try:
+            return self.storage.get_blob(CONTAINER, self._face_blob(group_id, face.person_id, face_id, ".photo")).data
+        except BlobNotFound:  # deleted between the two reads (a delete takes the record first, then the photo)
+            raise PersistedFaceNotFound(f"Persisted face {face_id} is not found.") from None
 
     def delete_face(self, group_id: str, person_id: str, face_id: str) -> None:
         face = self.get_face(group_id, person_id, face_id)

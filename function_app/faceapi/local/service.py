@@ -142,6 +142,9 @@ class LocalFaceApi(LocalFaceListApi):
     ) -> Iterator[EnrolledFace]:
         return self.galleries[kind].iter_faces(group_id, person_id)
 
+    def face_photo(self, group_id: str, person_id: str, face_id: str, *, kind: GroupKind = PERSON_GROUP) -> bytes:
+        return self.galleries[kind].get_face_photo(group_id, person_id, face_id)
+
     # -- training ------------------------------------------------------------------------------
     def request_training(self, group_id: str, *, kind: GroupKind = PERSON_GROUP) -> TrainingStatus:
         return self.trainers[kind].request(group_id)

@@ -81,13 +81,18 @@ async function errorOf(reply) {
   }
 }
 
-/** An image the API serves (it needs the key header, which an <img src> cannot send) as a blob: URL. */
+/** An image the API serves (it needs the key header, which an <img src> cannot send) as a new blob: URL, which
+ * the caller revokes. */
+export async function freshImageUrl(path) {
+  const reply = await api("GET", path, { raw: true });
+  return URL.createObjectURL(await reply.blob());
+}
+
+/** The same, kept for the page's life: for small images shown again and again (snapshots). */
 const imageUrls = new Map();
 export async function imageUrl(path) {
   if (!imageUrls.has(path)) {
-    const loading = api("GET", path, { raw: true })
-      .then((reply) => reply.blob())
-      .then((blob) => URL.createObjectURL(blob));
+    const loading = freshImageUrl(path);
     loading.catch(() => imageUrls.delete(path));
     imageUrls.set(path, loading);
   }
@@ -96,3 +101,7 @@ export async function imageUrl(path) {
 
 export const groupPath = (group) => `${FACE}/persongroups/${encodeURIComponent(group)}`;
 export const personPath = (group, person) => `${groupPath(group)}/persons/${encodeURIComponent(person)}`;
+/** A persisted face's photo as it was added (a route of this service: the Face API keeps no photo). */
+export const facePhotoPath = (group, person, face) =>
+  `/api/persongroups/${encodeURIComponent(group)}/persons/${encodeURIComponent(person)}` +
+  `/persistedfaces/${encodeURIComponent(face)}/photo`;

@@ -1,13 +1,12 @@
 // People: the group's persons, their photos (added by drop, file or phone camera; each refusal with its
 // reason), deleting a photo or a person, and training.
 
-import { api, groupPath, personPath } from "./api.js";
-import { $, acceptDrops, confirmAction, el, errorText, notice } from "./ui.js";
+import { api, facePhotoPath, groupPath, personPath } from "./api.js";
+import { $, acceptDrops, confirmAction, el, errorText, lazyImage, notice } from "./ui.js";
 import { changes, loadPersons, state } from "./state.js";
 import { trainGroup } from "./training.js";
 
 let chosen = null; // personId shown on the right
-const thumbnails = new Map(); // persistedFaceId → blob: URL of the photo added from this page
 
 export function setUpPeople() {
   $("add-person").addEventListener("submit", addPerson);
@@ -79,9 +78,11 @@ function renderPerson(person) {
       el(
         "li",
         {},
-        thumbnails.has(faceId)
-          ? el("img", { src: thumbnails.get(faceId), alt: `Photo ${index + 1} of ${person.name}` })
-          : el("div", { class: "no-snapshot" }, `Photo ${index + 1}`),
+        lazyImage(
+          facePhotoPath(state.group, person.personId, faceId),
+          { alt: `Photo ${index + 1} of ${person.name}`, width: 144, height: 144 },
+          (error) => (error.code === "PhotoNotKept" ? `Photo ${index + 1}: not kept` : `Photo ${index + 1} unavailable`),
+        ),
         el(
           "button",
           { type: "button", class: "danger small", onclick: () => deleteFace(person, faceId, index + 1) },
@@ -122,10 +123,9 @@ async function addPhotos(files) {
     const row = el("li", { class: "upload" }, el("img", { src: url, alt: "" }), el("span", { class: "file" }, file.name), status);
     uploads.prepend(row);
     try {
-      const { persistedFaceId } = await api("POST", `${personPath(state.group, person.personId)}/persistedfaces`, {
+      await api("POST", `${personPath(state.group, person.personId)}/persistedfaces`, {
         body: file,
       });
-      thumbnails.set(persistedFaceId, url);
       row.classList.add("added");
       status.textContent = "Added";
     } catch (error) {

@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the pages: elements, messages, the confirm dialog, times and days.
 
-import { imageUrl } from "./api.js";
+import { freshImageUrl, imageUrl } from "./api.js";
 
 export const $ = (id) => document.getElementById(id);
 
@@ -61,10 +61,40 @@ export function percent(confidence) {
 export function snapshotImage(visit, alt) {
   if (!visit.snapshot) return el("div", { class: "no-snapshot" }, "No snapshot");
   const image = el("img", { alt, class: "snapshot", width: 160, height: 160 });
-  imageUrl(`/api/visits/${encodeURIComponent(visit.visitId)}/snapshot`)
-    .then((url) => { image.src = url; })
-    .catch(() => image.replaceWith(el("div", { class: "no-snapshot" }, "Snapshot unavailable")));
+  loadInto(image, imageUrl(`/api/visits/${encodeURIComponent(visit.visitId)}/snapshot`), () => "Snapshot unavailable");
   return image;
+}
+
+/** An <img> of an image the API serves, fetched with the key once it comes near the screen (a person may have
+ * many photos, each as large as it was uploaded); `unavailable(error)` is the placeholder's text when it cannot
+ * be had. Its blob: URL is let go once drawn, so only the pictures on the page hold memory (the browser's cache,
+ * which the service allows for an hour, answers the next time). */
+export function lazyImage(path, attributes, unavailable) {
+  const image = el("img", attributes);
+  image.dataset.path = path;
+  image.loadFailed = unavailable;
+  nearScreen.observe(image);
+  return image;
+}
+
+const nearScreen = new IntersectionObserver(
+  (entries) => {
+    for (const { target, isIntersecting } of entries) {
+      if (isIntersecting || !target.isConnected) nearScreen.unobserve(target);
+      if (!isIntersecting) continue;
+      const revoke = () => URL.revokeObjectURL(target.src);
+      target.addEventListener("load", revoke, { once: true });
+      target.addEventListener("error", revoke, { once: true });
+      loadInto(target, freshImageUrl(target.dataset.path), target.loadFailed);
+    }
+  },
+  { rootMargin: "200px" },
+);
+
+function loadInto(image, loading, unavailable) {
+  loading
+    .then((url) => { image.src = url; })
+    .catch((error) => image.replaceWith(el("div", { class: "no-snapshot" }, unavailable(error))));
 }
 
 /** Every page of a paged /api/visits query, up to `maxPages`. */
