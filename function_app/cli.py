@@ -3,6 +3,7 @@
 python -m function_app enroll --group family PHOTOS_DIR
 python -m function_app identify --group family IMAGE_OR_VIDEO [--every 10]
 python -m function_app serve [--port 7071]
+python -m function_app reindex-visits [--days 90]
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import argparse
 import json
 import logging
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import cv2
 from azure.core.exceptions import AzureError
 
+from .clock import utc_now
 from .engines.model_files import ModelFilesMissing
 from .errors import FaceApiError, StorageUnavailable
 from .faceapi import recognize
@@ -53,6 +56,20 @@ def cmd_train(runtime: Runtime, args: argparse.Namespace) -> int:
 def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
     print(json.dumps(runtime.face_api.training_status(args.group).to_dict()))
     return 0
+
+
+def cmd_reindex_visits(runtime: Runtime, args: argparse.Namespace) -> int:
+    """The visit index rebuilt from the visit records, day by day, today first (a lost SQLite file, a table
+    restored from elsewhere); each day's prefix listed, never the whole container."""
+    today = utc_now()
+    total = damaged = 0
+    for back in range(args.days):
+        done = runtime.visits.reindex_day((today - timedelta(days=back)).strftime("%Y%m%d"))
+        total, damaged = total + done.visits, damaged + done.damaged
+        if done.visits or done.damaged:
+            print(f"{done.day}: {done.visits} visits indexed, {done.damaged} damaged", file=sys.stderr, flush=True)
+    print(f"{total} visits indexed over {args.days} days; {damaged} damaged records left out.")
+    return 0 if damaged == 0 else 1
 
 
 def _faces_json(faces: list[RecognizedFace]) -> list[dict]:
@@ -108,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(run=cmd_status)
     for sub in (enroll, identify, train, status):
         sub.add_argument("--group", required=True, help="person group id (lowercase letters, digits, - or _)")
+    reindex = commands.add_parser("reindex-visits", help="rebuild the visit index from the visit records")
+    reindex.add_argument(
+        "--days", type=int, default=90, help="the last N UTC days, today included (default 90, VISIT_RETENTION_DAYS)"
+    )
+    reindex.set_defaults(run=cmd_reindex_visits)
     serve = commands.add_parser("serve", help="serve the Functions app over HTTP, with its queue worker")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7071, help="port (default 7071, as `func start`)")
@@ -134,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if getattr(args, "every", 1) < 1:
         print("error: --every must be at least 1", file=sys.stderr)
+        return 2
+    if getattr(args, "days", 1) < 1:
+        print("error: --days must be at least 1", file=sys.stderr)
         return 2
     try:
         runtime = runtime_for(Settings.from_env())

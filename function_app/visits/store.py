@@ -12,26 +12,35 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..clock import utc_now
-from ..errors import BadArgument, VisitNotFound
+from ..errors import BadArgument, DamagedRecord, VisitNotFound
 from ..features.sightings import check_camera
 from ..storage import BlobNotFound, Storage
 from ..storage.layout import VISITS_CONTAINER
 from ..storage.records import parse_record
 from .index import VisitFilter, VisitIndex, sort_key, time_key
-from .records import VisitRecord, day_of
+from .records import RECORD_SUFFIX, VisitRecord, day_of
 
+log = logging.getLogger(__name__)
 VISIT_ID_PATTERN = re.compile(r"v\d{8}T\d{9}-[0-9a-f]{12}")  # records.new_visit_id; fullmatch
 DAY_PATTERN = re.compile(r"\d{8}")
 SORT_KEY_PATTERN = re.compile(r"\d{8}T\d{9}_" + VISIT_ID_PATTERN.pattern)
 MAX_PAGE = 1000
 MAX_PERSON_ID = 128
 JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    day: str
+    visits: int  # indexed again from their records
+    damaged: int  # records that could not be read: left out
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,29 @@ class VisitStore:
         self.index.remove(record)
         self.storage.delete_blob(VISITS_CONTAINER, record.blob_name)
         self.storage.delete_blob(VISITS_CONTAINER, record.snapshot_blob_name)
+
+    def reindex_day(self, day: str) -> Reindexed:
+        """Rebuild the index rows of a UTC day from its record blobs (the truth): the rows of that day are
+        removed, then each record's row written again; a damaged record is left out and counted (and logged)."""
+        if not DAY_PATTERN.fullmatch(day):
+            raise BadArgument(f"'{day}' is not a day: use YYYYMMDD.")
+        self.index.remove_day(day)
+        indexed = damaged = 0
+        for info in self.storage.list_blobs(VISITS_CONTAINER, f"{day}/"):
+            if not info.name.endswith(RECORD_SUFFIX):
+                continue
+            try:
+                data = self.storage.get_blob(VISITS_CONTAINER, info.name).data
+                record = parse_record(data, f"{VISITS_CONTAINER}/{info.name}", VisitRecord.from_dict)
+            except BlobNotFound:  # deleted since the listing (a visit merged into another)
+                continue
+            except DamagedRecord as exc:
+                log.warning("%s Left out of the index.", exc.message)
+                damaged += 1
+                continue
+            self.index.upsert(record)
+            indexed += 1
+        return Reindexed(day, indexed, damaged)
 
     def get(self, visit_id: str) -> VisitRecord:
         name = f"{day_of(_checked_id(visit_id))}/{visit_id}.json"
