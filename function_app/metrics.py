@@ -92,6 +92,9 @@ _making = threading.Lock()
 
 def _instruments() -> _Instruments:
     global _made
+    made = _made
+    if made is not None:  # every frame passes here: no lock once made
+        return made
     with _making:
         if _made is None:
             _made = _make_instruments(Settings.from_env())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -47,16 +48,20 @@ class TrackedFace:
     name: str
     confidence: float
 
+    def sighted(self) -> SightedFace:
+        """The face as its frame's record keeps it: the same fields the frame's answer has."""
+        return SightedFace(
+            self.rectangle.to_dict(),
+            self.person_id,
+            self.name,
+            self.confidence,
+            self.quality_for_recognition,
+            track_id=self.track_id,
+            visit_id=self.visit_id,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "faceRectangle": self.rectangle.to_dict(),
-            "personId": self.person_id,
-            "name": self.name,
-            "confidence": round(self.confidence, 5),
-            "qualityForRecognition": self.quality_for_recognition,
-            "trackId": self.track_id,
-            "visitId": self.visit_id,
-        }
+        return self.sighted().to_dict()
 
 
 @dataclass(frozen=True)
@@ -176,24 +181,15 @@ class FrameTracker:
         """Close the visits of cameras that sent no frame for VISIT_CLOSE_SECONDS (the timer's work); answers
         how many closed. Expired latest frames are forgotten too."""
         self.latest.forget_expired()
-        closed = 0
-        for camera in list(self.cameras.cameras()):
-            with self.cameras.lock(camera):
-                loaded = self.cameras.load(camera)
-                if loaded.state is None:
-                    continue
-                changes, now = VisitChanges(), utc_now()
-                close_silent(loaded.state, now, self.rules.close_after, changes)
-                if not changes.write:
-                    continue
-                events = announce(changes, now)
-                try:
-                    self.cameras.save(loaded.state, loaded.etag)
-                except PreconditionFailed:  # a frame came meanwhile: it closes what is due itself
-                    continue
-                self._write_visits(changes, {}, None, [], events)
-                closed += len(changes.write)
-        return closed
+        now = utc_now()
+
+        def close(state: CameraState, changes: VisitChanges) -> bool:
+            close_silent(state, now, self.rules.close_after, changes)
+            return bool(changes.write)
+
+        # One try: a frame that came meanwhile closes what is due itself.
+        done = [self._change_camera(camera, close, now, attempts=1) for camera in list(self.cameras.cameras())]
+        return sum(len(changes.write) for changes in done if changes is not None)
 
     def forget_persons(self, group_id: str, person_ids: list[str]) -> int:
         """Deleted persons leave the cameras of their group: the tracks that named them forget it and their open
@@ -201,30 +197,49 @@ class FrameTracker:
         Answers how many open visits changed."""
         forgotten = set(person_ids)
         self.forgotten |= forgotten
+
+        def forget(state: CameraState, changes: VisitChanges) -> bool:
+            if state.person_group_id != group_id:
+                return False
+            tracks, visits = state.forget_persons(forgotten)
+            for visit in visits:
+                changes.to_write(visit)
+            return bool(tracks or visits)
+
         changed = 0
         for camera in list(self.cameras.cameras()) if forgotten else []:
-            with self.cameras.lock(camera):
-                for _attempt in range(MAX_ATTEMPTS):
-                    loaded = self.cameras.load(camera, fresh=True)
-                    if loaded.state is None or loaded.state.person_group_id != group_id:
-                        break
-                    tracks, visits = loaded.state.forget_persons(forgotten)
-                    if not (tracks or visits):
-                        break
-                    changes, now = VisitChanges(), utc_now()
-                    for visit in visits:
-                        changes.to_write(visit)
-                    events = announce(changes, now)
-                    try:
-                        self.cameras.save(loaded.state, loaded.etag)
-                    except PreconditionFailed:  # a frame came meanwhile: forget again on its state
-                        continue
-                    self._write_visits(changes, {}, None, [], events)
-                    for visit in visits:  # the person's face
-                        self.storage.delete_blob(VISITS_CONTAINER, visit.record.snapshot_blob_name)
-                    changed += len(visits)
-                    break
+            changes = self._change_camera(camera, forget, utc_now(), attempts=MAX_ATTEMPTS)
+            for visit in changes.write if changes is not None else []:
+                self.storage.delete_blob(VISITS_CONTAINER, visit.record.snapshot_blob_name)  # the person's face
+                changed += 1
         return changed
+
+    def _change_camera(
+        self,
+        camera: str,
+        change: Callable[[CameraState, VisitChanges], bool],
+        moment: datetime,
+        *,
+        attempts: int,
+    ) -> VisitChanges | None:
+        """Change a camera's state between its frames, as a frame does: under its lock, over the version read
+        (read afresh on a conflict, up to `attempts` times), then announce, save and write the visits. `change`
+        edits the state and the visit changes and answers whether it changed anything. Answers the changes
+        written, or None."""
+        with self.cameras.lock(camera):
+            for attempt in range(attempts):
+                loaded = self.cameras.load(camera, fresh=attempt > 0)
+                changes = VisitChanges()
+                if loaded.state is None or not change(loaded.state, changes):
+                    return None
+                events = announce(changes, moment)
+                try:
+                    self.cameras.save(loaded.state, loaded.etag)
+                except PreconditionFailed:
+                    continue
+                self._write_visits(changes, {}, None, [], events)
+                return changes
+        return None
 
     def _without_forgotten(self, face: RecognizedFace) -> RecognizedFace:
         if not self.forgotten or not any(c.person_id in self.forgotten for c in face.candidates):
@@ -265,18 +280,7 @@ class FrameTracker:
             moment=moment,
             frame_width=frame.width,
             frame_height=frame.height,
-            faces=[
-                SightedFace(
-                    f.rectangle.to_dict(),
-                    f.person_id,
-                    f.name,
-                    f.confidence,
-                    f.quality_for_recognition,
-                    track_id=f.track_id,
-                    visit_id=f.visit_id,
-                )
-                for f in faces
-            ],
+            faces=[face.sighted() for face in faces],
             location=location,
         )
         return write_sighting(self.storage, sighting)
