@@ -28,8 +28,8 @@ LFW_CENTRE = "50,50,150,150"  # the labelled face of a 250×250 LFW photo
 ENROLLED = ("ariel_sharon", "arnold_schwarzenegger", "colin_powell", "donald_rumsfeld", "george_w_bush")
 STRANGERS = ("gerhard_schroeder", "jacques_chirac", "vladimir_putin")
 LATER = "hugo_chavez"  # enrolled by the second training
-# Pruning at this size: 8 faces a cell, half the cells probed, 10 faces re-ranked of 40.
-SMALL = SearchParams(reduced_dims=32, faces_per_list=8, probed_share=0.5, shortlist=10, training_sample=1000)
+# Pruning at this size: 20 faces re-scored by their fine codes, 10 re-ranked by exact distance, of 40.
+SMALL = SearchParams(reduced_dims=32, first_stage=20, shortlist=10, training_sample=1000)
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,11 @@ def test_the_index_finds_the_exact_nearest_persons_while_re_ranking_a_quarter_of
     # The best person of every probe, with its exact distance (float32 products over other rows: to ~1e-5).
     assert (found.persons[:, 0] == persons[:, 0]).all()
     np.testing.assert_allclose(found.distances[:, 0], distances[:, 0], atol=1e-4)
-    # The second-best, when the short list holds it; a margin over it is never larger than the exact one.
+    # The second-best, mostly at its exact distance (the short list may hold another of its faces than its
+    # nearest); a margin over it is never larger than the exact one.
     same = found.persons[:, 1] == persons[:, 1]
     assert same.mean() >= 0.5
-    np.testing.assert_allclose(found.distances[same, 1], distances[same, 1], atol=1e-4)
+    assert np.isclose(found.distances[same, 1], distances[same, 1], atol=1e-4).mean() >= 0.9
     assert (found.distances[:, 1] >= distances[:, 1] - 1e-4).all()
 
 
