@@ -28,6 +28,7 @@ on the calibration set's faces mixed into a synthetic gallery of a million (docs
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,6 +39,10 @@ import numpy as np
 
 from ...engines import embedding_layout
 from ...engines.fusion import FusionNorm
+from ...storage import BlobNotFound, Storage
+from ...storage.layout import GALLERY_CONTAINER as CONTAINER
+
+log = logging.getLogger(__name__)
 
 # The 4-bit codes are trained as 16 centroids per subspace: a gallery needs that many faces.
 MIN_FACES = 16
@@ -172,6 +177,45 @@ class SearchIndex:
         return Shortlist(found_persons, found_distances)
 
 
+def search_blob(index_blob: str) -> str:
+    """Where a trained index's search index is stored: beside it, `{root}training/{id}.search`."""
+    return f"{index_blob.rsplit('.', 1)[0]}.search"
+
+
+def store_search_index(
+    storage: Storage, index_blob: str, embeddings: np.ndarray, person_starts: np.ndarray, fusion: FusionNorm
+) -> str:
+    """Build a trained index's search index and store it beside it (training does, so that no identify waits
+    for the build: about half a minute at a million faces); kept in this instance's cache too. Its blob."""
+    built = SearchIndex.build(embeddings, person_starts, fusion)
+    name = search_blob(index_blob)
+    storage.put_blob(CONTAINER, name, built.to_bytes())
+    _remember(index_blob, built)
+    return name
+
+
+def load_stored_search_index(
+    storage: Storage, index_blob: str, embeddings: np.ndarray, person_starts: np.ndarray
+) -> None:
+    """Cache the search index stored beside a trained index just loaded, if training stored one; one that
+    cannot be read is built again on first use."""
+    try:
+        data = storage.get_blob(CONTAINER, search_blob(index_blob)).data
+        _remember(index_blob, SearchIndex.from_bytes(data, embeddings, person_starts))
+    except BlobNotFound:
+        pass
+    except (ValueError, RuntimeError) as exc:  # FAISS raises RuntimeError on a damaged index
+        log.warning("The search index beside %s cannot be read (%s); building it again.", index_blob, exc)
+
+
+def _remember(training_id: str, built: SearchIndex) -> None:
+    with _cache_lock:
+        _cache[training_id] = built
+        _cache.move_to_end(training_id)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
 _cache_lock = threading.Lock()
 # One build at a time: the frames of several cameras arriving after a training wait for one build, not
 # each start their own (a build takes about a minute at 100,000 faces).
@@ -180,7 +224,8 @@ _cache: OrderedDict[str, SearchIndex] = OrderedDict()
 _CACHE_SIZE = 4
 
 
-def _cached(training_id: str, embeddings: np.ndarray) -> SearchIndex | None:
+def cached_search_index(training_id: str, embeddings: np.ndarray) -> SearchIndex | None:
+    """The search index this instance holds for a trained index (over these very embeddings), if any."""
     with _cache_lock:
         cached = _cache.get(training_id)
         if cached is None or cached.embeddings is not embeddings:
@@ -195,16 +240,13 @@ def search_index_of(
     """The search index of a trained index, built on first use and kept while it is among the last used
     (trainings are immutable: a new training has a new id, so a retrained group gets a new index). One
     built over other embeddings under the same id (an index made by hand) is replaced."""
-    found = _cached(training_id, embeddings)
+    found = cached_search_index(training_id, embeddings)
     if found is not None:
         return found
     with _build_lock:
-        found = _cached(training_id, embeddings)  # built meanwhile by another request
+        found = cached_search_index(training_id, embeddings)  # built meanwhile by another request
         if found is not None:
             return found
         built = SearchIndex.build(embeddings, person_starts, fusion)
-        with _cache_lock:
-            _cache[training_id] = built
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        _remember(training_id, built)
         return built
