@@ -6,20 +6,33 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 import requests
 
 from benchmarks.photo_faces import central_face
+from function_app.api.persons import parse_target_face
 from function_app.faceapi.face_lists import MatchMode
+from function_app.faceapi.local import search_index, training
 from function_app.faceapi.local.matching import FUSION, MatchRule, face_distances, match_embeddings
-from function_app.faceapi.local.search_index import SearchIndex, SearchParams
+from function_app.faceapi.local.search_index import (
+    MIN_FACES,
+    SearchIndex,
+    SearchParams,
+    cached_search_index,
+    search_blob,
+)
+from function_app.faceapi.local.service import LocalFaceApi
 from function_app.faceapi.local.similarity import similar_faces
 from function_app.faceapi.local.training import TrainedIndex
 from function_app.imaging import decode_image
+from function_app.settings import Settings
+from function_app.storage import BlobNotFound
+from function_app.storage.layout import GALLERY_CONTAINER
 
+from .support.recognition import recognize_bytes
 from .support.service import start_server, stop_server
 from .support.waiting import wait_for
 
@@ -28,8 +41,8 @@ LFW_CENTRE = "50,50,150,150"  # the labelled face of a 250×250 LFW photo
 ENROLLED = ("ariel_sharon", "arnold_schwarzenegger", "colin_powell", "donald_rumsfeld", "george_w_bush")
 STRANGERS = ("gerhard_schroeder", "jacques_chirac", "vladimir_putin")
 LATER = "hugo_chavez"  # enrolled by the second training
-# Pruning at this size: 8 faces a cell, half the cells probed, 10 faces re-ranked of 40.
-SMALL = SearchParams(reduced_dims=32, faces_per_list=8, probed_share=0.5, shortlist=10, training_sample=1000)
+# Pruning at this size: 20 faces re-scored by their fine codes, 10 re-ranked by exact distance, of 40.
+SMALL = SearchParams(reduced_dims=32, first_stage=20, shortlist=10, training_sample=1000)
 
 
 @dataclass(frozen=True)
@@ -76,10 +89,11 @@ def test_the_index_finds_the_exact_nearest_persons_while_re_ranking_a_quarter_of
     # The best person of every probe, with its exact distance (float32 products over other rows: to ~1e-5).
     assert (found.persons[:, 0] == persons[:, 0]).all()
     np.testing.assert_allclose(found.distances[:, 0], distances[:, 0], atol=1e-4)
-    # The second-best, when the short list holds it; a margin over it is never larger than the exact one.
+    # The second-best, mostly at its exact distance (the short list may hold another of its faces than its
+    # nearest); a margin over it is never larger than the exact one.
     same = found.persons[:, 1] == persons[:, 1]
     assert same.mean() >= 0.5
-    np.testing.assert_allclose(found.distances[same, 1], distances[same, 1], atol=1e-4)
+    assert np.isclose(found.distances[same, 1], distances[same, 1], atol=1e-4).mean() >= 0.9
     assert (found.distances[:, 1] >= distances[:, 1] - 1e-4).all()
 
 
@@ -211,3 +225,67 @@ def test_find_similar_above_the_size_gives_the_faces_of_exact_search(embedded):
             found = similar_faces(embedded.index, query, rule=approximate, max_candidates=4, mode=mode)
             assert [f for f, _ in found] == [f for f, _ in wanted]
             np.testing.assert_allclose([c for _, c in found], [c for _, c in wanted], atol=1e-4)
+
+
+# -- stored by training ------------------------------------------------------------------------------------
+
+
+def _as_another_instance() -> None:
+    """This process's caches of trained and search indexes emptied, as in an instance that just started."""
+    training._index_cache.clear()
+    search_index._cache.clear()
+
+
+def _enrolled_api(storage, engine, testdata) -> tuple[LocalFaceApi, str]:
+    """A group of 20 faces trained by an instance that stores search indexes from 16 faces (MIN_FACES)."""
+    api = LocalFaceApi(storage, engine, replace(Settings(), approximate_search_from=MIN_FACES))
+    group = f"stored-{uuid.uuid4().hex[:8]}"
+    api.create_group(group, group)
+    centre = parse_target_face(LFW_CENTRE)
+    for name in ENROLLED:
+        person = api.create_person(group, name).person_id
+        for n in (1, 2, 3, 4):
+            api.add_face(group, person, (testdata / "people_lfw" / name / f"{n}.jpg").read_bytes(), target_face=centre)
+    assert api.train(group).status == "succeeded"
+    return api, group
+
+
+def test_training_stores_the_search_index_and_another_instance_reads_it_instead_of_building_it(
+    storage, engine, testdata, embedded
+):
+    api, group = _enrolled_api(storage, engine, testdata)
+    index_blob = api.trainer.load_index(group).training_id
+    assert storage.get_blob(GALLERY_CONTAINER, search_blob(index_blob)).data
+    # Another instance: nothing cached; loading the trained index loads its search index with it.
+    _as_another_instance()
+    other = LocalFaceApi(storage, engine, replace(Settings(), approximate_search_from=MIN_FACES))
+    index = other.trainer.load_index(group)
+    assert cached_search_index(index.training_id, index.embeddings) is not None
+    # ... which answers as exact search does.
+    exact = MatchRule(calibrated=True, match_threshold=0.4)
+    approximate = MatchRule(calibrated=True, match_threshold=0.4, approximate_from=MIN_FACES)
+    answered = match_embeddings(index, embedded.probes, rule=approximate, confidence_threshold=0.0)
+    expected = match_embeddings(index, embedded.probes, rule=exact, confidence_threshold=0.0)
+    assert [[c.person_id for c in found] for found in answered] == [[c.person_id for c in e] for e in expected]
+
+
+def test_a_new_training_replaces_the_stored_search_index_and_a_damaged_one_is_built_again(storage, engine, testdata):
+    api, group = _enrolled_api(storage, engine, testdata)
+    first = api.trainer.load_index(group).training_id
+    person = api.create_person(group, LATER).person_id
+    api.add_face(group, person, (testdata / "people_lfw" / LATER / "1.jpg").read_bytes())
+    assert api.train(group).status == "succeeded"
+    second = api.trainer.load_index(group).training_id
+    assert second != first
+    with pytest.raises(BlobNotFound):
+        storage.get_blob(GALLERY_CONTAINER, search_blob(first))
+    # Damaged: read as absent (logged), built on first use; identify still answers.
+    storage.put_blob(GALLERY_CONTAINER, search_blob(second), b"not a search index")
+    _as_another_instance()
+    other = LocalFaceApi(storage, engine, replace(Settings(), approximate_search_from=MIN_FACES))
+    index = other.trainer.load_index(group)
+    assert cached_search_index(index.training_id, index.embeddings) is None
+    probe = (testdata / "people_lfw" / LATER / "5.jpg").read_bytes()
+    named = [f.name for f in recognize_bytes(other, group, probe)]
+    assert LATER in named
+    assert cached_search_index(index.training_id, index.embeddings) is not None

@@ -15,11 +15,13 @@ import pytest
 
 from function_app.engines import embedding_layout
 from function_app.errors import PersonGroupNotFound
-from function_app.faceapi.local import journal_training
+from function_app.faceapi.local import index_chunks, journal_training
 from function_app.faceapi.local.embedding_journal import BUCKETS, EmbeddingJournal
 from function_app.faceapi.local.gallery import LAYOUT_FIELD, EnrolledFace
+from function_app.faceapi.local.matching import MatchRule, match_embeddings
 from function_app.faceapi.local.service import LocalFaceApi
 from function_app.faceapi.local.training import INDEX_NAME_SECONDS, MESSAGE_BUDGET, handle_training_message
+from function_app.imaging import decode_image
 from function_app.models import FaceRectangle
 from function_app.settings import Settings
 from function_app.storage.layout import GALLERY_CONTAINER, GROUPS_CONTAINER, TRAIN_QUEUE
@@ -121,6 +123,35 @@ def test_deleted_faces_and_persons_leave_the_index(counted, testdata):
     api.update_person(group_id, biden, name="joe")
     api.train(group_id)
     assert "joe" in list(api.trainer.load_index(group_id).person_names)
+
+
+def test_a_large_index_is_assembled_memory_mapped_with_the_same_rows(counted, testdata):
+    """Past MAPPED_FROM_BYTES the chunks are staged and the index assembled in temporary files (here from 0
+    bytes): the same rows, persons and matches as in memory, over two chunks and a deleted face."""
+    api, _ = counted
+    group_id = _group(api)
+    obama = _enroll(api, group_id, testdata, "obama")
+    _enroll(api, group_id, testdata, "biden")
+    assert api.train(group_id).status == "succeeded"
+    _enroll(api, group_id, testdata, "kit_harington")
+    api.delete_face(group_id, obama, api.get_person(group_id, obama).persisted_face_ids[0])
+    assert api.train(group_id).message == "Trained on 5 faces of 3 persons."
+    manifest_blob = api.trainer.load_index(group_id).training_id
+    in_memory = index_chunks.load_index(api.storage, manifest_blob, "Train again.")
+    mapped = index_chunks.load_index(api.storage, manifest_blob, "Train again.", mapped_from=0)
+    assert isinstance(mapped.embeddings, np.memmap) and not isinstance(in_memory.embeddings, np.memmap)
+    np.testing.assert_array_equal(mapped.embeddings, in_memory.embeddings)
+    np.testing.assert_array_equal(mapped.person_starts, in_memory.person_starts)
+    assert list(mapped.person_ids) == list(in_memory.person_ids) and list(mapped.person_names) == list(
+        in_memory.person_names
+    )
+    rule = MatchRule(calibrated=True, match_threshold=0.6)
+    image = (testdata / "scenes/obama1.jpg").read_bytes()
+    probe = api.engine.detect(decode_image(image, max_bytes=1 << 24, max_side=4096))
+    queries = np.stack([f.required_embedding() for f in probe])
+    answered = match_embeddings(mapped, queries, rule=rule)
+    assert answered == match_embeddings(in_memory, queries, rule=rule)
+    assert "obama" in [c.name for found in answered for c in found]
 
 
 def test_a_group_made_before_the_journal_is_migrated_by_its_first_training(counted, testdata):

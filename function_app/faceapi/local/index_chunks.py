@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
-from typing import Any
+import tempfile
+from dataclasses import dataclass, field, replace
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from ...storage.records import parse_record
 from .training import TrainedIndex
 
 CHUNKS = "training/chunks/"
+# An index this large is assembled in memory-mapped temporary files (about 58,000 faces at 1,152 values): the
+# search index re-ranks a few hundred rows a query, so the pages read stay few (docs/scale.md, Matching).
+MAPPED_FROM_BYTES = 256 << 20
 ID = "S36"  # a UUID's canonical text, as bytes: a third of numpy's unicode size
 
 
@@ -120,13 +124,43 @@ def read_chunk(storage: Storage, name: str, retrain: str) -> Chunk:
         raise DamagedRecord(f"The trained index chunk {CONTAINER}/{name} is damaged ({reason}). {retrain}") from None
 
 
-def load_index(storage: Storage, manifest_blob: str, retrain: str) -> TrainedIndex:
+def load_index(
+    storage: Storage, manifest_blob: str, retrain: str, *, mapped_from: int = MAPPED_FROM_BYTES
+) -> TrainedIndex:
+    """The trained index a manifest names. Chunks are read one at a time; an index of `mapped_from` bytes or
+    more is assembled in memory-mapped temporary files, never whole in memory."""
     manifest = read_manifest(storage, manifest_blob, retrain)
-    chunks = [read_chunk(storage, name, retrain) for name in manifest.chunks]
-    return assemble(manifest_blob, manifest, chunks)
+    with tempfile.TemporaryFile(prefix="chunks-") as staging:
+        chunks: list[Chunk] = []
+        for name in manifest.chunks:
+            chunk = read_chunk(storage, name, retrain)
+            if manifest.rows * chunk.embeddings.shape[1] * 4 >= mapped_from:
+                chunk = replace(chunk, embeddings=_staged(staging, chunk.embeddings))
+            chunks.append(chunk)
+        return assemble(manifest_blob, manifest, chunks, mapped_from=mapped_from)
 
 
-def assemble(training_id: str, manifest: IndexManifest, chunks: list[Chunk]) -> TrainedIndex:
+def _staged(staging: BinaryIO, rows: np.ndarray) -> np.ndarray:
+    """`rows` written at the end of the staging file, answered as a read-only view of it."""
+    offset = staging.seek(0, io.SEEK_END)
+    staging.write(np.ascontiguousarray(rows, dtype=np.float32).tobytes())
+    staging.flush()
+    return np.memmap(staging, np.float32, "r", offset, rows.shape)
+
+
+def _matrix(rows: int, dims: int, mapped_from: int) -> np.ndarray:
+    """An empty (rows, dims) float32 matrix: in memory, or from `mapped_from` bytes in a temporary file that
+    is gone once nothing maps it (removed at once; the mapping keeps its pages)."""
+    if rows * dims * 4 < mapped_from:
+        return np.empty((rows, dims), dtype=np.float32)
+    with tempfile.TemporaryFile(prefix="trained-") as backing:
+        backing.truncate(max(1, rows * dims * 4))
+        return np.memmap(backing, np.float32, "r+", 0, (rows, dims))
+
+
+def assemble(
+    training_id: str, manifest: IndexManifest, chunks: list[Chunk], *, mapped_from: int = MAPPED_FROM_BYTES
+) -> TrainedIndex:
     """The live rows of the chunks, one a face, grouped by person in person-id order."""
     face_ids = np.concatenate([c.face_ids for c in chunks])
     person_ids = np.concatenate([c.person_ids for c in chunks])
@@ -138,7 +172,14 @@ def assemble(training_id: str, manifest: IndexManifest, chunks: list[Chunk]) -> 
     _, first = np.unique(face_ids[rows], return_index=True)  # a face appended twice is one row
     rows = rows[np.sort(first)]
     rows = rows[np.argsort(person_ids[rows], kind="stable")]
-    embeddings = np.concatenate([c.embeddings for c in chunks])[rows]
+    dims = chunks[0].embeddings.shape[1] if chunks else 0
+    embeddings = _matrix(len(rows), dims, mapped_from)
+    # Chunk by chunk, its rows to where they go: no copy of all the chunks at once.
+    ends = np.cumsum([len(c.face_ids) for c in chunks])
+    owner = np.searchsorted(ends, rows, side="right")
+    for k, chunk in enumerate(chunks):
+        (targets,) = np.nonzero(owner == k)
+        embeddings[targets] = chunk.embeddings[rows[targets] - (ends[k] - len(chunk.face_ids))]
     ids, starts = np.unique(person_ids[rows], return_index=True)
     names = [manifest.persons[p.decode()][0] for p in ids]
     return TrainedIndex(training_id, embeddings, ids.astype(str), np.array(names), starts.astype(np.int64))

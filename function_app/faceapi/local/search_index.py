@@ -2,16 +2,23 @@
 
 Exact search (matching.person_distances) computes a query's distance to every enrolled face: 60-130 ms
 at a million faces. Above a size (FACE_APPROXIMATE_SEARCH_FROM) identify and find-similar ask this index
-instead, in three steps:
+instead, in four steps:
 
 1. a *proxy* vector per face, whose inner products rank faces nearly as the fused distance does: each
    network's part weighted by the slope of its z-normalised distance at a typical stranger's distance
    (the fused distance is a sum of two square roots of inner products, linearised where most of the
-   gallery lies), so that one inner-product search stands for both networks;
-2. FAISS's inverted file over the proxy reduced by PCA, with 4-bit product-quantised codes scanned by
-   its SIMD "fast scan" kernels (a code per 2 of PCA256's dimensions: 64 bytes a face): the `shortlist`
-   faces of the highest proxy score among the `probes` nearest cells;
-3. the exact fused distance to those faces (from the trained index's own embeddings), their persons'
+   gallery lies), so that one search stands for both networks. Each part is of unit length and weighted
+   evenly, so every proxy has the same length and the nearest by Euclidean distance are the highest by
+   inner product: the indexes below search by L2, which all of FAISS's codes support;
+2. a scan of *every* face's short code, FAISS's 4-bit product-quantised codes of the proxy reduced by PCA
+   to 128 dimensions (a code per 2 of them: 32 bytes a face), read by its SIMD "fast scan" kernels:
+   the `first_stage` nearest faces. Every face is scanned because an inverted file (scanning only the
+   cells nearest the query) missed real answers on the benchmark's gallery even at a quarter of the
+   cells: a face's nearest faces are spread over many cells in 1,152 dimensions;
+3. those faces re-scored by a finer code of the whole proxy, RaBitQ (one bit a dimension, with its
+   correction factors: 152 bytes a face), which PCA's lost dimensions no longer blur: the `shortlist`
+   nearest;
+4. the exact fused distance to those faces (from the trained index's own embeddings), their persons'
    nearest faces, best first.
 
 So the distances answered are exact; what is approximate is which faces reach the short list. The
@@ -21,6 +28,7 @@ on the calibration set's faces mixed into a synthetic gallery of a million (docs
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,6 +39,10 @@ import numpy as np
 
 from ...engines import embedding_layout
 from ...engines.fusion import FusionNorm
+from ...storage import BlobNotFound, Storage
+from ...storage.layout import GALLERY_CONTAINER as CONTAINER
+
+log = logging.getLogger(__name__)
 
 # The 4-bit codes are trained as 16 centroids per subspace: a gallery needs that many faces.
 MIN_FACES = 16
@@ -40,18 +52,11 @@ MIN_FACES = 16
 class SearchParams:
     """How the index is built and searched; the defaults are the ones measured in docs/scale.md."""
 
-    reduced_dims: int = 256  # PCA of the proxy
+    reduced_dims: int = 128  # PCA of the proxy, for the scan's codes
     dims_per_code: int = 2  # of the reduced proxy, a 4-bit code each (product quantisation)
-    faces_per_list: int = 256  # the inverted file's cells: about this many faces each
-    probed_share: float = 0.5  # of the cells scanned for each query: at 0.25, 1 of 298 decisions changed at 1M
+    first_stage: int = 2048  # faces the scan keeps, re-scored by their RaBitQ codes
     shortlist: int = 512  # faces re-ranked by their exact distance
-    training_sample: int = 65_536  # faces the PCA, the cells and the codes are trained on
-
-    def lists(self, faces: int) -> int:
-        return max(1, faces // self.faces_per_list)
-
-    def probes(self, lists: int) -> int:
-        return max(1, min(lists, round(lists * self.probed_share)))
+    training_sample: int = 65_536  # faces the PCA and the codes are trained on
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class SearchIndex:
 
     def __init__(
         self,
-        index: faiss.Index,
+        index: faiss.IndexRefine,
         weights: np.ndarray,
         embeddings: np.ndarray,
         person_starts: np.ndarray,
@@ -99,7 +104,7 @@ class SearchIndex:
         self.embeddings = embeddings
         self.person_starts = person_starts
         self.params = params
-        faiss.extract_index_ivf(index).nprobe = params.probes(faiss.extract_index_ivf(index).nlist)
+        index.k_factor = max(1.0, params.first_stage / params.shortlist)
 
     @classmethod
     def build(
@@ -111,8 +116,8 @@ class SearchIndex:
         *,
         chunk: int = 65_536,
     ) -> SearchIndex:
-        """Train the PCA, the cells and the codes on a sample of the faces, then add them all (in chunks,
-        so that a memory-mapped matrix is never copied whole)."""
+        """Train the PCA and the codes on a sample of the faces, then add them all (in chunks, so that a
+        memory-mapped matrix is never copied whole)."""
         faces, dims = embeddings.shape
         weights = proxy_weights(dims, fusion)
         rng = np.random.default_rng(0)
@@ -120,8 +125,9 @@ class SearchIndex:
         # Whole codes; PCA yields no more dimensions than it has faces to train on.
         step = params.dims_per_code
         reduced = max(step, min(params.reduced_dims, dims, len(sample)) // step * step)
-        spec = f"PCA{reduced},IVF{params.lists(faces)},PQ{reduced // step}x4fs"
-        index = faiss.index_factory(dims, spec, faiss.METRIC_INNER_PRODUCT)
+        scan = faiss.index_factory(dims, f"PCA{reduced},PQ{reduced // step}x4fs", faiss.METRIC_L2)
+        rescore = faiss.index_factory(dims, "RaBitQ", faiss.METRIC_L2)
+        index = faiss.IndexRefine(scan, rescore)  # holds references to its parts (FAISS's Python wrapper)
         index.train(np.asarray(embeddings[sample], dtype=np.float32) * weights)
         for start in range(0, faces, chunk):
             index.add(np.asarray(embeddings[start : start + chunk], dtype=np.float32) * weights)
@@ -136,13 +142,15 @@ class SearchIndex:
         cls, data: bytes, embeddings: np.ndarray, person_starts: np.ndarray, params: SearchParams = SearchParams()
     ) -> SearchIndex:
         weights_size = embeddings.shape[1] * 4
-        index = faiss.deserialize_index(np.frombuffer(data[:-weights_size], dtype=np.uint8))
+        index = faiss.deserialize_index(np.frombuffer(data[:-weights_size], dtype=np.uint8))  # of its own class
+        if not isinstance(index, faiss.IndexRefine):
+            raise ValueError(f"not a search index of this version: {type(index).__name__}")
         weights = np.frombuffer(data[-weights_size:], dtype=np.float32).copy()
         return cls(index, weights, embeddings, person_starts, params)
 
     @property
     def memory_bytes(self) -> int:
-        """What the index itself holds in memory (its serialised size: codes, ids, cells, PCA)."""
+        """What the index itself holds in memory (its serialised size: both codes and their PCA and centre)."""
         return len(faiss.serialize_index(self.index))
 
     def nearest_persons(self, queries: np.ndarray, persons: int, distances: Distances) -> Shortlist:
@@ -169,6 +177,45 @@ class SearchIndex:
         return Shortlist(found_persons, found_distances)
 
 
+def search_blob(index_blob: str) -> str:
+    """Where a trained index's search index is stored: beside it, `{root}training/{id}.search`."""
+    return f"{index_blob.rsplit('.', 1)[0]}.search"
+
+
+def store_search_index(
+    storage: Storage, index_blob: str, embeddings: np.ndarray, person_starts: np.ndarray, fusion: FusionNorm
+) -> str:
+    """Build a trained index's search index and store it beside it (training does, so that no identify waits
+    for the build: about half a minute at a million faces); kept in this instance's cache too. Its blob."""
+    built = SearchIndex.build(embeddings, person_starts, fusion)
+    name = search_blob(index_blob)
+    storage.put_blob(CONTAINER, name, built.to_bytes())
+    _remember(index_blob, built)
+    return name
+
+
+def load_stored_search_index(
+    storage: Storage, index_blob: str, embeddings: np.ndarray, person_starts: np.ndarray
+) -> None:
+    """Cache the search index stored beside a trained index just loaded, if training stored one; one that
+    cannot be read is built again on first use."""
+    try:
+        data = storage.get_blob(CONTAINER, search_blob(index_blob)).data
+        _remember(index_blob, SearchIndex.from_bytes(data, embeddings, person_starts))
+    except BlobNotFound:
+        pass
+    except (ValueError, RuntimeError) as exc:  # FAISS raises RuntimeError on a damaged index
+        log.warning("The search index beside %s cannot be read (%s); building it again.", index_blob, exc)
+
+
+def _remember(training_id: str, built: SearchIndex) -> None:
+    with _cache_lock:
+        _cache[training_id] = built
+        _cache.move_to_end(training_id)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
 _cache_lock = threading.Lock()
 # One build at a time: the frames of several cameras arriving after a training wait for one build, not
 # each start their own (a build takes about a minute at 100,000 faces).
@@ -177,7 +224,8 @@ _cache: OrderedDict[str, SearchIndex] = OrderedDict()
 _CACHE_SIZE = 4
 
 
-def _cached(training_id: str, embeddings: np.ndarray) -> SearchIndex | None:
+def cached_search_index(training_id: str, embeddings: np.ndarray) -> SearchIndex | None:
+    """The search index this instance holds for a trained index (over these very embeddings), if any."""
     with _cache_lock:
         cached = _cache.get(training_id)
         if cached is None or cached.embeddings is not embeddings:
@@ -192,16 +240,13 @@ def search_index_of(
     """The search index of a trained index, built on first use and kept while it is among the last used
     (trainings are immutable: a new training has a new id, so a retrained group gets a new index). One
     built over other embeddings under the same id (an index made by hand) is replaced."""
-    found = _cached(training_id, embeddings)
+    found = cached_search_index(training_id, embeddings)
     if found is not None:
         return found
     with _build_lock:
-        found = _cached(training_id, embeddings)  # built meanwhile by another request
+        found = cached_search_index(training_id, embeddings)  # built meanwhile by another request
         if found is not None:
             return found
         built = SearchIndex.build(embeddings, person_starts, fusion)
-        with _cache_lock:
-            _cache[training_id] = built
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        _remember(training_id, built)
         return built

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ...clock import iso, utc_now
+from ...engines.fusion import FusionNorm
 from ...errors import (
     BadArgument,
     DamagedRecord,
@@ -45,6 +46,7 @@ from ...storage.messages import parse_message, send_json
 from ...storage.records import parse_record
 from ..base import FaceApi
 from ..group_kinds import GroupKind, kind_named
+from .search_index import MIN_FACES, load_stored_search_index, search_blob, store_search_index
 
 log = logging.getLogger(__name__)
 
@@ -230,10 +232,20 @@ MESSAGE_BUDGET = timedelta(minutes=5)
 class Trainer:
     """Trains what a Trainee names into indexes kept in the same storage."""
 
-    def __init__(self, trainee: Trainee, storage: Storage, message_budget: timedelta = MESSAGE_BUDGET):
+    def __init__(
+        self,
+        trainee: Trainee,
+        storage: Storage,
+        message_budget: timedelta = MESSAGE_BUDGET,
+        *,
+        search_from: int | None = None,
+    ):
         self.trainee = trainee
         self.storage = storage
         self.message_budget = message_budget
+        # Indexes of this many faces or more get their search index built and stored by training
+        # (FACE_APPROXIMATE_SEARCH_FROM); None: built on first use.
+        self.search_from = search_from
         self._index_names: dict[str, tuple[float, str]] = {}  # owner -> (when read, its last index blob)
         self._names_lock = threading.Lock()
 
@@ -348,7 +360,20 @@ class Trainer:
         if outcome.index_blob is None:
             failed, _ = self._update(owner_id, only_generation=generation, status="failed", message=outcome.message)
             return failed.status
-        return self._publish(owner_id, generation, outcome)
+        return self._publish(owner_id, generation, self._with_search_index(outcome))
+
+    def _with_search_index(self, built: Built) -> Built:
+        """The build, with the search index of its index stored beside it when the index is that large."""
+        if self.search_from is None or built.index_blob is None:
+            return built
+        index = self.trainee.load(built.index_blob)
+        if len(index.embeddings) < max(self.search_from, MIN_FACES):
+            return built
+        stored = store_search_index(
+            self.storage, built.index_blob, index.embeddings, index.person_starts, FusionNorm.load()
+        )
+        _cache_index(built.index_blob, index)  # loaded already: what identify reads once it is published
+        return replace(built, written=(*built.written, stored))
 
     def _publish(self, owner_id: str, generation: int, built: Built) -> TrainingStatus:
         index_blob = built.index_blob
@@ -364,7 +389,7 @@ class Trainer:
             return replace(state.status, status="succeeded", message=f"{built.message} A newer training replaces it.")
         if replaced and replaced != index_blob and index_blob:
             # A reader re-reads the status if it was using them.
-            for blob in self.trainee.obsolete(replaced, index_blob):
+            for blob in [*self.trainee.obsolete(replaced, index_blob), search_blob(replaced)]:
                 self.storage.delete_blob(CONTAINER, blob)
         return state.status
 
@@ -395,10 +420,8 @@ class Trainer:
                 index = self.trainee.load(index_blob)
             except BlobNotFound:
                 continue  # replaced by a newer training between the two reads
-            with _cache_lock:
-                _index_cache[index_blob] = index
-                while len(_index_cache) > _CACHE_SIZE:
-                    _index_cache.popitem(last=False)
+            load_stored_search_index(self.storage, index_blob, index.embeddings, index.person_starts)
+            _cache_index(index_blob, index)
             return index
         raise self.trainee.not_trained(f"{label} {owner_id!r} is being retrained; try again.")
 
@@ -418,6 +441,14 @@ class Trainer:
             else:
                 self._index_names.pop(owner_id, None)
         return index_blob
+
+
+def _cache_index(index_blob: str, index: TrainedIndex) -> None:
+    with _cache_lock:
+        _index_cache[index_blob] = index
+        _index_cache.move_to_end(index_blob)
+        while len(_index_cache) > _CACHE_SIZE:
+            _index_cache.popitem(last=False)
 
 
 def _index_of(rows: TrainingRows) -> TrainedIndex:
