@@ -148,19 +148,22 @@ class FaceListStore:
         user_data: str | None,
     ) -> EnrolledFace:
         self._record(kind, list_id)
-        persisted = self.gallery.enroll(image, target_face, list_id, user_data)
-        base = self._faces_prefix(kind, list_id) + persisted.persisted_face_id
+        return self.store_face(kind, list_id, self.gallery.enroll(image, target_face, list_id, user_data), image)
+
+    def store_face(self, kind: ListKind, list_id: str, face: EnrolledFace, image: bytes) -> EnrolledFace:
+        """Keep an enrolled face of the list: its photo, its record, and in a large face list its journal entry."""
+        face_id = face.persisted_face_id
+        base = self._faces_prefix(kind, list_id) + face_id
         self.storage.put_blob(CONTAINER, f"{base}.photo", image)
-        self.storage.put_blob(CONTAINER, f"{base}.json", dump_json(persisted.to_record()))
-        face_id = persisted.persisted_face_id
+        self.storage.put_blob(CONTAINER, f"{base}.json", dump_json(face.to_record()))
         if kind is LARGE:
-            self.journal.append(self.data_prefix(kind, list_id), add_entry(face_id, face_id, persisted.embedding))
+            self.journal.append(self.data_prefix(kind, list_id), add_entry(face_id, face_id, face.embedding))
         try:
             self._record(kind, list_id)
         except NotFound:  # the list was deleted while the face was being added: leave nothing behind
             self._delete_face(kind, list_id, face_id)  # nor an add in a journal its deletion missed
             raise
-        return persisted
+        return face
 
     def _face_blob(self, kind: ListKind, list_id: str, face_id: str) -> str:
         self._record(kind, list_id)
