@@ -14,15 +14,17 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_training import list_records
+from function_app.clock import iso, utc_now
 from function_app.engines import embedding_layout
 from function_app.faceapi.face_lists import ListKind, MatchMode, SimilarCandidates
 from function_app.faceapi.local.embedding_journal import EmbeddingJournal
 from function_app.faceapi.local.gallery import LAYOUT_FIELD, EnrolledFace
 from function_app.faceapi.local.service import LocalFaceApi
 from function_app.faceapi.local.similarity import similar_faces
-from function_app.faceapi.local.training import build_snapshot, load_snapshot
-from function_app.models import DetectOptions, FaceRectangle
+from function_app.faceapi.local.training import TrainingState, build_snapshot, load_snapshot
+from function_app.models import DetectOptions, FaceRectangle, TrainingStatus
 from function_app.settings import Settings
+from function_app.storage import BlobNotFound
 from function_app.storage.layout import GALLERY_CONTAINER
 
 from .support.counting_storage import CountingStorage
@@ -147,11 +149,19 @@ def test_a_large_face_list_made_before_the_journal_is_migrated_by_its_first_trai
     del record[LAYOUT_FIELD]
     api.storage.put_blob(GALLERY_CONTAINER, record_blob, json.dumps(record).encode())
     assert "embeddingLayout" not in json.dumps(api.get_face_list(LARGE, list_id).to_dict())
+    # ... and the index it trained: one .npz of the face records, which find-similar reads until the next training.
+    old = build_snapshot(list_records(api.face_lists), list_id)
+    trained = TrainingStatus("succeeded", iso(utc_now()), iso(utc_now()), old.message)
+    state = json.dumps(TrainingState(trained, old.index_blob, 1).to_record()).encode()
+    api.storage.put_blob(GALLERY_CONTAINER, f"{_root(list_id)}training/status.json", state)
+    assert sorted(_similar(api, list_id, testdata, "scenes/obama1.jpg")) == _obama(faces)
 
     counting.forget()
     assert api.train_list(list_id).message == "Trained on 4 faces."
     assert _face_records_read(counting, list_id) == 4  # once, to migrate
     assert LAYOUT_FIELD in json.loads(api.storage.get_blob(GALLERY_CONTAINER, record_blob).data)
+    with pytest.raises(BlobNotFound):  # replaced by the journal's index
+        api.storage.get_blob(GALLERY_CONTAINER, str(old.index_blob))
     assert sorted(_similar(api, list_id, testdata, "scenes/obama1.jpg")) == _obama(faces)
     api.delete_list_face(LARGE, list_id, faces["obama/1.jpg"])
     _add(api, list_id, testdata, ["kit_harington/1.jpg"])
