@@ -78,6 +78,18 @@ def local_api(storage, engine):
 
 
 @pytest.fixture
+def counted(storage, engine):
+    """A LocalFaceApi on a CountingStorage over `storage`, and that storage: what a training read."""
+    from function_app.faceapi.local.service import LocalFaceApi
+    from function_app.settings import Settings
+
+    from .support.counting_storage import CountingStorage
+
+    counting = CountingStorage(storage)
+    return LocalFaceApi(counting, engine, Settings()), counting
+
+
+@pytest.fixture
 def group_id() -> str:
     """A group id no other test uses (the gallery container is shared on Azurite)."""
     return f"g-{uuid.uuid4().hex[:12]}"

@@ -98,6 +98,15 @@ def test_the_training_benchmark_runs_small_and_prints_both_layouts(testdata):
     assert "Trained on 65 faces of 13 persons." in result.stdout
 
 
+def test_the_training_benchmark_measures_a_large_face_list(testdata):
+    if not (PROJECT / "node_modules" / ".bin" / "azurite").exists():
+        pytest.skip("Azurite is not installed: run `npm ci` in the project folder")
+    args = ["--kind", "list", "--faces", "40", "--baseline-faces", "20", "--add", "5", "--writers", "2"]
+    result = run_benchmark("bench_training", *args, "--enroll", "journal", "--data", str(testdata))
+    assert "large face lists:" in result.stdout and "| 20 | one blob a face (before) |" in result.stdout
+    assert "Trained on 40 faces. / Trained on 45 faces." in result.stdout
+
+
 def test_the_sightings_benchmark_runs_and_prints_its_tables():
     from .support.azurite import AZURITE
 

@@ -404,7 +404,7 @@ def test_a_training_that_finishes_after_a_newer_one_never_replaces_its_index(loc
 
 
 def test_a_large_face_list_training_that_finishes_after_a_newer_one_never_replaces_its_index(local_api, testdata):
-    """As for groups: training A reads the list's faces, then stalls; obama's face is deleted and training B runs
+    """As for groups: training A lists the list's journal, then stalls; obama's face is deleted and training B runs
     and publishes; then A finishes. B's index stays: find-similar never finds obama's face again."""
     list_id = f"lfl-{uuid.uuid4().hex[:12]}"
     local_api.create_face_list(LARGE, list_id, list_id)
@@ -413,7 +413,7 @@ def test_a_large_face_list_training_that_finishes_after_a_newer_one_never_replac
         for name in ("obama", "biden")
     }
     delete_obama = functools.partial(local_api.delete_list_face, LARGE, list_id, faces["obama"].persisted_face_id)
-    _train_past_a_newer_training(local_api.train_list, list_id, local_api.face_lists, "faces", delete_obama)
+    _train_past_a_newer_training(local_api.train_list, list_id, local_api.face_lists.journal, "sizes", delete_obama)
     probe = local_api.detect((testdata / "people/obama/2.jpg").read_bytes(), DetectOptions())[0]["faceId"]
     found = local_api.find_similar(probe, SimilarCandidates(large_face_list_id=list_id), mode=MatchMode.MATCH_FACE)
     assert [f.persisted_face_id for f in found] == [faces["biden"].persisted_face_id]

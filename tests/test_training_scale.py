@@ -16,24 +16,19 @@ import pytest
 from function_app.engines import embedding_layout
 from function_app.errors import PersonGroupNotFound
 from function_app.faceapi.local import index_chunks, journal_training
-from function_app.faceapi.local.embedding_journal import BUCKETS, EmbeddingJournal
+from function_app.faceapi.local.embedding_journal import EmbeddingJournal
 from function_app.faceapi.local.gallery import LAYOUT_FIELD, EnrolledFace
 from function_app.faceapi.local.matching import MatchRule, match_embeddings
 from function_app.faceapi.local.service import LocalFaceApi
-from function_app.faceapi.local.training import INDEX_NAME_SECONDS, MESSAGE_BUDGET, handle_training_message
+from function_app.faceapi.local.training import INDEX_NAME_SECONDS, MESSAGE_BUDGET
 from function_app.imaging import decode_image
 from function_app.models import FaceRectangle
 from function_app.settings import Settings
-from function_app.storage.layout import GALLERY_CONTAINER, GROUPS_CONTAINER, TRAIN_QUEUE
+from function_app.storage.layout import GALLERY_CONTAINER, GROUPS_CONTAINER
 
 from .support.counting_storage import CountingStorage
 from .support.recognition import recognize_bytes
-
-
-@pytest.fixture
-def counted(storage, engine) -> tuple[LocalFaceApi, CountingStorage]:
-    counting = CountingStorage(storage)
-    return LocalFaceApi(counting, engine, Settings()), counting
+from .support.train_queue import drain, journal_reads, logs_done, run_one, run_to_the_end
 
 
 def _group(api: LocalFaceApi) -> str:
@@ -49,10 +44,6 @@ def _enroll(api: LocalFaceApi, group_id: str, testdata, name: str) -> str:
     return person_id
 
 
-def _journal_reads(counting: CountingStorage) -> list[tuple[str, int]]:
-    return [(name, offset) for name, offset in counting.tails_read if "/journal/" in name]
-
-
 def _face_records_read(counting: CountingStorage, group_id: str) -> int:
     return sum(n for name, n in counting.blobs_read.items() if name.startswith(f"{group_id}/faces/"))
 
@@ -66,8 +57,8 @@ def test_training_reads_the_journal_not_a_blob_a_face(counted, testdata):
     status = api.train(group_id)
     assert (status.status, status.message) == ("succeeded", "Trained on 6 faces of 3 persons.")
     assert _face_records_read(counting, group_id) == 0
-    logs = {name for name, _ in _journal_reads(counting)}
-    assert 1 <= len(logs) <= 3 and all(offset == 0 for _, offset in _journal_reads(counting))
+    logs = {name for name, _ in journal_reads(counting)}
+    assert 1 <= len(logs) <= 3 and all(offset == 0 for _, offset in journal_reads(counting))
     named = [f.name for f in recognize_bytes(api, group_id, (testdata / "scenes/obama1.jpg").read_bytes())]
     assert "obama" in named
 
@@ -87,7 +78,7 @@ def test_adding_faces_then_retraining_reads_only_what_was_added(counted, testdat
     assert api.train(group_id).message == "Trained on 6 faces of 3 persons."
     # One log grew (alex's), read from where the last training stopped; the other logs are not read at all.
     alex_log = EmbeddingJournal.log_of(f"{group_id}/", alex)
-    assert _journal_reads(counting) == [(alex_log, sizes_before.get(alex_log, 0))]
+    assert journal_reads(counting) == [(alex_log, sizes_before.get(alex_log, 0))]
     assert _face_records_read(counting, group_id) == 0
     # The first training's chunks are kept; one chunk of the two new rows is added.
     manifest = json.loads(api.storage.get_blob(GALLERY_CONTAINER, api.trainer.load_index(group_id).training_id).data)
@@ -97,7 +88,7 @@ def test_adding_faces_then_retraining_reads_only_what_was_added(counted, testdat
     # Nothing changed: nothing is read but the listing.
     counting.forget()
     assert api.train(group_id).status == "succeeded"
-    assert _journal_reads(counting) == []
+    assert journal_reads(counting) == []
 
 
 def test_deleted_faces_and_persons_leave_the_index(counted, testdata):
@@ -195,7 +186,7 @@ def test_a_training_past_its_message_time_goes_on_from_its_checkpoint_in_a_new_p
     _synthetic_faces(first_api, group_id, persons=8, faces_each=3)
     first_api.trainer.message_budget = timedelta(0)  # every part reads one log, then pauses
     first_api.request_training(group_id)
-    _run_one(storage, first_api, group_id)
+    run_one(storage, first_api, {"personGroupId": group_id})
     paused = first_api.training_status(group_id)
     assert paused.status == "running" and paused.message and paused.message.startswith("Trained ")
     assert "of about" in paused.message
@@ -203,30 +194,15 @@ def test_a_training_past_its_message_time_goes_on_from_its_checkpoint_in_a_new_p
     # A new process (a restarted worker) goes on where the first stopped: it never reads that log again.
     counting = CountingStorage(storage)
     second_api = LocalFaceApi(counting, engine, Settings())
-    checkpoint = storage.get_blob(GALLERY_CONTAINER, f"{group_id}/training/checkpoint.json")
-    read_first = set(json.loads(checkpoint.data)["done"])
+    read_first = logs_done(storage, f"{group_id}/")
     assert len(read_first) == 1
     second_api.trainer.message_budget = timedelta(0)
-    for _ in range(BUCKETS + 2):
-        if second_api.training_status(group_id).status != "running":
-            break
-        _run_one(storage, second_api, group_id)
-    final = second_api.training_status(group_id)
+    owner = {"personGroupId": group_id}
+    final = run_to_the_end(storage, second_api, owner, lambda: second_api.training_status(group_id))
     assert (final.status, final.message) == ("succeeded", "Trained on 24 faces of 8 persons.")
-    assert not read_first & {name for name, _ in _journal_reads(counting)}
+    assert not read_first & {name for name, _ in journal_reads(counting)}
     index = second_api.trainer.load_index(group_id)
     assert len(index.embeddings) == 24 and len(index.person_ids) == 8
-
-
-def _run_one(storage, api: LocalFaceApi, group_id: str) -> None:
-    """Handle the group's next train-requests message as the queue function does."""
-    for message in storage.receive_messages(TRAIN_QUEUE, max_messages=32, visibility_timeout=5):
-        if json.loads(message.content).get("personGroupId") == group_id:
-            handle_training_message(api, message.content)
-            storage.delete_message(TRAIN_QUEUE, message)
-            return
-        storage.release_message(TRAIN_QUEUE, message)
-    raise AssertionError(f"no train-requests message for {group_id}")
 
 
 def test_a_new_request_starts_afresh_and_removes_what_the_abandoned_part_wrote(storage, engine):
@@ -244,20 +220,11 @@ def test_a_new_request_starts_afresh_and_removes_what_the_abandoned_part_wrote(s
     final = api.train(group_id)
     assert (final.status, final.message) == ("succeeded", "Trained on 12 faces of 6 persons.")
     assert not abandoned & _chunks(storage, group_id)
-    _drain(storage, group_id)
+    drain(storage, {"personGroupId": group_id})
 
 
 def _chunks(storage, group_id: str) -> set[str]:
     return {b.name for b in storage.list_blobs(GALLERY_CONTAINER, f"{group_id}/training/chunks/")}
-
-
-def _drain(storage, group_id: str) -> None:
-    """Leave no message for the group on the queue (Azurite's is shared by the session's tests)."""
-    for message in storage.receive_messages(TRAIN_QUEUE, max_messages=32, visibility_timeout=5):
-        if json.loads(message.content).get("personGroupId") == group_id:
-            storage.delete_message(TRAIN_QUEUE, message)
-        else:
-            storage.release_message(TRAIN_QUEUE, message)
 
 
 def test_a_worker_that_dies_mid_training_is_followed_by_one_going_on_from_its_last_chunk(storage, engine, monkeypatch):
@@ -285,9 +252,9 @@ def test_a_worker_that_dies_mid_training_is_followed_by_one_going_on_from_its_la
     second_api = LocalFaceApi(counting, engine, Settings())  # the message again, in a new process
     final = second_api.train(group_id)
     assert (final.status, final.message) == ("succeeded", "Trained on 20 faces of 10 persons.")
-    assert not set(checkpoint["done"]) & {name for name, _ in _journal_reads(counting)}
+    assert not set(checkpoint["done"]) & {name for name, _ in journal_reads(counting)}
     assert len(second_api.trainer.load_index(group_id).embeddings) == 20
-    _drain(storage, group_id)
+    drain(storage, {"personGroupId": group_id})
 
 
 def test_identifying_reads_the_status_at_most_once_a_second_and_sees_another_instance_s_training(

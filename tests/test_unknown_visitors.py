@@ -18,10 +18,12 @@ import pytest
 import requests
 
 from function_app.clock import utc_now
+from function_app.faceapi.local.embedding_journal import EmbeddingJournal
 from function_app.faceapi.local.service import LocalFaceApi
 from function_app.settings import Settings
 from function_app.storage import Storage
 from function_app.storage.azure_storage import AzureStorage
+from function_app.storage.layout import GALLERY_CONTAINER
 from function_app.storage.local_folder import LocalFolderStorage
 from function_app.visits.index import create_visit_index
 from function_app.visits.records import NAMED_BY_USER, VisitRecord, new_visit_id
@@ -148,6 +150,10 @@ def test_similar_finds_the_same_strangers_other_visit_and_not_another_stranger(s
     assert [v for v, _ in service.similar(stranger)] == [again]
     assert [v for v, _ in service.similar(other)] == [other_again]
     assert [v for v, _ in service.similar(again, top=1, days=1)] == [stranger]
+    # The list trains from its journal (docs/scale.md): its index is a manifest of chunks, not one blob a face read.
+    root = f"LargeFaceLists/data/{strangers_list_id(service.group)}/"
+    status = json.loads(service.storage.get_blob(GALLERY_CONTAINER, f"{root}training/status.json").data)
+    assert status["indexBlob"].endswith(".json") and EmbeddingJournal(service.storage).sizes(root)
 
 
 def test_similar_refuses_what_it_cannot_search(service, visits):

@@ -1,5 +1,6 @@
-"""A group's embeddings as training reads them: an append-only journal, so that a training reads a few big
-blobs instead of one blob per face, and a retraining reads only what was appended since.
+"""A group's embeddings as training reads them: an append-only journal, so that a training reads a few big blobs
+instead of one blob per face, and a retraining reads only what was appended since. A large face list keeps one
+too (face_lists.py), each face its own "person": its add and its delete carry the face's id as both ids.
 
     {root}journal/{bucket}.log   bucket: the person id's first two hex digits modulo BUCKETS, as two hex digits
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import struct
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -158,6 +160,18 @@ class EmbeddingJournal:
                 size += len(data)
             if block:
                 self.storage.append_blob(CONTAINER, log_blob, b"".join(block))
+
+    def append_until(self, root: str, entries: Iterable[Entry], deadline: float) -> bool:
+        """A migration's entries (each read from a record, one blob a face) appended in bulk, stopping once
+        `deadline` (time.monotonic()) has passed: False then, and the migration runs again from what is there."""
+        taken: list[Entry] = []
+        for entry in entries:
+            taken.append(entry)
+            if time.monotonic() > deadline:
+                self.append_many(root, taken)
+                return False
+        self.append_many(root, taken)
+        return True
 
     def sizes(self, root: str) -> dict[str, int]:
         """Each log's size in bytes: one listing, which tells a retraining which logs grew."""

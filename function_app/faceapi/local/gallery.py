@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -173,18 +172,23 @@ class Gallery:
     def update_record(
         self, container: str, blob_name: str, name: str | None, user_data: str | None, check: Callable[[], object]
     ) -> None:
-        """Set the name and userData of a group's or list's record (`check` raises if it is gone), with
-        its ETag, so that a concurrent change is never lost."""
+        """Set the name and userData of a group's or list's record (`check` raises if it is gone)."""
         check_text(name, "name", MAX_NAME, required=False)
         check_text(user_data, "userData", MAX_USER_DATA, required=False)
+        changes: dict[str, Any] = {"name": name} if name else {}
+        if user_data is not None:
+            changes["userData"] = user_data or None
+        self.change_record(container, blob_name, changes, check)
+
+    def change_record(
+        self, container: str, blob_name: str, changes: dict[str, Any], check: Callable[[], object]
+    ) -> None:
+        """Set fields of a group's or list's record (`check` raises if it is gone), with its ETag, so that a
+        concurrent change is never lost."""
         while True:
             check()
             blob = self.storage.get_blob(container, blob_name)
-            data = json.loads(blob.data)
-            if name:
-                data["name"] = name
-            if user_data is not None:
-                data["userData"] = user_data or None
+            data = {**json.loads(blob.data), **changes}
             try:
                 self.storage.put_blob(container, blob_name, dump_json(data), if_match=blob.etag)
                 return
@@ -427,30 +431,20 @@ class Gallery:
         mark the group's record once done. `known`: the ids (faces', and persons' named) the journal holds
         already, which are skipped, so that a migration cut short (False: `deadline`, time.monotonic(), passed)
         goes on where it stopped when run again."""
-        root = self.root(group_id)
-        entries: list[Entry] = []
+        if not self.journal.append_until(self.root(group_id), self._unjournaled(group_id, known), deadline):
+            return False
+        layout = {LAYOUT_FIELD: JOURNAL_LAYOUT}
+        self.change_record(GROUPS_CONTAINER, self._group_blob(group_id), layout, lambda: self.get_group(group_id))
+        return True
+
+    def _unjournaled(self, group_id: str, known: set[str]) -> Iterator[Entry]:
         for person in self.iter_persons(group_id):
             if person.person_id not in known:
-                entries.append(name_entry(person.person_id, person.name))
+                yield name_entry(person.person_id, person.name)
             for face_id in person.persisted_face_ids:
                 if face_id in known:
                     continue
                 data = self._read(self._face_blob(group_id, person.person_id, face_id))
                 if data is not None:
                     face = EnrolledFace.from_record(data)
-                    entries.append(add_entry(face.person_id, face.persisted_face_id, face.embedding))
-                if time.monotonic() > deadline:
-                    self.journal.append_many(root, entries)
-                    return False
-        self.journal.append_many(root, entries)
-        while True:
-            blob = self.storage.get_blob(GROUPS_CONTAINER, self._group_blob(group_id))
-            record = json.loads(blob.data)
-            record[LAYOUT_FIELD] = JOURNAL_LAYOUT
-            try:
-                self.storage.put_blob(
-                    GROUPS_CONTAINER, self._group_blob(group_id), dump_json(record), if_match=blob.etag
-                )
-                return True
-            except PreconditionFailed:
-                continue  # renamed meanwhile: read again
+                    yield add_entry(face.person_id, face.persisted_face_id, face.embedding)

@@ -1,4 +1,5 @@
-"""Training a kind of person group from its journal (embedding_journal.py) into a chunked index (index_chunks.py).
+"""Training from a journal (embedding_journal.py) into a chunked index (index_chunks.py): a kind of person group's,
+or a large face list's (face_lists.py), each a JournalTrainee.
 
 A retraining starts from the last published manifest and reads each journal log only from where that training
 stopped: a log that did not grow is not read at all, so adding 100 faces to 100,000 reads the tails of the logs
@@ -17,6 +18,7 @@ import json
 import logging
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import BadArgument, DamagedRecord, FaceApiError, PersonNotFound, with_status
-from ...storage import BlobNotFound
+from ...storage import BlobNotFound, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.records import parse_record
 from ..base import check_group_id
-from .embedding_journal import Changes, Entry, EntryKind, Tail
+from .embedding_journal import Changes, EmbeddingJournal, Entry, EntryKind, Tail
 from .gallery import Gallery
 from .index_chunks import (
     ID,
@@ -84,34 +86,54 @@ class _Build:
         return cls(generation, data["requested"], manifest, list(data["written"]), set(data["done"]))
 
 
-class GroupTrainee:
-    """A kind of person group: its persons' faces, one row group per person, trained from the journal."""
+class JournalTrainee(ABC):
+    """What training.py's Trainer trains from a journal into a chunked index. What a row's "person" is (a person of a
+    group; in a large face list the face itself), where the owner's root lies, how one made before the journal is
+    moved to it and how a training is described are the subclass's (GroupTrainee below, face_lists.py's
+    LargeFaceListTrainee); reading the journal, chunks, checkpoints and progress are shared."""
 
-    def __init__(self, gallery: Gallery):
-        self.gallery = gallery
-        self.storage = gallery.storage
-        self.journal = gallery.journal
-        self.kind = gallery.kind
-        self.label = self.kind.label
-        self.retrain = "Train the group again to replace it."
+    label: str
+    retrain: str  # how to repair a damaged index, in the message naming it
+    migrating: str  # the status message of a part that moved an owner made before the journal to it
 
-    def check_id(self, owner_id: str) -> None:
-        check_group_id(owner_id, self.kind.id_name)
+    def __init__(self, storage: Storage, journal: EmbeddingJournal):
+        self.storage = storage
+        self.journal = journal
 
-    def check_exists(self, owner_id: str) -> None:
-        self.gallery.get_group(owner_id)
+    @abstractmethod
+    def check_id(self, owner_id: str) -> None: ...
 
-    def root(self, owner_id: str) -> str:
-        return self.gallery.root(owner_id)
+    @abstractmethod
+    def check_exists(self, owner_id: str) -> None: ...
 
-    def queue_message(self, owner_id: str) -> dict[str, str]:
-        return {"personGroupId": owner_id, "kind": self.kind.route}
+    @abstractmethod
+    def root(self, owner_id: str) -> str: ...
 
-    def never_trained(self, owner_id: str) -> FaceApiError:
-        return with_status(self.kind.not_trained(f"{self.label} {owner_id!r} has never been trained."), 404)
+    @abstractmethod
+    def queue_message(self, owner_id: str) -> dict[str, str]: ...
 
-    def not_trained(self, message: str) -> FaceApiError:
-        return self.kind.not_trained(message)
+    @abstractmethod
+    def never_trained(self, owner_id: str) -> FaceApiError: ...
+
+    @abstractmethod
+    def not_trained(self, message: str) -> FaceApiError: ...
+
+    @abstractmethod
+    def uses_journal(self, owner_id: str) -> bool:
+        """False for an owner made before the journal, not migrated yet."""
+
+    @abstractmethod
+    def migrate_to_journal(self, owner_id: str, known: set[str], deadline: float) -> bool:
+        """Append what an owner made before the journal holds, but the ids `known` (already there), and mark it as
+        using the journal; False if `deadline` passed first."""
+
+    @abstractmethod
+    def name_unnamed(self, owner_id: str, manifest: IndexManifest) -> None:
+        """Name the manifest's rows' persons that the journal does not name."""
+
+    @abstractmethod
+    def describe(self, owner_id: str, manifest: IndexManifest) -> str:
+        """The message of a training of `manifest` (no faces: why it failed)."""
 
     # -- indexes ---------------------------------------------------------------------------------
     def load(self, index_blob: str) -> TrainedIndex:
@@ -148,8 +170,8 @@ class GroupTrainee:
 
     # -- building ----------------------------------------------------------------------------------
     def build(self, owner_id: str, run: TrainingRun) -> Built | Paused:
-        if not self.gallery.uses_journal(owner_id) and not self._migrate(owner_id, run):
-            return Paused("Moving the group's faces to its journal; the training goes on in its next part.")
+        if not self.uses_journal(owner_id) and not self._migrate(owner_id, run):
+            return Paused(self.migrating)
         work = self._read_checkpoint(owner_id)
         if work is None or (work.generation, work.requested) != (run.generation, run.requested):
             if work is not None:  # an abandoned build's chunks, but those a build of its run went on to publish
@@ -206,14 +228,13 @@ class GroupTrainee:
                     run.progress(progress)
                     reported = time.monotonic()
             uploads.flush(pending, checkpoint=False)
-        self._name_the_unnamed(owner_id, manifest)
+        self.name_unnamed(owner_id, manifest)
         self.storage.delete_blob(CONTAINER, self.checkpoint_blob(owner_id))
+        message = self.describe(owner_id, manifest)
         if manifest.faces == 0:
-            message = f"{self.label} {owner_id!r} has no faces to train on: add persons and their faces first."
             return Built(message, None, tuple(work.written))
         manifest_blob = f"{root}training/{uuid.uuid4().hex}.json"
         self.storage.put_blob(CONTAINER, manifest_blob, dump_manifest(manifest))
-        message = f"Trained on {manifest.faces} faces of {manifest.trained_persons} persons."
         return Built(message, manifest_blob, (*work.written, manifest_blob))
 
     def _tails(self, todo: list[str], offsets: dict[str, int]) -> Iterator[tuple[str, Tail]]:
@@ -232,7 +253,51 @@ class GroupTrainee:
                     reads.append((following, pool.submit(self.journal.read_tail, following, offsets.get(following, 0))))
                 yield name, read.result()
 
-    def _name_the_unnamed(self, owner_id: str, manifest: IndexManifest) -> None:
+    def _migrate(self, owner_id: str, run: TrainingRun) -> bool:
+        """Move an owner made before the journal to it, skipping what the journal holds (a migration cut short)."""
+        known: set[str] = set()
+        for name in self.journal.sizes(self.root(owner_id)):
+            known.update(_migrated_id(entry) for entry in self.journal.read_tail(name, 0).entries)
+        return self.migrate_to_journal(owner_id, known, run.deadline)
+
+
+class GroupTrainee(JournalTrainee):
+    """A kind of person group: its persons' faces, one row group per person."""
+
+    retrain = "Train the group again to replace it."
+    migrating = "Moving the group's faces to its journal; the training goes on in its next part."
+
+    def __init__(self, gallery: Gallery):
+        super().__init__(gallery.storage, gallery.journal)
+        self.gallery = gallery
+        self.kind = gallery.kind
+        self.label = self.kind.label
+
+    def check_id(self, owner_id: str) -> None:
+        check_group_id(owner_id, self.kind.id_name)
+
+    def check_exists(self, owner_id: str) -> None:
+        self.gallery.get_group(owner_id)
+
+    def root(self, owner_id: str) -> str:
+        return self.gallery.root(owner_id)
+
+    def queue_message(self, owner_id: str) -> dict[str, str]:
+        return {"personGroupId": owner_id, "kind": self.kind.route}
+
+    def never_trained(self, owner_id: str) -> FaceApiError:
+        return with_status(self.kind.not_trained(f"{self.label} {owner_id!r} has never been trained."), 404)
+
+    def not_trained(self, message: str) -> FaceApiError:
+        return self.kind.not_trained(message)
+
+    def uses_journal(self, owner_id: str) -> bool:
+        return self.gallery.uses_journal(owner_id)
+
+    def migrate_to_journal(self, owner_id: str, known: set[str], deadline: float) -> bool:
+        return self.gallery.migrate_to_journal(owner_id, known, deadline)
+
+    def name_unnamed(self, owner_id: str, manifest: IndexManifest) -> None:
         """Persons with faces but no name in the journal (its append cut short): from their records, a read each."""
         for person_id, entry in list(manifest.persons.items()):
             if entry[1] > 0 and not entry[0]:
@@ -242,12 +307,10 @@ class GroupTrainee:
                     manifest.persons.pop(person_id)
                     manifest.deleted_persons.add(person_id)
 
-    def _migrate(self, owner_id: str, run: TrainingRun) -> bool:
-        """Append a group made before the journal to it (gallery.migrate_to_journal), skipping what it holds."""
-        known: set[str] = set()
-        for name in self.journal.sizes(self.root(owner_id)):
-            known.update(_migrated_id(entry) for entry in self.journal.read_tail(name, 0).entries)
-        return self.gallery.migrate_to_journal(owner_id, known, run.deadline)
+    def describe(self, owner_id: str, manifest: IndexManifest) -> str:
+        if manifest.faces == 0:
+            return f"{self.label} {owner_id!r} has no faces to train on: add persons and their faces first."
+        return f"Trained on {manifest.faces} faces of {manifest.trained_persons} persons."
 
 
 class _Uploads:
@@ -255,7 +318,7 @@ class _Uploads:
     chunk is saved once that chunk is written (in order, so a checkpoint never names a chunk not yet there).
     Leaving it waits for every write and puts each chunk's ETag in the manifest."""
 
-    def __init__(self, trainee: GroupTrainee, owner_id: str, work: _Build):
+    def __init__(self, trainee: JournalTrainee, owner_id: str, work: _Build):
         self.trainee, self.owner_id, self.work = trainee, owner_id, work
         self.root = trainee.root(owner_id)
         self._pool = ThreadPoolExecutor(1)
@@ -277,7 +340,8 @@ class _Uploads:
         bodies = [body for _, body in pending.values()]
         if len({len(body) for body in bodies}) > 1:
             raise BadArgument(
-                "The group holds embeddings of two engine configurations: enroll its photos again with this one."
+                f"The {self.trainee.label.lower()} holds embeddings of two engine configurations: enroll its photos "
+                "again with this one."
             )
         chunk = Chunk(
             np.frombuffer(b"".join(bodies), dtype="<f4").reshape(len(bodies), -1).astype(np.float32),

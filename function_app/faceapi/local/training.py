@@ -1,9 +1,9 @@
 """Training as Azure defines it: an immutable snapshot of a group's (or a large face list's) embeddings.
 
-`{root}training/status.json` holds the status and names the last successful index: a group's is a manifest of
-chunks built from the group's journal, only what changed since the last index read again (journal_training.py,
-index_chunks.py); a large face list's (and a group's trained before the journal) one
-`{root}training/{trainingId}.npz`: embeddings (rows sorted by person), person ids and names.
+`{root}training/status.json` holds the status and names the last successful index: a manifest of chunks built
+from the owner's journal, only what changed since the last index read again (journal_training.py,
+index_chunks.py); one trained before the journal, one `{root}training/{trainingId}.npz`: embeddings (rows sorted
+by person), person ids and names (build_snapshot, which benchmarks/bench_training.py still measures).
 What is trained, how, and its root, is a Trainee's: a kind of person group (the gallery's root, by kind;
 one row group per person) or large face lists (face_lists.py: one row per face, its id the face's).
 Identify and find-similar read the last successful index, so changes after a training wait for the next one.
@@ -185,7 +185,8 @@ class Trainee(Protocol):
 
 
 class SnapshotTrainee(Protocol):
-    """A trainee trained whole each time, into one .npz (large face lists)."""
+    """A trainee trained whole each time, into one .npz, as training read groups and large face lists before the
+    journal (the baseline of benchmarks/bench_training.py)."""
 
     storage: Storage
     retrain: str
