@@ -84,7 +84,7 @@ def test_the_fusion_study_runs_and_the_fusion_beats_dlib_alone(testdata):
 
 
 def test_the_matching_benchmark_runs_at_a_small_size(testdata):
-    small = ["--sizes", "3000", "--exact-queries", "2", "--searches", "0.25:256", "--data", str(testdata.parent)]
+    small = ["--sizes", "3000", "--exact-queries", "2", "--searches", "1024:256", "--data", str(testdata.parent)]
     result = run_benchmark("bench_matching", *small)
     assert "exact / index median time" in result.stdout
 

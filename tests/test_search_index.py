@@ -24,6 +24,7 @@ from function_app.faceapi.local.search_index import (
     cached_search_index,
     search_blob,
 )
+from function_app.faceapi.local.search_storage import StoredCodes
 from function_app.faceapi.local.service import LocalFaceApi
 from function_app.faceapi.local.similarity import similar_faces
 from function_app.faceapi.local.training import TrainedIndex
@@ -211,8 +212,12 @@ def test_identify_over_http_answers_as_exact_search_and_follows_a_new_training(s
     # A person enrolled and trained since: the approximate server searches the new training's index.
     later = _enroll(base, group, LATER, testdata)
     _train(base, group)
-    [found] = _identify(servers.approximate, group, photos[-1:])
-    assert found[0][0] == later and found[0][1] >= 0.75
+
+    def named_later() -> bool:  # within a second: each instance reads a group's training status once a second
+        [found] = _identify(servers.approximate, group, photos[-1:])
+        return found[0][0] == later and found[0][1] >= 0.75
+
+    wait_for(named_later, timeout=10)
 
 
 def test_find_similar_above_the_size_gives_the_faces_of_exact_search(embedded):
@@ -250,42 +255,72 @@ def _enrolled_api(storage, engine, testdata) -> tuple[LocalFaceApi, str]:
     return api, group
 
 
+def _stored(storage, index_blob: str) -> StoredCodes:
+    return StoredCodes.from_bytes(storage.get_blob(GALLERY_CONTAINER, search_blob(index_blob)).data)
+
+
+def _answers(index, probes: np.ndarray) -> tuple[list[list[str]], list[list[str]]]:
+    """Every candidate of each probe (down to confidence 0): through the search index, and by exact search."""
+    exact = MatchRule(calibrated=True, match_threshold=0.4)
+    approximate = MatchRule(calibrated=True, match_threshold=0.4, approximate_from=MIN_FACES)
+    found = match_embeddings(index, probes, rule=approximate, confidence_threshold=0.0)
+    wanted = match_embeddings(index, probes, rule=exact, confidence_threshold=0.0)
+    return [[c.person_id for c in f] for f in found], [[c.person_id for c in w] for w in wanted]
+
+
 def test_training_stores_the_search_index_and_another_instance_reads_it_instead_of_building_it(
     storage, engine, testdata, embedded
 ):
     api, group = _enrolled_api(storage, engine, testdata)
     index_blob = api.trainer.load_index(group).training_id
-    assert storage.get_blob(GALLERY_CONTAINER, search_blob(index_blob)).data
+    stored = _stored(storage, index_blob)
+    assert stored.index.ntotal == 20 and stored.trained_on == 20
     # Another instance: nothing cached; loading the trained index loads its search index with it.
     _as_another_instance()
     other = LocalFaceApi(storage, engine, replace(Settings(), approximate_search_from=MIN_FACES))
     index = other.trainer.load_index(group)
-    assert cached_search_index(index.training_id, index.embeddings) is not None
-    # ... which answers as exact search does.
-    exact = MatchRule(calibrated=True, match_threshold=0.4)
-    approximate = MatchRule(calibrated=True, match_threshold=0.4, approximate_from=MIN_FACES)
-    answered = match_embeddings(index, embedded.probes, rule=approximate, confidence_threshold=0.0)
-    expected = match_embeddings(index, embedded.probes, rule=exact, confidence_threshold=0.0)
-    assert [[c.person_id for c in found] for found in answered] == [[c.person_id for c in e] for e in expected]
+    searched = cached_search_index(index.training_id, index.embeddings)
+    assert searched is not None and searched.positions is not None
+    found, wanted = _answers(index, embedded.probes)
+    assert found == wanted
 
 
-def test_a_new_training_replaces_the_stored_search_index_and_a_damaged_one_is_built_again(storage, engine, testdata):
+def test_a_retraining_extends_the_stored_search_index_and_leaves_deleted_faces_out(storage, engine, testdata, embedded):
     api, group = _enrolled_api(storage, engine, testdata)
     first = api.trainer.load_index(group).training_id
+    first_codes = _stored(storage, first)
+    # One person more: the codes of the first training, extended by the new chunk's row.
     person = api.create_person(group, LATER).person_id
     api.add_face(group, person, (testdata / "people_lfw" / LATER / "1.jpg").read_bytes())
     assert api.train(group).status == "succeeded"
-    second = api.trainer.load_index(group).training_id
-    assert second != first
-    with pytest.raises(BlobNotFound):
+    second = api.trainer.load_index(group)
+    codes = _stored(storage, second.training_id)
+    assert codes.chunks[:-1] == first_codes.chunks and len(codes.chunks) == len(first_codes.chunks) + 1
+    assert codes.index.ntotal == 21 and codes.trained_on == first_codes.trained_on
+    with pytest.raises(BlobNotFound):  # the replaced training's search index went with it
         storage.get_blob(GALLERY_CONTAINER, search_blob(first))
-    # Damaged: read as absent (logged), built on first use; identify still answers.
-    storage.put_blob(GALLERY_CONTAINER, search_blob(second), b"not a search index")
+    # A person deleted: no chunk changes, its rows stay in the codes and are left out of the answers.
+    bush = next(p for p, n in zip(second.person_ids, second.person_names, strict=True) if n == "george_w_bush")
+    api.delete_person(group, str(bush))
+    assert api.train(group).status == "succeeded"
+    _as_another_instance()
+    third = api.trainer.load_index(group)
+    assert _stored(storage, third.training_id).index.ntotal == 21 and len(third.embeddings) == 17
+    assert cached_search_index(third.training_id, third.embeddings) is not None
+    found, wanted = _answers(third, embedded.probes)
+    assert found == wanted and all(str(bush) not in f for f in found)
+    probe = (testdata / "people_lfw" / LATER / "5.jpg").read_bytes()
+    assert LATER in [f.name for f in recognize_bytes(api, group, probe)]
+
+
+def test_a_damaged_stored_search_index_is_built_again_on_first_use(storage, engine, testdata):
+    api, group = _enrolled_api(storage, engine, testdata)
+    index_blob = api.trainer.load_index(group).training_id
+    storage.put_blob(GALLERY_CONTAINER, search_blob(index_blob), b"not a search index")
     _as_another_instance()
     other = LocalFaceApi(storage, engine, replace(Settings(), approximate_search_from=MIN_FACES))
     index = other.trainer.load_index(group)
     assert cached_search_index(index.training_id, index.embeddings) is None
-    probe = (testdata / "people_lfw" / LATER / "5.jpg").read_bytes()
-    named = [f.name for f in recognize_bytes(other, group, probe)]
-    assert LATER in named
+    probe = (testdata / "people_lfw" / "colin_powell" / "5.jpg").read_bytes()
+    assert "colin_powell" in [f.name for f in recognize_bytes(other, group, probe)]
     assert cached_search_index(index.training_id, index.embeddings) is not None

@@ -261,7 +261,7 @@ class LargeFaceListTrainee(JournalTrainee):
     migrating = "Moving the large face list's faces to its journal; the training goes on in its next part."
 
     def __init__(self, store: FaceListStore):
-        super().__init__(store.storage, store.journal)
+        super().__init__(store.storage, store.journal, store.settings.approximate_search_from)
         self.store = store
 
     def check_id(self, owner_id: str) -> None:

@@ -182,7 +182,17 @@ def assemble(
         embeddings[targets] = chunk.embeddings[rows[targets] - (ends[k] - len(chunk.face_ids))]
     ids, starts = np.unique(person_ids[rows], return_index=True)
     names = [manifest.persons[p.decode()][0] for p in ids]
-    return TrainedIndex(training_id, embeddings, ids.astype(str), np.array(names), starts.astype(np.int64))
+    chunk_rows = np.full(len(face_ids), -1, dtype=np.int64)
+    chunk_rows[rows] = np.arange(len(rows))
+    return TrainedIndex(
+        training_id,
+        embeddings,
+        ids.astype(str),
+        np.array(names),
+        starts.astype(np.int64),
+        tuple(manifest.chunks),
+        chunk_rows,
+    )
 
 
 def obsolete_blobs(storage: Storage, replaced: str, kept: str, retrain: str) -> list[str]:

@@ -46,6 +46,8 @@ from .index_chunks import (
     obsolete_blobs,
     read_manifest,
 )
+from .search_index import MIN_FACES
+from .search_storage import load_search_index, store_search_index
 from .training import Built, Paused, TrainedIndex, TrainingRun, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -96,9 +98,11 @@ class JournalTrainee(ABC):
     retrain: str  # how to repair a damaged index, in the message naming it
     migrating: str  # the status message of a part that moved an owner made before the journal to it
 
-    def __init__(self, storage: Storage, journal: EmbeddingJournal):
+    def __init__(self, storage: Storage, journal: EmbeddingJournal, search_from: int):
         self.storage = storage
         self.journal = journal
+        # An index of this many faces or more gets its search index stored beside it (FACE_APPROXIMATE_SEARCH_FROM).
+        self.search_from = max(search_from, MIN_FACES)
 
     @abstractmethod
     def check_id(self, owner_id: str) -> None: ...
@@ -139,7 +143,9 @@ class JournalTrainee(ABC):
     def load(self, index_blob: str) -> TrainedIndex:
         if index_blob.endswith(".npz"):  # trained before the journal
             return load_snapshot(self.storage, index_blob, self.retrain)
-        return load_index(self.storage, index_blob, self.retrain)
+        index = load_index(self.storage, index_blob, self.retrain)
+        load_search_index(self.storage, index_blob, index)
+        return index
 
     def obsolete(self, replaced: str, kept: str) -> list[str]:
         if replaced.endswith(".npz"):
@@ -235,7 +241,10 @@ class JournalTrainee(ABC):
             return Built(message, None, tuple(work.written))
         manifest_blob = f"{root}training/{uuid.uuid4().hex}.json"
         self.storage.put_blob(CONTAINER, manifest_blob, dump_manifest(manifest))
-        return Built(message, manifest_blob, (*work.written, manifest_blob))
+        written = (*work.written, manifest_blob)
+        if manifest.faces >= self.search_from:
+            written += (store_search_index(self.storage, manifest_blob, manifest, run.base_index, self.retrain),)
+        return Built(message, manifest_blob, written)
 
     def _tails(self, todo: list[str], offsets: dict[str, int]) -> Iterator[tuple[str, Tail]]:
         """Each log's tail, in order, READERS of them read at once: a log's read is mostly waiting on the storage
@@ -268,7 +277,7 @@ class GroupTrainee(JournalTrainee):
     migrating = "Moving the group's faces to its journal; the training goes on in its next part."
 
     def __init__(self, gallery: Gallery):
-        super().__init__(gallery.storage, gallery.journal)
+        super().__init__(gallery.storage, gallery.journal, gallery.settings.approximate_search_from)
         self.gallery = gallery
         self.kind = gallery.kind
         self.label = self.kind.label

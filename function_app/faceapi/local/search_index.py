@@ -28,7 +28,6 @@ on the calibration set's faces mixed into a synthetic gallery of a million (docs
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -39,13 +38,11 @@ import numpy as np
 
 from ...engines import embedding_layout
 from ...engines.fusion import FusionNorm
-from ...storage import BlobNotFound, Storage
-from ...storage.layout import GALLERY_CONTAINER as CONTAINER
-
-log = logging.getLogger(__name__)
 
 # The 4-bit codes are trained as 16 centroids per subspace: a gallery needs that many faces.
 MIN_FACES = 16
+# The distance answered for a person when no live face is short-listed: farther than any face (z-units).
+FAR = 1e3
 
 
 @dataclass(frozen=True)
@@ -98,12 +95,15 @@ class SearchIndex:
         embeddings: np.ndarray,
         person_starts: np.ndarray,
         params: SearchParams,
+        positions: np.ndarray | None = None,
     ):
         self.index = index
         self.weights = weights
         self.embeddings = embeddings
         self.person_starts = person_starts
         self.params = params
+        # The codes' rows → rows of `embeddings` (-1: a row no longer live); None: the same rows.
+        self.positions = positions
         index.k_factor = max(1.0, params.first_stage / params.shortlist)
 
     @classmethod
@@ -113,40 +113,23 @@ class SearchIndex:
         person_starts: np.ndarray,
         fusion: FusionNorm,
         params: SearchParams = SearchParams(),
-        *,
-        chunk: int = 65_536,
     ) -> SearchIndex:
-        """Train the PCA and the codes on a sample of the faces, then add them all (in chunks, so that a
-        memory-mapped matrix is never copied whole)."""
-        faces, dims = embeddings.shape
-        weights = proxy_weights(dims, fusion)
+        """Train the codes on a sample of the faces, then add them all."""
         rng = np.random.default_rng(0)
-        sample = np.sort(rng.choice(faces, min(faces, params.training_sample), replace=False))
-        # Whole codes; PCA yields no more dimensions than it has faces to train on.
-        step = params.dims_per_code
-        reduced = max(step, min(params.reduced_dims, dims, len(sample)) // step * step)
-        scan = faiss.index_factory(dims, f"PCA{reduced},PQ{reduced // step}x4fs", faiss.METRIC_L2)
-        rescore = faiss.index_factory(dims, "RaBitQ", faiss.METRIC_L2)
-        index = faiss.IndexRefine(scan, rescore)  # holds references to its parts (FAISS's Python wrapper)
-        index.train(np.asarray(embeddings[sample], dtype=np.float32) * weights)
-        for start in range(0, faces, chunk):
-            index.add(np.asarray(embeddings[start : start + chunk], dtype=np.float32) * weights)
+        sample = np.sort(rng.choice(len(embeddings), min(len(embeddings), params.training_sample), replace=False))
+        index, weights = train_codes(np.asarray(embeddings[sample], dtype=np.float32), fusion, params)
+        add_rows(index, weights, embeddings)
         return cls(index, weights, embeddings, person_starts, params)
 
     def to_bytes(self) -> bytes:
         """The codes and their training (not the embeddings, which the trained index holds)."""
-        return faiss.serialize_index(self.index).tobytes() + self.weights.tobytes()
+        return codes_to_bytes(self.index, self.weights)
 
     @classmethod
     def from_bytes(
         cls, data: bytes, embeddings: np.ndarray, person_starts: np.ndarray, params: SearchParams = SearchParams()
     ) -> SearchIndex:
-        weights_size = embeddings.shape[1] * 4
-        index = faiss.deserialize_index(np.frombuffer(data[:-weights_size], dtype=np.uint8))  # of its own class
-        if not isinstance(index, faiss.IndexRefine):
-            raise ValueError(f"not a search index of this version: {type(index).__name__}")
-        weights = np.frombuffer(data[-weights_size:], dtype=np.float32).copy()
-        return cls(index, weights, embeddings, person_starts, params)
+        return cls(*codes_from_bytes(data, embeddings.shape[1]), embeddings, person_starts, params)
 
     @property
     def memory_bytes(self) -> int:
@@ -159,8 +142,12 @@ class SearchIndex:
         _, rows = self.index.search(np.asarray(queries, dtype=np.float32) * self.weights, shortlist)
         found_persons = np.full((len(queries), persons), -1, dtype=np.int64)
         found_distances = np.empty((len(queries), persons), dtype=np.float32)
-        for q, candidates in enumerate(rows):
-            candidates = np.unique(candidates[candidates >= 0])  # sorted: reads the rows in order
+        for q, labels in enumerate(rows):
+            found = labels[labels >= 0] if self.positions is None else self.positions[labels[labels >= 0]]
+            candidates = np.unique(found[found >= 0])  # sorted: reads the rows in order
+            if len(candidates) == 0:  # every face short-listed was deleted since: nobody near
+                found_distances[q] = FAR
+                continue
             exact = distances(queries[q : q + 1], np.asarray(self.embeddings[candidates]))[0]
             owner = np.searchsorted(self.person_starts, candidates, side="right") - 1
             # Each person's nearest face: sort by distance, keep each person's first.
@@ -177,38 +164,47 @@ class SearchIndex:
         return Shortlist(found_persons, found_distances)
 
 
+def train_codes(sample: np.ndarray, fusion: FusionNorm, params: SearchParams) -> tuple[faiss.IndexRefine, np.ndarray]:
+    """Empty codes trained on a sample of faces (PCA, the 4-bit codes' centroids, RaBitQ's centre), and the
+    proxy's weights."""
+    dims = sample.shape[1]
+    weights = proxy_weights(dims, fusion)
+    # Whole codes; PCA yields no more dimensions than it has faces to train on.
+    step = params.dims_per_code
+    reduced = max(step, min(params.reduced_dims, dims, len(sample)) // step * step)
+    scan = faiss.index_factory(dims, f"PCA{reduced},PQ{reduced // step}x4fs", faiss.METRIC_L2)
+    rescore = faiss.index_factory(dims, "RaBitQ", faiss.METRIC_L2)
+    index = faiss.IndexRefine(scan, rescore)  # holds references to its parts (FAISS's Python wrapper)
+    index.train(sample * weights)
+    return index, weights
+
+
+def add_rows(index: faiss.IndexRefine, weights: np.ndarray, rows: np.ndarray, chunk: int = 65_536) -> None:
+    """Rows' codes appended (in chunks, so that a memory-mapped matrix is never copied whole)."""
+    for start in range(0, len(rows), chunk):
+        index.add(np.asarray(rows[start : start + chunk], dtype=np.float32) * weights)
+
+
+def codes_to_bytes(index: faiss.IndexRefine, weights: np.ndarray) -> bytes:
+    return faiss.serialize_index(index).tobytes() + weights.tobytes()
+
+
+def codes_from_bytes(data: bytes, dims: int) -> tuple[faiss.IndexRefine, np.ndarray]:
+    """ValueError (or FAISS's RuntimeError) if `data` is not what codes_to_bytes wrote for `dims` values."""
+    weights_size = dims * 4
+    index = faiss.deserialize_index(np.frombuffer(data[:-weights_size], dtype=np.uint8))  # of its own class
+    if not isinstance(index, faiss.IndexRefine) or index.d != dims:
+        raise ValueError(f"not a search index of this version: {type(index).__name__}")
+    return index, np.frombuffer(data[-weights_size:], dtype=np.float32).copy()
+
+
 def search_blob(index_blob: str) -> str:
     """Where a trained index's search index is stored: beside it, `{root}training/{id}.search`."""
     return f"{index_blob.rsplit('.', 1)[0]}.search"
 
 
-def store_search_index(
-    storage: Storage, index_blob: str, embeddings: np.ndarray, person_starts: np.ndarray, fusion: FusionNorm
-) -> str:
-    """Build a trained index's search index and store it beside it (training does, so that no identify waits
-    for the build: about half a minute at a million faces); kept in this instance's cache too. Its blob."""
-    built = SearchIndex.build(embeddings, person_starts, fusion)
-    name = search_blob(index_blob)
-    storage.put_blob(CONTAINER, name, built.to_bytes())
-    _remember(index_blob, built)
-    return name
-
-
-def load_stored_search_index(
-    storage: Storage, index_blob: str, embeddings: np.ndarray, person_starts: np.ndarray
-) -> None:
-    """Cache the search index stored beside a trained index just loaded, if training stored one; one that
-    cannot be read is built again on first use."""
-    try:
-        data = storage.get_blob(CONTAINER, search_blob(index_blob)).data
-        _remember(index_blob, SearchIndex.from_bytes(data, embeddings, person_starts))
-    except BlobNotFound:
-        pass
-    except (ValueError, RuntimeError) as exc:  # FAISS raises RuntimeError on a damaged index
-        log.warning("The search index beside %s cannot be read (%s); building it again.", index_blob, exc)
-
-
-def _remember(training_id: str, built: SearchIndex) -> None:
+def remember(training_id: str, built: SearchIndex) -> None:
+    """Keep a search index for its trained index (built here, or read from storage: search_storage.py)."""
     with _cache_lock:
         _cache[training_id] = built
         _cache.move_to_end(training_id)
@@ -248,5 +244,5 @@ def search_index_of(
         if found is not None:
             return found
         built = SearchIndex.build(embeddings, person_starts, fusion)
-        _remember(training_id, built)
+        remember(training_id, built)
         return built

@@ -43,10 +43,7 @@ class LocalFaceApi(LocalFaceListApi):
         self.storage = storage
         self.engine = engine
         self.galleries = {kind: Gallery(storage, engine, settings, kind) for kind in GROUP_KINDS}
-        search_from = settings.approximate_search_from
-        self.trainers = {
-            kind: Trainer(GroupTrainee(self.galleries[kind]), storage, search_from=search_from) for kind in GROUP_KINDS
-        }
+        self.trainers = {kind: Trainer(GroupTrainee(self.galleries[kind]), storage) for kind in GROUP_KINDS}
         self.gallery = self.galleries[PERSON_GROUP]  # the person groups', which the tools use
         self.trainer = self.trainers[PERSON_GROUP]
         self.face_ids = FaceIdStore(storage)
@@ -54,7 +51,7 @@ class LocalFaceApi(LocalFaceListApi):
             settings.match_rule == "calibrated", settings.match_threshold, settings.approximate_search_from
         )
         self.face_lists = FaceListStore(storage, self.gallery, settings)
-        self.list_trainer = Trainer(LargeFaceListTrainee(self.face_lists), storage, search_from=search_from)
+        self.list_trainer = Trainer(LargeFaceListTrainee(self.face_lists), storage)
 
     # -- groups, persons, faces: the gallery of the kind ---------------------------------------
     def create_group(

@@ -30,7 +30,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from ...clock import iso, utc_now
-from ...engines.fusion import FusionNorm
 from ...errors import (
     BadArgument,
     DamagedRecord,
@@ -46,7 +45,7 @@ from ...storage.messages import parse_message, send_json
 from ...storage.records import parse_record
 from ..base import FaceApi
 from ..group_kinds import GroupKind, kind_named
-from .search_index import MIN_FACES, load_stored_search_index, search_blob, store_search_index
+from .search_index import search_blob
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +80,10 @@ class TrainedIndex:
     person_ids: np.ndarray  # (persons,) str, in row-group order
     person_names: np.ndarray  # (persons,) str
     person_starts: np.ndarray  # (persons,) int: first row of each person
+    # Assembled from chunks (index_chunks.py): their names, and for each of their rows in that order its row
+    # here (-1: not live); what a stored search index's rows are (search_storage.py).
+    chunks: tuple[str, ...] = ()
+    chunk_rows: np.ndarray | None = None
 
     def to_bytes(self) -> bytes:
         out = io.BytesIO()
@@ -233,20 +236,10 @@ MESSAGE_BUDGET = timedelta(minutes=5)
 class Trainer:
     """Trains what a Trainee names into indexes kept in the same storage."""
 
-    def __init__(
-        self,
-        trainee: Trainee,
-        storage: Storage,
-        message_budget: timedelta = MESSAGE_BUDGET,
-        *,
-        search_from: int | None = None,
-    ):
+    def __init__(self, trainee: Trainee, storage: Storage, message_budget: timedelta = MESSAGE_BUDGET):
         self.trainee = trainee
         self.storage = storage
         self.message_budget = message_budget
-        # Indexes of this many faces or more get their search index built and stored by training
-        # (FACE_APPROXIMATE_SEARCH_FROM); None: built on first use.
-        self.search_from = search_from
         self._index_names: dict[str, tuple[float, str]] = {}  # owner -> (when read, its last index blob)
         self._names_lock = threading.Lock()
 
@@ -361,20 +354,7 @@ class Trainer:
         if outcome.index_blob is None:
             failed, _ = self._update(owner_id, only_generation=generation, status="failed", message=outcome.message)
             return failed.status
-        return self._publish(owner_id, generation, self._with_search_index(outcome))
-
-    def _with_search_index(self, built: Built) -> Built:
-        """The build, with the search index of its index stored beside it when the index is that large."""
-        if self.search_from is None or built.index_blob is None:
-            return built
-        index = self.trainee.load(built.index_blob)
-        if len(index.embeddings) < max(self.search_from, MIN_FACES):
-            return built
-        stored = store_search_index(
-            self.storage, built.index_blob, index.embeddings, index.person_starts, FusionNorm.load()
-        )
-        _cache_index(built.index_blob, index)  # loaded already: what identify reads once it is published
-        return replace(built, written=(*built.written, stored))
+        return self._publish(owner_id, generation, outcome)
 
     def _publish(self, owner_id: str, generation: int, built: Built) -> TrainingStatus:
         index_blob = built.index_blob
@@ -421,7 +401,6 @@ class Trainer:
                 index = self.trainee.load(index_blob)
             except BlobNotFound:
                 continue  # replaced by a newer training between the two reads
-            load_stored_search_index(self.storage, index_blob, index.embeddings, index.person_starts)
             _cache_index(index_blob, index)
             return index
         raise self.trainee.not_trained(f"{label} {owner_id!r} is being retrained; try again.")
