@@ -29,7 +29,6 @@ on the calibration set's faces mixed into a synthetic gallery of a million (docs
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ import numpy as np
 
 from ...engines import embedding_layout
 from ...engines.fusion import FusionNorm
+from ...lru import LruCache
 
 # The 4-bit codes are trained as 16 centroids per subspace: a gallery needs that many faces.
 MIN_FACES = 16
@@ -205,29 +205,19 @@ def search_blob(index_blob: str) -> str:
 
 def remember(training_id: str, built: SearchIndex) -> None:
     """Keep a search index for its trained index (built here, or read from storage: search_storage.py)."""
-    with _cache_lock:
-        _cache[training_id] = built
-        _cache.move_to_end(training_id)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    _cache.put(training_id, built)
 
 
-_cache_lock = threading.Lock()
 # One build at a time: the frames of several cameras arriving after a training wait for one build, not
 # each start their own (a build takes about a minute at 100,000 faces).
 _build_lock = threading.Lock()
-_cache: OrderedDict[str, SearchIndex] = OrderedDict()
-_CACHE_SIZE = 4
+_cache: LruCache[str, SearchIndex] = LruCache(4)
 
 
 def cached_search_index(training_id: str, embeddings: np.ndarray) -> SearchIndex | None:
     """The search index this instance holds for a trained index (over these very embeddings), if any."""
-    with _cache_lock:
-        cached = _cache.get(training_id)
-        if cached is None or cached.embeddings is not embeddings:
-            return None
-        _cache.move_to_end(training_id)
-        return cached
+    cached = _cache.get(training_id)
+    return cached if cached is not None and cached.embeddings is embeddings else None
 
 
 def search_index_of(

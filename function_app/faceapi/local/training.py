@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ from ...errors import (
     LargeFaceListNotFound,
     PersonGroupNotFound,
 )
+from ...lru import LruCache
 from ...models import TrainingStatus
 from ...storage import BlobNotFound, PreconditionFailed, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
@@ -217,9 +217,7 @@ def load_snapshot(storage: Storage, index_blob: str, retrain: str) -> TrainedInd
     return _parse_index(index_blob, storage.get_blob(CONTAINER, index_blob).data, retrain)
 
 
-_cache_lock = threading.Lock()
-_index_cache: OrderedDict[str, TrainedIndex] = OrderedDict()
-_CACHE_SIZE = 16
+_index_cache: LruCache[str, TrainedIndex] = LruCache(16)
 # How long an instance trusts the index a status named without reading the status again: the frame path reads
 # it for every frame otherwise (Azure Storage serves about 500 reads a second of one blob). What this instance
 # changes (a training, a delete) it sees at once; another instance's change reaches it within this time.
@@ -393,15 +391,14 @@ class Trainer:
             if not index_blob:
                 self.trainee.check_exists(owner_id)
                 raise self.trainee.not_trained(f"{label} {owner_id!r} is not trained: train it first.")
-            with _cache_lock:
-                if index_blob in _index_cache:
-                    _index_cache.move_to_end(index_blob)
-                    return _index_cache[index_blob]
+            cached = _index_cache.get(index_blob)
+            if cached is not None:
+                return cached
             try:
                 index = self.trainee.load(index_blob)
             except BlobNotFound:
                 continue  # replaced by a newer training between the two reads
-            _cache_index(index_blob, index)
+            _index_cache.put(index_blob, index)
             return index
         raise self.trainee.not_trained(f"{label} {owner_id!r} is being retrained; try again.")
 
@@ -421,14 +418,6 @@ class Trainer:
             else:
                 self._index_names.pop(owner_id, None)
         return index_blob
-
-
-def _cache_index(index_blob: str, index: TrainedIndex) -> None:
-    with _cache_lock:
-        _index_cache[index_blob] = index
-        _index_cache.move_to_end(index_blob)
-        while len(_index_cache) > _CACHE_SIZE:
-            _index_cache.popitem(last=False)
 
 
 def _index_of(rows: TrainingRows) -> TrainedIndex:
