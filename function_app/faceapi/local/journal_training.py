@@ -19,16 +19,15 @@ import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 import numpy as np
 
 from ...errors import BadArgument, DamagedRecord, FaceApiError, PersonNotFound, with_status
+from ...read_ahead import read_ahead
 from ...storage import BlobNotFound, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
 from ...storage.records import parse_record
@@ -249,18 +248,7 @@ class JournalTrainee(ABC):
     def _tails(self, todo: list[str], offsets: dict[str, int]) -> Iterator[tuple[str, Tail]]:
         """Each log's tail, in order, READERS of them read at once: a log's read is mostly waiting on the storage
         (an append blob is served block by block)."""
-        with ThreadPoolExecutor(READERS) as pool:
-            names = iter(todo)
-            reads = deque(
-                (name, pool.submit(self.journal.read_tail, name, offsets.get(name, 0)))
-                for name in islice(names, READERS)
-            )
-            while reads:
-                name, read = reads.popleft()
-                following = next(names, None)
-                if following is not None:
-                    reads.append((following, pool.submit(self.journal.read_tail, following, offsets.get(following, 0))))
-                yield name, read.result()
+        return read_ahead(todo, lambda name: self.journal.read_tail(name, offsets.get(name, 0)), READERS)
 
     def _migrate(self, owner_id: str, run: TrainingRun) -> bool:
         """Move an owner made before the journal to it, skipping what the journal holds (a migration cut short)."""

@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 import logging
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import faiss
 import numpy as np
 
 from ...engines.fusion import FusionNorm
+from ...read_ahead import read_ahead
 from ...storage import BlobNotFound, Storage
 from ...storage.layout import GALLERY_CONTAINER as CONTAINER
-from .index_chunks import IndexManifest, read_chunk
+from .index_chunks import Chunk, IndexManifest, read_chunk
 from .search_index import (
     MIN_FACES,
     SearchIndex,
@@ -37,6 +39,7 @@ from .search_index import (
 from .training import TrainedIndex
 
 log = logging.getLogger(__name__)
+READERS = 2  # chunks read at once while the codes of the one before are computed
 _HEADER = struct.Struct("<I")  # the JSON header's length
 
 
@@ -102,8 +105,8 @@ def _extended(
         return None
     if base.trained_on * 2 < min(manifest.rows, params.training_sample):
         return None
-    for name in manifest.chunks[len(base.chunks) :]:
-        add_rows(base.index, base.weights, read_chunk(storage, name, retrain).embeddings)
+    for _, chunk in read_ahead(manifest.chunks[len(base.chunks) :], _reader(storage, retrain), READERS):
+        add_rows(base.index, base.weights, chunk.embeddings)
     return StoredCodes(tuple(manifest.chunks), base.trained_on, base.index, base.weights)
 
 
@@ -114,8 +117,8 @@ def _built(storage: Storage, manifest: IndexManifest, retrain: str, params: Sear
     waiting: list[np.ndarray] = []
     codes: tuple[faiss.IndexRefine, np.ndarray] | None = None
     trained_on = 0
-    for i, name in enumerate(manifest.chunks):
-        rows = read_chunk(storage, name, retrain).embeddings
+    for i, (_, chunk) in enumerate(read_ahead(manifest.chunks, _reader(storage, retrain), READERS)):
+        rows = chunk.embeddings
         if codes is not None:
             add_rows(*codes, rows)
             continue
@@ -132,6 +135,10 @@ def _built(storage: Storage, manifest: IndexManifest, retrain: str, params: Sear
     if codes is None:
         raise ValueError("a manifest without chunks has no search index")
     return StoredCodes(tuple(manifest.chunks), trained_on, *codes)
+
+
+def _reader(storage: Storage, retrain: str) -> Callable[[str], Chunk]:
+    return lambda name: read_chunk(storage, name, retrain)
 
 
 def load_search_index(storage: Storage, index_blob: str, index: TrainedIndex) -> None:
