@@ -13,9 +13,10 @@ cameras: frames answered a second (all cameras, and per camera), latency p50/p95
 rate with p95 ≤ 150 ms.
 
 `--baseline` compares this code with another checkout of the project (`git archive <commit> | tar -x -C DIR`,
-and its node_modules linked) on a machine too busy for figures taken one after the other: both servers run at once, and each camera posts
-each frame to both, in alternating order, so that both answer the same frames under the same load. Printed
-then: a row per server, and this code's CPU a frame against the baseline's.
+and its node_modules linked) on a machine too busy for figures taken one after the other: both servers run at
+once, each with its own defaults, and each camera posts each frame to both, in alternating order, so that both
+answer the same frames under the same load. Printed then: a row per server, and this code's CPU a frame against
+the baseline's.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 import requests
 
 from benchmarks.bench_pipeline import DEFAULT_DATA
+from function_app.settings import Settings
 from tests.support.service import PROJECT, run_cli, start_server, stop_server
 
 KEY = "bench-cameras"
@@ -166,12 +168,9 @@ def serve(label: str, project: Path, folder: Path, args: argparse.Namespace, sta
     data = folder / label.replace(" ", "-")
     enrolled = run_cli("enroll", str(args.data / "people"), "--group", GROUP, data=data, project=project)
     assert enrolled.returncode == 0, enrolled.stderr
-    env = {
-        "STORAGE_BACKEND": "local",
-        "STORAGE_DIR": str(data),
-        "FACE_API_KEY": KEY,
-        "TRACK_IDENTIFY_SECONDS": args.identify_seconds,
-    }
+    env = {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(data), "FACE_API_KEY": KEY}
+    if args.identify_seconds is not None:
+        env["TRACK_IDENTIFY_SECONDS"] = args.identify_seconds
     process, url = start_server(env, data.with_suffix(".log"), threads=args.threads, project=project)
     stack.callback(stop_server, process)
     return Server(label, url, process.pid)
@@ -184,7 +183,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--fps", type=float, default=10.0, help="frames a second each camera sends at most")
     parser.add_argument("--threads", type=int, default=8, help="the server's request threads")
-    parser.add_argument("--identify-seconds", default="1.0", help="TRACK_IDENTIFY_SECONDS (0: every face every frame)")
+    parser.add_argument(
+        "--identify-seconds", help="TRACK_IDENTIFY_SECONDS (default: the server's default; 0: every face every frame)"
+    )
     parser.add_argument("--baseline", type=Path, help="another checkout of the project, served beside this code")
     args = parser.parse_args()
     frames, video_fps = video_frames(args.data)
@@ -195,7 +196,9 @@ def main() -> None:
         runs = [drive(servers, int(n), args.seconds, args.fps, frames, video_fps) for n in args.cameras.split(",")]
     print(
         f"dev video 640x360 looped, {args.fps:g} frames/s a camera, {args.seconds:g} s each, server threads "
-        f"{args.threads}, TRACK_IDENTIFY_SECONDS={args.identify_seconds}, {os.cpu_count()} cores, load average "
+        f"{args.threads}, TRACK_IDENTIFY_SECONDS="
+        f"{args.identify_seconds or f'{Settings.track_identify_seconds:g} (the default of this code)'}, "
+        f"{os.cpu_count()} cores, load average "
         f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
     )
     if args.baseline:
