@@ -36,7 +36,7 @@ import requests
 
 from benchmarks.bench_pipeline import DEFAULT_DATA
 from function_app.settings import Settings
-from tests.support.service import PROJECT, run_cli, start_server, stop_server
+from tests.support.service import PROJECT, run_checkout_cli, start_server, stop_server
 
 KEY = "bench-cameras"
 GROUP = "cameras"
@@ -166,7 +166,7 @@ def drive(
 def serve(label: str, project: Path, folder: Path, args: argparse.Namespace, stack: contextlib.ExitStack) -> Server:
     """A server of `project`'s code on its own storage, dev/people enrolled by that code; stopped with `stack`."""
     data = folder / label.replace(" ", "-")
-    enrolled = run_cli("enroll", str(args.data / "people"), "--group", GROUP, data=data, project=project)
+    enrolled = run_checkout_cli(project, "enroll", str(args.data / "people"), "--group", GROUP, data=data)
     assert enrolled.returncode == 0, enrolled.stderr
     env = {"STORAGE_BACKEND": "local", "STORAGE_DIR": str(data), "FACE_API_KEY": KEY}
     if args.identify_seconds is not None:

@@ -75,7 +75,12 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
         stop_server(process)
 
 
-def run_cli(*args: str, data: Path, project: Path = PROJECT, **settings: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProcess:
+    return run_checkout_cli(PROJECT, *args, data=data, **settings)
+
+
+def run_checkout_cli(project: Path, *args: str, data: Path, **settings: str) -> subprocess.CompletedProcess:
+    """The command line of `project`'s code (another checkout: a benchmark's baseline)."""
     env = {**os.environ, "STORAGE_DIR": str(data), "STORAGE_BACKEND": "local", **settings}
     return subprocess.run(
         [sys.executable, "-m", "function_app", *args], cwd=project, env=env, capture_output=True, text=True, timeout=300
