@@ -160,7 +160,7 @@ class Settings:
     )
     track_identify_seconds: float = _setting(
         "TRACK_IDENTIFY_SECONDS",
-        1.0,
+        2.0,
         "Seconds between identifications of a face whose track has its evidence (a better view is identified at "
         "once); the frames between need detection only. 0: identify every face of every frame.",
         bounds=(0.0, 60.0),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
@@ -109,3 +110,20 @@ def test_too_many_bytes_is_refused(testdata):
     data = (testdata / "people/obama/1.jpg").read_bytes()
     with pytest.raises(InvalidImageSize, match="largest accepted"):
         decode_image(data, max_bytes=len(data) - 1, max_side=8192)
+
+
+def test_a_cameras_jpeg_decodes_to_the_pixels_pillow_decodes(testdata):
+    """Whole, upright colour JPEGs (a camera's frames) are decoded by OpenCV, the rest by Pillow: the same pixels
+    either way, so which decoder ran never changes a face found."""
+    video = cv2.VideoCapture(str(testdata / "video/short_hamilton_clip.mp4"))
+    frames: list[bytes] = []
+    while len(frames) < 8:
+        ok, bgr = video.read()
+        assert ok
+        frames.append(cv2.imencode(".jpg", bgr)[1].tobytes())
+    video.release()
+    photos = [(testdata / path).read_bytes() for path in ("people/obama/1.jpg", "scenes/obama_small.jpg")]
+    for jpeg in frames + photos:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            expected = np.asarray(image.convert("RGB"))
+        assert np.array_equal(decode_image(jpeg, **LIMITS), expected)

@@ -141,7 +141,6 @@ class DlibFaceEngine:
             found = self.find_faces(rgb)
             shapes5, points68 = self.landmarks(rgb, found)
         rectangles = [_clipped(f.rect, width, height) for f in found]
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         faces = []
         for i, (f, rect) in enumerate(zip(found, rectangles, strict=True)):
             if points68 is None:
@@ -154,7 +153,7 @@ class DlibFaceEngine:
                     rectangle=rect,
                     landmarks=landmarks,
                     head_pose=pose,
-                    quality=measure_quality(gray, rect, pose),
+                    quality=measure_quality(rgb, rect, pose),
                     detection_score=f.score,
                     alignment=_Alignment(shapes5[i], rect),
                 )

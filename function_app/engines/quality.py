@@ -20,11 +20,10 @@ def _level(value: float, low: str, mid: str, high: str) -> str:
     return low if value < 0.25 else mid if value < 0.75 else high
 
 
-def measure_quality(gray: np.ndarray, rect: FaceRectangle, pose: HeadPose) -> FaceQuality:
-    """`gray` is the whole image in grey levels; `rect` lies inside it."""
-    crop = gray[rect.top : rect.bottom, rect.left : rect.right]
-    if crop.size == 0:
-        crop = np.zeros((1, 1), np.uint8)
+def measure_quality(rgb: np.ndarray, rect: FaceRectangle, pose: HeadPose) -> FaceQuality:
+    """`rgb` is the whole image; `rect` lies inside it. Only the face is turned to grey levels."""
+    face = rgb[rect.top : rect.bottom, rect.left : rect.right]
+    crop = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY) if face.size else np.zeros((1, 1), np.uint8)
     scale = _CHIP_WIDTH / max(1, crop.shape[1])
     chip = cv2.resize(crop, (_CHIP_WIDTH, max(1, round(crop.shape[0] * scale))), interpolation=cv2.INTER_AREA)
     variance = float(cv2.Laplacian(chip, cv2.CV_64F).var())

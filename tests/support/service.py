@@ -24,16 +24,17 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def start_server(
-    env: dict[str, str], log: Path, port: int | None = None, threads: int | None = None
+    env: dict[str, str], log: Path, port: int | None = None, threads: int | None = None, project: Path = PROJECT
 ) -> tuple[subprocess.Popen, str]:
-    """Serve on `port` (a free one by default); the log is appended to, so a restart keeps it whole."""
+    """Serve on `port` (a free one by default); the log is appended to, so a restart keeps it whole. `project`:
+    the checkout whose code serves (another one: a benchmark's baseline)."""
     port = port or free_port()
     more = ["--threads", str(threads)] if threads else []
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "function_app", "serve", "--port", str(port), *more],
-            cwd=PROJECT,
-            env={**os.environ, "PYTHONPATH": str(PROJECT), **env},
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(project), **env},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -75,9 +76,14 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
 
 
 def run_cli(*args: str, data: Path, **settings: str) -> subprocess.CompletedProcess:
+    return run_checkout_cli(PROJECT, *args, data=data, **settings)
+
+
+def run_checkout_cli(project: Path, *args: str, data: Path, **settings: str) -> subprocess.CompletedProcess:
+    """The command line of `project`'s code (another checkout: a benchmark's baseline)."""
     env = {**os.environ, "STORAGE_DIR": str(data), "STORAGE_BACKEND": "local", **settings}
     return subprocess.run(
-        [sys.executable, "-m", "function_app", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "function_app", *args], cwd=project, env=env, capture_output=True, text=True, timeout=300
     )
 
 
