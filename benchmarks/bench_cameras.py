@@ -2,7 +2,7 @@
 one server, as the edge client does (a camera sends its newest frame when the previous answer came, never
 faster than its rate), and each camera's frames, latency and the server's CPU are measured.
 
-    python -m benchmarks.bench_cameras [--cameras 1,2,4,8] [--seconds 20] [--fps 10] [--threads 8]
+    python -m benchmarks.bench_cameras [--cameras 1,2,4,8] [--seconds 20] [--fps 10] [--threads 4]
                                        [--baseline CHECKOUT]
 
 The server is `python -m function_app serve` (default settings, local storage in a temporary folder,
@@ -111,9 +111,12 @@ def camera(
     until: float,
     loads: list[Load],
     index: int,
+    phase: float,
 ) -> None:
-    """One camera: its newest frame when the previous answer came, at most `rate` a second; with several servers,
-    each frame to each of them, the first one in turn."""
+    """One camera: its newest frame when the previous answer came, at most `rate` a second, from `phase` seconds
+    on (and as long after `until`); with several servers, each frame to each of them, the first one in turn."""
+    time.sleep(phase)
+    until += phase
     sessions = [requests.Session() for _ in servers]
     for session in sessions:
         session.headers.update({"Ocp-Apim-Subscription-Key": KEY, "Content-Type": "application/octet-stream"})
@@ -144,14 +147,23 @@ def camera(
 
 
 def drive(
-    servers: list[Server], cameras: int, seconds: float, rate: float, frames: list[bytes], video_fps: float
+    servers: list[Server],
+    cameras: int,
+    seconds: float,
+    rate: float,
+    frames: list[bytes],
+    video_fps: float,
+    *,
+    aligned: bool = False,
 ) -> list[Load]:
-    """Each server's load, in the order of `servers`."""
+    """Each server's load, in the order of `servers`. Independent cameras do not send in step: each starts at
+    its own point of the first frame interval, unless `aligned` (all at once: bursts of N frames)."""
     loads = [Load(cameras, seconds, answered=[0] * cameras) for _ in servers]
     until = time.monotonic() + seconds
     cpu_before = [cpu_seconds(server.pid) for server in servers]
+    phases = [0.0 if aligned else i / cameras / rate for i in range(cameras)]
     threads = [
-        threading.Thread(target=camera, args=(servers, f"cam{i}", frames, video_fps, rate, until, loads, i))
+        threading.Thread(target=camera, args=(servers, f"cam{i}", frames, video_fps, rate, until, loads, i, phases[i]))
         for i in range(cameras)
     ]
     for thread in threads:
@@ -182,22 +194,29 @@ def main() -> None:
     parser.add_argument("--cameras", default="1,2,4,8")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--fps", type=float, default=10.0, help="frames a second each camera sends at most")
-    parser.add_argument("--threads", type=int, default=8, help="the server's request threads")
+    parser.add_argument("--threads", type=int, help="the server's request threads (default: serve's, 4)")
     parser.add_argument(
         "--identify-seconds", help="TRACK_IDENTIFY_SECONDS (default: the server's default; 0: every face every frame)"
     )
     parser.add_argument("--baseline", type=Path, help="another checkout of the project, served beside this code")
+    parser.add_argument(
+        "--aligned", action="store_true", help="all cameras send at the same instants (default: spread over a frame)"
+    )
     args = parser.parse_args()
     frames, video_fps = video_frames(args.data)
     checkouts = {"this code": PROJECT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         servers = [serve(label, project, Path(folder), args, stack) for label, project in checkouts.items()]
         drive(servers, 1, 3.0, args.fps, frames, video_fps)  # warm up: models, index
-        runs = [drive(servers, int(n), args.seconds, args.fps, frames, video_fps) for n in args.cameras.split(",")]
+        runs = [
+            drive(servers, int(n), args.seconds, args.fps, frames, video_fps, aligned=args.aligned)
+            for n in args.cameras.split(",")
+        ]
     print(
         f"dev video 640x360 looped, {args.fps:g} frames/s a camera, {args.seconds:g} s each, server threads "
-        f"{args.threads}, TRACK_IDENTIFY_SECONDS="
+        f"{args.threads or 'serve default (4)'}, TRACK_IDENTIFY_SECONDS="
         f"{args.identify_seconds or f'{Settings.track_identify_seconds:g} (the default of this code)'}, "
+        f"{'all cameras in step' if args.aligned else 'cameras spread over a frame interval'}, "
         f"{os.cpu_count()} cores, load average "
         f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
     )
