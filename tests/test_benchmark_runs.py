@@ -125,3 +125,10 @@ def test_the_metrics_benchmark_runs_and_prints_its_table():
 def test_the_webhook_benchmark_runs_and_prints_its_table():
     result = run_benchmark("webhook_delivery", "--events", "3", "--no-azurite")
     assert "| local | 10 |" in result.stdout and "bare signed POST" in result.stdout
+
+
+def test_the_cameras_benchmark_drives_a_server_and_prints_its_row(testdata):
+    result = run_benchmark("bench_cameras", "--cameras", "2", "--seconds", "2", "--data", str(testdata))
+    assert "cameras spread over a frame interval" in result.stdout
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| this code | 2 |")]
+    assert row.split("|")[-3].strip() == "0"  # no errors: every frame answered
