@@ -124,8 +124,9 @@ class Settings:
         "FACE_APPROXIMATE_SEARCH_FROM",
         20_000,
         "Trained groups and large face lists of this many faces or more are searched through an approximate "
-        "index (FAISS: inverted file, 4-bit product-quantised codes, exact re-ranking of a short list; built on "
-        "first use after each training) instead of comparing each face with every enrolled face; see docs/scale.md.",
+        "index (FAISS: every face's 4-bit product-quantised code scanned, the nearest re-scored by finer RaBitQ "
+        "codes, a short list re-ranked exactly; built and stored by training, or on first use) instead of comparing "
+        "each face with every enrolled face; see docs/scale.md.",
         bounds=(1, 1 << 40),
     )
     max_image_bytes: int = _setting(

@@ -423,7 +423,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
         {
           name: 'TRACK_IDENTIFY_SECONDS'
-          value: '1.0'
+          value: '2.0'
         }
         {
           name: 'VISIT_CLOSE_SECONDS'
