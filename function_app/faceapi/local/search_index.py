@@ -115,9 +115,7 @@ class SearchIndex:
         params: SearchParams = SearchParams(),
     ) -> SearchIndex:
         """Train the codes on a sample of the faces, then add them all."""
-        rng = np.random.default_rng(0)
-        sample = np.sort(rng.choice(len(embeddings), min(len(embeddings), params.training_sample), replace=False))
-        index, weights = train_codes(np.asarray(embeddings[sample], dtype=np.float32), fusion, params)
+        index, weights = train_codes(embeddings, fusion, params)
         add_rows(index, weights, embeddings)
         return cls(index, weights, embeddings, person_starts, params)
 
@@ -164,9 +162,12 @@ class SearchIndex:
         return Shortlist(found_persons, found_distances)
 
 
-def train_codes(sample: np.ndarray, fusion: FusionNorm, params: SearchParams) -> tuple[faiss.IndexRefine, np.ndarray]:
-    """Empty codes trained on a sample of faces (PCA, the 4-bit codes' centroids, RaBitQ's centre), and the
-    proxy's weights."""
+def train_codes(rows: np.ndarray, fusion: FusionNorm, params: SearchParams) -> tuple[faiss.IndexRefine, np.ndarray]:
+    """Empty codes trained on a sample of `rows` (at most params.training_sample of them, picked at random): PCA,
+    the 4-bit codes' centroids, RaBitQ's centre; and the proxy's weights."""
+    rng = np.random.default_rng(0)
+    picked = np.sort(rng.choice(len(rows), min(len(rows), params.training_sample), replace=False))
+    sample = np.asarray(rows[picked], dtype=np.float32)
     dims = sample.shape[1]
     weights = proxy_weights(dims, fusion)
     # Whole codes; PCA yields no more dimensions than it has faces to train on.

@@ -125,12 +125,10 @@ def _built(storage: Storage, manifest: IndexManifest, retrain: str, params: Sear
         waiting.append(rows)
         if sum(map(len, waiting)) >= params.training_sample or i == len(manifest.chunks) - 1:
             sample = np.concatenate(waiting)
-            rng = np.random.default_rng(0)
-            picked = np.sort(rng.choice(len(sample), min(len(sample), params.training_sample), replace=False))
-            codes = train_codes(sample[picked], fusion, params)
+            codes = train_codes(sample, fusion, params)
             for waited in waiting:
                 add_rows(*codes, waited)
-            trained_on = len(picked)
+            trained_on = min(len(sample), params.training_sample)
             waiting = []
     if codes is None:
         raise ValueError("a manifest without chunks has no search index")
